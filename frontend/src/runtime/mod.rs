@@ -1,0 +1,358 @@
+//! The Lua runtime library: the runtime functions the lowering calls (`lua.add`,
+//! `lua.index`, ...), the metamethod machinery, and the standard library subset of
+//! LANGUAGE.md as native functions.
+//!
+//! Per-VM state (interned metamethod names, the string metatable, the output buffer,
+//! standard input, the random generator) lives in [`Vm::ext`]; every heap value it holds
+//! is also kept in [`Vm::registry`] so the collector sees it.
+
+use std::io::{BufRead, BufReader, Read, Stdin, Write};
+
+use lazyjit_ir::interp::{access, Hooks, LuaError, Native, RtRegistry, Vm, VARINFO};
+use lazyjit_ir::rt::{Tag, Val};
+
+mod args;
+mod base;
+mod convert;
+mod io;
+mod math;
+mod meta;
+mod ops;
+mod string;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+pub use convert::{number_to_string, str_to_number};
+
+/// Well-known keys (metamethod names and a few fields), interned once per VM.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(usize)]
+pub(crate) enum Key {
+    Index,
+    NewIndex,
+    Call,
+    ToString,
+    Len,
+    Eq,
+    Lt,
+    Le,
+    Concat,
+    Unm,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    IDiv,
+    BAnd,
+    BOr,
+    BXor,
+    Shl,
+    Shr,
+    BNot,
+    Name,
+    Metatable,
+    Gc,
+    Close,
+    Mode,
+    N,
+}
+
+const KEY_NAMES: [&str; 29] = [
+    "__index",
+    "__newindex",
+    "__call",
+    "__tostring",
+    "__len",
+    "__eq",
+    "__lt",
+    "__le",
+    "__concat",
+    "__unm",
+    "__add",
+    "__sub",
+    "__mul",
+    "__div",
+    "__mod",
+    "__pow",
+    "__idiv",
+    "__band",
+    "__bor",
+    "__bxor",
+    "__shl",
+    "__shr",
+    "__bnot",
+    "__name",
+    "__metatable",
+    "__gc",
+    "__close",
+    "__mode",
+    "n",
+];
+
+/// Where `print` and `io.write` go.
+pub(crate) enum Out {
+    /// Process standard output, buffered.
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    /// Collected in memory (tests).
+    #[allow(dead_code)]
+    Capture(Vec<u8>),
+}
+
+impl Out {
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            Out::Stdout(w) => {
+                let _ = w.write_all(bytes);
+            }
+            Out::Capture(v) => v.extend_from_slice(bytes),
+        }
+    }
+    fn flush(&mut self) {
+        if let Out::Stdout(w) = self {
+            let _ = w.flush();
+        }
+    }
+}
+
+/// Where `io.read` reads from.
+pub(crate) enum In {
+    /// Process standard input.
+    Stdin(BufReader<Stdin>),
+    /// A fixed text (tests).
+    #[allow(dead_code)]
+    Bytes(std::io::Cursor<Vec<u8>>),
+}
+
+impl In {
+    /// The next byte without consuming it.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        let buf = match self {
+            In::Stdin(r) => r.fill_buf().ok()?,
+            In::Bytes(r) => r.fill_buf().ok()?,
+        };
+        buf.first().copied()
+    }
+    /// Consumes one byte.
+    pub(crate) fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        match self {
+            In::Stdin(r) => r.consume(1),
+            In::Bytes(r) => r.consume(1),
+        }
+        Some(b)
+    }
+    /// Everything up to the end of input.
+    pub(crate) fn read_all(&mut self) -> Vec<u8> {
+        let mut v = Vec::new();
+        let _ = match self {
+            In::Stdin(r) => r.read_to_end(&mut v),
+            In::Bytes(r) => r.read_to_end(&mut v),
+        };
+        v
+    }
+}
+
+/// The library's per-VM state (in [`Vm::ext`]).
+pub(crate) struct State {
+    /// Interned well-known keys, indexed by [`Key`].
+    pub keys: [Val; KEY_NAMES.len()],
+    /// The metatable shared by all strings (a table value).
+    pub string_meta: Val,
+    /// The `io.stdout` object (returned by `io.write`).
+    pub stdout_obj: Val,
+    /// Output buffer.
+    pub out: Out,
+    /// Input.
+    pub input: In,
+    /// `math.random`'s generator state.
+    pub rng: [u64; 4],
+    /// The call depth a native function runs at when `pcall` calls it directly (such a
+    /// native's errors get no position and name it by its qualified name, as in Lua).
+    pub direct_depth: usize,
+}
+
+/// The library state of `vm` (panics if [`install`] was not called).
+#[inline]
+pub(crate) fn st(vm: &mut Vm) -> &mut State {
+    vm.ext.as_mut().and_then(|e| e.downcast_mut::<State>()).expect("lua runtime not installed")
+}
+
+/// The interned key `k`.
+#[inline]
+pub(crate) fn key(vm: &mut Vm, k: Key) -> Val {
+    st(vm).keys[k as usize]
+}
+
+/// Every runtime function the lowering emits.
+pub fn registry() -> RtRegistry {
+    let mut r = RtRegistry::new();
+    ops::register(&mut r);
+    r
+}
+
+/// Installs the library into `vm`: the globals, the string metatable, the call hooks,
+/// the `arg` table (`arg[0]` = `script_name`, `arg[1..]` = `args`) and the state.
+pub fn install(vm: &mut Vm, script_name: &str, args: &[String]) {
+    let mut keys = [Val::NIL; KEY_NAMES.len()];
+    for (k, name) in keys.iter_mut().zip(KEY_NAMES) {
+        *k = fixed_str(vm, name.as_bytes());
+    }
+    vm.ext = Some(Box::new(State {
+        keys,
+        string_meta: Val::NIL,
+        stdout_obj: Val::NIL,
+        out: Out::Stdout(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
+        input: In::Stdin(BufReader::new(std::io::stdin())),
+        rng: [0; 4],
+        direct_depth: usize::MAX,
+    }));
+    vm.hooks = Hooks { call_handler: meta::call_handler, call_error: meta::call_error };
+    base::open(vm);
+    string::open(vm);
+    math::open(vm);
+    table::open(vm);
+    io::open(vm);
+
+    let argt = vm.new_table(args.len(), 1);
+    let name = vm.new_str(script_name.as_bytes());
+    raw_set(vm, argt, Val::int(0), name);
+    for (i, a) in args.iter().enumerate() {
+        let s = vm.new_str(a.as_bytes());
+        raw_set(vm, argt, Val::int(i as i64 + 1), s);
+    }
+    set_global(vm, "arg", argt);
+}
+
+/// An uncaught error value as `lua.c` reports it: strings and numbers as they are,
+/// otherwise the result of `__tostring` if it gives a string, otherwise
+/// `(error object is a X value)`.
+pub fn error_to_string(vm: &mut Vm, v: Val) -> String {
+    match v.tag() {
+        Tag::Str => return String::from_utf8_lossy(access::bytes_of(v)).into_owned(),
+        Tag::Int | Tag::Float => return String::from_utf8_lossy(&number_to_string(v)).into_owned(),
+        _ => {}
+    }
+    if let Some(mm) = meta::metamethod(vm, v, Key::ToString) {
+        if let Ok(r) = vm.call1(mm, &[v]) {
+            if r.tag() == Tag::Str {
+                return String::from_utf8_lossy(access::bytes_of(r)).into_owned();
+            }
+        }
+    }
+    format!("(error object is a {} value)", type_name(v))
+}
+
+/// Flushes what `print` and `io.write` buffered.
+pub fn flush_stdout(vm: &mut Vm) {
+    if vm.ext.as_ref().is_some_and(|e| e.is::<State>()) {
+        st(vm).out.flush();
+    }
+}
+
+// ---- helpers shared by the library files ---------------------------------------------
+
+/// Writes program output (buffered).
+pub(crate) fn write_out(vm: &mut Vm, bytes: &[u8]) {
+    st(vm).out.write(bytes);
+}
+
+/// A string that is never collected and is kept in the registry.
+fn fixed_str(vm: &mut Vm, bytes: &[u8]) -> Val {
+    let v = vm.new_str(bytes);
+    vm.registry.push(v);
+    v
+}
+
+/// Lua's type name of a value.
+pub(crate) fn type_name(v: Val) -> &'static str {
+    match v.tag() {
+        Tag::Nil => "nil",
+        Tag::Bool => "boolean",
+        Tag::Int | Tag::Float => "number",
+        Tag::Str => "string",
+        Tag::Table => "table",
+        Tag::Func | Tag::Native => "function",
+        _ => "userdata",
+    }
+}
+
+/// The type name Lua uses in error messages: a table's `__name` metafield if it is a
+/// string, else [`type_name`].
+pub(crate) fn obj_type_name(vm: &mut Vm, v: Val) -> String {
+    if v.tag() == Tag::Table {
+        let name = meta::metafield(vm, v, Key::Name);
+        if name.tag() == Tag::Str {
+            return String::from_utf8_lossy(access::bytes_of(name)).into_owned();
+        }
+    }
+    type_name(v).to_string()
+}
+
+/// Raw `t[k] = v` on a table value, accounting for growth (keys must be valid).
+pub(crate) fn raw_set(vm: &mut Vm, t: Val, k: Val, v: Val) {
+    if let Ok(grow) = access::table_of(t).set(k, v) {
+        vm.heap.account(grow);
+    }
+}
+
+/// Raw `t[k] = v` with Lua's errors for `nil`/NaN keys (as runtime messages).
+pub(crate) fn raw_set_checked(vm: &mut Vm, t: Val, k: Val, v: Val) -> Result<(), LuaError> {
+    match access::table_of(t).set(k, v) {
+        Ok(grow) => {
+            vm.heap.account(grow);
+            Ok(())
+        }
+        Err(lazyjit_ir::rt::object::KeyError::Nil) => Err(LuaError::msg("table index is nil")),
+        Err(lazyjit_ir::rt::object::KeyError::NaN) => Err(LuaError::msg("table index is NaN")),
+    }
+}
+
+/// `t.name = v` (raw) with a new string key.
+pub(crate) fn set_field(vm: &mut Vm, t: Val, name: &str, v: Val) {
+    let k = vm.new_str(name.as_bytes());
+    raw_set(vm, t, k, v);
+}
+
+/// Sets a global.
+pub(crate) fn set_global(vm: &mut Vm, name: &str, v: Val) {
+    let g = Val::from_raw(Tag::Table, vm.globals as u64);
+    set_field(vm, g, name, v);
+}
+
+/// A table of native functions (a library), also set as global `name` unless empty.
+pub(crate) fn new_lib(vm: &mut Vm, name: &str, funcs: &'static [Native]) -> Val {
+    let t = vm.new_table(0, funcs.len());
+    for f in funcs {
+        set_field(vm, t, f.name, Vm::native(f));
+    }
+    if !name.is_empty() {
+        set_global(vm, name, t);
+    }
+    t
+}
+
+/// A string value.
+pub(crate) fn str_val(vm: &mut Vm, s: &str) -> Val {
+    vm.new_str(s.as_bytes())
+}
+
+/// Turns a runtime message raised inside a native function (Lua's `luaG_runerror`
+/// called from C) into a finished error value: no position, no variable description.
+pub(crate) fn unpositioned(vm: &mut Vm, e: LuaError) -> LuaError {
+    match e {
+        LuaError::Runtime { msg, .. } => {
+            let s = msg.replace(VARINFO, "");
+            LuaError::Value(vm.new_str(s.as_bytes()))
+        }
+        e => e,
+    }
+}
+
+/// A finished error value (a message without position).
+pub(crate) fn error_value(vm: &mut Vm, msg: &str) -> LuaError {
+    LuaError::Value(vm.new_str(msg.as_bytes()))
+}

@@ -1,0 +1,406 @@
+//! MIR functions and modules: blocks with parameters, instructions, values, snapshots.
+
+use std::collections::HashMap;
+
+use crate::entity::{Block, FuncId, Inst, RtId, SiteId, SnapId, StrId, Value};
+use crate::ops::Opcode;
+use crate::types::Type;
+
+/// A literal constant.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Const {
+    /// `nil`.
+    Nil,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string from the module's pool.
+    Str(StrId),
+}
+
+impl Const {
+    /// Bitwise identity (so that `0.0` and `-0.0`, or two NaNs, are told apart or not as
+    /// their bits say): the equality value numbering and snapshots need.
+    pub fn same(&self, other: &Const) -> bool {
+        match (self, other) {
+            (Const::Float(a), Const::Float(b)) => a.to_bits() == b.to_bits(),
+            _ => self == other,
+        }
+    }
+}
+
+/// A branch target with the values passed to its parameters.
+#[derive(Clone, PartialEq, Debug)]
+pub struct BlockCall {
+    /// The target block.
+    pub block: Block,
+    /// One value per block parameter.
+    pub args: Vec<Value>,
+}
+
+/// An instruction's operation and operands. The variant is fixed by the opcode's
+/// [`crate::ops::Format`].
+#[derive(Clone, PartialEq, Debug)]
+#[allow(missing_docs)]
+pub enum InstData {
+    Nullary { op: Opcode },
+    NullaryImm { op: Opcode, imm: i64 },
+    Unary { op: Opcode, arg: Value },
+    UnaryImm { op: Opcode, arg: Value, imm: i64 },
+    Binary { op: Opcode, args: [Value; 2] },
+    Const { op: Opcode, imm: Const },
+    /// `spread`: the last argument is a pack whose values are appended.
+    Call { op: Opcode, callee: Value, args: Vec<Value>, spread: bool, site: Option<SiteId> },
+    /// `spread`: the last argument is a pack whose values are appended.
+    RtCall { op: Opcode, rt: RtId, args: Vec<Value>, spread: bool, site: Option<SiteId> },
+    Closure { op: Opcode, func: FuncId, args: Vec<Value> },
+    Jump { op: Opcode, dest: BlockCall },
+    Brif { op: Opcode, cond: Value, then_dest: BlockCall, else_dest: BlockCall },
+    /// `spread`: the last argument is a pack whose values are appended.
+    Return { op: Opcode, args: Vec<Value>, spread: bool },
+    Guard { op: Opcode, arg: Value, imm: i64, snap: SnapId },
+}
+
+impl InstData {
+    /// The operation.
+    pub fn opcode(&self) -> Opcode {
+        match self {
+            InstData::Nullary { op }
+            | InstData::NullaryImm { op, .. }
+            | InstData::Unary { op, .. }
+            | InstData::UnaryImm { op, .. }
+            | InstData::Binary { op, .. }
+            | InstData::Const { op, .. }
+            | InstData::Call { op, .. }
+            | InstData::RtCall { op, .. }
+            | InstData::Closure { op, .. }
+            | InstData::Jump { op, .. }
+            | InstData::Brif { op, .. }
+            | InstData::Return { op, .. }
+            | InstData::Guard { op, .. } => *op,
+        }
+    }
+
+    /// Every value operand, in order (block-call arguments included).
+    pub fn operands(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        self.for_each_operand(|v| out.push(v));
+        out
+    }
+
+    /// Calls `f` on every value operand, in order (block-call arguments included).
+    pub fn for_each_operand(&self, mut f: impl FnMut(Value)) {
+        match self {
+            InstData::Nullary { .. } | InstData::NullaryImm { .. } | InstData::Const { .. } => {}
+            InstData::Unary { arg, .. } | InstData::UnaryImm { arg, .. } | InstData::Guard { arg, .. } => f(*arg),
+            InstData::Binary { args, .. } => args.iter().copied().for_each(f),
+            InstData::Call { callee, args, .. } => {
+                f(*callee);
+                args.iter().copied().for_each(f);
+            }
+            InstData::RtCall { args, .. } | InstData::Closure { args, .. } | InstData::Return { args, .. } => {
+                args.iter().copied().for_each(f)
+            }
+            InstData::Jump { dest, .. } => dest.args.iter().copied().for_each(f),
+            InstData::Brif { cond, then_dest, else_dest, .. } => {
+                f(*cond);
+                then_dest.args.iter().copied().for_each(&mut f);
+                else_dest.args.iter().copied().for_each(f);
+            }
+        }
+    }
+
+    /// Applies `f` to every value operand in place (block-call arguments included).
+    pub fn map_operands(&mut self, mut f: impl FnMut(Value) -> Value) {
+        let each = |vs: &mut Vec<Value>, f: &mut dyn FnMut(Value) -> Value| vs.iter_mut().for_each(|v| *v = f(*v));
+        match self {
+            InstData::Nullary { .. } | InstData::NullaryImm { .. } | InstData::Const { .. } => {}
+            InstData::Unary { arg, .. } | InstData::UnaryImm { arg, .. } | InstData::Guard { arg, .. } => *arg = f(*arg),
+            InstData::Binary { args, .. } => args.iter_mut().for_each(|v| *v = f(*v)),
+            InstData::Call { callee, args, .. } => {
+                *callee = f(*callee);
+                each(args, &mut f);
+            }
+            InstData::RtCall { args, .. } | InstData::Closure { args, .. } | InstData::Return { args, .. } => {
+                each(args, &mut f)
+            }
+            InstData::Jump { dest, .. } => each(&mut dest.args, &mut f),
+            InstData::Brif { cond, then_dest, else_dest, .. } => {
+                *cond = f(*cond);
+                each(&mut then_dest.args, &mut f);
+                each(&mut else_dest.args, &mut f);
+            }
+        }
+    }
+
+    /// The branch targets of a terminator.
+    pub fn successors(&self) -> Vec<&BlockCall> {
+        match self {
+            InstData::Jump { dest, .. } => vec![dest],
+            InstData::Brif { then_dest, else_dest, .. } => vec![then_dest, else_dest],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Where a value comes from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ValueDef {
+    /// Result N of an instruction.
+    Result(Inst, u32),
+    /// Parameter N of a block.
+    Param(Block, u32),
+}
+
+/// A value's type and definition.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ValueData {
+    /// Its type.
+    pub ty: Type,
+    /// Where it is defined.
+    pub def: ValueDef,
+}
+
+/// What kind of variable a value was read from (for error messages like
+/// "attempt to index a nil value (local 't')").
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum VarKind {
+    /// A local variable.
+    Local,
+    /// A global variable.
+    Global,
+    /// A table field read with a constant name.
+    Field,
+    /// An upvalue.
+    Upvalue,
+    /// A method looked up by `o:m()`.
+    Method,
+    /// A string constant.
+    Constant,
+}
+
+impl VarKind {
+    /// Every kind, in text order.
+    pub const ALL: [VarKind; 6] =
+        [VarKind::Local, VarKind::Global, VarKind::Field, VarKind::Upvalue, VarKind::Method, VarKind::Constant];
+
+    /// The word used in messages and in the text format.
+    pub fn name(self) -> &'static str {
+        match self {
+            VarKind::Local => "local",
+            VarKind::Global => "global",
+            VarKind::Field => "field",
+            VarKind::Upvalue => "upvalue",
+            VarKind::Method => "method",
+            VarKind::Constant => "constant",
+        }
+    }
+
+    /// Parses the text spelling.
+    pub fn from_name(s: &str) -> Option<VarKind> {
+        VarKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// A named operand of an instruction, for error messages.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct VarName {
+    /// Which kind of variable.
+    pub kind: VarKind,
+    /// Its name, in the module's string pool.
+    pub name: StrId,
+}
+
+/// Source information of one instruction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct DebugInfo {
+    /// Source line (0: none).
+    pub line: u32,
+    /// What operands 0 and 1 were read from, where known.
+    pub names: [Option<VarName>; 2],
+}
+
+/// An instruction: its data, results and debug information.
+#[derive(Clone, PartialEq, Debug)]
+pub struct InstNode {
+    /// Operation and operands.
+    pub data: InstData,
+    /// The values it defines.
+    pub results: Vec<Value>,
+    /// Source information.
+    pub debug: DebugInfo,
+}
+
+/// A basic block.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct BlockData {
+    /// Parameters (SSA phis).
+    pub params: Vec<Value>,
+    /// Instructions in order; the last one is the terminator.
+    pub insts: Vec<Inst>,
+    /// The target of a loop back-edge (the interpreter counts branches to it).
+    pub loop_header: bool,
+}
+
+/// Where a snapshot resumes the generic function.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ResumeAt {
+    /// The block.
+    pub block: Block,
+    /// Index of the first instruction to run in that block.
+    pub index: u32,
+}
+
+/// The source of one generic-frame value in a snapshot.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum SnapSource {
+    /// A value of this function (boxed by its type on deopt if not a `val`).
+    Value(Value),
+    /// A constant.
+    Const(Const),
+}
+
+/// Deopt state at a guard: where the generic function resumes and the values of its
+/// live frame slots.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Snapshot {
+    /// Resume point in the generic function.
+    pub resume: ResumeAt,
+    /// Generic-function value -> where its content is found.
+    pub entries: Vec<(Value, SnapSource)>,
+}
+
+/// A MIR function.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Function {
+    /// Name for diagnostics and the text format.
+    pub name: String,
+    /// Number of fixed parameters: the entry block's parameters (all `val`).
+    pub params: u32,
+    /// Takes extra arguments (`varargs` gives them).
+    pub vararg: bool,
+    /// Number of captured cells (`upval N`).
+    pub upvals: u32,
+    /// Source line of the definition (0: none).
+    pub line: u32,
+    /// Blocks; `block0` is the entry; this is also the layout order.
+    pub blocks: Vec<BlockData>,
+    /// Instructions.
+    pub insts: Vec<InstNode>,
+    /// Values.
+    pub values: Vec<ValueData>,
+    /// Snapshots.
+    pub snapshots: Vec<Snapshot>,
+    /// Number of type-profile sites.
+    pub sites: u32,
+}
+
+impl Function {
+    /// An empty function.
+    pub fn new(name: impl Into<String>) -> Function {
+        Function {
+            name: name.into(),
+            params: 0,
+            vararg: false,
+            upvals: 0,
+            line: 0,
+            blocks: Vec::new(),
+            insts: Vec::new(),
+            values: Vec::new(),
+            snapshots: Vec::new(),
+            sites: 0,
+        }
+    }
+
+    /// The entry block.
+    pub fn entry(&self) -> Block {
+        Block(0)
+    }
+
+    /// A value's type.
+    pub fn value_type(&self, v: Value) -> Type {
+        self.values[v.index()].ty
+    }
+
+    /// An instruction's node.
+    pub fn inst(&self, i: Inst) -> &InstNode {
+        &self.insts[i.index()]
+    }
+
+    /// The terminator of a block, if it has one.
+    pub fn terminator(&self, b: Block) -> Option<Inst> {
+        let last = *self.blocks[b.index()].insts.last()?;
+        self.insts[last.index()].data.opcode().is_terminator().then_some(last)
+    }
+
+    /// Adds a value definition.
+    pub fn make_value(&mut self, ty: Type, def: ValueDef) -> Value {
+        let v = Value::new(self.values.len());
+        self.values.push(ValueData { ty, def });
+        v
+    }
+}
+
+/// A runtime function a module calls (bound by name when the module is loaded).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RtDecl {
+    /// Symbol name (e.g. `lua.add`).
+    pub name: String,
+    /// The result type.
+    pub ret: Type,
+}
+
+/// A compilation unit: functions, the string pool and the runtime functions they call.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Module {
+    /// Chunk name used in error messages (e.g. `prog.lua`).
+    pub name: String,
+    /// Functions; `fn0` is the main function.
+    pub functions: Vec<Function>,
+    /// String constants.
+    pub strings: Vec<Vec<u8>>,
+    /// Runtime functions used by `rtcall`.
+    pub runtime: Vec<RtDecl>,
+    string_index: HashMap<Vec<u8>, StrId>,
+}
+
+impl Module {
+    /// An empty module.
+    pub fn new(name: impl Into<String>) -> Module {
+        Module { name: name.into(), ..Module::default() }
+    }
+
+    /// Interns a string constant.
+    pub fn intern(&mut self, s: &[u8]) -> StrId {
+        if let Some(&id) = self.string_index.get(s) {
+            return id;
+        }
+        let id = StrId::new(self.strings.len());
+        self.strings.push(s.to_vec());
+        self.string_index.insert(s.to_vec(), id);
+        id
+    }
+
+    /// A string constant's bytes.
+    pub fn string(&self, id: StrId) -> &[u8] {
+        &self.strings[id.index()]
+    }
+
+    /// Declares (or finds) a runtime function.
+    pub fn declare_rt(&mut self, name: &str, ret: Type) -> RtId {
+        if let Some(i) = self.runtime.iter().position(|d| d.name == name) {
+            return RtId::new(i);
+        }
+        self.runtime.push(RtDecl { name: name.to_string(), ret });
+        RtId::new(self.runtime.len() - 1)
+    }
+
+    /// Adds a function, returning its id.
+    pub fn add_function(&mut self, f: Function) -> FuncId {
+        self.functions.push(f);
+        FuncId::new(self.functions.len() - 1)
+    }
+}

@@ -1,0 +1,377 @@
+//! The interpreter loop: runs decoded MIR in a frame of value-stack slots.
+//!
+//! A frame is `proto.nslots` consecutive stack slots starting at `base`; parameters sit
+//! in the first slots, where the caller put the arguments. Calls stage their arguments
+//! just above the frame and leave their results there. Typed values live in slots as
+//! boxed values of the matching tag (`i64` as an integer, `f64` as a float, `i1` as a
+//! boolean), so boxing and unboxing are copies here. Tail calls reuse the frame and the
+//! native stack frame, so `return f(x)` runs in constant space.
+
+use std::sync::atomic::Ordering;
+
+use super::error::{LResult, LuaError, VARINFO};
+use super::proto::{Op, Proto, Target};
+use super::vm::{access, FrameInfo, Vm};
+use crate::entity::Value;
+use crate::function::ResumeAt;
+use crate::ops::Opcode;
+use crate::rt::object::{Cell, Closure};
+use crate::rt::{Tag, Val};
+
+/// How a frame's code finished.
+enum Exit {
+    /// Returned this many values (at the frame base).
+    Return(usize),
+    /// Tail-calls this callee with this many arguments (at the frame base).
+    TailCall(Val, usize),
+}
+
+/// Runs closure `closure` with `nargs` arguments at `stack[base..]`.
+pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<usize> {
+    enter(vm, closure, base, nargs, None)
+}
+
+/// Resumes `closure`'s function in the middle: its frame is built at the top of the
+/// stack from `values` (generic-function value -> content) and execution continues at
+/// `at`. This is how a deoptimized frame continues in the interpreter. Returns the
+/// function's results.
+pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) -> LResult<Vec<Val>> {
+    if closure.tag() != Tag::Func {
+        return Err(LuaError::msg("resume: not a function"));
+    }
+    let c = closure.payload() as *mut Closure;
+    // SAFETY: a function value points to a live closure whose proto is loaded.
+    let proto = unsafe { &*(*c).proto };
+    let base = vm.top;
+    vm.ensure_stack(base, proto.nslots as usize)?;
+    for &(v, content) in values {
+        let slot = *proto.slot_of.get(v.index()).ok_or_else(|| LuaError::msg(format!("resume: no value {v}")))?;
+        vm.set(base + slot as usize, content);
+    }
+    if at.block.index() >= proto.block_pc.len() {
+        return Err(LuaError::msg(format!("resume: no {}", at.block)));
+    }
+    let pc = proto.pc_of(at.block, at.index);
+    let saved_top = vm.top;
+    let r = enter(vm, c, base, 0, Some(pc));
+    vm.top = saved_top;
+    let n = r?;
+    Ok(vm.slice(base, n).to_vec())
+}
+
+fn enter(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize, resume_pc: Option<u32>) -> LResult<usize> {
+    if vm.depth >= vm.max_depth {
+        return Err(LuaError::msg("stack overflow"));
+    }
+    vm.depth += 1;
+    vm.frames.push(FrameInfo { proto: std::ptr::null(), pc: 0 });
+    let saved_top = vm.top;
+    let r = run_frames(vm, closure, base, nargs, resume_pc);
+    vm.top = saved_top;
+    vm.frames.pop();
+    vm.depth -= 1;
+    r
+}
+
+fn run_frames(vm: &mut Vm, mut closure: *mut Closure, base: usize, mut nargs: usize, mut start: Option<u32>) -> LResult<usize> {
+    loop {
+        // SAFETY: closures refer to protos of loaded modules, which outlive the VM's run.
+        let proto = unsafe { &*(*closure).proto };
+        let nslots = proto.nslots as usize;
+        vm.ensure_stack(base, nslots.max(nargs) + 16)?;
+        if let Some(f) = vm.frames.last_mut() {
+            f.proto = proto;
+            f.pc = 0;
+        }
+        let pc = match start.take() {
+            Some(pc) => {
+                vm.top = base + nslots;
+                pc
+            }
+            None => {
+                setup_params(vm, proto, base, nargs);
+                vm.top = base + nslots;
+                proto.calls.fetch_add(1, Ordering::Relaxed);
+                vm.safepoint();
+                0
+            }
+        };
+        match execute(vm, closure, proto, base, pc)? {
+            Exit::Return(n) => return Ok(n),
+            Exit::TailCall(f, n) => {
+                if f.tag() == Tag::Func {
+                    closure = f.payload() as *mut Closure;
+                    nargs = n;
+                    continue;
+                }
+                vm.top = base + n;
+                return vm.call_at(f, base, n);
+            }
+        }
+    }
+}
+
+/// Pads missing parameters with `nil` and packs extra arguments of a vararg function.
+fn setup_params(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) {
+    let nparams = proto.nparams as usize;
+    if proto.vararg {
+        let pack = if nargs > nparams {
+            let extra = vm.slice(base + nparams, nargs - nparams).to_vec();
+            vm.new_pack(&extra)
+        } else {
+            vm.new_pack(&[])
+        };
+        vm.set(base + nparams, pack);
+    }
+    for i in nargs..nparams {
+        vm.set(base + i, Val::NIL);
+    }
+}
+
+/// Turns a runtime message raised at op `pc` into a positioned Lua error value.
+pub fn locate(vm: &mut Vm, proto: &Proto, pc: usize, e: LuaError) -> LuaError {
+    let LuaError::Runtime { msg, operand } = e else { return e };
+    let debug = proto.debug.get(pc).copied().unwrap_or_default();
+    let info = operand
+        .and_then(|i| debug.names.get(i as usize).copied().flatten())
+        .map(|n| {
+            // SAFETY: the proto's module outlives it.
+            let module = unsafe { &*proto.module };
+            format!(" ({} '{}')", n.kind.name(), String::from_utf8_lossy(module.string(n.name)))
+        })
+        .unwrap_or_default();
+    let msg = if msg.contains(VARINFO) { msg.replace(VARINFO, &info) } else { msg + &info };
+    let full = format!("{}:{}: {}", proto.chunk_name(), proto.line_at(pc as u32), msg);
+    if vm.protected == 0 && vm.pending_traceback.is_none() {
+        vm.pending_traceback = Some(vm.traceback());
+    }
+    LuaError::Value(vm.new_str(full.as_bytes()))
+}
+
+/// Copies values into block parameter slots with parallel-move semantics.
+#[inline]
+fn do_moves(regs: *mut Val, t: &Target) {
+    // SAFETY: move slots are within the frame (checked at decode time by construction).
+    unsafe {
+        if !t.overlapping {
+            for &(from, to) in t.moves.iter() {
+                *regs.add(to as usize) = *regs.add(from as usize);
+            }
+        } else {
+            let tmp: Vec<Val> = t.moves.iter().map(|&(from, _)| *regs.add(from as usize)).collect();
+            for (&(_, to), v) in t.moves.iter().zip(tmp) {
+                *regs.add(to as usize) = v;
+            }
+        }
+    }
+}
+
+/// Writes the call arguments (with a spread pack expanded) at `stack[at..]`; returns
+/// their number.
+#[inline]
+fn stage_args(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize) -> LResult<usize> {
+    let fixed = if spread { args.len() - 1 } else { args.len() };
+    // SAFETY: argument slots are within the frame.
+    let reg = |i: u32| unsafe { *regs.add(i as usize) };
+    for (i, &a) in args[..fixed].iter().enumerate() {
+        vm.set(at + i, reg(a));
+    }
+    if !spread {
+        return Ok(fixed);
+    }
+    let pack = reg(args[fixed]);
+    let vals = &access::pack_of(pack).vals;
+    vm.ensure_stack(at, fixed + vals.len())?;
+    for (i, &v) in vals.iter().enumerate() {
+        vm.set(at + fixed + i, v);
+    }
+    Ok(fixed + vals.len())
+}
+
+fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut pc: u32) -> LResult<Exit> {
+    let regs = vm.slot_ptr(base);
+    let code = &proto.code;
+    let frame_end = base + proto.nslots as usize;
+    macro_rules! r {
+        ($i:expr) => {
+            // SAFETY: decoded slot numbers are below `nslots`, and the frame fits the stack.
+            unsafe { *regs.add($i as usize) }
+        };
+    }
+    macro_rules! w {
+        ($i:expr, $v:expr) => {{
+            let v = $v;
+            // SAFETY: as for `r!`.
+            unsafe { *regs.add($i as usize) = v }
+        }};
+    }
+    loop {
+        let op = &code[pc as usize];
+        pc += 1;
+        match op {
+            Op::Const { dst, val } => w!(*dst, *val),
+            Op::Unary { op, dst, a } => {
+                let x = r!(*a);
+                let v = match op {
+                    Opcode::Truthy => Val::bool(x.truthy()),
+                    Opcode::BoxInt | Opcode::BoxFloat | Opcode::BoxBool => x,
+                    Opcode::UnboxInt | Opcode::UnboxFloat | Opcode::UnboxBool => x,
+                    Opcode::Tag => Val::int(x.tag() as i64),
+                    Opcode::Ineg => Val::int(x.int_unchecked().wrapping_neg()),
+                    Opcode::Fneg => Val::float(-x.float_unchecked()),
+                    Opcode::IntToFloat => Val::float(x.int_unchecked() as f64),
+                    Opcode::Not => Val::bool(x.payload() == 0),
+                    Opcode::CellNew => vm.new_cell(x),
+                    Opcode::CellGet => access::cell_of(x).value,
+                    Opcode::PackLen => Val::int(access::pack_of(x).vals.len() as i64),
+                    other => unreachable!("unary {}", other.mnemonic()),
+                };
+                w!(*dst, v);
+            }
+            Op::Binary { op, dst, a, b } => {
+                let (x, y) = (r!(*a), r!(*b));
+                let (i, j) = (x.int_unchecked(), y.int_unchecked());
+                let (f, g) = (x.float_unchecked(), y.float_unchecked());
+                let v = match op {
+                    Opcode::Iadd => Val::int(i.wrapping_add(j)),
+                    Opcode::Isub => Val::int(i.wrapping_sub(j)),
+                    Opcode::Imul => Val::int(i.wrapping_mul(j)),
+                    Opcode::IcmpEq => Val::bool(i == j),
+                    Opcode::IcmpNe => Val::bool(i != j),
+                    Opcode::IcmpLt => Val::bool(i < j),
+                    Opcode::IcmpLe => Val::bool(i <= j),
+                    Opcode::Fadd => Val::float(f + g),
+                    Opcode::Fsub => Val::float(f - g),
+                    Opcode::Fmul => Val::float(f * g),
+                    Opcode::Fdiv => Val::float(f / g),
+                    Opcode::FcmpEq => Val::bool(f == g),
+                    Opcode::FcmpLt => Val::bool(f < g),
+                    Opcode::FcmpLe => Val::bool(f <= g),
+                    other => unreachable!("binary {}", other.mnemonic()),
+                };
+                w!(*dst, v);
+            }
+            Op::PackGet { dst, pack, index } => {
+                let p = access::pack_of(r!(*pack));
+                w!(*dst, p.vals.get(*index as usize).copied().unwrap_or(Val::NIL));
+            }
+            Op::Varargs { dst } => w!(*dst, r!(proto.nparams)),
+            Op::Upval { dst, index } => {
+                // SAFETY: the running closure is live; the verifier checked the index.
+                let cell = unsafe { (&(*closure).cells)[*index as usize] };
+                w!(*dst, Val::from_raw(Tag::Cell, cell as u64));
+            }
+            Op::Globals { dst } => w!(*dst, Val::from_raw(Tag::Table, vm.globals as u64)),
+            Op::CellSet { cell, value } => access::cell_of(r!(*cell)).value = r!(*value),
+            Op::Closure { dst, func, cells } => {
+                let cells: Box<[*mut Cell]> = cells.iter().map(|&c| r!(c).payload() as *mut Cell).collect();
+                // SAFETY: protos of a module are contiguous and `func` indexes the module.
+                let target = unsafe { (proto as *const Proto).sub(proto.index as usize).add(*func as usize) };
+                let v = vm.new_closure(target, cells);
+                w!(*dst, v);
+            }
+            Op::Call { op, callee, args, spread, dsts, site } => {
+                let f = r!(*callee);
+                if let Some(s) = proto.sites.get(*site as usize) {
+                    s.record(&[f]);
+                    s.target.store(f.payload(), Ordering::Relaxed);
+                }
+                let at = frame_end;
+                let n = stage_args(vm, regs, args, *spread, at)?;
+                if *op == Opcode::TailCall {
+                    for i in 0..n {
+                        let v = vm.get(at + i);
+                        vm.set(base + i, v);
+                    }
+                    return Ok(Exit::TailCall(f, n));
+                }
+                if let Some(fr) = vm.frames.last_mut() {
+                    fr.pc = pc - 1;
+                }
+                vm.top = at + n;
+                let result = vm.call_at(f, at, n);
+                vm.top = frame_end;
+                let nret = match result {
+                    Ok(n) => n,
+                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                };
+                if *op == Opcode::CallPack {
+                    let vals = vm.slice(at, nret).to_vec();
+                    let p = vm.new_pack(&vals);
+                    w!(dsts[0], p);
+                } else {
+                    for (i, &d) in dsts.iter().enumerate() {
+                        w!(d, if i < nret { vm.get(at + i) } else { Val::NIL });
+                    }
+                }
+            }
+            Op::RtCall { f, dst, args, spread, site } => {
+                let mut buf = [Val::NIL; 6];
+                let mut heap_args;
+                let argv: &[Val] = if !*spread && args.len() <= buf.len() {
+                    for (i, &a) in args.iter().enumerate() {
+                        buf[i] = r!(a);
+                    }
+                    &buf[..args.len()]
+                } else {
+                    heap_args = args.iter().map(|&a| r!(a)).collect::<Vec<_>>();
+                    if *spread {
+                        let pack = heap_args.pop().unwrap_or(Val::NIL);
+                        if pack.tag() == Tag::Pack {
+                            heap_args.extend_from_slice(&access::pack_of(pack).vals);
+                        }
+                    }
+                    &heap_args
+                };
+                if let Some(s) = proto.sites.get(*site as usize) {
+                    s.record(argv);
+                }
+                if let Some(fr) = vm.frames.last_mut() {
+                    fr.pc = pc - 1;
+                }
+                match f(vm, argv) {
+                    Ok(v) => w!(*dst, v),
+                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                }
+            }
+            Op::Jump(t) => {
+                do_moves(regs, t);
+                pc = t.pc;
+                if t.loop_header {
+                    proto.backedges.fetch_add(1, Ordering::Relaxed);
+                    vm.safepoint();
+                }
+            }
+            Op::Brif { cond, then_t, else_t } => {
+                let t = if r!(*cond).payload() != 0 { then_t } else { else_t };
+                do_moves(regs, t);
+                pc = t.pc;
+                if t.loop_header {
+                    proto.backedges.fetch_add(1, Ordering::Relaxed);
+                    vm.safepoint();
+                }
+            }
+            Op::Return { args, spread } => {
+                let n = stage_args(vm, regs, args, *spread, frame_end)?;
+                for i in 0..n {
+                    let v = vm.get(frame_end + i);
+                    vm.set(base + i, v);
+                }
+                return Ok(Exit::Return(n));
+            }
+            Op::Guard { op, arg, imm, snap } => {
+                let x = r!(*arg);
+                let ok = match op {
+                    Opcode::GuardTag => x.tag() as i64 == *imm,
+                    _ => x.payload() != 0,
+                };
+                if !ok {
+                    return Err(LuaError::msg(format!(
+                        "guard failed at snap{snap} in '{}' (the interpreter runs generic code only)",
+                        proto.mir.name
+                    )));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The interpreter: MIR's reference semantics, tier 0, and the deopt landing pad.
+
+pub mod error;
+pub mod exec;
+pub mod proto;
+pub mod vm;
+
+pub use error::{LResult, LuaError, VARINFO};
+pub use exec::resume;
+pub use proto::{LoadedModule, Proto, SiteProfile};
+pub use vm::{access, Effects, FrameInfo, Hooks, LoadError, Native, NativeFn, RtEntry, RtFn, RtRegistry, Vm};

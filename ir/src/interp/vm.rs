@@ -1,0 +1,491 @@
+//! The virtual machine state: heap, value stack, globals, loaded modules, call frames.
+
+use std::any::Any;
+use std::collections::HashMap;
+
+use super::error::{LResult, LuaError};
+use super::proto::{LoadedModule, Proto};
+use crate::function::Module;
+use crate::rt::gc::{with_spilled_registers, Heap};
+use crate::rt::object::{Cell, Closure, LStr, Pack, Table};
+use crate::rt::{Tag, Val};
+use crate::types::Type;
+
+/// A runtime function called by `rtcall`: fixed arguments in, one value out (typed
+/// results are returned boxed: `i1` as a boolean, `i64` as an integer, `f64` as a float).
+pub type RtFn = fn(&mut Vm, &[Val]) -> LResult<Val>;
+
+/// A native function callable as a value: `nargs` arguments are at
+/// `vm.stack()[base..]`; it writes its results from `base` up and returns their number.
+pub type NativeFn = fn(&mut Vm, usize, usize) -> LResult<usize>;
+
+/// A native function value's static description (a `native` value points to it).
+pub struct Native {
+    /// Name used in messages (`print`, `insert`).
+    pub name: &'static str,
+    /// The code.
+    pub f: NativeFn,
+}
+
+/// Flags describing a runtime function's effects, for the optimizer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Effects {
+    /// No side effects, no callbacks and no errors: may be removed or merged.
+    pub pure: bool,
+}
+
+/// A runtime function a frontend registers.
+#[derive(Clone)]
+pub struct RtEntry {
+    /// The code.
+    pub f: RtFn,
+    /// Declared result type.
+    pub ret: Type,
+    /// Effects.
+    pub effects: Effects,
+}
+
+/// Runtime functions by name, bound into modules when they are loaded.
+#[derive(Default, Clone)]
+pub struct RtRegistry {
+    entries: HashMap<String, RtEntry>,
+}
+
+impl RtRegistry {
+    /// An empty registry.
+    pub fn new() -> RtRegistry {
+        RtRegistry::default()
+    }
+    /// Registers a runtime function.
+    pub fn register(&mut self, name: &str, f: RtFn, ret: Type, effects: Effects) {
+        self.entries.insert(name.to_string(), RtEntry { f, ret, effects });
+    }
+    /// Looks a function up.
+    pub fn get(&self, name: &str) -> Option<&RtEntry> {
+        self.entries.get(name)
+    }
+}
+
+/// Frontend-specific behaviour the interpreter needs.
+#[derive(Clone, Copy)]
+pub struct Hooks {
+    /// The handler for calling a value that is not a function (Lua's `__call`), if any.
+    pub call_handler: fn(&mut Vm, Val) -> Option<Val>,
+    /// The error for calling a value that cannot be called (about operand 0, the callee).
+    pub call_error: fn(&mut Vm, Val) -> LuaError,
+}
+
+fn no_call_handler(_: &mut Vm, _: Val) -> Option<Val> {
+    None
+}
+
+fn default_call_error(_: &mut Vm, v: Val) -> LuaError {
+    LuaError::about(0, format!("attempt to call a {} value", v.tag().name()))
+}
+
+/// One activation of an interpreted function, for error positions and tracebacks.
+#[derive(Clone, Copy)]
+pub struct FrameInfo {
+    /// The running function.
+    pub proto: *const Proto,
+    /// The instruction running (updated at calls).
+    pub pc: u32,
+}
+
+/// Why loading a module failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A runtime function the module calls is not registered.
+    #[error("runtime function '{0}' is not registered")]
+    UnknownRuntime(String),
+    /// A runtime function is registered with another result type.
+    #[error("runtime function '{name}' returns {registered}, the module expects {declared}")]
+    RuntimeType {
+        /// Its name.
+        name: String,
+        /// What the registry says.
+        registered: Type,
+        /// What the module declares.
+        declared: Type,
+    },
+    /// The module has no functions.
+    #[error("module has no main function")]
+    Empty,
+}
+
+/// Default number of value-stack slots (virtual memory; pages are touched as used).
+const STACK_SLOTS: usize = 1 << 24;
+/// Default limit on nested calls (Lua's own limit lets 200,000-deep recursion run).
+const MAX_DEPTH: usize = 220_000;
+
+/// The virtual machine.
+pub struct Vm {
+    /// The heap.
+    pub heap: Heap,
+    stack: *mut Val,
+    stack_slots: usize,
+    /// First free stack slot: everything below may hold live values.
+    pub top: usize,
+    /// The globals table.
+    pub globals: *mut Table,
+    /// Values kept alive for the frontend (e.g. the string metatable).
+    pub registry: Vec<Val>,
+    /// Frontend behaviour.
+    pub hooks: Hooks,
+    /// Interpreted frames, innermost last.
+    pub frames: Vec<FrameInfo>,
+    /// Current call depth (interpreted and native).
+    pub depth: usize,
+    /// Call depth limit ("stack overflow" past it).
+    pub max_depth: usize,
+    modules: Vec<Box<LoadedModule>>,
+    /// Address near the bottom of the native stack of the thread running the VM
+    /// (0: do not scan the native stack).
+    pub native_stack_base: usize,
+    /// Number of active protected calls (`pcall`).
+    pub protected: u32,
+    /// Frontend state (its library's data).
+    pub ext: Option<Box<dyn Any>>,
+    /// The traceback of an error raised outside any protected call, taken where it was
+    /// raised (for the uncaught-error report).
+    pub pending_traceback: Option<String>,
+}
+
+impl Vm {
+    /// A new VM with an empty globals table.
+    pub fn new(hooks: Option<Hooks>) -> Vm {
+        let layout = std::alloc::Layout::array::<Val>(STACK_SLOTS).expect("stack layout");
+        // SAFETY: non-zero layout; all-zero bytes are `nil` values.
+        let stack = unsafe { std::alloc::alloc_zeroed(layout) as *mut Val };
+        if stack.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let mut heap = Heap::new();
+        let globals = heap.adopt(Table::new(0, 64), 0);
+        Vm {
+            heap,
+            stack,
+            stack_slots: STACK_SLOTS,
+            top: 0,
+            globals,
+            registry: Vec::new(),
+            hooks: hooks.unwrap_or(Hooks { call_handler: no_call_handler, call_error: default_call_error }),
+            frames: Vec::new(),
+            depth: 0,
+            max_depth: MAX_DEPTH,
+            modules: Vec::new(),
+            native_stack_base: 0,
+            protected: 0,
+            ext: None,
+            pending_traceback: None,
+        }
+    }
+
+    // ---- the value stack ---------------------------------------------------------------
+
+    /// Raw pointer to stack slot `i` (valid for the VM's lifetime; the stack never moves).
+    #[inline]
+    pub fn slot_ptr(&self, i: usize) -> *mut Val {
+        debug_assert!(i < self.stack_slots);
+        // SAFETY: in bounds of the allocation (checked by callers through `ensure_stack`).
+        unsafe { self.stack.add(i) }
+    }
+
+    /// Reads stack slot `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Val {
+        assert!(i < self.stack_slots);
+        // SAFETY: bounds checked.
+        unsafe { *self.stack.add(i) }
+    }
+
+    /// Writes stack slot `i`.
+    #[inline]
+    pub fn set(&mut self, i: usize, v: Val) {
+        assert!(i < self.stack_slots);
+        // SAFETY: bounds checked.
+        unsafe { *self.stack.add(i) = v }
+    }
+
+    /// The stack slots `base..base+n`.
+    pub fn slice(&self, base: usize, n: usize) -> &[Val] {
+        assert!(base + n <= self.stack_slots);
+        // SAFETY: bounds checked; the stack is initialised (zeroed) memory.
+        unsafe { std::slice::from_raw_parts(self.stack.add(base), n) }
+    }
+
+    /// Fails with "stack overflow" unless `n` slots from `base` fit.
+    #[inline]
+    pub fn ensure_stack(&self, base: usize, n: usize) -> LResult<()> {
+        if base + n + 64 > self.stack_slots {
+            return Err(LuaError::msg("stack overflow"));
+        }
+        Ok(())
+    }
+
+    // ---- allocation --------------------------------------------------------------------
+
+    /// A new string value.
+    pub fn new_str(&mut self, bytes: &[u8]) -> Val {
+        let p = self.heap.adopt(LStr::new(bytes), bytes.len());
+        Val::from_raw(Tag::Str, p as u64)
+    }
+
+    /// A new table value.
+    pub fn new_table(&mut self, narr: usize, nhash: usize) -> Val {
+        let p = self.heap.adopt(Table::new(narr, nhash), narr * 16 + nhash * 36);
+        Val::from_raw(Tag::Table, p as u64)
+    }
+
+    /// A new cell value.
+    pub fn new_cell(&mut self, v: Val) -> Val {
+        let p = self.heap.adopt(Cell::new(v), 0);
+        Val::from_raw(Tag::Cell, p as u64)
+    }
+
+    /// A new pack value.
+    pub fn new_pack(&mut self, vals: &[Val]) -> Val {
+        let p = self.heap.adopt(Pack::new(vals), vals.len() * 16);
+        Val::from_raw(Tag::Pack, p as u64)
+    }
+
+    /// A new closure value.
+    pub fn new_closure(&mut self, proto: *const Proto, cells: Box<[*mut Cell]>) -> Val {
+        let n = cells.len() * 8;
+        let p = self.heap.adopt(Closure::new(proto, cells), n);
+        Val::from_raw(Tag::Func, p as u64)
+    }
+
+    /// A native function value.
+    pub fn native(n: &'static Native) -> Val {
+        Val::from_raw(Tag::Native, n as *const Native as u64)
+    }
+
+    // ---- collection --------------------------------------------------------------------
+
+    /// Runs a collection if enough has been allocated.
+    #[inline]
+    pub fn safepoint(&mut self) {
+        if self.heap.wants_collection() {
+            self.collect_garbage();
+        }
+    }
+
+    /// Runs a full collection now.
+    pub fn collect_garbage(&mut self) {
+        let top = self.top;
+        let base = self.native_stack_base;
+        with_spilled_registers(|sp| {
+            let vstack = self.slice_words(top);
+            let native: &[usize] = if base > sp {
+                // SAFETY: [sp, base) is the live part of this thread's stack.
+                unsafe { std::slice::from_raw_parts(sp as *const usize, (base - sp) / 8) }
+            } else {
+                &[]
+            };
+            let globals = self.globals;
+            let registry = &self.registry;
+            let modules = &self.modules;
+            self.heap.collect(
+                |m| {
+                    m.mark_ptr(globals as *mut _);
+                    registry.iter().for_each(|&v| m.mark_val(v));
+                    for module in modules.iter() {
+                        module.consts.iter().for_each(|&v| m.mark_val(v));
+                    }
+                },
+                &[vstack, native],
+            );
+        });
+    }
+
+    fn slice_words(&self, top: usize) -> &'static [usize] {
+        // SAFETY: the stack lives as long as the VM; it is read only during collection.
+        unsafe { std::slice::from_raw_parts(self.stack as *const usize, top.min(self.stack_slots) * 2) }
+    }
+
+    // ---- modules -----------------------------------------------------------------------
+
+    /// Loads a module: binds its runtime functions, makes its constants, decodes its
+    /// functions, and returns the main function as a closure value.
+    pub fn load(&mut self, module: Module, rt: &RtRegistry) -> Result<Val, LoadError> {
+        if module.functions.is_empty() {
+            return Err(LoadError::Empty);
+        }
+        let mut bound = Vec::with_capacity(module.runtime.len());
+        for decl in &module.runtime {
+            let e = rt.get(&decl.name).ok_or_else(|| LoadError::UnknownRuntime(decl.name.clone()))?;
+            if e.ret != decl.ret {
+                return Err(LoadError::RuntimeType { name: decl.name.clone(), registered: e.ret, declared: decl.ret });
+            }
+            bound.push(e.f);
+        }
+        let consts = module
+            .strings
+            .iter()
+            .map(|s| {
+                let v = self.new_str(s);
+                // SAFETY: just allocated string object.
+                unsafe { (*(v.payload() as *mut LStr)).set_fixed() };
+                v
+            })
+            .collect();
+        let loaded = LoadedModule::new(module, bound, consts);
+        let main = &loaded.protos[0] as *const Proto;
+        self.modules.push(loaded);
+        Ok(self.new_closure(main, Box::new([])))
+    }
+
+    /// The loaded modules.
+    pub fn modules(&self) -> &[Box<LoadedModule>] {
+        &self.modules
+    }
+
+    // ---- calls -------------------------------------------------------------------------
+
+    /// Calls `f` with the `nargs` arguments at `stack[base..]`; everything above them is
+    /// free. Results are left at `stack[base..base+n]`; returns `n`.
+    pub fn call_at(&mut self, f: Val, base: usize, nargs: usize) -> LResult<usize> {
+        match f.tag() {
+            Tag::Func => super::exec::run(self, f.payload() as *mut Closure, base, nargs),
+            Tag::Native => {
+                // SAFETY: a native value points to a static `Native`.
+                let native = unsafe { &*(f.payload() as *const Native) };
+                if self.depth >= self.max_depth {
+                    return Err(LuaError::msg("stack overflow"));
+                }
+                self.ensure_stack(base, nargs)?;
+                let saved_top = self.top;
+                self.top = base + nargs;
+                self.depth += 1;
+                let r = (native.f)(self, base, nargs);
+                self.depth -= 1;
+                self.top = saved_top;
+                r
+            }
+            _ => match (self.hooks.call_handler)(self, f) {
+                Some(handler) => {
+                    self.ensure_stack(base, nargs + 1)?;
+                    for i in (0..nargs).rev() {
+                        let v = self.get(base + i);
+                        self.set(base + i + 1, v);
+                    }
+                    self.set(base, f);
+                    self.call_at(handler, base, nargs + 1)
+                }
+                None => Err((self.hooks.call_error)(self, f)),
+            },
+        }
+    }
+
+    /// Calls `f` from Rust with `args`, using the free stack above `top`; returns the
+    /// results (consume them before calling into Lua again: the vector is not a root).
+    pub fn call(&mut self, f: Val, args: &[Val]) -> LResult<Vec<Val>> {
+        let base = self.top;
+        self.ensure_stack(base, args.len())?;
+        for (i, &a) in args.iter().enumerate() {
+            self.set(base + i, a);
+        }
+        let saved_top = self.top;
+        self.top = base + args.len();
+        let r = self.call_at(f, base, args.len());
+        self.top = saved_top;
+        let n = r?;
+        Ok(self.slice(base, n).to_vec())
+    }
+
+    /// Calls `f` and returns its first result (or `nil`).
+    pub fn call1(&mut self, f: Val, args: &[Val]) -> LResult<Val> {
+        let base = self.top;
+        self.ensure_stack(base, args.len())?;
+        for (i, &a) in args.iter().enumerate() {
+            self.set(base + i, a);
+        }
+        let saved_top = self.top;
+        self.top = base + args.len();
+        let r = self.call_at(f, base, args.len());
+        self.top = saved_top;
+        Ok(if r? > 0 { self.get(base) } else { Val::NIL })
+    }
+
+    /// The source line the innermost interpreted frame `level` levels up is at
+    /// (level 0: innermost); `None` past the outermost.
+    pub fn frame_line(&self, level: usize) -> Option<(String, u32)> {
+        let f = self.frames.get(self.frames.len().checked_sub(level + 1)?)?;
+        // SAFETY: frames refer to protos of loaded modules, which live as long as the VM.
+        let proto = unsafe { &*f.proto };
+        Some((proto.chunk_name().to_string(), proto.line_at(f.pc)))
+    }
+
+    /// A `stack traceback:` text of the interpreted frames, innermost first.
+    pub fn traceback(&self) -> String {
+        let mut out = String::from("stack traceback:");
+        for f in self.frames.iter().rev() {
+            // SAFETY: as in `frame_line`.
+            let proto = unsafe { &*f.proto };
+            out.push_str(&format!("\n\t{}:{}: in {}", proto.chunk_name(), proto.line_at(f.pc), proto.describe()));
+        }
+        out.push_str("\n\t[C]: in ?");
+        out
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let layout = std::alloc::Layout::array::<Val>(self.stack_slots).expect("stack layout");
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.stack as *mut u8, layout) };
+    }
+}
+
+/// Helpers for reading objects out of values.
+pub mod access {
+    use super::*;
+
+    /// The string object of a string value.
+    #[inline]
+    pub fn str_of<'a>(v: Val) -> &'a LStr {
+        debug_assert_eq!(v.tag(), Tag::Str);
+        // SAFETY: a string value points to a live string object; callers do not hold the
+        // reference across a collection.
+        unsafe { &*(v.payload() as *const LStr) }
+    }
+
+    /// The bytes of a string value.
+    #[inline]
+    pub fn bytes_of<'a>(v: Val) -> &'a [u8] {
+        str_of(v).as_bytes()
+    }
+
+    /// The table object of a table value.
+    #[inline]
+    pub fn table_of<'a>(v: Val) -> &'a mut Table {
+        debug_assert_eq!(v.tag(), Tag::Table);
+        // SAFETY: a table value points to a live table; the VM is single-threaded.
+        unsafe { &mut *(v.payload() as *mut Table) }
+    }
+
+    /// The pack object of a pack value.
+    #[inline]
+    pub fn pack_of<'a>(v: Val) -> &'a Pack {
+        debug_assert_eq!(v.tag(), Tag::Pack);
+        // SAFETY: a pack value points to a live pack.
+        unsafe { &*(v.payload() as *const Pack) }
+    }
+
+    /// The cell object of a cell value.
+    #[inline]
+    pub fn cell_of<'a>(v: Val) -> &'a mut Cell {
+        debug_assert_eq!(v.tag(), Tag::Cell);
+        // SAFETY: a cell value points to a live cell.
+        unsafe { &mut *(v.payload() as *mut Cell) }
+    }
+
+    /// The closure object of a function value.
+    #[inline]
+    pub fn closure_of<'a>(v: Val) -> &'a Closure {
+        debug_assert_eq!(v.tag(), Tag::Func);
+        // SAFETY: a function value points to a live closure.
+        unsafe { &*(v.payload() as *const Closure) }
+    }
+}

@@ -1,0 +1,308 @@
+//! The garbage-collected heap: a stop-the-world mark-and-sweep collector.
+//!
+//! Every object starts with a [`GcHeader`] and is owned by the heap's object list.
+//! Collection runs only at safepoints (function entry, loop back-edges and explicit
+//! requests), never in the middle of an allocation, so a runtime function may allocate
+//! freely without rooting its temporaries.
+//!
+//! Roots are found two ways:
+//! - *precisely*: the globals table, the registry and each loaded module's constants;
+//! - *conservatively*: the interpreter's value stack and the native stack (with the
+//!   callee-saved registers spilled onto it) are scanned word by word, and any word equal
+//!   to the address of a live object keeps that object alive. This asks nothing of
+//!   JIT-compiled code (no stack maps) and covers the temporaries of Rust runtime
+//!   functions that call back into Lua. Because a word is only trusted after it is found
+//!   in the sorted list of object addresses, stale slots are harmless: they can at worst
+//!   keep an object alive one cycle longer.
+//!
+//! The heap of objects themselves is traced precisely, by kind.
+
+use super::object::{Cell, Closure, LStr, Pack, Table};
+use super::value::{Tag, Val};
+
+/// The kind of a heap object (its header says what it is; a value's tag may be stale).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Kind {
+    /// [`LStr`].
+    Str,
+    /// [`Table`].
+    Table,
+    /// [`Closure`].
+    Closure,
+    /// [`Cell`].
+    Cell,
+    /// [`Pack`].
+    Pack,
+}
+
+impl Kind {
+    /// The value tag of objects of this kind.
+    pub fn tag(self) -> Tag {
+        match self {
+            Kind::Str => Tag::Str,
+            Kind::Table => Tag::Table,
+            Kind::Closure => Tag::Func,
+            Kind::Cell => Tag::Cell,
+            Kind::Pack => Tag::Pack,
+        }
+    }
+}
+
+/// The header every heap object starts with.
+#[repr(C)]
+pub struct GcHeader {
+    /// What the object is.
+    pub kind: Kind,
+    marked: bool,
+    /// Never collected (module constants).
+    pub fixed: bool,
+}
+
+impl GcHeader {
+    /// A fresh header.
+    pub fn new(kind: Kind) -> GcHeader {
+        GcHeader { kind, marked: false, fixed: false }
+    }
+}
+
+/// Collector statistics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GcStats {
+    /// Completed collections.
+    pub collections: u64,
+    /// Objects freed in total.
+    pub freed: u64,
+}
+
+/// The heap: every live object, the byte account and the collection threshold.
+pub struct Heap {
+    objects: Vec<*mut GcHeader>,
+    /// Estimated bytes in live objects (headers, strings, table parts).
+    pub bytes: usize,
+    threshold: usize,
+    /// Statistics.
+    pub stats: GcStats,
+    gray: Vec<*mut GcHeader>,
+}
+
+/// Collections start once the heap is this large, whatever survived the last one.
+const MIN_THRESHOLD: usize = 1 << 20;
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap::new()
+    }
+}
+
+impl Heap {
+    /// An empty heap.
+    pub fn new() -> Heap {
+        Heap { objects: Vec::new(), bytes: 0, threshold: MIN_THRESHOLD, stats: GcStats::default(), gray: Vec::new() }
+    }
+
+    /// Whether enough has been allocated since the last collection to run one.
+    #[inline]
+    pub fn wants_collection(&self) -> bool {
+        self.bytes >= self.threshold
+    }
+
+    /// Number of live objects.
+    pub fn object_count(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Takes ownership of a boxed object.
+    pub fn adopt<T>(&mut self, obj: Box<T>, extra_bytes: usize) -> *mut T {
+        let p = Box::into_raw(obj);
+        self.objects.push(p as *mut GcHeader);
+        self.bytes += std::mem::size_of::<T>() + extra_bytes;
+        p
+    }
+
+    /// Accounts for memory an object grew by (e.g. a table's array part).
+    #[inline]
+    pub fn account(&mut self, bytes: usize) {
+        self.bytes += bytes;
+    }
+
+    /// Runs a full collection. `roots` marks the precise roots through the [`Marker`];
+    /// `conservative` lists memory ranges (as word slices) to scan conservatively.
+    pub fn collect(&mut self, roots: impl FnOnce(&mut Marker), conservative: &[&[usize]]) {
+        self.objects.sort_unstable();
+        let mut marker = Marker { objects: &self.objects, gray: std::mem::take(&mut self.gray) };
+        roots(&mut marker);
+        for range in conservative {
+            for &word in range.iter() {
+                marker.mark_word(word);
+            }
+        }
+        marker.drain();
+        self.gray = marker.gray;
+        self.sweep();
+        self.stats.collections += 1;
+        self.threshold = (self.bytes * 2).max(MIN_THRESHOLD);
+    }
+
+    fn sweep(&mut self) {
+        let mut live_bytes = 0usize;
+        let mut freed = 0u64;
+        self.objects.retain(|&p| {
+            // SAFETY: every pointer in `objects` is a live object this heap owns.
+            let hdr = unsafe { &mut *p };
+            if hdr.marked || hdr.fixed {
+                hdr.marked = false;
+                live_bytes += unsafe { object_size(p) };
+                true
+            } else {
+                unsafe { free_object(p) };
+                freed += 1;
+                false
+            }
+        });
+        self.bytes = live_bytes;
+        self.stats.freed += freed;
+    }
+}
+
+impl Drop for Heap {
+    fn drop(&mut self) {
+        for &p in &self.objects {
+            // SAFETY: the heap owns every object; nothing uses them after the heap goes.
+            unsafe { free_object(p) };
+        }
+    }
+}
+
+/// Marks reachable objects during a collection.
+pub struct Marker<'h> {
+    objects: &'h [*mut GcHeader],
+    gray: Vec<*mut GcHeader>,
+}
+
+impl Marker<'_> {
+    /// Marks the object a value refers to (if any).
+    #[inline]
+    pub fn mark_val(&mut self, v: Val) {
+        if v.tag().is_heap() {
+            self.mark_ptr(v.payload() as *mut GcHeader);
+        }
+    }
+
+    /// Marks an object known to be live.
+    #[inline]
+    pub fn mark_ptr(&mut self, p: *mut GcHeader) {
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: callers pass pointers to live heap objects.
+        let hdr = unsafe { &mut *p };
+        if !hdr.marked {
+            hdr.marked = true;
+            self.gray.push(p);
+        }
+    }
+
+    /// Marks the object at `word` if `word` is the address of a live object.
+    #[inline]
+    pub fn mark_word(&mut self, word: usize) {
+        let (Some(&first), Some(&last)) = (self.objects.first(), self.objects.last()) else { return };
+        if word < first as usize || word > last as usize {
+            return;
+        }
+        if self.objects.binary_search(&(word as *mut GcHeader)).is_ok() {
+            self.mark_ptr(word as *mut GcHeader);
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(p) = self.gray.pop() {
+            // SAFETY: gray objects are live objects of the heap.
+            unsafe { trace(p, self) };
+        }
+    }
+}
+
+/// Marks everything `p` refers to.
+unsafe fn trace(p: *mut GcHeader, m: &mut Marker) {
+    // SAFETY (all arms): the header's kind says which object type `p` points to.
+    unsafe {
+        match (*p).kind {
+            Kind::Str => {}
+            Kind::Table => {
+                let t = &*(p as *mut Table);
+                if !t.meta.is_null() {
+                    m.mark_ptr(t.meta as *mut GcHeader);
+                }
+                for &v in t.array() {
+                    m.mark_val(v);
+                }
+                for (k, v) in t.hash_entries() {
+                    m.mark_val(k);
+                    m.mark_val(v);
+                }
+            }
+            Kind::Closure => {
+                let c = &*(p as *mut Closure);
+                for &cell in c.cells.iter() {
+                    m.mark_ptr(cell as *mut GcHeader);
+                }
+            }
+            Kind::Cell => m.mark_val((*(p as *mut Cell)).value),
+            Kind::Pack => {
+                for &v in (*(p as *mut Pack)).vals.iter() {
+                    m.mark_val(v);
+                }
+            }
+        }
+    }
+}
+
+/// Bytes an object accounts for.
+unsafe fn object_size(p: *mut GcHeader) -> usize {
+    // SAFETY: the header's kind says which object type `p` points to.
+    unsafe {
+        match (*p).kind {
+            Kind::Str => std::mem::size_of::<LStr>() + (*(p as *mut LStr)).len(),
+            Kind::Table => std::mem::size_of::<Table>() + (*(p as *mut Table)).payload_bytes(),
+            Kind::Closure => std::mem::size_of::<Closure>() + (&(*(p as *mut Closure)).cells).len() * 8,
+            Kind::Cell => std::mem::size_of::<Cell>(),
+            Kind::Pack => std::mem::size_of::<Pack>() + (&(*(p as *mut Pack)).vals).len() * 16,
+        }
+    }
+}
+
+/// Frees an object.
+unsafe fn free_object(p: *mut GcHeader) {
+    // SAFETY: `p` came from `Box::into_raw` of the type its kind names.
+    unsafe {
+        match (*p).kind {
+            Kind::Str => drop(Box::from_raw(p as *mut LStr)),
+            Kind::Table => drop(Box::from_raw(p as *mut Table)),
+            Kind::Closure => drop(Box::from_raw(p as *mut Closure)),
+            Kind::Cell => drop(Box::from_raw(p as *mut Cell)),
+            Kind::Pack => drop(Box::from_raw(p as *mut Pack)),
+        }
+    }
+}
+
+/// Spills the callee-saved registers into a buffer on the current stack frame and calls
+/// `f` with the current stack pointer, so a conservative scan from there up sees every
+/// value the callers hold in registers.
+#[inline(never)]
+pub fn with_spilled_registers<R>(f: impl FnOnce(usize) -> R) -> R {
+    let mut regs = [0usize; 8];
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only stores registers into a local array.
+    unsafe {
+        std::arch::asm!(
+            "mov [{b}], rbx", "mov [{b} + 8], rbp", "mov [{b} + 16], r12", "mov [{b} + 24], r13",
+            "mov [{b} + 32], r14", "mov [{b} + 40], r15",
+            b = in(reg) regs.as_mut_ptr(),
+        );
+    }
+    let sp = regs.as_ptr() as usize;
+    let r = f(sp);
+    std::hint::black_box(&regs);
+    r
+}

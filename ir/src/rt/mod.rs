@@ -1,0 +1,7 @@
+//! The runtime: boxed values, the garbage-collected heap and its objects.
+
+pub mod gc;
+pub mod object;
+pub mod value;
+
+pub use value::{Tag, Val};

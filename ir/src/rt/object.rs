@@ -1,0 +1,513 @@
+//! Heap objects: strings, tables, closures, cells and packs.
+
+use super::gc::{GcHeader, Kind};
+use super::value::{Tag, Val};
+use crate::interp::Proto;
+
+/// An immutable byte string with its hash.
+#[repr(C)]
+pub struct LStr {
+    hdr: GcHeader,
+    /// Hash of the bytes ([`hash_bytes`]).
+    pub hash: u64,
+    bytes: Box<[u8]>,
+}
+
+impl LStr {
+    /// A new string object (not yet owned by a heap).
+    pub fn new(bytes: &[u8]) -> Box<LStr> {
+        Box::new(LStr { hdr: GcHeader::new(Kind::Str), hash: hash_bytes(bytes), bytes: bytes.into() })
+    }
+    /// The bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// Length in bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+    /// Marks the string as a never-collected constant.
+    pub fn set_fixed(&mut self) {
+        self.hdr.fixed = true;
+    }
+}
+
+/// A 64-bit hash of a byte string (word-at-a-time multiply-rotate).
+pub fn hash_bytes(s: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (s.len() as u64).wrapping_mul(K);
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ b as u64).wrapping_mul(K).rotate_left(13);
+    }
+    h ^ (h >> 31)
+}
+
+#[inline]
+fn mix(x: u64) -> u64 {
+    let x = (x ^ (x >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 29)
+}
+
+/// A captured local variable.
+#[repr(C)]
+pub struct Cell {
+    hdr: GcHeader,
+    /// The variable's value.
+    pub value: Val,
+}
+
+impl Cell {
+    /// A new cell.
+    pub fn new(value: Val) -> Box<Cell> {
+        Box::new(Cell { hdr: GcHeader::new(Kind::Cell), value })
+    }
+}
+
+/// A sequence of values (varargs, all results of a call).
+#[repr(C)]
+pub struct Pack {
+    hdr: GcHeader,
+    /// The values.
+    pub vals: Box<[Val]>,
+}
+
+impl Pack {
+    /// A new pack.
+    pub fn new(vals: &[Val]) -> Box<Pack> {
+        Box::new(Pack { hdr: GcHeader::new(Kind::Pack), vals: vals.into() })
+    }
+}
+
+/// A function value: a loaded MIR function and the cells it captured.
+#[repr(C)]
+pub struct Closure {
+    hdr: GcHeader,
+    /// The function.
+    pub proto: *const Proto,
+    /// Captured cells, `upval N` gives number N.
+    pub cells: Box<[*mut Cell]>,
+}
+
+impl Closure {
+    /// A new closure.
+    pub fn new(proto: *const Proto, cells: Box<[*mut Cell]>) -> Box<Closure> {
+        Box::new(Closure { hdr: GcHeader::new(Kind::Closure), proto, cells })
+    }
+}
+
+/// A table: an array part for keys `1..=n` and a hash part for the rest.
+#[repr(C)]
+pub struct Table {
+    hdr: GcHeader,
+    /// The metatable, or null.
+    pub meta: *mut Table,
+    arr: Vec<Val>,
+    hash: HashPart,
+}
+
+/// Why a key cannot be stored.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeyError {
+    /// The key is `nil`.
+    Nil,
+    /// The key is NaN.
+    NaN,
+}
+
+impl Table {
+    /// A new table with room for `narr` array items and `nhash` other keys.
+    pub fn new(narr: usize, nhash: usize) -> Box<Table> {
+        Box::new(Table {
+            hdr: GcHeader::new(Kind::Table),
+            meta: std::ptr::null_mut(),
+            arr: Vec::with_capacity(narr),
+            hash: HashPart::with_capacity(nhash),
+        })
+    }
+
+    /// The array part (`t[1]..t[n]`, possibly with trailing nils).
+    #[inline]
+    pub fn array(&self) -> &[Val] {
+        &self.arr
+    }
+
+    /// Every hash-part entry (dead ones have a `nil` value).
+    pub fn hash_entries(&self) -> impl Iterator<Item = (Val, Val)> + '_ {
+        self.hash.entries.iter().map(|e| (e.key, e.value))
+    }
+
+    /// Bytes held outside the object itself.
+    pub fn payload_bytes(&self) -> usize {
+        self.arr.capacity() * 16 + self.hash.entries.capacity() * 32 + self.hash.index.capacity() * 4
+    }
+
+    /// Raw get.
+    #[inline]
+    pub fn get(&self, key: Val) -> Val {
+        match key.tag() {
+            Tag::Int => self.get_int(key.int_unchecked()),
+            Tag::Str => self.get_str(key),
+            Tag::Float => match float_key(key.float_unchecked()) {
+                Some(i) => self.get_int(i),
+                None => self.hash.get(key),
+            },
+            Tag::Nil => Val::NIL,
+            _ => self.hash.get(key),
+        }
+    }
+
+    /// Raw get of an integer key.
+    #[inline]
+    pub fn get_int(&self, i: i64) -> Val {
+        let idx = (i as u64).wrapping_sub(1);
+        if idx < self.arr.len() as u64 {
+            self.arr[idx as usize]
+        } else if self.hash.is_empty() {
+            Val::NIL
+        } else {
+            self.hash.get(Val::int(i))
+        }
+    }
+
+    /// Raw get of a string key.
+    #[inline]
+    pub fn get_str(&self, key: Val) -> Val {
+        self.hash.get(key)
+    }
+
+    /// Raw set; returns the growth in bytes (for the heap's account).
+    pub fn set(&mut self, key: Val, value: Val) -> Result<usize, KeyError> {
+        match key.tag() {
+            Tag::Int => Ok(self.set_int(key.int_unchecked(), value)),
+            Tag::Float => {
+                let x = key.float_unchecked();
+                if x.is_nan() {
+                    return Err(KeyError::NaN);
+                }
+                match float_key(x) {
+                    Some(i) => Ok(self.set_int(i, value)),
+                    None => Ok(self.hash.set(key, value)),
+                }
+            }
+            Tag::Nil => Err(KeyError::Nil),
+            _ => Ok(self.hash.set(key, value)),
+        }
+    }
+
+    /// Raw set of an integer key; returns the growth in bytes.
+    pub fn set_int(&mut self, i: i64, value: Val) -> usize {
+        let idx = (i as u64).wrapping_sub(1);
+        let len = self.arr.len() as u64;
+        if idx < len {
+            self.arr[idx as usize] = value;
+            return 0;
+        }
+        if idx == len && !value.is_nil() {
+            let before = self.arr.capacity();
+            self.arr.push(value);
+            if !self.hash.is_empty() {
+                self.hash.set(Val::int(i), Val::NIL);
+                self.migrate_from_hash();
+            }
+            return (self.arr.capacity() - before) * 16;
+        }
+        self.hash.set(Val::int(i), value)
+    }
+
+    /// Moves keys `n+1, n+2, ...` from the hash part to the end of the array part.
+    fn migrate_from_hash(&mut self) {
+        loop {
+            let next = Val::int(self.arr.len() as i64 + 1);
+            let v = self.hash.get(next);
+            if v.is_nil() {
+                break;
+            }
+            self.hash.set(next, Val::NIL);
+            self.arr.push(v);
+        }
+    }
+
+    /// Appends to the array part at position `len + 1` of the array part (constructors).
+    pub fn push_array(&mut self, value: Val) {
+        self.arr.push(value);
+    }
+
+    /// The length operator's border (raw, no `__len`).
+    pub fn border(&self) -> i64 {
+        let n = self.arr.len();
+        if n > 0 && self.arr[n - 1].is_nil() {
+            // Binary search for a border inside the array part.
+            let (mut lo, mut hi) = (0usize, n); // arr[lo-1] non-nil (or lo = 0), arr[hi-1] nil
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if self.arr[mid - 1].is_nil() {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            return lo as i64;
+        }
+        if self.hash.is_empty() {
+            return n as i64;
+        }
+        // Unbounded search in the hash part.
+        let mut i = n as i64;
+        let mut j = i + 1;
+        while !self.hash.get(Val::int(j)).is_nil() {
+            i = j;
+            if j > i64::MAX / 2 {
+                // Pathological: fall back to a linear scan.
+                let mut k = 1;
+                while !self.get_int(k).is_nil() {
+                    k += 1;
+                }
+                return k - 1;
+            }
+            j *= 2;
+        }
+        while j - i > 1 {
+            let m = i + (j - i) / 2;
+            if self.hash.get(Val::int(m)).is_nil() {
+                j = m;
+            } else {
+                i = m;
+            }
+        }
+        i
+    }
+
+    /// Lua's `next`: the entry after `key` (`nil` key: the first), or `None` at the end.
+    /// `Err(())` if `key` is not in the table.
+    pub fn next(&self, key: Val) -> Result<Option<(Val, Val)>, ()> {
+        let mut start_arr = 0usize;
+        let mut start_hash = 0usize;
+        if !key.is_nil() {
+            let int_key = match key.tag() {
+                Tag::Int => Some(key.int_unchecked()),
+                Tag::Float => float_key(key.float_unchecked()),
+                _ => None,
+            };
+            match int_key {
+                Some(i) if i >= 1 && (i as u64) <= self.arr.len() as u64 => start_arr = i as usize,
+                _ => {
+                    start_arr = self.arr.len();
+                    let k = int_key.map(Val::int).unwrap_or(key);
+                    start_hash = self.hash.find(k).ok_or(())? + 1;
+                }
+            }
+        }
+        for i in start_arr..self.arr.len() {
+            if !self.arr[i].is_nil() {
+                return Ok(Some((Val::int(i as i64 + 1), self.arr[i])));
+            }
+        }
+        for e in &self.hash.entries[start_hash.min(self.hash.entries.len())..] {
+            if !e.value.is_nil() {
+                return Ok(Some((e.key, e.value)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A float key with an exact integer value is stored as that integer.
+#[inline]
+fn float_key(x: f64) -> Option<i64> {
+    if x >= -9.223_372_036_854_776e18 && x < 9.223_372_036_854_776e18 {
+        let i = x as i64;
+        if i as f64 == x {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Raw equality of two keys (numbers already normalised; strings by content).
+#[inline]
+fn key_eq(a: Val, b: Val) -> bool {
+    if a.raw_identical(b) {
+        return true;
+    }
+    if a.tag() == Tag::Str && b.tag() == Tag::Str {
+        // SAFETY: both are live string objects.
+        let (x, y) = unsafe { (&*(a.payload() as *const LStr), &*(b.payload() as *const LStr)) };
+        return x.hash == y.hash && x.as_bytes() == y.as_bytes();
+    }
+    false
+}
+
+#[inline]
+fn key_hash(k: Val) -> u64 {
+    match k.tag() {
+        // SAFETY: a string value points to a live string object.
+        Tag::Str => unsafe { (*(k.payload() as *const LStr)).hash },
+        t => mix(k.payload() ^ ((t as u64) << 56)),
+    }
+}
+
+struct Entry {
+    key: Val,
+    value: Val,
+}
+
+/// Insertion-ordered hash part: an entry vector (so `next` can continue from any key,
+/// and keys assigned `nil` stay in place while a traversal runs) and an open-addressed
+/// index of entry numbers.
+struct HashPart {
+    entries: Vec<Entry>,
+    /// 0: empty slot; otherwise entry index + 1. Length is 0 or a power of two.
+    index: Vec<u32>,
+}
+
+impl HashPart {
+    fn with_capacity(n: usize) -> HashPart {
+        let mut h = HashPart { entries: Vec::new(), index: Vec::new() };
+        if n > 0 {
+            h.entries.reserve(n);
+            h.index = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(4)];
+        }
+        h
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[inline]
+    fn find(&self, key: Val) -> Option<usize> {
+        if self.index.is_empty() {
+            return None;
+        }
+        let mask = self.index.len() - 1;
+        let mut slot = key_hash(key) as usize & mask;
+        loop {
+            let e = self.index[slot];
+            if e == 0 {
+                return None;
+            }
+            let idx = e as usize - 1;
+            if key_eq(self.entries[idx].key, key) {
+                return Some(idx);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: Val) -> Val {
+        match self.find(key) {
+            Some(i) => self.entries[i].value,
+            None => Val::NIL,
+        }
+    }
+
+    /// Sets a key; returns the growth in bytes.
+    fn set(&mut self, key: Val, value: Val) -> usize {
+        if let Some(i) = self.find(key) {
+            self.entries[i].value = value;
+            return 0;
+        }
+        if value.is_nil() {
+            return 0;
+        }
+        let before = self.entries.capacity() * 32 + self.index.len() * 4;
+        if (self.entries.len() + 1) * 4 > self.index.len() * 3 {
+            self.rehash();
+        }
+        self.entries.push(Entry { key, value });
+        self.insert_index(self.entries.len() - 1);
+        (self.entries.capacity() * 32 + self.index.len() * 4).saturating_sub(before)
+    }
+
+    fn insert_index(&mut self, idx: usize) {
+        let mask = self.index.len() - 1;
+        let mut slot = key_hash(self.entries[idx].key) as usize & mask;
+        while self.index[slot] != 0 {
+            slot = (slot + 1) & mask;
+        }
+        self.index[slot] = idx as u32 + 1;
+    }
+
+    /// Drops dead entries and resizes the index for the live ones plus growth.
+    fn rehash(&mut self) {
+        self.entries.retain(|e| !e.value.is_nil());
+        let want = ((self.entries.len() + 1) * 2).max(4);
+        let size = (want * 4 / 3 + 1).next_power_of_two();
+        self.index.clear();
+        self.index.resize(size, 0);
+        for i in 0..self.entries.len() {
+            self.insert_index(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_part_grows_and_migrates() {
+        let mut t = Table::new(0, 0);
+        t.set_int(3, Val::int(30));
+        t.set_int(2, Val::int(20));
+        assert_eq!(t.array().len(), 0);
+        t.set_int(1, Val::int(10));
+        assert_eq!(t.array().len(), 3);
+        assert_eq!(t.border(), 3);
+        assert_eq!(t.get_int(3).as_int(), Some(30));
+    }
+
+    #[test]
+    fn border_with_trailing_nils() {
+        let mut t = Table::new(0, 0);
+        for i in 1..=5 {
+            t.set_int(i, Val::int(i));
+        }
+        for i in (3..=5).rev() {
+            t.set_int(i, Val::NIL);
+        }
+        assert_eq!(t.border(), 2);
+    }
+
+    #[test]
+    fn next_visits_everything_once_and_survives_deletion() {
+        let mut t = Table::new(0, 0);
+        for i in 1..=3 {
+            t.set_int(i, Val::int(i));
+        }
+        for i in 10..20 {
+            t.set_int(i * 7, Val::int(i));
+        }
+        let mut k = Val::NIL;
+        let mut n = 0;
+        while let Some((key, _)) = t.next(k).unwrap() {
+            t.set(key, Val::NIL).unwrap();
+            k = key;
+            n += 1;
+        }
+        assert_eq!(n, 13);
+        assert_eq!(t.next(Val::NIL).unwrap().map(|(k, _)| k.as_int()), None);
+    }
+
+    #[test]
+    fn float_keys_normalise_to_integers() {
+        let mut t = Table::new(0, 0);
+        t.set(Val::float(2.0), Val::int(5)).unwrap();
+        assert_eq!(t.get(Val::int(2)).as_int(), Some(5));
+        assert_eq!(t.set(Val::float(f64::NAN), Val::int(1)), Err(KeyError::NaN));
+        assert_eq!(t.set(Val::NIL, Val::int(1)), Err(KeyError::Nil));
+    }
+}

@@ -1,0 +1,80 @@
+//! Shared helpers of the end-to-end tests: locating (and building) `orcrun`, the
+//! shared corpus, and running programs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// The `shared/` folder beside the checkout (conformance corpus, benchmarks).
+pub fn shared() -> PathBuf {
+    let p = workspace().join("../shared");
+    assert!(p.is_dir(), "{} is missing: the tests need ../shared beside the checkout", p.display());
+    p
+}
+
+/// Path of an up-to-date `orcrun` of the same profile as the running test, building it
+/// first (cargo does nothing when it is current). `ORCRUN` overrides.
+pub fn orcrun() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ORCRUN") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> -> target/<profile>
+        let profile_dir = exe.parent().and_then(Path::parent).expect("profile dir").to_path_buf();
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut build = Command::new(env!("CARGO"));
+        build.current_dir(workspace()).args(["build", "-q", "-p", "lazyjit-tools", "--bin", "orcrun"]);
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("running cargo build");
+        assert!(status.success(), "building orcrun failed");
+        profile_dir.join("orcrun")
+    })
+    .clone()
+}
+
+/// Runs `program args...` in `dir` with `stdin` bytes; returns the output.
+pub fn run_in(dir: &Path, program: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("waiting for the program");
+    let _ = writer.join();
+    out
+}
+
+/// Runs `orcrun` with the arguments in `dir`.
+pub fn orcrun_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    run_in(dir, &orcrun(), args, stdin)
+}
+
+/// A short description of a mismatch between expected and actual bytes.
+pub fn first_difference(expected: &[u8], actual: &[u8]) -> String {
+    let e = String::from_utf8_lossy(expected);
+    let a = String::from_utf8_lossy(actual);
+    for (i, (x, y)) in e.lines().zip(a.lines()).enumerate() {
+        if x != y {
+            return format!("line {}: expected {x:?}, got {y:?}", i + 1);
+        }
+    }
+    format!("expected {} lines, got {} lines", e.lines().count(), a.lines().count())
+}

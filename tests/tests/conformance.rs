@@ -1,0 +1,53 @@
+//! Every program of `shared/conformance/public` gives exactly the stdout (and exit
+//! status, and stderr lines) `lua5.4` gives, under `orcrun --tier interp`.
+
+use lazyjit_tests::{first_difference, orcrun_in, shared};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn check(dir: &std::path::Path, name: &str) -> Result<(), Failed> {
+    let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).ok();
+    let stdin = read("stdin").unwrap_or_default();
+    let out = orcrun_in(dir, &["--tier", "interp", &format!("{name}.lua")], &stdin);
+    let mut problems = Vec::new();
+    let expected = read("expected").unwrap_or_default();
+    if out.stdout != expected {
+        problems.push(format!("stdout differs: {}", first_difference(&expected, &out.stdout)));
+    }
+    let want_status: i32 = read("status").map_or(0, |s| String::from_utf8_lossy(&s).trim().parse().unwrap_or(-1));
+    if out.status.code() != Some(want_status) {
+        problems.push(format!("exit status {:?}, expected {want_status}", out.status.code()));
+    }
+    if let Some(lines) = read("stderr") {
+        let err = String::from_utf8_lossy(&out.stderr);
+        for line in String::from_utf8_lossy(&lines).lines().filter(|l| !l.is_empty()) {
+            if !err.contains(line) {
+                problems.push(format!("stderr lacks {line:?}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\nstderr: {}", problems.join("\n"), String::from_utf8_lossy(&out.stderr)).into())
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let dir = shared().join("conformance/public");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("conformance directory")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".lua")).map(String::from))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no conformance programs found");
+    let trials = names
+        .into_iter()
+        .map(|name| {
+            let dir = dir.clone();
+            Trial::test(name.clone(), move || check(&dir, &name))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
