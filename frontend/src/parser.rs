@@ -182,6 +182,8 @@ impl<'a> Parser<'a> {
     /// Enters one syntax level (a statement or a sub-expression).
     fn enter_level(&mut self) -> PResult<()> {
         self.level += 1;
+        let probe = 0u8;
+        if std::env::var("PROBE").is_ok() { eprintln!("level {} addr {}", self.level, &probe as *const u8 as usize); }
         if self.level > MAX_LEVELS {
             return Err(self.error_near("chunk has too many syntax levels"));
         }

@@ -229,7 +229,7 @@ impl<'a> Verifier<'a> {
     fn expect_type(&mut self, loc: &str, what: &str, v: Value, expected: Option<Type>) {
         if let (Some(ty), Some(expected)) = (self.use_type(loc, v), expected) {
             if ty != expected {
-                self.err(loc, format!("{what} {v} has type {ty}, expected {expected}"));
+                self.err(loc, format!("{what} ({v}) has type {ty}, expected {expected}"));
             }
         }
     }
@@ -382,7 +382,7 @@ impl<'a> Verifier<'a> {
             for (k, t) in result_types.iter().enumerate() {
                 if let Some(t) = t {
                     if *t != expected {
-                        this.err(loc, format!("result {} has type {t}, expected {expected}", node.results[k]));
+                        this.err(loc, format!("result {k} ({}) has type {t}, expected {expected}", node.results[k]));
                     }
                 }
             }
@@ -607,6 +607,36 @@ mod tests {
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(errs[0].message.contains("has format Binary, but its data is Unary"), "{}", errs[0]);
         assert_eq!(errs[0].location, "block0:1 (iadd)");
+    }
+
+    #[test]
+    fn inconsistent_value_defs_and_repeated_instructions_are_reported() {
+        let mut f = Function::new("f");
+        {
+            let mut b = FunctionBuilder::new(&mut f);
+            let b0 = b.create_block();
+            b.switch_to_block(b0);
+            let x = b.iconst(1);
+            let _ = x;
+            b.ret(vec![], false);
+        }
+        f.values[0].def = ValueDef::Result(Inst(1), 0);
+        let ret = f.blocks[0].insts[1];
+        f.blocks[0].insts.insert(1, ret);
+        let m = module_with(f);
+        let errs: Vec<String> = verify_module(&m).unwrap_err().iter().map(|e| e.to_string()).collect();
+        assert!(errs.iter().any(|e| e.contains("the ValueDef of v0 says result 0 of inst1, but it is result 0 of inst0")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.contains("instruction inst1 appears more than once (also at block0:1)")), "{errs:?}");
+    }
+
+    #[test]
+    fn duplicate_runtime_declarations_are_reported() {
+        let mut m = Module::new("t");
+        m.runtime.push(crate::function::RtDecl { name: "a".into(), ret: Type::Val });
+        m.runtime.push(crate::function::RtDecl { name: "a".into(), ret: Type::I1 });
+        let errs = verify_module(&m).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].to_string(), "\"<module>\": rt1: runtime function @a is declared more than once");
     }
 
     #[test]

@@ -327,8 +327,10 @@ fn stack_probe_tmp() {
         format!("x = {}1{}", "t[".repeat(199), "]".repeat(199)),
         format!("{}{}", "if x then ".repeat(199), "end ".repeat(199)),
     ];
-    for kb in [256usize, 512, 1024, 2048] {
-        for (i, src) in cases.iter().enumerate() {
+    let kb: usize = std::env::var("KB").unwrap().parse().unwrap();
+    let only: usize = std::env::var("CASE").unwrap().parse().unwrap();
+    {
+        for (i, src) in cases.iter().enumerate().filter(|(i, _)| *i == only) {
             let src = src.clone();
             let r = std::thread::Builder::new().stack_size(kb * 1024).spawn(move || parse(src.as_bytes(), "t").is_ok()).unwrap().join();
             eprintln!("stack {kb}K case {i}: {:?}", r);

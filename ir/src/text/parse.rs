@@ -284,6 +284,11 @@ struct Parser {
     saw_module: bool,
 }
 
+/// `prefix` followed by decimal digits (perhaps too many for a `u32`).
+fn looks_like_entity(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+}
+
 /// `prefix` followed by a decimal `u32`: `v12`, `block3`.
 fn entity_number(s: &str, prefix: &str) -> Option<u32> {
     let digits = s.strip_prefix(prefix)?;
@@ -304,18 +309,17 @@ struct PInst {
 }
 
 /// A value definition, in text order.
-enum DefEvent {
-    Param { v: Value, ty: Type, block: u32, index: u32 },
-    Result { v: Value, ty: Type, pinst: usize, index: u32 },
-    Stale { v: Value, data: ValueData, line: u32, col: u32 },
+enum DefKind {
+    Param { ty: Type, block: u32, index: u32 },
+    Result { ty: Type, pinst: usize, index: u32 },
+    Stale(ValueData),
 }
 
-impl DefEvent {
-    fn value(&self) -> Value {
-        match self {
-            DefEvent::Param { v, .. } | DefEvent::Result { v, .. } | DefEvent::Stale { v, .. } => *v,
-        }
-    }
+struct DefEvent {
+    v: Value,
+    kind: DefKind,
+    line: u32,
+    col: u32,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -423,6 +427,9 @@ impl Parser {
             if let Some(n) = entity_number(s, prefix) {
                 self.next();
                 return Ok(n);
+            }
+            if looks_like_entity(s, prefix) {
+                return self.err(format!("`{s}`: the number is too large"));
             }
         }
         self.unexpected(what)
@@ -794,11 +801,11 @@ impl Parser {
                     self.expect_line_end()?;
                     mode = Mode::Detached;
                 }
-                Tok::Ident(s) if entity_number(&s, "block").is_some() => {
+                Tok::Ident(s) if looks_like_entity(&s, "block") => {
                     self.block_header(&mut st)?;
                     mode = Mode::Block(st.blocks.len() - 1);
                 }
-                Tok::Ident(s) if entity_number(&s, "snap").is_some() && *self.peek_n(1) == Tok::Punct('=') => {
+                Tok::Ident(s) if looks_like_entity(&s, "snap") && *self.peek_n(1) == Tok::Punct('=') => {
                     self.snapshot(&mut st)?;
                     mode = Mode::Outside;
                 }
@@ -836,10 +843,12 @@ impl Parser {
         let mut data = BlockData::default();
         if self.eat_punct('(') && !self.eat_punct(')') {
             loop {
+                let (line, col) = self.here();
                 let v = self.value()?;
                 self.expect_punct(':')?;
                 let ty = self.ty()?;
-                st.defs.push(DefEvent::Param { v, ty, block: n.0, index: data.params.len() as u32 });
+                let kind = DefKind::Param { ty, block: n.0, index: data.params.len() as u32 };
+                st.defs.push(DefEvent { v, kind, line, col });
                 data.params.push(v);
                 if self.eat_punct(')') {
                     break;
@@ -926,7 +935,7 @@ impl Parser {
             _ => return self.unexpected("`param blockN:I` or `result instN:I`"),
         };
         self.expect_line_end()?;
-        st.defs.push(DefEvent::Stale { v, data: ValueData { ty, def }, line, col });
+        st.defs.push(DefEvent { v, kind: DefKind::Stale(ValueData { ty, def }), line, col });
         Ok(())
     }
 
@@ -942,12 +951,13 @@ impl Parser {
             }
         }
         // Results, with optional type annotations.
-        let mut results: Vec<(Value, Option<Type>)> = Vec::new();
-        if matches!(self.peek(), Tok::Ident(s) if entity_number(s, "v").is_some()) {
+        let mut results: Vec<(Value, Option<Type>, u32, u32)> = Vec::new();
+        if matches!(self.peek(), Tok::Ident(s) if looks_like_entity(s, "v")) {
             loop {
+                let (vl, vc) = self.here();
                 let v = self.value()?;
                 let ty = if self.eat_punct(':') { Some(self.ty()?) } else { None };
-                results.push((v, ty));
+                results.push((v, ty, vl, vc));
                 if self.eat_punct('=') {
                     break;
                 }
@@ -1077,8 +1087,9 @@ impl Parser {
         }
         self.expect_line_end()?;
         let default_ty = default_result_type(op, declared);
-        for (i, &(v, ty)) in results.iter().enumerate() {
-            st.defs.push(DefEvent::Result { v, ty: ty.unwrap_or(default_ty), pinst: pidx, index: i as u32 });
+        for (i, &(v, ty, line, col)) in results.iter().enumerate() {
+            let kind = DefKind::Result { ty: ty.unwrap_or(default_ty), pinst: pidx, index: i as u32 };
+            st.defs.push(DefEvent { v, kind, line, col });
         }
         st.pinsts.push(PInst { explicit_id, line, col, data, results: results.into_iter().map(|r| r.0).collect(), debug });
         Ok(pidx)
@@ -1112,27 +1123,32 @@ impl Parser {
 
         // Values.
         let defined_count = st.defs.len();
-        let max = st.defs.iter().map(|d| d.value().0 as usize).max();
-        let len = max.map_or(0, |m| m + 1);
-        if len > defined_count.saturating_mul(4) + 4096 {
-            return self.err(format!(
-                "value numbers are too sparse in function \"{}\" (v{} with {defined_count} definitions)",
-                f.name,
-                len - 1
-            ));
+        let limit = defined_count.saturating_mul(4) + 4096;
+        let mut len = 0;
+        for d in &st.defs {
+            if d.v.index() >= limit {
+                return Err(ParseError {
+                    line: d.line,
+                    col: d.col,
+                    message: format!(
+                        "value numbers are too sparse: {} in a function with {defined_count} definitions",
+                        d.v
+                    ),
+                });
+            }
+            len = len.max(d.v.index() + 1);
         }
         let mut values: Vec<Option<ValueData>> = vec![None; len];
         for d in &st.defs {
-            let (v, data) = match *d {
-                DefEvent::Param { v, ty, block, index } => (v, ValueData { ty, def: ValueDef::Param(Block(block), index) }),
-                DefEvent::Result { v, ty, pinst, index } => {
-                    (v, ValueData { ty, def: ValueDef::Result(ids[pinst], index) })
-                }
-                DefEvent::Stale { v, data, line, col } => {
+            let v = d.v;
+            let data = match d.kind {
+                DefKind::Param { ty, block, index } => ValueData { ty, def: ValueDef::Param(Block(block), index) },
+                DefKind::Result { ty, pinst, index } => ValueData { ty, def: ValueDef::Result(ids[pinst], index) },
+                DefKind::Stale(data) => {
                     if values[v.index()].is_some() {
-                        return Err(ParseError { line, col, message: format!("{v} is already defined") });
+                        return Err(ParseError { line: d.line, col: d.col, message: format!("{v} is already defined") });
                     }
-                    (v, data)
+                    data
                 }
             };
             let slot = &mut values[v.index()];

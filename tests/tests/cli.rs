@@ -1,0 +1,119 @@
+//! `orcrun`'s command line: ways to give a program, arguments, errors and exit codes.
+
+use lazyjit_tests::{orcrun_in, workspace};
+
+fn run(args: &[&str], stdin: &str) -> (String, String, Option<i32>) {
+    let dir = std::env::temp_dir();
+    let out = orcrun_in(&dir, args, stdin.as_bytes());
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code())
+}
+
+fn write_temp(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("lazyjit-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write temp file");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn runs_a_string() {
+    assert_eq!(run(&["-e", "print(1 + 2, 10 / 4)"], ""), ("3\t2.5\n".into(), String::new(), Some(0)));
+}
+
+#[test]
+fn runs_stdin_with_arguments() {
+    let (out, _, code) = run(&["-", "a", "b"], "print(select('#', ...), ...) print(arg[1], arg[2])");
+    assert_eq!(out, "2\ta\tb\na\tb\n");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn fills_arg_like_lua() {
+    let file = write_temp("args.lua", "print(arg[0] ~= nil, arg[1], arg[2], #arg, ...)");
+    let (out, _, code) = run(&["--tier", "interp", &file, "x", "y"], "");
+    assert_eq!(out, "true\tx\ty\t2\tx\ty\n");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn runs_the_example() {
+    let example = workspace().join("examples/hello.lua");
+    let (out, err, code) = run(&[example.to_str().unwrap()], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1. Lua (id 1)") && out.contains("fib(20) =\t6765"), "{out}");
+}
+
+#[test]
+fn syntax_errors_name_file_line_column_with_a_caret() {
+    let file = write_temp("syntax.lua", "local x = 1\nlocal y = = 2\n");
+    let (out, err, code) = run(&[&file], "");
+    assert_eq!(out, "");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("syntax.lua:2:11:"), "{err}");
+    assert!(err.contains("local y = = 2") && err.contains('^'), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn uncaught_errors_exit_1_with_the_message_and_a_traceback() {
+    let (out, err, code) = run(&["-e", "print('before') local t = nil\nprint(t.x)"], "");
+    assert_eq!(out, "before\n");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("orcrun: (command line):2: attempt to index a nil value (local 't')"), "{err}");
+    assert!(err.contains("stack traceback:"), "{err}");
+}
+
+#[test]
+fn missing_file_and_bad_options_are_errors_not_panics() {
+    let (_, err, code) = run(&["/nonexistent/file.lua"], "");
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("orcrun: cannot open /nonexistent/file.lua"), "{err}");
+    let (_, err, code) = run(&["--tier", "warp", "x.lua"], "");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unknown tier 'warp'"), "{err}");
+    let (_, err, code) = run(&["--bogus"], "");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unrecognized option '--bogus'"), "{err}");
+}
+
+#[test]
+fn emits_generic_mir() {
+    let (out, _, code) = run(&["--emit", "mir", "-e", "local function f(a, b) return a + b end print(f(1, 2))"], "");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("rtcall @lua.add("), "{out}");
+    let parsed = lazyjit_ir::parse_module(&out).expect("emitted MIR parses");
+    lazyjit_ir::verify_module(&parsed).expect("emitted MIR verifies");
+}
+
+#[test]
+fn deep_recursion_works_and_runaway_recursion_is_a_lua_error() {
+    let prog = "local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end
+print(f(200000))
+print(pcall(f, 1e7))";
+    let (out, err, code) = run(&["-e", prog], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "200000\nfalse\t(command line):1: stack overflow\n");
+}
+
+#[test]
+fn tail_calls_run_in_constant_stack() {
+    let prog = "local function loop(n) if n == 0 then return 'done' end return loop(n - 1) end print(loop(10000000))";
+    let (out, err, code) = run(&["-e", prog], "");
+    assert_eq!((out.as_str(), code), ("done\n", Some(0)), "{err}");
+}
+
+#[test]
+fn memory_is_reclaimed_in_long_running_allocation() {
+    // Allocate ~2 GB worth of short-lived tables and strings; live data stays tiny, so
+    // the heap must stay small.
+    let prog = "local peak = 0
+for i = 1, 2000000 do
+  local t = { i, tostring(i), { i } }
+  if i % 100000 == 0 then
+    local kb = collectgarbage('count')
+    if kb > peak then peak = kb end
+  end
+end
+print(peak < 64 * 1024)";
+    let (out, err, code) = run(&["-e", prog], "");
+    assert_eq!((out.as_str(), code), ("true\n", Some(0)), "{err}");
+}
