@@ -91,7 +91,7 @@ fn run_frames(vm: &mut Vm, mut closure: *mut Closure, base: usize, mut nargs: us
             None => {
                 setup_params(vm, proto, base, nargs);
                 vm.top = base + nslots;
-                proto.calls.fetch_add(1, Ordering::Relaxed);
+                proto.calls.store(proto.calls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
                 vm.safepoint();
                 0
             }
@@ -210,47 +210,12 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
         pc += 1;
         match op {
             Op::Const { dst, val } => w!(*dst, *val),
-            Op::Unary { op, dst, a } => {
-                let x = r!(*a);
-                let v = match op {
-                    Opcode::Truthy => Val::bool(x.truthy()),
-                    Opcode::BoxInt | Opcode::BoxFloat | Opcode::BoxBool => x,
-                    Opcode::UnboxInt | Opcode::UnboxFloat | Opcode::UnboxBool => x,
-                    Opcode::Tag => Val::int(x.tag() as i64),
-                    Opcode::Ineg => Val::int(x.int_unchecked().wrapping_neg()),
-                    Opcode::Fneg => Val::float(-x.float_unchecked()),
-                    Opcode::IntToFloat => Val::float(x.int_unchecked() as f64),
-                    Opcode::Not => Val::bool(x.payload() == 0),
-                    Opcode::CellNew => vm.new_cell(x),
-                    Opcode::CellGet => access::cell_of(x).value,
-                    Opcode::PackLen => Val::int(access::pack_of(x).vals.len() as i64),
-                    other => unreachable!("unary {}", other.mnemonic()),
-                };
+            Op::Unary { op: Opcode::CellNew, dst, a } => {
+                let v = vm.new_cell(r!(*a));
                 w!(*dst, v);
             }
-            Op::Binary { op, dst, a, b } => {
-                let (x, y) = (r!(*a), r!(*b));
-                let (i, j) = (x.int_unchecked(), y.int_unchecked());
-                let (f, g) = (x.float_unchecked(), y.float_unchecked());
-                let v = match op {
-                    Opcode::Iadd => Val::int(i.wrapping_add(j)),
-                    Opcode::Isub => Val::int(i.wrapping_sub(j)),
-                    Opcode::Imul => Val::int(i.wrapping_mul(j)),
-                    Opcode::IcmpEq => Val::bool(i == j),
-                    Opcode::IcmpNe => Val::bool(i != j),
-                    Opcode::IcmpLt => Val::bool(i < j),
-                    Opcode::IcmpLe => Val::bool(i <= j),
-                    Opcode::Fadd => Val::float(f + g),
-                    Opcode::Fsub => Val::float(f - g),
-                    Opcode::Fmul => Val::float(f * g),
-                    Opcode::Fdiv => Val::float(f / g),
-                    Opcode::FcmpEq => Val::bool(f == g),
-                    Opcode::FcmpLt => Val::bool(f < g),
-                    Opcode::FcmpLe => Val::bool(f <= g),
-                    other => unreachable!("binary {}", other.mnemonic()),
-                };
-                w!(*dst, v);
-            }
+            Op::Unary { op, dst, a } => w!(*dst, unary(*op, r!(*a))),
+            Op::Binary { op, dst, a, b } => w!(*dst, binary(*op, r!(*a), r!(*b))),
             Op::PackGet { dst, pack, index } => {
                 let p = access::pack_of(r!(*pack));
                 w!(*dst, p.vals.get(*index as usize).copied().unwrap_or(Val::NIL));
@@ -334,11 +299,31 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
                 }
             }
+            Op::RtFast { f, dst, a, b, unary: is_unary, paths, site } => {
+                let (x, y) = (r!(*a), r!(*b));
+                let args = [x, y];
+                let argv = if *is_unary { &args[..1] } else { &args[..] };
+                if let Some(s) = proto.sites.get(*site as usize) {
+                    s.record(argv);
+                }
+                let fast = paths.iter().find(|p| p.tags[0] == x.tag() && (*is_unary || p.tags[1] == y.tag()));
+                if let Some(p) = fast {
+                    w!(*dst, if *is_unary { unary(p.op, x) } else { binary(p.op, x, y) });
+                    continue;
+                }
+                if let Some(fr) = vm.frames.last_mut() {
+                    fr.pc = pc - 1;
+                }
+                match f(vm, argv) {
+                    Ok(v) => w!(*dst, v),
+                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                }
+            }
             Op::Jump(t) => {
                 do_moves(regs, t);
                 pc = t.pc;
                 if t.loop_header {
-                    proto.backedges.fetch_add(1, Ordering::Relaxed);
+                    proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
                     vm.safepoint();
                 }
             }
@@ -347,7 +332,7 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 do_moves(regs, t);
                 pc = t.pc;
                 if t.loop_header {
-                    proto.backedges.fetch_add(1, Ordering::Relaxed);
+                    proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
                     vm.safepoint();
                 }
             }
@@ -373,5 +358,47 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 }
             }
         }
+    }
+}
+
+/// A pure one-operand op on slot values (typed values are boxed in slots).
+#[inline(always)]
+fn unary(op: Opcode, x: Val) -> Val {
+    match op {
+        Opcode::Truthy => Val::bool(x.truthy()),
+        Opcode::BoxInt | Opcode::BoxFloat | Opcode::BoxBool => x,
+        Opcode::UnboxInt | Opcode::UnboxFloat | Opcode::UnboxBool => x,
+        Opcode::Tag => Val::int(x.tag() as i64),
+        Opcode::Ineg => Val::int(x.int_unchecked().wrapping_neg()),
+        Opcode::Fneg => Val::float(-x.float_unchecked()),
+        Opcode::IntToFloat => Val::float(x.int_unchecked() as f64),
+        Opcode::Not => Val::bool(x.payload() == 0),
+        Opcode::CellGet => access::cell_of(x).value,
+        Opcode::PackLen => Val::int(access::pack_of(x).vals.len() as i64),
+        other => unreachable!("unary {}", other.mnemonic()),
+    }
+}
+
+/// A pure two-operand op on slot values.
+#[inline(always)]
+fn binary(op: Opcode, x: Val, y: Val) -> Val {
+    let (i, j) = (x.int_unchecked(), y.int_unchecked());
+    let (f, g) = (x.float_unchecked(), y.float_unchecked());
+    match op {
+        Opcode::Iadd => Val::int(i.wrapping_add(j)),
+        Opcode::Isub => Val::int(i.wrapping_sub(j)),
+        Opcode::Imul => Val::int(i.wrapping_mul(j)),
+        Opcode::IcmpEq => Val::bool(i == j),
+        Opcode::IcmpNe => Val::bool(i != j),
+        Opcode::IcmpLt => Val::bool(i < j),
+        Opcode::IcmpLe => Val::bool(i <= j),
+        Opcode::Fadd => Val::float(f + g),
+        Opcode::Fsub => Val::float(f - g),
+        Opcode::Fmul => Val::float(f * g),
+        Opcode::Fdiv => Val::float(f / g),
+        Opcode::FcmpEq => Val::bool(f == g),
+        Opcode::FcmpLt => Val::bool(f < g),
+        Opcode::FcmpLe => Val::bool(f <= g),
+        other => unreachable!("binary {}", other.mnemonic()),
     }
 }

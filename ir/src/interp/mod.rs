@@ -8,4 +8,4 @@ pub mod vm;
 pub use error::{LResult, LuaError, VARINFO};
 pub use exec::resume;
 pub use proto::{LoadedModule, Proto, SiteProfile};
-pub use vm::{access, Effects, FrameInfo, Hooks, LoadError, Native, NativeFn, RtEntry, RtFn, RtRegistry, Vm};
+pub use vm::{access, Effects, FastPath, FrameInfo, Hooks, LoadError, Native, NativeFn, RtEntry, RtFn, RtRegistry, Vm};

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use super::vm::RtFn;
+use super::vm::{FastPath, RtEntry, RtFn};
 use crate::entity::{Block, Value};
 use crate::function::{Const, DebugInfo, Function, InstData, Module};
 use crate::ops::Opcode;
@@ -43,6 +43,8 @@ pub enum Op {
     Closure { dst: u32, func: u32, cells: Box<[u32]> },
     Call { op: Opcode, callee: u32, args: Box<[u32]>, spread: bool, dsts: Box<[u32]>, site: u32 },
     RtCall { f: RtFn, dst: u32, args: Box<[u32]>, spread: bool, site: u32 },
+    /// A one- or two-operand runtime call with declared typed fast paths (`b == a` for one operand).
+    RtFast { f: RtFn, dst: u32, a: u32, b: u32, unary: bool, paths: Box<[FastPath]>, site: u32 },
     Jump(Target),
     Brif { cond: u32, then_t: Target, else_t: Target },
     Return { args: Box<[u32]>, spread: bool },
@@ -64,7 +66,9 @@ impl SiteProfile {
     /// Records one execution with these operands.
     #[inline]
     pub fn record(&self, operands: &[Val]) {
-        self.count.fetch_add(1, Ordering::Relaxed);
+        // A plain load and store: a lost update under a race only loses a count, and an
+        // atomic read-modify-write would cost more than the operation being profiled.
+        self.count.store(self.count.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         for (slot, v) in self.tags.iter().zip(operands) {
             let bit = 1u32 << (v.tag() as u32);
             if slot.load(Ordering::Relaxed) & bit == 0 {
@@ -154,7 +158,7 @@ pub struct LoadedModule {
 
 impl LoadedModule {
     /// Decodes every function of `module`.
-    pub fn new(module: Module, bound: Vec<RtFn>, consts: Vec<Val>) -> Box<LoadedModule> {
+    pub fn new(module: Module, bound: Vec<RtEntry>, consts: Vec<Val>) -> Box<LoadedModule> {
         let mut loaded = Box::new(LoadedModule {
             name: module.name.clone(),
             protos: Vec::new(),
@@ -206,7 +210,7 @@ fn assign_slots(f: &Function) -> (Box<[u32]>, u32) {
     (slot_of.into_boxed_slice(), next)
 }
 
-fn decode(f: Function, index: u32, bound: &[RtFn], consts: &[Val], chunk: *const str) -> Proto {
+fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *const str) -> Proto {
     let (slot_of, nslots) = assign_slots(&f);
     let slot = |v: Value| slot_of[v.index()];
     let slots = |vs: &[Value]| vs.iter().map(|&v| slot(v)).collect::<Box<[u32]>>();
@@ -253,8 +257,21 @@ fn decode(f: Function, index: u32, bound: &[RtFn], consts: &[Val], chunk: *const
                     dsts: slots(&node.results),
                     site: site.map_or(u32::MAX, |s| s.0),
                 },
+                InstData::RtCall { rt, args, spread: false, site, .. }
+                    if (1..=2).contains(&args.len()) && !bound[rt.index()].fast_paths.is_empty() =>
+                {
+                    Op::RtFast {
+                        f: bound[rt.index()].f,
+                        dst,
+                        a: slot(args[0]),
+                        b: slot(*args.last().unwrap_or(&args[0])),
+                        unary: args.len() == 1,
+                        paths: bound[rt.index()].fast_paths.clone().into_boxed_slice(),
+                        site: site.map_or(u32::MAX, |s| s.0),
+                    }
+                }
                 InstData::RtCall { rt, args, spread, site, .. } => Op::RtCall {
-                    f: bound[rt.index()],
+                    f: bound[rt.index()].f,
                     dst,
                     args: slots(args),
                     spread: *spread,

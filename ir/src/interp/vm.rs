@@ -34,6 +34,19 @@ pub struct Effects {
     pub pure: bool,
 }
 
+/// A typed fast path a frontend declares for a runtime function: when the operands have
+/// exactly these tags, the call computes the typed MIR operation `op` on their payloads
+/// (e.g. `lua.add` on (int, int) is `iadd`). The interpreter takes fast paths inline;
+/// type speculation turns them into guarded typed code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastPath {
+    /// Operand tags, one per operand.
+    pub tags: [Tag; 2],
+    /// A pure typed op of the table whose operand types match the tags (`int` -> `i64`,
+    /// `float` -> `f64`) and whose result type matches the function's.
+    pub op: crate::ops::Opcode,
+}
+
 /// A runtime function a frontend registers.
 #[derive(Clone)]
 pub struct RtEntry {
@@ -43,6 +56,8 @@ pub struct RtEntry {
     pub ret: Type,
     /// Effects.
     pub effects: Effects,
+    /// Typed fast paths, tried in order.
+    pub fast_paths: Vec<FastPath>,
 }
 
 /// Runtime functions by name, bound into modules when they are loaded.
@@ -58,7 +73,29 @@ impl RtRegistry {
     }
     /// Registers a runtime function.
     pub fn register(&mut self, name: &str, f: RtFn, ret: Type, effects: Effects) {
-        self.entries.insert(name.to_string(), RtEntry { f, ret, effects });
+        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new() });
+    }
+    /// Declares a typed fast path of a registered function (see [`FastPath`]).
+    /// Fails if the function is unknown or the op does not fit the tags and result type.
+    pub fn declare_fast_path(&mut self, name: &str, tags: [Tag; 2], op: crate::ops::Opcode) -> Result<(), String> {
+        let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
+        let ty_of = |t: Tag| match t {
+            Tag::Int => Some(Type::I64),
+            Tag::Float => Some(Type::F64),
+            _ => None,
+        };
+        let arity = op.operand_types().len();
+        let want: Vec<Option<Type>> = tags[..arity].iter().map(|&t| ty_of(t)).collect();
+        let got: Vec<Option<Type>> = op.operand_types().iter().map(|&t| Some(t)).collect();
+        let result_ok = match op.results() {
+            crate::ops::Results::One(t) => t == e.ret || (e.ret == Type::Val && matches!(t, Type::I64 | Type::F64)),
+            _ => false,
+        };
+        if !op.is_pure() || want != got || !result_ok {
+            return Err(format!("'{}' does not fit {name} on {tags:?}", op.mnemonic()));
+        }
+        e.fast_paths.push(FastPath { tags, op });
+        Ok(())
     }
     /// Looks a function up.
     pub fn get(&self, name: &str) -> Option<&RtEntry> {
@@ -318,7 +355,7 @@ impl Vm {
             if e.ret != decl.ret {
                 return Err(LoadError::RuntimeType { name: decl.name.clone(), registered: e.ret, declared: decl.ret });
             }
-            bound.push(e.f);
+            bound.push(e.clone());
         }
         let consts = module
             .strings

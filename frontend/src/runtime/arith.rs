@@ -1,0 +1,472 @@
+//! Lua 5.4 operators on values: arithmetic and bitwise operators with their int/float
+//! rules, string coercion and metamethods; concatenation; length; equality and order.
+//! Errors are runtime messages about the operand at fault (0 or 1), so the calling
+//! instruction can name the variable.
+
+use lazyjit_ir::interp::{access, LResult, LuaError, Vm, VARINFO};
+use lazyjit_ir::rt::{Tag, Val};
+
+use super::convert::{float_to_int, number_to_string, to_number};
+use super::meta::metamethod;
+use super::{obj_type_name, type_name, unpositioned, Key};
+
+/// An arithmetic or bitwise operator (binary, or unary `Unm`/`BNot`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Op {
+    Add,
+    Sub,
+    Mul,
+    Mod,
+    Pow,
+    Div,
+    IDiv,
+    BAnd,
+    BOr,
+    BXor,
+    Shl,
+    Shr,
+    Unm,
+    BNot,
+}
+
+impl Op {
+    fn key(self) -> Key {
+        match self {
+            Op::Add => Key::Add,
+            Op::Sub => Key::Sub,
+            Op::Mul => Key::Mul,
+            Op::Mod => Key::Mod,
+            Op::Pow => Key::Pow,
+            Op::Div => Key::Div,
+            Op::IDiv => Key::IDiv,
+            Op::BAnd => Key::BAnd,
+            Op::BOr => Key::BOr,
+            Op::BXor => Key::BXor,
+            Op::Shl => Key::Shl,
+            Op::Shr => Key::Shr,
+            Op::Unm => Key::Unm,
+            Op::BNot => Key::BNot,
+        }
+    }
+
+    /// The event name the string metamethods use in their messages (`attempt to add ...`).
+    fn event(self) -> &'static str {
+        match self {
+            Op::Add => "add",
+            Op::Sub => "sub",
+            Op::Mul => "mul",
+            Op::Mod => "mod",
+            Op::Pow => "pow",
+            Op::Div => "div",
+            Op::IDiv => "idiv",
+            Op::Unm => "unm",
+            Op::BAnd => "band",
+            Op::BOr => "bor",
+            Op::BXor => "bxor",
+            Op::Shl => "shl",
+            Op::Shr => "shr",
+            Op::BNot => "bnot",
+        }
+    }
+
+    fn is_bitwise(self) -> bool {
+        matches!(self, Op::BAnd | Op::BOr | Op::BXor | Op::Shl | Op::Shr | Op::BNot)
+    }
+}
+
+/// `x << n` with Lua's rules (negative `n` shifts right, logically; |n| >= 64 gives 0).
+pub(crate) fn shift_left(x: i64, n: i64) -> i64 {
+    if n <= -64 || n >= 64 {
+        0
+    } else if n >= 0 {
+        ((x as u64) << n) as i64
+    } else {
+        ((x as u64) >> (-n)) as i64
+    }
+}
+
+/// Integer floor division (the divisor is not zero).
+#[inline]
+pub(crate) fn int_idiv(x: i64, y: i64) -> i64 {
+    if y == -1 {
+        return x.wrapping_neg();
+    }
+    let q = x / y;
+    if x % y != 0 && (x ^ y) < 0 {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// Integer floored modulo (the divisor is not zero).
+#[inline]
+pub(crate) fn int_mod(x: i64, y: i64) -> i64 {
+    if y == -1 {
+        return 0;
+    }
+    let r = x % y;
+    if r != 0 && (r ^ y) < 0 {
+        r + y
+    } else {
+        r
+    }
+}
+
+/// Float floored modulo.
+#[inline]
+pub(crate) fn float_mod(x: f64, y: f64) -> f64 {
+    let m = x % y;
+    if if m > 0.0 { y < 0.0 } else { m < 0.0 && y != m } {
+        m + y
+    } else {
+        m
+    }
+}
+
+/// `x ^ y` as Lua computes it.
+#[inline]
+pub(crate) fn float_pow(x: f64, y: f64) -> f64 {
+    if y == 2.0 {
+        x * x
+    } else {
+        x.powf(y)
+    }
+}
+
+#[inline]
+fn num_f(v: Val) -> f64 {
+    match v.tag() {
+        Tag::Int => v.int_unchecked() as f64,
+        _ => v.float_unchecked(),
+    }
+}
+
+/// The integer value of a number for a bitwise operator (floats only if exact).
+#[inline]
+fn bit_int(v: Val) -> Option<i64> {
+    match v.tag() {
+        Tag::Int => Some(v.int_unchecked()),
+        Tag::Float => float_to_int(v.float_unchecked()),
+        _ => None,
+    }
+}
+
+/// An operator on two integers.
+#[inline]
+fn int_arith(op: Op, x: i64, y: i64) -> LResult<Val> {
+    Ok(match op {
+        Op::Add => Val::int(x.wrapping_add(y)),
+        Op::Sub => Val::int(x.wrapping_sub(y)),
+        Op::Mul => Val::int(x.wrapping_mul(y)),
+        Op::Div => Val::float(x as f64 / y as f64),
+        Op::Pow => Val::float(float_pow(x as f64, y as f64)),
+        Op::IDiv => {
+            if y == 0 {
+                return Err(LuaError::msg("attempt to divide by zero"));
+            }
+            Val::int(int_idiv(x, y))
+        }
+        Op::Mod => {
+            if y == 0 {
+                return Err(LuaError::msg("attempt to perform 'n%0'"));
+            }
+            Val::int(int_mod(x, y))
+        }
+        Op::BAnd => Val::int(x & y),
+        Op::BOr => Val::int(x | y),
+        Op::BXor => Val::int(x ^ y),
+        Op::Shl => Val::int(shift_left(x, y)),
+        Op::Shr => Val::int(shift_left(x, y.wrapping_neg())),
+        Op::Unm => Val::int(x.wrapping_neg()),
+        Op::BNot => Val::int(!x),
+    })
+}
+
+/// An operator on two numbers (ints or floats).
+#[inline]
+fn num_arith(op: Op, a: Val, b: Val) -> LResult<Val> {
+    if a.tag() == Tag::Int && b.tag() == Tag::Int {
+        return int_arith(op, a.int_unchecked(), b.int_unchecked());
+    }
+    if op.is_bitwise() {
+        let Some(x) = bit_int(a) else {
+            return Err(LuaError::about(0, format!("number{VARINFO} has no integer representation")));
+        };
+        let Some(y) = bit_int(b) else {
+            return Err(LuaError::about(1, format!("number{VARINFO} has no integer representation")));
+        };
+        return int_arith(op, x, y);
+    }
+    let (x, y) = (num_f(a), num_f(b));
+    Ok(Val::float(match op {
+        Op::Add => x + y,
+        Op::Sub => x - y,
+        Op::Mul => x * y,
+        Op::Div => x / y,
+        Op::Pow => float_pow(x, y),
+        Op::IDiv => (x / y).floor(),
+        Op::Mod => float_mod(x, y),
+        Op::Unm => -x,
+        _ => unreachable!("bitwise handled above"),
+    }))
+}
+
+#[inline]
+fn is_num(v: Val) -> bool {
+    matches!(v.tag(), Tag::Int | Tag::Float)
+}
+
+/// `a op b` (for unary operators `b` is `a` again, as Lua passes it to metamethods).
+#[inline]
+pub(crate) fn arith(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
+    if is_num(a) && is_num(b) {
+        return num_arith(op, a, b);
+    }
+    arith_slow(vm, op, a, b)
+}
+
+#[cold]
+fn arith_slow(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
+    let strings = a.tag() == Tag::Str || b.tag() == Tag::Str;
+    // Strings convert to numbers for arithmetic (Lua's string metamethods do this);
+    // errors raised on the converted numbers come from that C metamethod: no position.
+    if strings && !op.is_bitwise() {
+        if let (Some(x), Some(y)) = (to_number(a), to_number(b)) {
+            return num_arith(op, x, y).map_err(|e| unpositioned(vm, e));
+        }
+    }
+    let k = op.key();
+    let handler = match (a.tag() != Tag::Str).then(|| metamethod(vm, a, k)).flatten() {
+        Some(h) => Some(h),
+        None => (b.tag() != Tag::Str).then(|| metamethod(vm, b, k)).flatten(),
+    };
+    if let Some(h) = handler {
+        return vm.call1(h, &[a, b]);
+    }
+    if op.is_bitwise() {
+        if is_num(a) && is_num(b) {
+            let at = if bit_int(a).is_none() { 0 } else { 1 };
+            return Err(LuaError::about(at, format!("number{VARINFO} has no integer representation")));
+        }
+        let at = if is_num(a) { 1 } else { 0 };
+        let t = obj_type_name(vm, if at == 0 { a } else { b });
+        return Err(LuaError::about(at, format!("attempt to perform bitwise operation on a {t} value")));
+    }
+    if strings {
+        return Err(LuaError::msg(format!(
+            "attempt to {} a '{}' with a '{}'",
+            op.event(),
+            type_name(a),
+            type_name(b)
+        )));
+    }
+    let at = if is_num(a) { 1 } else { 0 };
+    let t = obj_type_name(vm, if at == 0 { a } else { b });
+    Err(LuaError::about(at, format!("attempt to perform arithmetic on a {t} value")))
+}
+
+/// `a .. b`.
+pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> LResult<Val> {
+    let sa = matches!(a.tag(), Tag::Str | Tag::Int | Tag::Float);
+    let sb = matches!(b.tag(), Tag::Str | Tag::Int | Tag::Float);
+    if sa && sb {
+        if a.tag() == Tag::Str && b.tag() == Tag::Str {
+            let (x, y) = (access::bytes_of(a), access::bytes_of(b));
+            if y.is_empty() {
+                return Ok(a);
+            }
+            if x.is_empty() {
+                return Ok(b);
+            }
+            let mut buf = Vec::with_capacity(x.len() + y.len());
+            buf.extend_from_slice(x);
+            buf.extend_from_slice(y);
+            return Ok(vm.new_str(&buf));
+        }
+        let mut buf = piece(a);
+        buf.extend_from_slice(&piece(b));
+        return Ok(vm.new_str(&buf));
+    }
+    let handler = match metamethod(vm, a, Key::Concat) {
+        Some(h) => Some(h),
+        None => metamethod(vm, b, Key::Concat),
+    };
+    if let Some(h) = handler {
+        return vm.call1(h, &[a, b]);
+    }
+    let at = if sa { 1 } else { 0 };
+    let t = obj_type_name(vm, if at == 0 { a } else { b });
+    Err(LuaError::about(at, format!("attempt to concatenate a {t} value")))
+}
+
+fn piece(v: Val) -> Vec<u8> {
+    match v.tag() {
+        Tag::Str => access::bytes_of(v).to_vec(),
+        _ => number_to_string(v),
+    }
+}
+
+/// `#a`.
+pub(crate) fn len(vm: &mut Vm, a: Val) -> LResult<Val> {
+    match a.tag() {
+        Tag::Str => Ok(Val::int(access::str_of(a).len() as i64)),
+        Tag::Table => {
+            if access::table_of(a).meta.is_null() {
+                return Ok(Val::int(access::table_of(a).border()));
+            }
+            match metamethod(vm, a, Key::Len) {
+                Some(h) => vm.call1(h, &[a]),
+                None => Ok(Val::int(access::table_of(a).border())),
+            }
+        }
+        _ => match metamethod(vm, a, Key::Len) {
+            Some(h) => vm.call1(h, &[a]),
+            None => {
+                let t = obj_type_name(vm, a);
+                Err(LuaError::about(0, format!("attempt to get length of a {t} value")))
+            }
+        },
+    }
+}
+
+// ---- comparisons ------------------------------------------------------------------------
+
+/// Whether an integer is exactly representable as a double.
+#[inline]
+fn int_fits_float(i: i64) -> bool {
+    const LIM: i64 = 1 << 53;
+    (-LIM..=LIM).contains(&i)
+}
+
+/// `i == f` exactly.
+#[inline]
+fn eq_int_float(i: i64, f: f64) -> bool {
+    float_to_int(f) == Some(i)
+}
+
+/// `i < f` exactly.
+pub(crate) fn lt_int_float(i: i64, f: f64) -> bool {
+    if int_fits_float(i) {
+        return (i as f64) < f;
+    }
+    // f < 2^63 and ceil(f) fits: compare with the ceiling.
+    match float_to_int_range(f.ceil()) {
+        Some(c) => i < c,
+        None => f > 0.0,
+    }
+}
+
+/// `i <= f` exactly.
+pub(crate) fn le_int_float(i: i64, f: f64) -> bool {
+    if int_fits_float(i) {
+        return (i as f64) <= f;
+    }
+    match float_to_int_range(f.floor()) {
+        Some(c) => i <= c,
+        None => f > 0.0,
+    }
+}
+
+/// `f < i` exactly.
+pub(crate) fn lt_float_int(f: f64, i: i64) -> bool {
+    if int_fits_float(i) {
+        return f < i as f64;
+    }
+    match float_to_int_range(f.floor()) {
+        Some(c) => c < i,
+        None => f < 0.0,
+    }
+}
+
+/// `f <= i` exactly.
+pub(crate) fn le_float_int(f: f64, i: i64) -> bool {
+    if int_fits_float(i) {
+        return f <= i as f64;
+    }
+    match float_to_int_range(f.ceil()) {
+        Some(c) => c <= i,
+        None => f < 0.0,
+    }
+}
+
+/// An integral float in i64 range as an integer.
+#[inline]
+fn float_to_int_range(f: f64) -> Option<i64> {
+    (f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18).then_some(f as i64)
+}
+
+/// Raw equality (`rawequal`): numbers by value across int/float, strings by content.
+#[inline]
+pub(crate) fn raw_equal(a: Val, b: Val) -> bool {
+    match (a.tag(), b.tag()) {
+        (Tag::Int, Tag::Int) => a.payload() == b.payload(),
+        (Tag::Float, Tag::Float) => a.float_unchecked() == b.float_unchecked(),
+        (Tag::Int, Tag::Float) => eq_int_float(a.int_unchecked(), b.float_unchecked()),
+        (Tag::Float, Tag::Int) => eq_int_float(b.int_unchecked(), a.float_unchecked()),
+        (Tag::Str, Tag::Str) => a.payload() == b.payload() || access::bytes_of(a) == access::bytes_of(b),
+        (x, y) => x == y && a.payload() == b.payload(),
+    }
+}
+
+/// `a == b` with `__eq` for two distinct tables.
+pub(crate) fn equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
+    if raw_equal(a, b) {
+        return Ok(true);
+    }
+    if a.tag() != Tag::Table || b.tag() != Tag::Table {
+        return Ok(false);
+    }
+    let handler = match metamethod(vm, a, Key::Eq) {
+        Some(h) => Some(h),
+        None => metamethod(vm, b, Key::Eq),
+    };
+    match handler {
+        Some(h) => Ok(vm.call1(h, &[a, b])?.truthy()),
+        None => Ok(false),
+    }
+}
+
+/// `a < b`.
+#[inline]
+pub(crate) fn less_than(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
+    match (a.tag(), b.tag()) {
+        (Tag::Int, Tag::Int) => Ok(a.int_unchecked() < b.int_unchecked()),
+        (Tag::Float, Tag::Float) => Ok(a.float_unchecked() < b.float_unchecked()),
+        (Tag::Int, Tag::Float) => Ok(lt_int_float(a.int_unchecked(), b.float_unchecked())),
+        (Tag::Float, Tag::Int) => Ok(lt_float_int(a.float_unchecked(), b.int_unchecked())),
+        (Tag::Str, Tag::Str) => Ok(access::bytes_of(a) < access::bytes_of(b)),
+        _ => order_meta(vm, a, b, Key::Lt),
+    }
+}
+
+/// `a <= b`.
+#[inline]
+pub(crate) fn less_equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
+    match (a.tag(), b.tag()) {
+        (Tag::Int, Tag::Int) => Ok(a.int_unchecked() <= b.int_unchecked()),
+        (Tag::Float, Tag::Float) => Ok(a.float_unchecked() <= b.float_unchecked()),
+        (Tag::Int, Tag::Float) => Ok(le_int_float(a.int_unchecked(), b.float_unchecked())),
+        (Tag::Float, Tag::Int) => Ok(le_float_int(a.float_unchecked(), b.int_unchecked())),
+        (Tag::Str, Tag::Str) => Ok(access::bytes_of(a) <= access::bytes_of(b)),
+        _ => order_meta(vm, a, b, Key::Le),
+    }
+}
+
+#[cold]
+fn order_meta(vm: &mut Vm, a: Val, b: Val, k: Key) -> LResult<bool> {
+    let handler = match metamethod(vm, a, k) {
+        Some(h) => Some(h),
+        None => metamethod(vm, b, k),
+    };
+    if let Some(h) = handler {
+        return Ok(vm.call1(h, &[a, b])?.truthy());
+    }
+    let t1 = obj_type_name(vm, a);
+    let t2 = obj_type_name(vm, b);
+    Err(LuaError::msg(if t1 == t2 {
+        format!("attempt to compare two {t1} values")
+    } else {
+        format!("attempt to compare {t1} with {t2}")
+    }))
+}
