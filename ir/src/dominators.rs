@@ -139,11 +139,7 @@ impl DominatorTree {
             }
         }
 
-        let idom = idom
-            .iter()
-            .enumerate()
-            .map(|(b, d)| d.filter(|&d| b != 0 && d != b).map(Block::new))
-            .collect();
+        let idom = idom.iter().enumerate().map(|(b, d)| d.filter(|&d| b != 0 && d != b).map(Block::new)).collect();
         DominatorTree { idom, rpo: rpo.into_iter().map(Block::new).collect(), pre, post }
     }
 

@@ -123,13 +123,7 @@ fn def_string(d: ValueDef) -> String {
 
 impl<'a> Verifier<'a> {
     fn new(m: &'a Module, f: &'a Function) -> Self {
-        Verifier {
-            m,
-            f,
-            errors: Vec::new(),
-            inst_pos: vec![None; f.insts.len()],
-            def_site: vec![None; f.values.len()],
-        }
+        Verifier { m, f, errors: Vec::new(), inst_pos: vec![None; f.insts.len()], def_site: vec![None; f.values.len()] }
     }
 
     fn err(&mut self, location: impl Into<String>, message: impl Into<String>) {
@@ -240,7 +234,11 @@ impl<'a> Verifier<'a> {
         if entry.params.len() != f.params as usize {
             self.err(
                 "block0",
-                format!("the entry block has {} parameters, but the function has {} params", entry.params.len(), f.params),
+                format!(
+                    "the entry block has {} parameters, but the function has {} params",
+                    entry.params.len(),
+                    f.params
+                ),
             );
         }
         for &v in &entry.params {
@@ -270,7 +268,10 @@ impl<'a> Verifier<'a> {
                 self.err(&loc, format!("terminator `{}` in the middle of the block", op.mnemonic()));
             }
             if p == last && !op.is_terminator() {
-                self.err(b.to_string(), format!("the block does not end in a terminator (it ends in `{}`)", op.mnemonic()));
+                self.err(
+                    b.to_string(),
+                    format!("the block does not end in a terminator (it ends in `{}`)", op.mnemonic()),
+                );
             }
             self.inst(&loc, i);
         }
@@ -625,8 +626,14 @@ mod tests {
         f.blocks[0].insts.insert(1, ret);
         let m = module_with(f);
         let errs: Vec<String> = verify_module(&m).unwrap_err().iter().map(|e| e.to_string()).collect();
-        assert!(errs.iter().any(|e| e.contains("the ValueDef of v0 says result 0 of inst1, but it is result 0 of inst0")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.contains("instruction inst1 appears more than once (also at block0:1)")), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.contains("the ValueDef of v0 says result 0 of inst1, but it is result 0 of inst0")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("instruction inst1 appears more than once (also at block0:1)")),
+            "{errs:?}"
+        );
     }
 
     #[test]

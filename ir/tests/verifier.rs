@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use libtest_mimic::{Arguments, Failed, Trial};
 use lazyjit_ir::{parse_module, print_module, verify_module};
+use libtest_mimic::{Arguments, Failed, Trial};
 
 fn check_file(path: &Path) -> Result<(), Failed> {
     let src = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;

@@ -12,6 +12,7 @@ use lazyjit_ir::interp::{access, Hooks, LuaError, Native, RtRegistry, Vm, VARINF
 use lazyjit_ir::rt::{Tag, Val};
 
 mod args;
+mod arith;
 mod base;
 mod convert;
 mod io;
@@ -58,10 +59,18 @@ pub(crate) enum Key {
     Gc,
     Close,
     Mode,
+    Pairs,
     N,
+    TNil,
+    TBoolean,
+    TNumber,
+    TString,
+    TTable,
+    TFunction,
+    TUserdata,
 }
 
-const KEY_NAMES: [&str; 29] = [
+const KEY_NAMES: [&str; 37] = [
     "__index",
     "__newindex",
     "__call",
@@ -90,7 +99,15 @@ const KEY_NAMES: [&str; 29] = [
     "__gc",
     "__close",
     "__mode",
+    "__pairs",
     "n",
+    "nil",
+    "boolean",
+    "number",
+    "string",
+    "table",
+    "function",
+    "userdata",
 ];
 
 /// Where `print` and `io.write` go.
@@ -265,6 +282,19 @@ fn fixed_str(vm: &mut Vm, bytes: &[u8]) -> Val {
     let v = vm.new_str(bytes);
     vm.registry.push(v);
     v
+}
+
+/// The interned type name of a value (what `type` returns).
+pub(crate) fn type_key(v: Val) -> Key {
+    match v.tag() {
+        Tag::Nil => Key::TNil,
+        Tag::Bool => Key::TBoolean,
+        Tag::Int | Tag::Float => Key::TNumber,
+        Tag::Str => Key::TString,
+        Tag::Table => Key::TTable,
+        Tag::Func | Tag::Native => Key::TFunction,
+        _ => Key::TUserdata,
+    }
 }
 
 /// Lua's type name of a value.

@@ -46,6 +46,7 @@
 //!   Strings are referenced by content; a raw `strN` (and `@N` for a runtime function)
 //!   names an id the module does not have.
 
+mod lex;
 pub mod parse;
 pub mod print;
 
@@ -109,8 +110,12 @@ pub fn ops_reference_markdown() -> String {
          \x20 section; `instN:` prefixes an instruction whose id is not the previous one's plus one.\n\
          - Literals: `nil`, `true`, `false`, integers, floats (always with `.` or an exponent;\n\
          \x20 `inf`, `-inf`, `nan`, `f64 0xBITS` for other NaNs), byte strings with `\\n \\t \\\\ \\\"`\n\
-         \x20 and `\\xHH` escapes. `guard.tag` takes a tag name (`nil bool int float str table\n\
-         \x20 func native cell pack rawptr`).\n\
+         \x20 and `\\xHH` escapes. `guard.tag` takes a tag name: ",
+    );
+    let tags: Vec<String> = crate::rt::Tag::ALL.iter().map(|t| format!("`{}`", t.name())).collect();
+    out.push_str(&tags.join(", "));
+    out.push_str(
+        ".\n\
          \n\
          `lazyjit_ir::verify_module` checks the rules: block parameters and branch arguments,\n\
          operand and result types, dominance of definitions over uses, and the ranges of\n\

@@ -24,6 +24,7 @@ use crate::function::{
 };
 use crate::ops::{Format, Opcode};
 use crate::rt::Tag;
+use crate::text::lex::{describe, lex, Tok, Token};
 use crate::text::print::{default_result_type, CANONICAL_NAN_BITS};
 use crate::types::Type;
 
@@ -53,225 +54,15 @@ pub fn parse_module(src: &str) -> Result<Module, ParseError> {
 
 type PResult<T> = Result<T, ParseError>;
 
-// ------------------------------------------------------------------------------------
-// Lexer
-
-#[derive(Clone, PartialEq, Debug)]
-enum Tok {
-    Ident(String),
-    Num(String),
-    Str(Vec<u8>),
-    Punct(char),
-    Arrow,
-    Ellipsis,
-    Newline,
-    /// `;` starting debug information after an instruction (`; line 3 [...]`).
-    DebugMark,
-    Eof,
+/// An error at a position.
+fn error_at<T>((line, col): (u32, u32), message: impl Into<String>) -> PResult<T> {
+    Err(ParseError { line, col, message: message.into() })
 }
 
-#[derive(Clone, Debug)]
-struct Token {
-    tok: Tok,
-    line: u32,
-    col: u32,
-}
-
-fn describe(t: &Tok) -> String {
-    match t {
-        Tok::Ident(s) => format!("`{s}`"),
-        Tok::Num(s) => format!("number `{s}`"),
-        Tok::Str(_) => "a string".to_string(),
-        Tok::Punct(c) => format!("`{c}`"),
-        Tok::Arrow => "`->`".to_string(),
-        Tok::Ellipsis => "`...`".to_string(),
-        Tok::Newline => "end of line".to_string(),
-        Tok::DebugMark => "`;` debug information".to_string(),
-        Tok::Eof => "end of input".to_string(),
-    }
-}
-
-struct Lexer<'a> {
-    src: &'a str,
-    b: &'a [u8],
-    i: usize,
-    line: u32,
-    col: u32,
-}
-
-impl Lexer<'_> {
-    fn bump(&mut self) {
-        if let Some(&c) = self.b.get(self.i) {
-            self.i += 1;
-            if c == b'\n' {
-                self.line += 1;
-                self.col = 1;
-            } else if c & 0xc0 != 0x80 {
-                self.col += 1;
-            }
-        }
-    }
-
-    fn peek_at(&self, k: usize) -> Option<u8> {
-        self.b.get(self.i + k).copied()
-    }
-
-    fn err(&self, line: u32, col: u32, message: impl Into<String>) -> ParseError {
-        ParseError { line, col, message: message.into() }
-    }
-}
-
-fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_'
-}
-
-fn is_ident_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'.'
-}
-
-/// Whether the text after a `;` is debug information (`line N ...`).
-fn is_debug_comment(rest: &[u8]) -> bool {
-    let mut k = 0;
-    while k < rest.len() && (rest[k] == b' ' || rest[k] == b'\t') {
-        k += 1;
-    }
-    let rest = &rest[k..];
-    rest.len() >= 6
-        && rest.starts_with(b"line")
-        && (rest[4] == b' ' || rest[4] == b'\t')
-        && rest[5..].iter().find(|&&c| c != b' ' && c != b'\t').is_some_and(|c| c.is_ascii_digit())
-}
-
-fn lex(src: &str) -> PResult<Vec<Token>> {
-    let mut lx = Lexer { src, b: src.as_bytes(), i: 0, line: 1, col: 1 };
-    let mut toks = Vec::new();
-    let mut line_has_token = false;
-    while let Some(c) = lx.peek_at(0) {
-        let (line, col) = (lx.line, lx.col);
-        let tok = match c {
-            b'\n' => {
-                lx.bump();
-                line_has_token = false;
-                toks.push(Token { tok: Tok::Newline, line, col });
-                continue;
-            }
-            b' ' | b'\t' | b'\r' => {
-                lx.bump();
-                continue;
-            }
-            b';' => {
-                if line_has_token && is_debug_comment(&lx.b[lx.i + 1..]) {
-                    lx.bump();
-                    Tok::DebugMark
-                } else {
-                    while lx.peek_at(0).is_some_and(|c| c != b'\n') {
-                        lx.bump();
-                    }
-                    continue;
-                }
-            }
-            b'"' => {
-                lx.bump();
-                let mut s = Vec::new();
-                loop {
-                    let Some(c) = lx.peek_at(0) else {
-                        return Err(lx.err(line, col, "unterminated string"));
-                    };
-                    match c {
-                        b'"' => {
-                            lx.bump();
-                            break;
-                        }
-                        b'\n' => return Err(lx.err(line, col, "unterminated string")),
-                        b'\\' => {
-                            let (el, ec) = (lx.line, lx.col);
-                            lx.bump();
-                            let e = lx.peek_at(0);
-                            lx.bump();
-                            match e {
-                                Some(b'n') => s.push(b'\n'),
-                                Some(b't') => s.push(b'\t'),
-                                Some(b'r') => s.push(b'\r'),
-                                Some(b'0') => s.push(0),
-                                Some(b'\\') => s.push(b'\\'),
-                                Some(b'"') => s.push(b'"'),
-                                Some(b'x') => {
-                                    let hex = |c: Option<u8>| c.and_then(|c| (c as char).to_digit(16));
-                                    match (hex(lx.peek_at(0)), hex(lx.peek_at(1))) {
-                                        (Some(h), Some(l)) => {
-                                            s.push((h * 16 + l) as u8);
-                                            lx.bump();
-                                            lx.bump();
-                                        }
-                                        _ => return Err(lx.err(el, ec, "`\\x` needs two hex digits")),
-                                    }
-                                }
-                                _ => return Err(lx.err(el, ec, "unknown escape in string")),
-                            }
-                        }
-                        _ => {
-                            s.push(c);
-                            lx.bump();
-                        }
-                    }
-                }
-                Tok::Str(s)
-            }
-            b'(' | b')' | b'{' | b'}' | b'[' | b']' | b',' | b'=' | b':' | b'@' => {
-                lx.bump();
-                Tok::Punct(c as char)
-            }
-            b'.' => {
-                if lx.peek_at(1) == Some(b'.') && lx.peek_at(2) == Some(b'.') {
-                    lx.bump();
-                    lx.bump();
-                    lx.bump();
-                    Tok::Ellipsis
-                } else {
-                    return Err(lx.err(line, col, "unexpected `.`"));
-                }
-            }
-            b'-' if lx.peek_at(1) == Some(b'>') => {
-                lx.bump();
-                lx.bump();
-                Tok::Arrow
-            }
-            b'-' if !lx.peek_at(1).is_some_and(|c| c.is_ascii_alphanumeric()) => {
-                lx.bump();
-                Tok::Punct('-')
-            }
-            c if c == b'-' || c.is_ascii_digit() => {
-                let start = lx.i;
-                lx.bump();
-                let hex = lx.b[start..].starts_with(b"0x") || lx.b[start..].starts_with(b"-0x");
-                while let Some(c) = lx.peek_at(0) {
-                    let prev = lx.b[lx.i - 1];
-                    let sign_in_exponent = (c == b'+' || c == b'-') && !hex && (prev == b'e' || prev == b'E');
-                    if is_ident_char(c) || sign_in_exponent {
-                        lx.bump();
-                    } else {
-                        break;
-                    }
-                }
-                Tok::Num(lx.src[start..lx.i].to_string())
-            }
-            c if is_ident_start(c) => {
-                let start = lx.i;
-                while lx.peek_at(0).is_some_and(is_ident_char) {
-                    lx.bump();
-                }
-                Tok::Ident(lx.src[start..lx.i].to_string())
-            }
-            _ => {
-                let ch = lx.src.get(lx.i..).and_then(|s| s.chars().next()).unwrap_or('?');
-                return Err(lx.err(line, col, format!("unexpected character {ch:?}")));
-            }
-        };
-        line_has_token = true;
-        toks.push(Token { tok, line, col });
-    }
-    toks.push(Token { tok: Tok::Eof, line: lx.line, col: lx.col });
-    Ok(toks)
+/// A runtime function reference: by name, or a raw id the module does not declare.
+enum RtRef {
+    Name(String),
+    Raw(u32),
 }
 
 // ------------------------------------------------------------------------------------
@@ -362,8 +153,7 @@ impl Parser {
     }
 
     fn err<T>(&self, message: impl Into<String>) -> PResult<T> {
-        let (line, col) = self.here();
-        Err(ParseError { line, col, message: message.into() })
+        error_at(self.here(), message)
     }
 
     fn unexpected<T>(&self, what: &str) -> PResult<T> {
@@ -501,9 +291,23 @@ impl Parser {
     }
 
     fn utf8_string(&mut self) -> PResult<String> {
-        let (line, col) = self.here();
+        let at = self.here();
         let bytes = self.string()?;
-        String::from_utf8(bytes).map_err(|_| ParseError { line, col, message: "name is not valid UTF-8".into() })
+        String::from_utf8(bytes).or_else(|_| error_at(at, "name is not valid UTF-8"))
+    }
+
+    /// `@name`, `@"name"`, or `@N` for an id the module does not declare.
+    fn rt_ref(&mut self) -> PResult<RtRef> {
+        self.expect_punct('@')?;
+        let at = self.here();
+        match self.next() {
+            Tok::Ident(s) => Ok(RtRef::Name(s)),
+            Tok::Str(b) => String::from_utf8(b).map(RtRef::Name).or_else(|_| error_at(at, "name is not valid UTF-8")),
+            Tok::Num(s) => {
+                s.parse().map(RtRef::Raw).or_else(|_| error_at(at, format!("bad runtime function index `{s}`")))
+            }
+            t => error_at(at, format!("expected a runtime function name, found {}", describe(&t))),
+        }
     }
 
     /// A pool string: by content (interned) or raw `strN`.
@@ -520,8 +324,7 @@ impl Parser {
 
     /// A literal: `nil`, `true`, `false`, an integer, a float, a string.
     fn literal(&mut self) -> PResult<Const> {
-        let (line, col) = self.here();
-        let bad = |message: String| Err(ParseError { line, col, message });
+        let at = self.here();
         match self.peek().clone() {
             Tok::Ident(s) => match s.as_str() {
                 "nil" => {
@@ -542,21 +345,17 @@ impl Parser {
                 }
                 "f64" => {
                     self.next();
-                    let (line, col) = self.here();
+                    let at = self.here();
                     match self.next() {
                         Tok::Num(h) => match h.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) {
                             Some(bits) => Ok(Const::Float(f64::from_bits(bits))),
-                            None => Err(ParseError { line, col, message: format!("bad float bits `{h}`") }),
+                            None => error_at(at, format!("bad float bits `{h}`")),
                         },
-                        t => Err(ParseError {
-                            line,
-                            col,
-                            message: format!("expected float bits (`0x...`), found {}", describe(&t)),
-                        }),
+                        t => error_at(at, format!("expected float bits (`0x...`), found {}", describe(&t))),
                     }
                 }
                 _ if entity_number(&s, "str").is_some() => self.str_ref().map(Const::Str),
-                _ => bad(format!("expected a constant, found `{s}`")),
+                _ => error_at(at, format!("expected a constant, found `{s}`")),
             },
             Tok::Str(_) => self.str_ref().map(Const::Str),
             Tok::Num(s) => {
@@ -569,16 +368,16 @@ impl Parser {
                     let ok = s.bytes().all(|c| c.is_ascii_digit() || b".eE+-".contains(&c));
                     match s.parse::<f64>() {
                         Ok(x) if ok => Ok(Const::Float(x)),
-                        _ => bad(format!("`{s}` is not a valid float")),
+                        _ => error_at(at, format!("`{s}` is not a valid float")),
                     }
                 } else {
                     match Self::int_literal(&s) {
                         Some(n) => Ok(Const::Int(n)),
-                        None => bad(format!("`{s}` is not a valid 64-bit integer")),
+                        None => error_at(at, format!("`{s}` is not a valid 64-bit integer")),
                     }
                 }
             }
-            t => bad(format!("expected a constant, found {}", describe(&t))),
+            t => error_at(at, format!("expected a constant, found {}", describe(&t))),
         }
     }
 
@@ -689,46 +488,29 @@ impl Parser {
                 Tok::Ident(s) if entity_number(&s, "str").is_some() && *self.peek_n(1) == Tok::Punct('=') => {
                     let n = self.entity("str", "a string id")?;
                     self.next();
-                    let (line, col) = self.here();
+                    let at = self.here();
                     let s = self.string()?;
                     let before = self.module.strings.len();
                     let id = self.module.intern(&s);
                     if id.index() != before || n as usize != before {
-                        return Err(ParseError {
-                            line,
-                            col,
-                            message: format!(
+                        return error_at(
+                            at,
+                            format!(
                                 "string pool entry str{n} is out of order or a duplicate (expected str{before} and a new string)"
                             ),
-                        });
+                        );
                     }
                     self.expect_line_end()?;
                 }
                 Tok::Ident(s) if s == "rt" => {
                     self.next();
-                    self.expect_punct('@')?;
-                    let (line, col) = self.here();
-                    let name = match self.next() {
-                        Tok::Ident(s) => s,
-                        Tok::Str(b) => String::from_utf8(b).map_err(|_| ParseError {
-                            line,
-                            col,
-                            message: "name is not valid UTF-8".into(),
-                        })?,
-                        t => {
-                            return Err(ParseError {
-                                line,
-                                col,
-                                message: format!("expected a runtime function name, found {}", describe(&t)),
-                            })
-                        }
+                    let at = self.here();
+                    let name = match self.rt_ref()? {
+                        RtRef::Name(name) => name,
+                        RtRef::Raw(_) => return error_at(at, "a runtime function declaration needs a name"),
                     };
                     if self.module.runtime.iter().any(|d| d.name == name) {
-                        return Err(ParseError {
-                            line,
-                            col,
-                            message: format!("runtime function @{name} is declared twice"),
-                        });
+                        return error_at(at, format!("runtime function @{name} is declared twice"));
                     }
                     if *self.peek() != Tok::Arrow {
                         return self.unexpected("`->`");
@@ -750,11 +532,10 @@ impl Parser {
         let (line, col) = self.here();
         let n = self.entity("fn", "a function id (`fnN`)")?;
         if n as usize != expected {
-            return Err(ParseError {
-                line,
-                col,
-                message: format!("expected fn{expected}, found fn{n} (functions must appear in order)"),
-            });
+            return error_at(
+                (line, col),
+                format!("expected fn{expected}, found fn{n} (functions must appear in order)"),
+            );
         }
         let mut f = Function::new(self.utf8_string()?);
         self.expect_punct('(')?;
@@ -782,8 +563,13 @@ impl Parser {
         self.expect_punct('{')?;
         self.expect_line_end()?;
 
-        let mut st =
-            FnState { blocks: Vec::new(), block_pinsts: Vec::new(), pinsts: Vec::new(), defs: Vec::new(), snapshots: Vec::new() };
+        let mut st = FnState {
+            blocks: Vec::new(),
+            block_pinsts: Vec::new(),
+            pinsts: Vec::new(),
+            defs: Vec::new(),
+            snapshots: Vec::new(),
+        };
         let mut mode = Mode::Outside;
         loop {
             self.skip_newlines();
@@ -809,7 +595,9 @@ impl Parser {
                     self.snapshot(&mut st)?;
                     mode = Mode::Outside;
                 }
-                Tok::Ident(s) if s == "value" && matches!(self.peek_n(1), Tok::Ident(v) if entity_number(v, "v").is_some()) => {
+                Tok::Ident(s)
+                    if s == "value" && matches!(self.peek_n(1), Tok::Ident(v) if entity_number(v, "v").is_some()) =>
+                {
                     if mode != Mode::Detached {
                         return self.err("`value` lines belong in the `detached:` section");
                     }
@@ -834,11 +622,7 @@ impl Parser {
         let n = self.block_ref()?;
         let expected = st.blocks.len();
         if n.index() != expected {
-            return Err(ParseError {
-                line,
-                col,
-                message: format!("expected block{expected}, found {n} (blocks must appear in order)"),
-            });
+            return error_at((line, col), format!("expected block{expected}, found {n} (blocks must appear in order)"));
         }
         let mut data = BlockData::default();
         if self.eat_punct('(') && !self.eat_punct(')') {
@@ -873,11 +657,10 @@ impl Parser {
         let (line, col) = self.here();
         let n = self.entity("snap", "a snapshot (`snapN`)")?;
         if n as usize != st.snapshots.len() {
-            return Err(ParseError {
-                line,
-                col,
-                message: format!("expected snap{}, found snap{n} (snapshots must appear in order)", st.snapshots.len()),
-            });
+            return error_at(
+                (line, col),
+                format!("expected snap{}, found snap{n} (snapshots must appear in order)", st.snapshots.len()),
+            );
         }
         self.expect_punct('=')?;
         self.expect_keyword("resume")?;
@@ -995,30 +778,8 @@ impl Parser {
                 InstData::Call { op, callee, args, spread, site }
             }
             Format::RtCall => {
-                self.expect_punct('@')?;
-                let (line, col) = self.here();
-                enum RtRef {
-                    Name(String),
-                    Raw(u32),
-                }
-                let r = match self.next() {
-                    Tok::Ident(s) => RtRef::Name(s),
-                    Tok::Str(b) => match String::from_utf8(b) {
-                        Ok(s) => RtRef::Name(s),
-                        Err(_) => return Err(ParseError { line, col, message: "name is not valid UTF-8".into() }),
-                    },
-                    Tok::Num(s) => match s.parse::<u32>() {
-                        Ok(n) => RtRef::Raw(n),
-                        Err(_) => return Err(ParseError { line, col, message: format!("bad runtime function index `{s}`") }),
-                    },
-                    t => {
-                        return Err(ParseError {
-                            line,
-                            col,
-                            message: format!("expected a runtime function name, found {}", describe(&t)),
-                        })
-                    }
-                };
+                let at = self.here();
+                let r = self.rt_ref()?;
                 let (args, spread) = self.paren_values(true)?;
                 if *self.peek() != Tok::Arrow {
                     return self.unexpected("`->` and the result type");
@@ -1031,11 +792,7 @@ impl Parser {
                         Some(i) => {
                             let ret = self.module.runtime[i].ret;
                             if ret != declared {
-                                return Err(ParseError {
-                                    line,
-                                    col,
-                                    message: format!("@{name} is declared `-> {ret}`, not `-> {declared}`"),
-                                });
+                                return error_at(at, format!("@{name} is declared `-> {ret}`, not `-> {declared}`"));
                             }
                             RtId::new(i)
                         }
@@ -1091,7 +848,14 @@ impl Parser {
             let kind = DefKind::Result { ty: ty.unwrap_or(default_ty), pinst: pidx, index: i as u32 };
             st.defs.push(DefEvent { v, kind, line, col });
         }
-        st.pinsts.push(PInst { explicit_id, line, col, data, results: results.into_iter().map(|r| r.0).collect(), debug });
+        st.pinsts.push(PInst {
+            explicit_id,
+            line,
+            col,
+            data,
+            results: results.into_iter().map(|r| r.0).collect(),
+            debug,
+        });
         Ok(pidx)
     }
 
@@ -1105,8 +869,7 @@ impl Parser {
         let mut next = 0u64;
         for (k, p) in st.pinsts.iter().enumerate() {
             let id = p.explicit_id.map_or(next, u64::from);
-            let (line, col) = (p.line, p.col);
-            let err = |message: String| Err(ParseError { line, col, message });
+            let err = |message: String| error_at((p.line, p.col), message);
             if id >= n as u64 {
                 return err(format!(
                     "instruction id inst{id} out of range: the function has {n} instructions, numbered inst0..inst{}",
@@ -1127,14 +890,10 @@ impl Parser {
         let mut len = 0;
         for d in &st.defs {
             if d.v.index() >= limit {
-                return Err(ParseError {
-                    line: d.line,
-                    col: d.col,
-                    message: format!(
-                        "value numbers are too sparse: {} in a function with {defined_count} definitions",
-                        d.v
-                    ),
-                });
+                return error_at(
+                    (d.line, d.col),
+                    format!("value numbers are too sparse: {} in a function with {defined_count} definitions", d.v),
+                );
             }
             len = len.max(d.v.index() + 1);
         }
@@ -1146,7 +905,7 @@ impl Parser {
                 DefKind::Result { ty, pinst, index } => ValueData { ty, def: ValueDef::Result(ids[pinst], index) },
                 DefKind::Stale(data) => {
                     if values[v.index()].is_some() {
-                        return Err(ParseError { line: d.line, col: d.col, message: format!("{v} is already defined") });
+                        return error_at((d.line, d.col), format!("{v} is already defined"));
                     }
                     data
                 }
@@ -1183,31 +942,6 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lexes_numbers_and_punctuation() {
-        let toks: Vec<Tok> = lex("v1 = fconst -1.5e-7 ; line 3\n").unwrap().into_iter().map(|t| t.tok).collect();
-        assert_eq!(
-            toks,
-            vec![
-                Tok::Ident("v1".into()),
-                Tok::Punct('='),
-                Tok::Ident("fconst".into()),
-                Tok::Num("-1.5e-7".into()),
-                Tok::DebugMark,
-                Tok::Ident("line".into()),
-                Tok::Num("3".into()),
-                Tok::Newline,
-                Tok::Eof
-            ]
-        );
-    }
-
-    #[test]
-    fn a_comment_on_its_own_line_is_not_debug_information() {
-        let toks: Vec<Tok> = lex("; line 3\n").unwrap().into_iter().map(|t| t.tok).collect();
-        assert_eq!(toks, vec![Tok::Newline, Tok::Eof]);
-    }
 
     #[test]
     fn gaps_become_placeholders() {

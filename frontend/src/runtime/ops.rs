@@ -1,0 +1,305 @@
+//! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
+
+use lazyjit_ir::interp::{access, Effects, LResult, LuaError, RtFn, RtRegistry, Vm};
+use lazyjit_ir::rt::{Tag, Val};
+use lazyjit_ir::{Opcode, Type};
+
+use super::arith::{arith, concat as concat_vals, equal, less_equal, less_than, len as len_val, Op};
+use super::convert::{to_float, to_number, tostring as tostring_val};
+use super::meta::{index as index_val, setindex as setindex_val};
+use super::{obj_type_name, raw_set_checked};
+
+#[inline]
+fn arg(a: &[Val], i: usize) -> Val {
+    a.get(i).copied().unwrap_or(Val::NIL)
+}
+
+macro_rules! binary {
+    ($($name:ident => $op:expr;)*) => {$(
+        fn $name(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+            arith(vm, $op, arg(a, 0), arg(a, 1))
+        }
+    )*};
+}
+
+binary! {
+    add => Op::Add;
+    sub => Op::Sub;
+    mul => Op::Mul;
+    div => Op::Div;
+    modulo => Op::Mod;
+    pow => Op::Pow;
+    idiv => Op::IDiv;
+    band => Op::BAnd;
+    bor => Op::BOr;
+    bxor => Op::BXor;
+    shl => Op::Shl;
+    shr => Op::Shr;
+}
+
+fn unm(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    let x = arg(a, 0);
+    arith(vm, Op::Unm, x, x)
+}
+
+fn bnot(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    let x = arg(a, 0);
+    arith(vm, Op::BNot, x, x)
+}
+
+fn concat(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    concat_vals(vm, arg(a, 0), arg(a, 1))
+}
+
+fn len(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    len_val(vm, arg(a, 0))
+}
+
+fn eq(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    equal(vm, arg(a, 0), arg(a, 1)).map(Val::bool)
+}
+
+fn lt(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    less_than(vm, arg(a, 0), arg(a, 1)).map(Val::bool)
+}
+
+fn le(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    less_equal(vm, arg(a, 0), arg(a, 1)).map(Val::bool)
+}
+
+fn index(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    index_val(vm, arg(a, 0), arg(a, 1))
+}
+
+fn setindex(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    setindex_val(vm, arg(a, 0), arg(a, 1), arg(a, 2)).map(|_| Val::NIL)
+}
+
+fn tostring(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    tostring_val(vm, arg(a, 0))
+}
+
+fn size_hint(v: Val) -> usize {
+    v.as_int().unwrap_or(0).clamp(0, 1 << 24) as usize
+}
+
+fn newtable(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    Ok(vm.new_table(size_hint(arg(a, 0)), size_hint(arg(a, 1))))
+}
+
+fn rawset(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    let t = arg(a, 0);
+    if t.tag() != Tag::Table {
+        return Err(LuaError::msg("rawset on a non-table"));
+    }
+    raw_set_checked(vm, t, arg(a, 1), arg(a, 2))?;
+    Ok(Val::NIL)
+}
+
+/// `t[start + i] = items[i]` for the positional items of a constructor. Items go
+/// straight into the array part when they extend it (as Lua presizes it), so
+/// `#{1, nil, 3}` is 3 as in Lua.
+fn setlist(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    let t = arg(a, 0);
+    if t.tag() != Tag::Table {
+        return Err(LuaError::msg("setlist on a non-table"));
+    }
+    let start = arg(a, 1).as_int().unwrap_or(1);
+    let items = a.get(2..).unwrap_or(&[]);
+    let tab = access::table_of(t);
+    let append = start >= 1 && (start - 1) as usize == tab.array().len() && tab.hash_entries().next().is_none();
+    let mut grow = 0;
+    for (i, &v) in items.iter().enumerate() {
+        if append {
+            tab.push_array(v);
+            grow += 16;
+        } else {
+            grow += tab.set_int(start.wrapping_add(i as i64), v);
+        }
+    }
+    vm.heap.account(grow);
+    Ok(Val::NIL)
+}
+
+// ---- numeric for -------------------------------------------------------------------------
+
+fn for_error(vm: &mut Vm, what: &str, v: Val) -> LuaError {
+    let t = obj_type_name(vm, v);
+    LuaError::msg(format!("bad 'for' {what} (number expected, got {t})"))
+}
+
+/// The limit of an integer loop as an integer (floored or ceiled toward the loop's
+/// direction and clipped to the integer range), or `None` if the loop does not run.
+fn for_limit(vm: &mut Vm, init: i64, limit: Val, step: i64) -> LResult<Option<i64>> {
+    let Some(n) = to_number(limit) else { return Err(for_error(vm, "limit", limit)) };
+    let lim = match n.tag() {
+        Tag::Int => n.int_unchecked(),
+        _ => {
+            let f = n.float_unchecked();
+            let r = if step < 0 { f.ceil() } else { f.floor() };
+            if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
+                r as i64
+            } else if f > 0.0 {
+                if step < 0 {
+                    return Ok(None);
+                }
+                i64::MAX
+            } else {
+                if step > 0 {
+                    return Ok(None);
+                }
+                i64::MIN
+            }
+        }
+    };
+    let skip = if step > 0 { init > lim } else { init < lim };
+    Ok((!skip).then_some(lim))
+}
+
+/// 0: the loop does not run; 1: integer loop; 2: float loop.
+fn forprep(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    let (init, limit, step) = (arg(a, 0), arg(a, 1), arg(a, 2));
+    if let (Some(i), Some(s)) = (init.as_int(), step.as_int()) {
+        if s == 0 {
+            return Err(LuaError::msg("'for' step is zero"));
+        }
+        return Ok(Val::int(if for_limit(vm, i, limit, s)?.is_some() { 1 } else { 0 }));
+    }
+    let Some(fl) = to_float(limit) else { return Err(for_error(vm, "limit", limit)) };
+    let Some(fs) = to_float(step) else { return Err(for_error(vm, "step", step)) };
+    let Some(fi) = to_float(init) else { return Err(for_error(vm, "initial value", init)) };
+    if fs == 0.0 {
+        return Err(LuaError::msg("'for' step is zero"));
+    }
+    let skip = if 0.0 < fs { fl < fi } else { fi < fl };
+    Ok(Val::int(if skip { 0 } else { 2 }))
+}
+
+/// Iterations minus one of an integer loop that runs (Lua's unsigned loop counter).
+fn for_icount(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    let (init, limit, step) = (arg(a, 0), arg(a, 1), arg(a, 2));
+    let (Some(i), Some(s)) = (init.as_int(), step.as_int()) else {
+        return Err(LuaError::msg("'for' initial value must be a number"));
+    };
+    if s == 0 {
+        return Err(LuaError::msg("'for' step is zero"));
+    }
+    let Some(l) = for_limit(vm, i, limit, s)? else { return Ok(Val::int(0)) };
+    let count = if s > 0 {
+        let c = (l as u64).wrapping_sub(i as u64);
+        if s == 1 {
+            c
+        } else {
+            c / s as u64
+        }
+    } else {
+        let c = (i as u64).wrapping_sub(l as u64);
+        c / ((-(s + 1)) as u64 + 1)
+    };
+    Ok(Val::int(count as i64))
+}
+
+/// A number (or numeric string) as a float.
+fn tofloat(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+    let v = arg(a, 0);
+    match to_float(v) {
+        Some(f) => Ok(Val::float(f)),
+        None => Err(for_error(vm, "initial value", v)),
+    }
+}
+
+/// Registers every `lua.*` runtime function.
+pub(crate) fn register(r: &mut RtRegistry) {
+    let fx = Effects::default();
+    let val: &[(&str, RtFn)] = &[
+        ("lua.add", add),
+        ("lua.sub", sub),
+        ("lua.mul", mul),
+        ("lua.div", div),
+        ("lua.mod", modulo),
+        ("lua.pow", pow),
+        ("lua.idiv", idiv),
+        ("lua.band", band),
+        ("lua.bor", bor),
+        ("lua.bxor", bxor),
+        ("lua.shl", shl),
+        ("lua.shr", shr),
+        ("lua.concat", concat),
+        ("lua.unm", unm),
+        ("lua.bnot", bnot),
+        ("lua.len", len),
+        ("lua.index", index),
+        ("lua.setindex", setindex),
+        ("lua.newtable", newtable),
+        ("lua.rawset", rawset),
+        ("lua.setlist", setlist),
+        ("lua.tostring", tostring),
+    ];
+    for &(name, f) in val {
+        r.register(name, f, Type::Val, fx);
+    }
+    for (name, f) in [("lua.eq", eq as RtFn), ("lua.lt", lt), ("lua.le", le)] {
+        r.register(name, f, Type::I1, fx);
+    }
+    r.register("lua.forprep", forprep, Type::I64, fx);
+    r.register("lua.for_icount", for_icount, Type::I64, fx);
+    r.register("lua.tofloat", tofloat, Type::F64, fx);
+
+    // Typed fast paths: what these functions amount to on two ints or two floats.
+    let (i, f, n) = (Tag::Int, Tag::Float, Tag::Nil);
+    let paths: &[(&str, [Tag; 2], Opcode)] = &[
+        ("lua.add", [i, i], Opcode::Iadd),
+        ("lua.add", [f, f], Opcode::Fadd),
+        ("lua.sub", [i, i], Opcode::Isub),
+        ("lua.sub", [f, f], Opcode::Fsub),
+        ("lua.mul", [i, i], Opcode::Imul),
+        ("lua.mul", [f, f], Opcode::Fmul),
+        ("lua.div", [f, f], Opcode::Fdiv),
+        ("lua.unm", [i, n], Opcode::Ineg),
+        ("lua.unm", [f, n], Opcode::Fneg),
+        ("lua.eq", [i, i], Opcode::IcmpEq),
+        ("lua.eq", [f, f], Opcode::FcmpEq),
+        ("lua.lt", [i, i], Opcode::IcmpLt),
+        ("lua.lt", [f, f], Opcode::FcmpLt),
+        ("lua.le", [i, i], Opcode::IcmpLe),
+        ("lua.le", [f, f], Opcode::FcmpLe),
+    ];
+    for &(name, tags, op) in paths {
+        if let Err(e) = r.declare_fast_path(name, tags, op) {
+            debug_assert!(false, "{e}");
+        }
+    }
+}
+
+/// The names, arities and result types of the runtime functions (for documentation and
+/// tests).
+pub(crate) const RTCALLS: &[(&str, usize, &str)] = &[
+    ("lua.add", 2, "val"),
+    ("lua.sub", 2, "val"),
+    ("lua.mul", 2, "val"),
+    ("lua.div", 2, "val"),
+    ("lua.mod", 2, "val"),
+    ("lua.pow", 2, "val"),
+    ("lua.idiv", 2, "val"),
+    ("lua.band", 2, "val"),
+    ("lua.bor", 2, "val"),
+    ("lua.bxor", 2, "val"),
+    ("lua.shl", 2, "val"),
+    ("lua.shr", 2, "val"),
+    ("lua.concat", 2, "val"),
+    ("lua.unm", 1, "val"),
+    ("lua.bnot", 1, "val"),
+    ("lua.len", 1, "val"),
+    ("lua.eq", 2, "i1"),
+    ("lua.lt", 2, "i1"),
+    ("lua.le", 2, "i1"),
+    ("lua.index", 2, "val"),
+    ("lua.setindex", 3, "val"),
+    ("lua.newtable", 2, "val"),
+    ("lua.rawset", 3, "val"),
+    ("lua.setlist", 2, "val (+ items, last may be a spread pack)"),
+    ("lua.forprep", 3, "i64"),
+    ("lua.for_icount", 3, "i64"),
+    ("lua.tofloat", 1, "f64"),
+    ("lua.tostring", 1, "val"),
+];
