@@ -87,10 +87,7 @@ mod tests {
     fn display_puts_caret_under_column() {
         let src = b"local x = 1\n\tx = = 2\n";
         let d = Diagnostic::new("t.lua", src, 12, 2, 6, "unexpected symbol near '='".into());
-        assert_eq!(
-            d.to_string(),
-            "t.lua:2:6: error: unexpected symbol near '='\n  2 | \tx = = 2\n    | \t    ^"
-        );
+        assert_eq!(d.to_string(), "t.lua:2:6: error: unexpected symbol near '='\n  2 | \tx = = 2\n    | \t    ^");
         assert_eq!(d.lua_message(), "t.lua:2: unexpected symbol near '='");
     }
 

@@ -12,6 +12,8 @@
 mod number;
 mod string;
 
+pub use number::{numeral_value, Numeral};
+
 use crate::ast::Pos;
 use crate::diag::Diagnostic;
 use std::ops::Range;
@@ -159,6 +161,13 @@ impl TokenKind {
     }
 }
 
+/// `bytes` in single quotes, as Lua's messages show token text: Lua formats it as a C
+/// string, so it ends at the first NUL byte.
+pub(crate) fn quote_as_c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    format!("'{}'", String::from_utf8_lossy(&bytes[..end]))
+}
+
 /// `'c'` for a printable byte, `'<\N>'` otherwise (Lua's `luaX_token2str`).
 fn quote_byte(b: u8) -> String {
     if (0x20..0x7f).contains(&b) {
@@ -268,6 +277,9 @@ pub struct Token {
     pub kind: TokenKind,
     /// Line and column of its first byte.
     pub pos: Pos,
+    /// Line and column just past its last byte (on a later line than `pos` for
+    /// strings that span lines).
+    pub end: Pos,
     /// Its byte range in the source.
     pub span: Range<usize>,
 }
@@ -292,24 +304,26 @@ fn is_space(b: u8) -> bool {
 
 /// Lua's `lislalpha`: bytes that may start a name (no locale or UTF-8 letters).
 fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'_')
+}
+
+/// Bytes that may continue a name.
+fn is_name_byte(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'0'..=b'9')
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer at the start of `src`. A UTF-8 byte-order mark and a first line
     /// starting with `#` (a shebang) are skipped, as `lua5.4` does for files; the
-    /// line numbers of what follows are unchanged.
+    /// line numbers of what follows are unchanged. Columns on the first line count
+    /// from after the byte-order mark.
     pub fn new(src: &'a [u8], file: &'a str) -> Self {
-        let mut at = if src.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let bom = if src.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let mut at = bom;
         if src.get(at) == Some(&b'#') {
             at += src[at..].iter().position(|&b| b == b'\n').unwrap_or(src.len() - at);
         }
-        Lexer { src, file, at, line: 1, line_starts: vec![0] }
-    }
-
-    /// The file name errors are reported against.
-    pub fn file(&self) -> &str {
-        self.file
+        Lexer { src, file, at, line: 1, line_starts: vec![bom] }
     }
 
     /// A diagnostic at `pos` (a position this lexer has already passed).
@@ -319,22 +333,32 @@ impl<'a> Lexer<'a> {
         Diagnostic::new(self.file, self.src, line_start, pos.line, pos.col, message)
     }
 
-    /// How an error message shows `tok` after "near": its source text for names,
-    /// literals and stray bytes, its spelling for the rest (Lua's `txtToken`).
+    /// How an error message shows `tok` after "near", as Lua's `txtToken` does: names,
+    /// numerals and long strings as written, short strings with their escapes decoded,
+    /// other tokens by their spelling.
     pub fn near(&self, tok: &Token) -> String {
-        match tok.kind {
-            TokenKind::Name(_) | TokenKind::Str(_) | TokenKind::Int(_) | TokenKind::Float(_) => {
-                format!("'{}'", self.text(tok.span.clone()))
+        match &tok.kind {
+            TokenKind::Str(decoded) => match self.src.get(tok.span.start) {
+                Some(&delim @ (b'"' | b'\'')) => {
+                    let mut text = vec![delim];
+                    text.extend_from_slice(decoded);
+                    text.push(delim);
+                    quote_as_c_string(&text)
+                }
+                _ => quote_as_c_string(self.bytes(tok.span.clone())),
+            },
+            TokenKind::Name(_) | TokenKind::Int(_) | TokenKind::Float(_) => {
+                quote_as_c_string(self.bytes(tok.span.clone()))
             }
             _ => tok.kind.describe(),
         }
     }
 
-    /// The source bytes in `range` (clamped to the input), lossily decoded.
-    fn text(&self, range: Range<usize>) -> String {
+    /// The source bytes in `range`, clamped to the input.
+    fn bytes(&self, range: Range<usize>) -> &'a [u8] {
         let end = range.end.min(self.src.len());
         let start = range.start.min(end);
-        String::from_utf8_lossy(&self.src[start..end]).into_owned()
+        &self.src[start..end]
     }
 
     /// The position of byte offset `at`, which must be on the current line.
@@ -343,10 +367,12 @@ impl<'a> Lexer<'a> {
         Pos { line: self.line, col: (at.saturating_sub(line_start) + 1).min(u32::MAX as usize) as u32 }
     }
 
+    /// The current byte.
     fn peek(&self) -> Option<u8> {
-        self.src.get(self.at).copied()
+        self.peek_at(0)
     }
 
+    /// The byte `ahead` bytes after the current one.
     fn peek_at(&self, ahead: usize) -> Option<u8> {
         self.src.get(self.at + ahead).copied()
     }
@@ -375,20 +401,13 @@ impl<'a> Lexer<'a> {
         matches!(self.peek(), Some(b'\n' | b'\r'))
     }
 
-    /// An error `message near 'TEXT'`, where TEXT is the source from `from` up to and
-    /// including the current byte (what Lua's buffer holds when it gives up).
-    fn error_near_text(&self, pos: Pos, message: &str, from: usize) -> Diagnostic {
-        let end = (self.at + 1).min(self.src.len());
-        self.error_at(pos, format!("{message} near '{}'", self.text(from..end)))
-    }
-
     /// The next token (an [`TokenKind::Eof`] token, repeatedly, at the end).
     pub fn next_token(&mut self) -> Result<Token, Diagnostic> {
         self.skip_trivia()?;
         let start = self.at;
         let pos = self.pos_of(start);
         let kind = self.token_kind(pos)?;
-        Ok(Token { kind, pos, span: start..self.at })
+        Ok(Token { kind, pos, end: self.pos_of(self.at), span: start..self.at })
     }
 
     /// Skips whitespace, line breaks and comments.
@@ -430,7 +449,7 @@ impl<'a> Lexer<'a> {
         }
         self.at += 1;
         Ok(match b {
-            b'"' | b'\'' => Str(self.short_string(b, start, pos)?),
+            b'"' | b'\'' => Str(self.short_string(b)?),
             b'[' => {
                 self.at = start;
                 return self.bracket(pos);
@@ -493,7 +512,7 @@ impl<'a> Lexer<'a> {
     /// A name or keyword.
     fn name(&mut self) -> TokenKind {
         let start = self.at;
-        while self.peek().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        while self.peek().is_some_and(is_name_byte) {
             self.at += 1;
         }
         let word = &self.src[start..self.at];
@@ -510,8 +529,8 @@ impl<'a> Lexer<'a> {
             }
             LongBracket::NotLong => Ok(TokenKind::LBracket),
             LongBracket::Invalid => {
-                let text = self.text(start..self.at);
-                Err(self.error_at(pos, format!("invalid long string delimiter near '{text}'")))
+                let text = quote_as_c_string(self.bytes(start..self.at));
+                Err(self.error_at(pos, format!("invalid long string delimiter near {text}")))
             }
         }
     }

@@ -3,7 +3,7 @@
 //! A recursive-descent parser shaped like Lua's `lparser.c`, so that it accepts the
 //! same programs and reports the same errors with the same wording. Names are
 //! resolved while parsing (there is no separate pass): each function being parsed
-//! has a [`scope::FuncState`] with its active locals, and a name not found there is
+//! has a `FuncState` with its active locals, and a name not found there is
 //! looked up in the enclosing functions and threaded through as an upvalue.
 //!
 //! The parser never panics and its recursion is bounded: every statement and every
@@ -32,35 +32,64 @@ pub const MAX_TREE_DEPTH: u32 = 1000;
 /// recursive functions' stack frames with them.
 type PResult<T> = Result<T, Box<Diagnostic>>;
 
-/// Stack for the parsing thread. [`MAX_LEVELS`] bounds the recursion, but what one
-/// level costs depends on the build: about 10 KiB in unoptimized builds, where 200
-/// levels would not fit in a 2 MiB test thread. Reserving the stack only costs
-/// address space; pages are committed as they are touched.
-const PARSER_STACK_BYTES: usize = 16 << 20;
+/// Levels the parser allows itself on the caller's stack. Real programs stay far
+/// below this; at about 10 KiB per level in unoptimized builds it needs well under
+/// 1 MiB, which any thread has.
+const LEVELS_ON_CALLER_STACK: u32 = 64;
+
+/// Stack for the helper thread that parses inputs nested deeper than
+/// [`LEVELS_ON_CALLER_STACK`], enough for [`MAX_LEVELS`] with a wide margin.
+/// Reserving it only costs address space; pages are committed as they are touched.
+const HELPER_STACK_BYTES: usize = 16 << 20;
 
 /// Parses a whole chunk of Lua source and resolves its names. `file` is the name used
 /// in diagnostics.
 ///
-/// The work runs on a helper thread with a large stack, so that the deepest nesting
-/// the parser accepts fits whatever the caller's stack (if no thread can be started,
-/// it runs on the caller's).
+/// Parsing runs on the caller's stack with a modest nesting limit; an input that
+/// nests deeper is parsed again on a helper thread with a stack large enough for
+/// the full [`MAX_LEVELS`], so no input can overflow the caller's stack (starting a
+/// thread for every parse would cost more than parsing a small file).
 pub fn parse(source: &[u8], file: &str) -> Result<Chunk, Diagnostic> {
+    match parse_with_limit(source, file, LEVELS_ON_CALLER_STACK) {
+        Err(Failure::TooDeep(_)) => parse_on_helper_thread(source, file),
+        Err(Failure::Error(diag)) => Err(*diag),
+        Ok(chunk) => Ok(chunk),
+    }
+}
+
+/// [`parse`] with the full nesting limit, on a thread with a large stack (or, if no
+/// thread can be started, on the caller's).
+fn parse_on_helper_thread(source: &[u8], file: &str) -> Result<Chunk, Diagnostic> {
+    let full = || match parse_with_limit(source, file, MAX_LEVELS) {
+        Ok(chunk) => Ok(chunk),
+        Err(Failure::Error(diag) | Failure::TooDeep(diag)) => Err(*diag),
+    };
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("lua-parser".into())
-            .stack_size(PARSER_STACK_BYTES)
-            .spawn_scoped(scope, || parse_here(source, file));
+            .stack_size(HELPER_STACK_BYTES)
+            .spawn_scoped(scope, full);
         match worker {
             // The parser does not panic; if it ever did, re-raise the panic here.
             Ok(handle) => handle.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
-            Err(_) => parse_here(source, file),
+            Err(_) => full(),
         }
     })
 }
 
-/// [`parse`] on the current thread.
-fn parse_here(source: &[u8], file: &str) -> Result<Chunk, Diagnostic> {
-    Parser::new(source, file).and_then(|mut parser| parser.chunk()).map_err(|e| *e)
+/// Why [`parse_with_limit`] failed.
+enum Failure {
+    /// A syntax error.
+    Error(Box<Diagnostic>),
+    /// The input nests deeper than the limit asked for, which was below
+    /// [`MAX_LEVELS`] (never returned for the full limit).
+    TooDeep(Box<Diagnostic>),
+}
+
+/// Parses on the current thread, allowing `max_levels` nested syntax levels.
+fn parse_with_limit(source: &[u8], file: &str, max_levels: u32) -> Result<Chunk, Failure> {
+    let mut parser = Parser::new(source, file, max_levels).map_err(Failure::Error)?;
+    parser.chunk().map_err(|diag| if parser.too_deep { Failure::TooDeep(diag) } else { Failure::Error(diag) })
 }
 
 /// The parser's state: the token stream with one token of lookahead, the functions
@@ -75,16 +104,31 @@ struct Parser<'a> {
     locals: Vec<crate::ast::LocalInfo>,
     /// Syntax levels entered (see [`MAX_LEVELS`]).
     level: u32,
+    /// How many syntax levels this run allows.
+    max_levels: u32,
+    /// Set when the input went past `max_levels` while that is below [`MAX_LEVELS`]:
+    /// the error then only means "parse again with more stack".
+    too_deep: bool,
     /// Chain links on the path from the root to the node being built (see
     /// [`MAX_TREE_DEPTH`]).
     links: u32,
 }
 
 impl<'a> Parser<'a> {
-    fn new(source: &'a [u8], file: &'a str) -> PResult<Self> {
+    fn new(source: &'a [u8], file: &'a str, max_levels: u32) -> PResult<Self> {
         let mut lex = Lexer::new(source, file);
         let tok = lex.next_token()?;
-        Ok(Parser { lex, tok, ahead: None, funcs: Vec::new(), locals: Vec::new(), level: 0, links: 0 })
+        Ok(Parser {
+            lex,
+            tok,
+            ahead: None,
+            funcs: Vec::new(),
+            locals: Vec::new(),
+            level: 0,
+            max_levels,
+            too_deep: false,
+            links: 0,
+        })
     }
 
     /// The main chunk: a vararg function without parameters that runs to the end of
@@ -96,7 +140,7 @@ impl<'a> Parser<'a> {
             return Err(self.error_expected(&TokenKind::Eof));
         }
         let end_pos = self.tok.pos;
-        let upvalues = self.close_function();
+        let upvalues = self.close_function()?;
         let body = FuncBody {
             params: Vec::new(),
             is_vararg: true,
@@ -155,23 +199,22 @@ impl<'a> Parser<'a> {
         if self.check(what) {
             return self.advance();
         }
-        if open.line == self.tok.pos.line {
+        if open.line == self.tok.end.line {
             return Err(self.error_expected(what));
         }
-        let message =
-            format!("{} expected (to close {} at line {})", what.describe(), who.describe(), open.line);
+        let message = format!("{} expected (to close {} at line {})", what.describe(), who.describe(), open.line);
         Err(self.error_near(&message))
     }
 
     /// Consumes a name token and returns the name with its position.
     fn expect_name(&mut self) -> PResult<(String, Pos)> {
-        match &self.tok.kind {
-            TokenKind::Name(name) => {
-                let name = name.clone();
-                let pos = self.advance()?.pos;
-                Ok((name, pos))
-            }
-            _ => Err(self.error_expected(&TokenKind::Name(String::new()))),
+        if !matches!(self.tok.kind, TokenKind::Name(_)) {
+            return Err(self.error_expected(&TokenKind::Name(String::new())));
+        }
+        let tok = self.advance()?;
+        match tok.kind {
+            TokenKind::Name(name) => Ok((name, tok.pos)),
+            _ => Ok((String::new(), tok.pos)), // not reached: checked above
         }
     }
 
@@ -186,10 +229,12 @@ impl<'a> Parser<'a> {
 
     // ---- errors ----
 
-    /// A syntax error at the current token: `MESSAGE near TOKEN`.
+    /// A syntax error at the current token: `MESSAGE near TOKEN`. Lua reports the line
+    /// where the token ends, so an error at a string spanning lines points at its end.
     fn error_near(&self, message: &str) -> Box<Diagnostic> {
         let text = format!("{message} near {}", self.lex.near(&self.tok));
-        Box::new(self.lex.error_at(self.tok.pos, text))
+        let pos = if self.tok.end.line == self.tok.pos.line { self.tok.pos } else { self.tok.end };
+        Box::new(self.lex.error_at(pos, text))
     }
 
     /// `'X' expected near TOKEN`.
@@ -207,14 +252,15 @@ impl<'a> Parser<'a> {
     /// Enters one syntax level (a statement or a sub-expression).
     fn enter_level(&mut self) -> PResult<()> {
         self.level += 1;
-        if self.level > MAX_LEVELS {
+        if self.level > self.max_levels {
+            self.too_deep = self.max_levels < MAX_LEVELS;
             return Err(self.error_near("chunk has too many syntax levels"));
         }
         self.check_tree_depth()
     }
 
     fn leave_level(&mut self) {
-        self.level -= 1;
+        self.level = self.level.saturating_sub(1);
     }
 
     /// Records one more link of an operator or suffix chain being built.
@@ -225,7 +271,7 @@ impl<'a> Parser<'a> {
 
     /// Forgets the `count` links of a finished chain.
     fn drop_links(&mut self, count: u32) {
-        self.links -= count;
+        self.links = self.links.saturating_sub(count);
     }
 
     fn check_tree_depth(&self) -> PResult<()> {

@@ -5,7 +5,9 @@
 //! `err/NAME.err`. Run with `BLESS=1` to (re)write the expected files, then review
 //! the diff by eye.
 
-use lazyjit_lua::ast::{Block, Chunk, Expr, ExprKind, FuncBody, LocalId, Name, Pos, Stat, StatKind, TableField, UpvalSource};
+use lazyjit_lua::ast::{
+    Block, Chunk, Expr, ExprKind, FuncBody, LocalId, Name, Pos, Stat, StatKind, TableField, UpvalSource,
+};
 use lazyjit_lua::parser::parse;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::fmt::Write as _;
@@ -27,8 +29,10 @@ fn main() {
 /// The `.lua` files of a directory, sorted.
 fn lua_files(dir: &Path) -> Vec<PathBuf> {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "lua")).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+        .collect();
     files.sort();
     files
 }
@@ -44,7 +48,8 @@ fn check_fixture(path: &Path, expect_ok: bool) -> Result<(), Failed> {
     };
     let expected_path = path.with_extension(if expect_ok { "ast" } else { "err" });
     if std::env::var_os("BLESS").is_some_and(|v| v == "1") {
-        return std::fs::write(&expected_path, &actual).map_err(|e| format!("writing {}: {e}", expected_path.display()).into());
+        return std::fs::write(&expected_path, &actual)
+            .map_err(|e| format!("writing {}: {e}", expected_path.display()).into());
     }
     let expected = std::fs::read_to_string(&expected_path)
         .map_err(|_| format!("{} is missing; run with BLESS=1 to create it", expected_path.display()))?;
@@ -80,7 +85,11 @@ fn dump(chunk: &Chunk) -> String {
     d.line(None, "locals");
     d.nested(|d| {
         for (i, info) in chunk.locals.iter().enumerate() {
-            let flags = format!("{}{}", if info.is_const { " const" } else { "" }, if info.captured { " captured" } else { "" });
+            let flags = format!(
+                "{}{}",
+                if info.is_const { " const" } else { "" },
+                if info.captured { " captured" } else { "" }
+            );
             d.line(Some(info.pos), &format!("#{i} {}{flags}", info.name));
         }
     });

@@ -26,8 +26,8 @@ impl XorShift {
         (self.next() % n as u64) as usize
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -51,9 +51,8 @@ fn random_bytes() {
     let interesting = b"  \n\r\t\"'\\[]=-.0123456789xXeEpP+*/%^#&~|<>(){};:,abcdefz_u{}";
     for case in 0..4000 {
         let len = rng.below(120);
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| if case % 2 == 0 { rng.next() as u8 } else { *rng.pick(interesting) })
-            .collect();
+        let bytes: Vec<u8> =
+            (0..len).map(|_| if case % 2 == 0 { rng.next() as u8 } else { rng.pick(interesting) }).collect();
         check(&bytes, &format!("random case {case}"));
     }
 }
@@ -62,14 +61,16 @@ fn random_bytes() {
 fn conformance_programs() -> Vec<PathBuf> {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/public"));
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "lua")).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+        .collect();
     files.sort();
     files
 }
 
 #[test]
-fn conformance_programs_parse_and_their_prefixes_do_not_crash() {
+fn conformance_programs_parse() {
     for path in conformance_programs() {
         let source = std::fs::read(&path).expect("readable program");
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -79,10 +80,29 @@ fn conformance_programs_parse_and_their_prefixes_do_not_crash() {
         } else if let Err(d) = parsed {
             panic!("{name} must parse:\n{d}");
         }
-        for end in 0..source.len() {
-            check(&source[..end], &format!("{name} cut at byte {end}"));
-        }
     }
+}
+
+#[test]
+fn every_prefix_of_the_conformance_programs() {
+    let programs: Vec<(String, Vec<u8>)> = conformance_programs()
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read(&p).expect("readable program")))
+        .collect();
+    // Quadratic in program size, so spread over the available cores.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let programs = &programs;
+            scope.spawn(move || {
+                for (name, source) in programs.iter().skip(worker).step_by(workers) {
+                    for end in 0..source.len() {
+                        check(&source[..end], &format!("{name} cut at byte {end}"));
+                    }
+                }
+            });
+        }
+    });
 }
 
 /// Pieces of Lua for the token soups.
@@ -96,9 +116,25 @@ const TOKENS: &[&str] = &[
 
 /// Fragments that make the soup parse more often, so the parser gets deeper.
 const FRAGMENTS: &[&str] = &[
-    "local x = ", "function f(a, ...) ", "return ", "end ", "if x then ", "while x do ", "for i = 1, 2 do ",
-    "for k, v in pairs(t) do ", "repeat ", "until x ", "x = ", "f(", ")", "t.x.y ", "t[1] ", "{1, x = 2, [3] = 4}",
-    "a:b(1) ", "local function g() ", "do ",
+    "local x = ",
+    "function f(a, ...) ",
+    "return ",
+    "end ",
+    "if x then ",
+    "while x do ",
+    "for i = 1, 2 do ",
+    "for k, v in pairs(t) do ",
+    "repeat ",
+    "until x ",
+    "x = ",
+    "f(",
+    ")",
+    "t.x.y ",
+    "t[1] ",
+    "{1, x = 2, [3] = 4}",
+    "a:b(1) ",
+    "local function g() ",
+    "do ",
 ];
 
 #[test]
@@ -108,7 +144,7 @@ fn token_soups() {
     for case in 0..3000 {
         let mut src = String::new();
         for _ in 0..rng.below(60) {
-            let piece = if rng.below(3) == 0 { *rng.pick(FRAGMENTS) } else { *rng.pick(TOKENS) };
+            let piece = if rng.below(3) == 0 { rng.pick(FRAGMENTS) } else { rng.pick(TOKENS) };
             src.push_str(piece);
             src.push(' ');
         }
@@ -126,7 +162,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
         let depth = 150 + rng.below(5000);
         let mut src = String::from("x = ");
         for _ in 0..depth {
-            src.push_str(*rng.pick(&openers));
+            src.push_str(rng.pick(&openers));
         }
         src.push('1');
         check(src.as_bytes(), &format!("deep case {case}"));

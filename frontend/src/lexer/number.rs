@@ -3,6 +3,15 @@
 
 use super::string::hex_value;
 use super::{is_name_start, Lexer, TokenKind};
+
+/// The value of a numeral.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Numeral {
+    /// An integer (decimal that fits in i64, or hex wrapped modulo 2^64).
+    Int(i64),
+    /// A float (also a decimal integer too large for i64).
+    Float(f64),
+}
 use crate::ast::Pos;
 use crate::diag::Diagnostic;
 
@@ -37,15 +46,18 @@ impl Lexer<'_> {
             self.at += 1;
         }
         let text = &self.src[start..self.at];
-        str_to_number(text).ok_or_else(|| {
-            let shown = String::from_utf8_lossy(text);
-            self.error_at(pos, format!("malformed number near '{shown}'"))
-        })
+        match numeral_value(text) {
+            Some(Numeral::Int(v)) => Ok(TokenKind::Int(v)),
+            Some(Numeral::Float(v)) => Ok(TokenKind::Float(v)),
+            None => Err(self.error_at(pos, format!("malformed number near '{}'", String::from_utf8_lossy(text)))),
+        }
     }
 }
 
-/// Converts a numeral's text (no sign, no spaces) to an integer or float token.
-pub(crate) fn str_to_number(text: &[u8]) -> Option<TokenKind> {
+/// The value of a numeral written without sign or surrounding spaces (`42`, `0xff`,
+/// `1e2`, `0x1p-3`), or `None` if it is malformed: the conversion Lua's lexer and
+/// `tonumber` share (`luaO_str2num`). Hex floats are correctly rounded.
+pub fn numeral_value(text: &[u8]) -> Option<Numeral> {
     match text {
         [b'0', b'x' | b'X', digits @ ..] => hex_numeral(digits),
         _ => decimal_numeral(text),
@@ -53,19 +65,22 @@ pub(crate) fn str_to_number(text: &[u8]) -> Option<TokenKind> {
 }
 
 /// After `0x`: an integer (wrapping modulo 2^64, like Lua) or a hex float.
-fn hex_numeral(digits: &[u8]) -> Option<TokenKind> {
+fn hex_numeral(digits: &[u8]) -> Option<Numeral> {
     if !digits.is_empty() && digits.iter().all(u8::is_ascii_hexdigit) {
-        let value = digits.iter().filter_map(|&d| hex_value(d)).fold(0u64, |acc, d| acc.wrapping_mul(16).wrapping_add(u64::from(d)));
-        return Some(TokenKind::Int(value as i64));
+        let value = digits
+            .iter()
+            .filter_map(|&d| hex_value(d))
+            .fold(0u64, |acc, d| acc.wrapping_mul(16).wrapping_add(u64::from(d)));
+        return Some(Numeral::Int(value as i64));
     }
-    hex_float(digits).map(TokenKind::Float)
+    hex_float(digits).map(Numeral::Float)
 }
 
 /// A decimal integer (if it fits in i64) or float.
-fn decimal_numeral(text: &[u8]) -> Option<TokenKind> {
-    if text.iter().all(u8::is_ascii_digit) {
+fn decimal_numeral(text: &[u8]) -> Option<Numeral> {
+    if !text.is_empty() && text.iter().all(u8::is_ascii_digit) {
         if let Some(value) = decimal_int(text) {
-            return Some(TokenKind::Int(value));
+            return Some(Numeral::Int(value));
         }
         // Too large for an integer: Lua reads it as a float.
     }
@@ -73,7 +88,7 @@ fn decimal_numeral(text: &[u8]) -> Option<TokenKind> {
         return None;
     }
     let text = std::str::from_utf8(text).ok()?;
-    text.parse::<f64>().ok().map(TokenKind::Float)
+    text.parse::<f64>().ok().map(Numeral::Float)
 }
 
 /// The value of a string of decimal digits, if it fits in i64.

@@ -1,25 +1,24 @@
 //! String literals: short strings with escapes, and long bracket strings/comments.
 
-use super::{is_space, Lexer};
-use crate::ast::Pos;
+use super::{is_space, quote_as_c_string, Lexer};
 use crate::diag::Diagnostic;
 
 /// Largest value accepted in `\u{...}` before one more hex digit would pass 2^31 - 1.
 const UTF8_ESCAPE_PREFIX_MAX: u32 = 0x7FFF_FFFF >> 4;
 
 impl Lexer<'_> {
-    /// The body of a short string whose opening `delim` (at `start`, position `pos`)
-    /// was just consumed; consumes the closing delimiter.
-    pub(super) fn short_string(&mut self, delim: u8, start: usize, pos: Pos) -> Result<Vec<u8>, Diagnostic> {
+    /// The body of a short string whose opening `delim` was just consumed; consumes
+    /// the closing delimiter.
+    pub(super) fn short_string(&mut self, delim: u8) -> Result<Vec<u8>, Diagnostic> {
         let mut buf = Vec::new();
         loop {
             match self.peek() {
-                None => return Err(self.error_at(pos, "unfinished string near <eof>".into())),
+                None => return Err(self.error_at(self.pos_of(self.at), "unfinished string near <eof>".into())),
                 Some(b'\n' | b'\r') => {
-                    let text = self.text(start..self.at);
-                    return Err(self.error_at(pos, format!("unfinished string near '{text}'")));
+                    let shown = quote_as_c_string(&string_so_far(delim, &buf));
+                    return Err(self.error_at(self.pos_of(self.at), format!("unfinished string near {shown}")));
                 }
-                Some(b'\\') => self.escape(start, &mut buf)?,
+                Some(b'\\') => self.escape(delim, &mut buf)?,
                 Some(b) => {
                     self.at += 1;
                     if b == delim {
@@ -32,8 +31,21 @@ impl Lexer<'_> {
     }
 
     /// One escape sequence at the current `\`, appended to `buf` decoded.
-    fn escape(&mut self, start: usize, buf: &mut Vec<u8>) -> Result<(), Diagnostic> {
-        let pos = self.pos_of(self.at);
+    ///
+    /// An error shows what Lua's buffer holds when it gives up: the delimiter, the
+    /// string decoded so far, then the escape as written up to the offending byte.
+    fn escape(&mut self, delim: u8, buf: &mut Vec<u8>) -> Result<(), Diagnostic> {
+        let start = self.at;
+        let pos = self.pos_of(start);
+        self.decode_escape(buf).map_err(|message| {
+            let mut shown = string_so_far(delim, buf);
+            shown.extend_from_slice(self.bytes(start..self.at + 1));
+            self.error_at(pos, format!("{message} near {}", quote_as_c_string(&shown)))
+        })
+    }
+
+    /// Decodes the escape at the current `\` into `buf`, or says what is wrong.
+    fn decode_escape(&mut self, buf: &mut Vec<u8>) -> Result<(), &'static str> {
         self.at += 1;
         // At the end of input there is nothing to decode; the string loop then reports
         // the unfinished string, as Lua does.
@@ -50,56 +62,50 @@ impl Lexer<'_> {
             }
             b'x' => {
                 self.at += 1;
-                let high = self.hex_digit(pos, start)?;
-                let low = self.hex_digit(pos, start)?;
+                let high = self.hex_digit()?;
+                let low = self.hex_digit()?;
                 buf.push((high << 4 | low) as u8);
             }
-            b'u' => self.utf8_escape(pos, start, buf)?,
+            b'u' => push_utf8(buf, self.utf8_escape()?),
             b'z' => {
                 self.at += 1;
                 self.skip_spaces();
             }
-            b'0'..=b'9' => self.decimal_escape(pos, start, buf)?,
-            _ => return Err(self.error_near_text(pos, "invalid escape sequence", start)),
+            b'0'..=b'9' => buf.push(self.decimal_escape()?),
+            _ => return Err("invalid escape sequence"),
         }
         Ok(())
     }
 
-    /// Consumes one hex digit, or reports that one was expected.
-    fn hex_digit(&mut self, pos: Pos, start: usize) -> Result<u32, Diagnostic> {
-        match self.peek().and_then(hex_value) {
-            Some(d) => {
-                self.at += 1;
-                Ok(d)
-            }
-            None => Err(self.error_near_text(pos, "hexadecimal digit expected", start)),
-        }
+    /// Consumes one hex digit.
+    fn hex_digit(&mut self) -> Result<u32, &'static str> {
+        let d = self.peek().and_then(hex_value).ok_or("hexadecimal digit expected")?;
+        self.at += 1;
+        Ok(d)
     }
 
-    /// `\u{XXX}` (at the `u`): a code point up to 2^31 - 1, encoded like Lua's
-    /// `luaO_utf8esc` (up to six bytes, beyond what UTF-8 strictly allows).
-    fn utf8_escape(&mut self, pos: Pos, start: usize, buf: &mut Vec<u8>) -> Result<(), Diagnostic> {
+    /// `\u{XXX}` (at the `u`): a code point up to 2^31 - 1.
+    fn utf8_escape(&mut self) -> Result<u32, &'static str> {
         self.at += 1;
         if !self.eat(b'{') {
-            return Err(self.error_near_text(pos, "missing '{'", start));
+            return Err("missing '{'");
         }
-        let mut value = self.hex_digit(pos, start)?;
+        let mut value = self.hex_digit()?;
         while let Some(d) = self.peek().and_then(hex_value) {
             if value > UTF8_ESCAPE_PREFIX_MAX {
-                return Err(self.error_near_text(pos, "UTF-8 value too large", start));
+                return Err("UTF-8 value too large");
             }
             value = value << 4 | d;
             self.at += 1;
         }
         if !self.eat(b'}') {
-            return Err(self.error_near_text(pos, "missing '}'", start));
+            return Err("missing '}'");
         }
-        push_utf8(buf, value);
-        Ok(())
+        Ok(value)
     }
 
     /// `\ddd`: up to three decimal digits, at most 255.
-    fn decimal_escape(&mut self, pos: Pos, start: usize, buf: &mut Vec<u8>) -> Result<(), Diagnostic> {
+    fn decimal_escape(&mut self) -> Result<u8, &'static str> {
         let mut value = 0u32;
         for _ in 0..3 {
             match self.peek() {
@@ -110,9 +116,7 @@ impl Lexer<'_> {
                 _ => break,
             }
         }
-        let byte = u8::try_from(value).map_err(|_| self.error_near_text(pos, "decimal escape too large", start))?;
-        buf.push(byte);
-        Ok(())
+        u8::try_from(value).map_err(|_| "decimal escape too large")
     }
 
     /// After `\z`: skips whitespace, line breaks included.
@@ -196,13 +200,22 @@ fn simple_escape(c: u8) -> Option<u8> {
     })
 }
 
+/// A short string as Lua shows it in errors: the opening delimiter and the bytes
+/// decoded so far.
+fn string_so_far(delim: u8, decoded: &[u8]) -> Vec<u8> {
+    let mut shown = Vec::with_capacity(decoded.len() + 1);
+    shown.push(delim);
+    shown.extend_from_slice(decoded);
+    shown
+}
+
 /// The value of a hex digit.
 pub(super) fn hex_value(b: u8) -> Option<u32> {
     char::from(b).to_digit(16)
 }
 
-/// Appends `x` (< 2^31) in the extended UTF-8 form Lua uses: the classic encoding,
-/// continued up to six bytes for values beyond U+10FFFF.
+/// Appends `x` (< 2^31) in the extended UTF-8 form Lua uses (`luaO_utf8esc`): the
+/// classic encoding, continued up to six bytes for values beyond U+10FFFF.
 fn push_utf8(buf: &mut Vec<u8>, mut x: u32) {
     if x < 0x80 {
         buf.push(x as u8);

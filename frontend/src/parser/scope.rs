@@ -34,12 +34,16 @@ pub(super) struct FuncState {
     blocks: Vec<BlockScope>,
     upvalues: Vec<UpvalDesc>,
     /// Whether `...` may be used.
-    pub(super) is_vararg: bool,
+    is_vararg: bool,
     /// Line of the `function` keyword (0 for the main chunk), for limit messages.
     line: u32,
     /// Variable slots in use: active and pending locals plus hidden loop state, all
     /// of which count towards Lua's limit.
     slots: u32,
+    /// The first `break` outside a loop. Lua treats `break` as a jump to a label it
+    /// resolves when the function ends, so it reports this error only then, after
+    /// any syntax error in the rest of the function; we do the same.
+    stray_break: Option<Pos>,
 }
 
 /// What a block must restore when it closes.
@@ -59,14 +63,27 @@ enum Var {
 impl Parser<'_> {
     /// Starts parsing a function whose `function` keyword is on `line`.
     pub(super) fn open_function(&mut self, line: u32, is_vararg: bool) {
-        let fs = FuncState { actives: Vec::new(), blocks: Vec::new(), upvalues: Vec::new(), is_vararg, line, slots: 0 };
+        let fs = FuncState {
+            actives: Vec::new(),
+            blocks: Vec::new(),
+            upvalues: Vec::new(),
+            is_vararg,
+            line,
+            slots: 0,
+            stray_break: None,
+        };
         self.funcs.push(fs);
         self.open_block(false);
     }
 
-    /// Finishes the innermost function and returns its upvalues.
-    pub(super) fn close_function(&mut self) -> Vec<UpvalDesc> {
-        self.funcs.pop().map(|fs| fs.upvalues).unwrap_or_default()
+    /// Finishes the innermost function, once all of it has been read, and returns its
+    /// upvalues; fails if it had a `break` outside a loop.
+    pub(super) fn close_function(&mut self) -> PResult<Vec<UpvalDesc>> {
+        let Some(fs) = self.funcs.pop() else { return Ok(Vec::new()) };
+        match fs.stray_break {
+            Some(pos) => Err(self.error_at(pos, format!("break outside loop at line {}", pos.line))),
+            None => Ok(fs.upvalues),
+        }
     }
 
     fn func(&self) -> Option<&FuncState> {
@@ -95,9 +112,14 @@ impl Parser<'_> {
         }
     }
 
-    /// Whether a `break` here is inside a loop of the current function.
-    pub(super) fn in_loop(&self) -> bool {
-        self.func().is_some_and(|fs| fs.blocks.iter().any(|b| b.is_loop))
+    /// Checks that a `break` at `pos` is inside a loop of the current function; the
+    /// error, if any, comes when the function ends.
+    pub(super) fn check_break(&mut self, pos: Pos) {
+        if let Some(fs) = self.func_mut() {
+            if !fs.blocks.iter().any(|b| b.is_loop) {
+                fs.stray_break = fs.stray_break.or(Some(pos));
+            }
+        }
     }
 
     /// Whether `...` may be used here.
@@ -148,7 +170,6 @@ impl Parser<'_> {
 
     /// Resolves a name used in the current function.
     pub(super) fn resolve(&mut self, name: &str) -> PResult<Name> {
-        if std::env::var_os("NORESOLVE").is_some() { return Ok(Name::Global(name.to_string())); }
         let innermost = self.funcs.len().saturating_sub(1);
         Ok(match self.find_var(innermost, name)? {
             Some(Var::Local(id)) => Name::Local(id),

@@ -34,26 +34,28 @@ impl Parser<'_> {
     fn statement(&mut self) -> PResult<Option<Stat>> {
         self.enter_level()?;
         let pos = self.tok.pos;
+        if self.test_next(&TokenKind::Semicolon)? {
+            self.leave_level();
+            return Ok(None);
+        }
+        // One `?` for all arms: each arm's result goes straight into `kind`, which
+        // keeps this frequently recursed frame small in unoptimized builds.
         let kind = match self.tok.kind {
-            TokenKind::Semicolon => {
-                self.advance()?;
-                None
-            }
-            TokenKind::If => Some(self.if_stat(pos)?),
-            TokenKind::While => Some(self.while_stat(pos)?),
-            TokenKind::Do => Some(self.do_stat(pos)?),
-            TokenKind::For => Some(self.for_stat(pos)?),
-            TokenKind::Repeat => Some(self.repeat_stat(pos)?),
-            TokenKind::Function => Some(self.function_stat(pos)?),
-            TokenKind::Local => Some(self.local_stat()?),
-            TokenKind::Return => Some(self.return_stat()?),
-            TokenKind::Break => Some(self.break_stat(pos)?),
-            TokenKind::Goto => return Err(self.error_at(pos, "'goto' is not supported".into())),
-            TokenKind::DoubleColon => return Err(self.error_at(pos, "labels are not supported".into())),
-            _ => Some(self.expr_stat()?),
-        };
+            TokenKind::If => self.if_stat(pos),
+            TokenKind::While => self.while_stat(pos),
+            TokenKind::Do => self.do_stat(pos),
+            TokenKind::For => self.for_stat(pos),
+            TokenKind::Repeat => self.repeat_stat(pos),
+            TokenKind::Function => self.function_stat(pos),
+            TokenKind::Local => self.local_stat(),
+            TokenKind::Return => self.return_stat(),
+            TokenKind::Break => self.break_stat(pos),
+            TokenKind::Goto => self.goto_stat(pos),
+            TokenKind::DoubleColon => self.label_stat(pos),
+            _ => self.expr_stat(),
+        }?;
         self.leave_level();
-        Ok(kind.map(|kind| Stat { pos, kind }))
+        Ok(Some(Stat { pos, kind }))
     }
 
     /// `if c then b {elseif c then b} [else b] end`.
@@ -211,7 +213,7 @@ impl Parser<'_> {
         let end_pos = self.tok.pos;
         self.expect_match(&TokenKind::End, &TokenKind::Function, pos)?;
         let is_vararg = self.is_vararg();
-        let upvalues = self.close_function();
+        let upvalues = self.close_function()?;
         Ok(FuncBody { params, is_vararg, block, pos, end_pos, name, upvalues })
     }
 
@@ -304,11 +306,24 @@ impl Parser<'_> {
 
     /// `break`, which must be inside a loop of the same function.
     fn break_stat(&mut self, pos: Pos) -> PResult<StatKind> {
-        if !self.in_loop() {
-            return Err(self.error_at(pos, format!("break outside loop at line {}", pos.line)));
-        }
+        self.check_break(pos);
         self.advance()?;
         Ok(StatKind::Break)
+    }
+
+    /// `goto NAME`: read (so that syntax errors come first, as in Lua), then refused.
+    fn goto_stat(&mut self, pos: Pos) -> PResult<StatKind> {
+        self.advance()?;
+        self.expect_name()?;
+        Err(self.error_at(pos, "'goto' is not supported".into()))
+    }
+
+    /// `::NAME::`: read, then refused.
+    fn label_stat(&mut self, pos: Pos) -> PResult<StatKind> {
+        self.advance()?;
+        self.expect_name()?;
+        self.expect(&TokenKind::DoubleColon)?;
+        Err(self.error_at(pos, "labels are not supported".into()))
     }
 
     /// An assignment or a call statement, which both start with a suffixed expression.

@@ -257,14 +257,23 @@ fn varargs() {
     ok("local t = {...}");
     ok("function f(a, ...) return ... end");
     assert_eq!(err("function f(a) return ... end"), "1:22: cannot use '...' outside a vararg function near '...'");
-    assert_eq!(err("function f(...) return function() return ... end end"), "1:42: cannot use '...' outside a vararg function near '...'");
+    assert_eq!(
+        err("function f(...) return function() return ... end end"),
+        "1:42: cannot use '...' outside a vararg function near '...'"
+    );
 }
 
 #[test]
 fn const_locals() {
     assert_eq!(err("local x <const> = 1\nx = 2"), "2:1: attempt to assign to const variable 'x'");
-    assert_eq!(err("local x <const> = 1\nlocal function f() x = 2 end"), "2:20: attempt to assign to const variable 'x'");
-    assert_eq!(err("local x <const> = 1\nfunction g() return function() y, x = 1, 2 end end"), "2:35: attempt to assign to const variable 'x'");
+    assert_eq!(
+        err("local x <const> = 1\nlocal function f() x = 2 end"),
+        "2:20: attempt to assign to const variable 'x'"
+    );
+    assert_eq!(
+        err("local x <const> = 1\nfunction g() return function() y, x = 1, 2 end end"),
+        "2:35: attempt to assign to const variable 'x'"
+    );
     assert_eq!(err("local x <const> = 1\nfunction x() end"), "2:10: attempt to assign to const variable 'x'");
     ok("local x <const> = 1\nlocal x = 2\nx = 3");
     ok("local t <const> = {}\nt.k = 1\nfunction t.f() end");
@@ -278,15 +287,32 @@ fn syntax_errors() {
     assert_eq!(err("local function 1"), "1:16: <name> expected near '1'");
     assert_eq!(err("for i 1"), "1:7: '=' or 'in' expected near '1'");
     assert_eq!(err("return 1 print(2)"), "1:10: <eof> expected near 'print'");
-    assert_eq!(err("local function f()\n  if x then\nend"), "3:4: 'end' expected (to close 'function' at line 1) near <eof>");
+    assert_eq!(
+        err("local function f()\n  if x then\nend"),
+        "3:4: 'end' expected (to close 'function' at line 1) near <eof>"
+    );
     assert_eq!(err("f(a"), "1:4: ')' expected near <eof>");
     assert_eq!(err("a.b:c x"), "1:7: function arguments expected near 'x'");
     assert_eq!(err("break"), "1:1: break outside loop at line 1");
     assert_eq!(err("while true do local f = function() break end end"), "1:36: break outside loop at line 1");
     assert_eq!(err("goto done"), "1:1: 'goto' is not supported");
+    assert_eq!(err("goto 5"), "1:6: <name> expected near '5'");
+    assert_eq!(err("::5"), "1:3: <name> expected near '5'");
     assert_eq!(err("::done::"), "1:1: labels are not supported");
     assert_eq!(err("local x <close> = nil"), "1:10: '<close>' is not supported");
     assert_eq!(err("local x <foo> = nil"), "1:10: unknown attribute 'foo'");
+}
+
+#[test]
+fn errors_at_a_string_spanning_lines_are_on_its_last_line() {
+    assert_eq!(err("x = 1 [[a\nb]]"), "2:4: unexpected symbol near '[[a\nb]]'");
+    assert_eq!(err("if x then\n\"a\\z\n  b\" end"), "3:5: unexpected symbol near '\"ab\"'");
+}
+
+#[test]
+fn break_errors_come_after_syntax_errors() {
+    assert_eq!(err("break\nx = = 1"), "2:5: unexpected symbol near '='");
+    assert_eq!(err("do break end\nx = 1"), "1:4: break outside loop at line 1");
 }
 
 #[test]
@@ -316,8 +342,23 @@ fn local_limit() {
 
 #[test]
 fn deepest_accepted_nesting_fits_any_caller_stack() {
-    let n = 190; // a little under the limit, counting the statement levels around it
-    let cases = [
+    // Just under the limit for the caller's stack, and just under the real limit
+    // (counting the statement levels around the nesting).
+    let cases: Vec<String> = [60, 190].into_iter().flat_map(nested_inputs).collect();
+    // The caller's thread is small: the parser must only rely on a modest stack.
+    let worker = std::thread::Builder::new().stack_size(1 << 20).spawn(move || {
+        for src in &cases {
+            if let Err(e) = parse(src.as_bytes(), "t.lua") {
+                panic!("{}...: {e}", &src[..20]);
+            }
+        }
+    });
+    worker.expect("spawns").join().expect("parses without overflowing");
+}
+
+/// Inputs nesting each kind of construct about `n` levels deep.
+fn nested_inputs(n: usize) -> [String; 10] {
+    [
         format!("x = {}1{}", "(".repeat(n), ")".repeat(n)),
         format!("x = {}1", "- ".repeat(n)),
         format!("x = {}{}", "{".repeat(n), "}".repeat(n)),
@@ -328,14 +369,5 @@ fn deepest_accepted_nesting_fits_any_caller_stack() {
         format!("x = {}1{}", "t[".repeat(n), "]".repeat(n)),
         format!("{}{}", "if x then ".repeat(n), "end ".repeat(n)),
         format!("{}{}", "while x do ".repeat(n), "end ".repeat(n)),
-    ];
-    // The caller's thread is small: the parser must not rely on it.
-    let worker = std::thread::Builder::new().stack_size(128 << 10).spawn(move || {
-        for src in &cases {
-            if let Err(e) = parse(src.as_bytes(), "t.lua") {
-                panic!("{}...: {e}", &src[..20]);
-            }
-        }
-    });
-    worker.expect("spawns").join().expect("parses without overflowing");
+    ]
 }
