@@ -6,8 +6,10 @@
 pub mod ast;
 pub mod diag;
 pub mod lexer;
+pub mod lualib;
 pub mod parser;
-// pub mod driver; (enabled once the runtime module lands)
+pub mod runtime;
+pub mod driver;
 pub mod lower;
 
 /// Parses and lowers a chunk to a generic MIR module named `chunkname`.

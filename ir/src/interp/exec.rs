@@ -243,7 +243,10 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 }
                 let at = frame_end;
                 let n = stage_args(vm, regs, args, *spread, at)?;
-                if *op == Opcode::TailCall {
+                // A tail call of a closure reuses this frame; any other callee (a native,
+                // a value with `__call`, or a value that cannot be called) is called here
+                // so its errors get this instruction's position and names.
+                if *op == Opcode::TailCall && f.tag() == Tag::Func {
                     for i in 0..n {
                         let v = vm.get(at + i);
                         vm.set(base + i, v);
@@ -260,6 +263,13 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                     Ok(n) => n,
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
                 };
+                if *op == Opcode::TailCall {
+                    for i in 0..nret {
+                        let v = vm.get(at + i);
+                        vm.set(base + i, v);
+                    }
+                    return Ok(Exit::Return(nret));
+                }
                 if *op == Opcode::CallPack {
                     let vals = vm.slice(at, nret).to_vec();
                     let p = vm.new_pack(&vals);
