@@ -1,8 +1,10 @@
 //! Argument access and checking for native functions, with Lua's `bad argument`
 //! messages.
 
+use lazyjit_ir::interp::proto::Op;
 use lazyjit_ir::interp::{LResult, LuaError, Vm};
 use lazyjit_ir::rt::{Tag, Val};
+use lazyjit_ir::VarKind;
 
 use super::convert::{float_to_int, number_to_string, str_to_number};
 use super::{obj_type_name, st};
@@ -42,20 +44,53 @@ impl Args {
         self.get(vm, i).is_nil()
     }
 
-    /// The name Lua uses for this function in messages: the field name when called from
-    /// Lua code, the qualified name when `pcall` calls it directly.
-    pub fn fname(&self, vm: &mut Vm) -> &'static str {
+    /// How the running native was called, as far as the interpreter can tell: the
+    /// name the calling instruction used for it and whether it was a method call.
+    /// `None` when `pcall` called it directly (no call instruction) or the innermost
+    /// Lua frame is not at a call.
+    fn call_site(&self, vm: &mut Vm) -> Option<(String, bool)> {
         if vm.depth == st(vm).direct_depth {
-            self.name
-        } else {
-            self.name.rsplit('.').next().unwrap_or(self.name)
+            return None;
+        }
+        let f = vm.frames.last()?;
+        if f.proto.is_null() {
+            return None;
+        }
+        // SAFETY: frames refer to protos of loaded modules, which live as long as the VM.
+        let proto = unsafe { &*f.proto };
+        if !matches!(proto.code.get(f.pc as usize)?, Op::Call { .. }) {
+            return None;
+        }
+        let n = proto.debug.get(f.pc as usize)?.names[0]?;
+        // SAFETY: a proto's module outlives it.
+        let module = unsafe { &*proto.module };
+        let name = String::from_utf8_lossy(module.string(n.name)).into_owned();
+        Some((name, n.kind == VarKind::Method))
+    }
+
+    /// The name Lua uses for this function in messages: the name at the call site,
+    /// else the qualified name (as when `pcall` calls it directly).
+    pub fn fname(&self, vm: &mut Vm) -> String {
+        match self.call_site(vm) {
+            Some((name, _)) => name,
+            None if vm.depth == st(vm).direct_depth => self.name.to_string(),
+            None => self.name.rsplit('.').next().unwrap_or(self.name).to_string(),
         }
     }
 
-    /// `bad argument #i to 'f' (extra)`.
+    /// `bad argument #i to 'f' (extra)` (for a method call, `self` is not counted).
     pub fn error(&self, vm: &mut Vm, i: usize, extra: &str) -> LuaError {
-        let f = self.fname(vm);
-        LuaError::msg(format!("bad argument #{i} to '{f}' ({extra})"))
+        let (name, method) = match self.call_site(vm) {
+            Some(site) => site,
+            None => (self.fname(vm), false),
+        };
+        if method {
+            if i == 1 {
+                return LuaError::msg(format!("calling '{name}' on bad self ({extra})"));
+            }
+            return LuaError::msg(format!("bad argument #{} to '{name}' ({extra})", i - 1));
+        }
+        LuaError::msg(format!("bad argument #{i} to '{name}' ({extra})"))
     }
 
     /// `bad argument #i to 'f' (T expected, got U)`.
@@ -86,7 +121,9 @@ impl Args {
         let v = self.get(vm, i);
         match v.tag() {
             Tag::Int | Tag::Float => Ok(v),
-            Tag::Str => str_to_number(lazyjit_ir::interp::access::bytes_of(v)).ok_or_else(|| self.type_error(vm, i, "number")),
+            Tag::Str => {
+                str_to_number(lazyjit_ir::interp::access::bytes_of(v)).ok_or_else(|| self.type_error(vm, i, "number"))
+            }
             _ => Err(self.type_error(vm, i, "number")),
         }
     }
@@ -125,7 +162,8 @@ impl Args {
         };
         match n.tag() {
             Tag::Int => Ok(n.int_unchecked()),
-            _ => float_to_int(n.float_unchecked()).ok_or_else(|| self.error(vm, i, "number has no integer representation")),
+            _ => float_to_int(n.float_unchecked())
+                .ok_or_else(|| self.error(vm, i, "number has no integer representation")),
         }
     }
 

@@ -6,6 +6,8 @@
 use lazyjit_ir::interp::{access, LResult, LuaError, Vm, VARINFO};
 use lazyjit_ir::rt::{Tag, Val};
 
+use crate::lualib::{number, Num};
+
 use super::convert::{float_to_int, number_to_string, to_number};
 use super::meta::metamethod;
 use super::{obj_type_name, type_name, unpositioned, Key};
@@ -74,66 +76,6 @@ impl Op {
     }
 }
 
-/// `x << n` with Lua's rules (negative `n` shifts right, logically; |n| >= 64 gives 0).
-pub(crate) fn shift_left(x: i64, n: i64) -> i64 {
-    if n <= -64 || n >= 64 {
-        0
-    } else if n >= 0 {
-        ((x as u64) << n) as i64
-    } else {
-        ((x as u64) >> (-n)) as i64
-    }
-}
-
-/// Integer floor division (the divisor is not zero).
-#[inline]
-pub(crate) fn int_idiv(x: i64, y: i64) -> i64 {
-    if y == -1 {
-        return x.wrapping_neg();
-    }
-    let q = x / y;
-    if x % y != 0 && (x ^ y) < 0 {
-        q - 1
-    } else {
-        q
-    }
-}
-
-/// Integer floored modulo (the divisor is not zero).
-#[inline]
-pub(crate) fn int_mod(x: i64, y: i64) -> i64 {
-    if y == -1 {
-        return 0;
-    }
-    let r = x % y;
-    if r != 0 && (r ^ y) < 0 {
-        r + y
-    } else {
-        r
-    }
-}
-
-/// Float floored modulo.
-#[inline]
-pub(crate) fn float_mod(x: f64, y: f64) -> f64 {
-    let m = x % y;
-    if if m > 0.0 { y < 0.0 } else { m < 0.0 && y != m } {
-        m + y
-    } else {
-        m
-    }
-}
-
-/// `x ^ y` as Lua computes it.
-#[inline]
-pub(crate) fn float_pow(x: f64, y: f64) -> f64 {
-    if y == 2.0 {
-        x * x
-    } else {
-        x.powf(y)
-    }
-}
-
 #[inline]
 fn num_f(v: Val) -> f64 {
     match v.tag() {
@@ -160,24 +102,24 @@ fn int_arith(op: Op, x: i64, y: i64) -> LResult<Val> {
         Op::Sub => Val::int(x.wrapping_sub(y)),
         Op::Mul => Val::int(x.wrapping_mul(y)),
         Op::Div => Val::float(x as f64 / y as f64),
-        Op::Pow => Val::float(float_pow(x as f64, y as f64)),
+        Op::Pow => Val::float(number::pow(x as f64, y as f64)),
         Op::IDiv => {
             if y == 0 {
                 return Err(LuaError::msg("attempt to divide by zero"));
             }
-            Val::int(int_idiv(x, y))
+            Val::int(number::int_floor_div(x, y))
         }
         Op::Mod => {
             if y == 0 {
                 return Err(LuaError::msg("attempt to perform 'n%0'"));
             }
-            Val::int(int_mod(x, y))
+            Val::int(number::int_mod(x, y))
         }
         Op::BAnd => Val::int(x & y),
         Op::BOr => Val::int(x | y),
         Op::BXor => Val::int(x ^ y),
-        Op::Shl => Val::int(shift_left(x, y)),
-        Op::Shr => Val::int(shift_left(x, y.wrapping_neg())),
+        Op::Shl => Val::int(number::shift_left(x, y)),
+        Op::Shr => Val::int(number::shift_right(x, y)),
         Op::Unm => Val::int(x.wrapping_neg()),
         Op::BNot => Val::int(!x),
     })
@@ -204,9 +146,9 @@ fn num_arith(op: Op, a: Val, b: Val) -> LResult<Val> {
         Op::Sub => x - y,
         Op::Mul => x * y,
         Op::Div => x / y,
-        Op::Pow => float_pow(x, y),
-        Op::IDiv => (x / y).floor(),
-        Op::Mod => float_mod(x, y),
+        Op::Pow => number::pow(x, y),
+        Op::IDiv => number::float_floor_div(x, y),
+        Op::Mod => number::float_mod(x, y),
         Op::Unm => -x,
         _ => unreachable!("bitwise handled above"),
     }))
@@ -254,12 +196,7 @@ fn arith_slow(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
         return Err(LuaError::about(at, format!("attempt to perform bitwise operation on a {t} value")));
     }
     if strings {
-        return Err(LuaError::msg(format!(
-            "attempt to {} a '{}' with a '{}'",
-            op.event(),
-            type_name(a),
-            type_name(b)
-        )));
+        return Err(LuaError::msg(format!("attempt to {} a '{}' with a '{}'", op.event(), type_name(a), type_name(b))));
     }
     let at = if is_num(a) { 1 } else { 0 };
     let t = obj_type_name(vm, if at == 0 { a } else { b });
@@ -316,12 +253,12 @@ pub(crate) fn len(vm: &mut Vm, a: Val) -> LResult<Val> {
                 return Ok(Val::int(access::table_of(a).border()));
             }
             match metamethod(vm, a, Key::Len) {
-                Some(h) => vm.call1(h, &[a]),
+                Some(h) => vm.call1(h, &[a, a]),
                 None => Ok(Val::int(access::table_of(a).border())),
             }
         }
         _ => match metamethod(vm, a, Key::Len) {
-            Some(h) => vm.call1(h, &[a]),
+            Some(h) => vm.call1(h, &[a, a]),
             None => {
                 let t = obj_type_name(vm, a);
                 Err(LuaError::about(0, format!("attempt to get length of a {t} value")))
@@ -332,68 +269,13 @@ pub(crate) fn len(vm: &mut Vm, a: Val) -> LResult<Val> {
 
 // ---- comparisons ------------------------------------------------------------------------
 
-/// Whether an integer is exactly representable as a double.
+/// A number value (int or float) as a [`Num`].
 #[inline]
-fn int_fits_float(i: i64) -> bool {
-    const LIM: i64 = 1 << 53;
-    (-LIM..=LIM).contains(&i)
-}
-
-/// `i == f` exactly.
-#[inline]
-fn eq_int_float(i: i64, f: f64) -> bool {
-    float_to_int(f) == Some(i)
-}
-
-/// `i < f` exactly.
-pub(crate) fn lt_int_float(i: i64, f: f64) -> bool {
-    if int_fits_float(i) {
-        return (i as f64) < f;
+fn num(v: Val) -> Num {
+    match v.tag() {
+        Tag::Int => Num::Int(v.int_unchecked()),
+        _ => Num::Float(v.float_unchecked()),
     }
-    // f < 2^63 and ceil(f) fits: compare with the ceiling.
-    match float_to_int_range(f.ceil()) {
-        Some(c) => i < c,
-        None => f > 0.0,
-    }
-}
-
-/// `i <= f` exactly.
-pub(crate) fn le_int_float(i: i64, f: f64) -> bool {
-    if int_fits_float(i) {
-        return (i as f64) <= f;
-    }
-    match float_to_int_range(f.floor()) {
-        Some(c) => i <= c,
-        None => f > 0.0,
-    }
-}
-
-/// `f < i` exactly.
-pub(crate) fn lt_float_int(f: f64, i: i64) -> bool {
-    if int_fits_float(i) {
-        return f < i as f64;
-    }
-    match float_to_int_range(f.floor()) {
-        Some(c) => c < i,
-        None => f < 0.0,
-    }
-}
-
-/// `f <= i` exactly.
-pub(crate) fn le_float_int(f: f64, i: i64) -> bool {
-    if int_fits_float(i) {
-        return f <= i as f64;
-    }
-    match float_to_int_range(f.ceil()) {
-        Some(c) => c <= i,
-        None => f < 0.0,
-    }
-}
-
-/// An integral float in i64 range as an integer.
-#[inline]
-fn float_to_int_range(f: f64) -> Option<i64> {
-    (f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18).then_some(f as i64)
 }
 
 /// Raw equality (`rawequal`): numbers by value across int/float, strings by content.
@@ -402,8 +284,8 @@ pub(crate) fn raw_equal(a: Val, b: Val) -> bool {
     match (a.tag(), b.tag()) {
         (Tag::Int, Tag::Int) => a.payload() == b.payload(),
         (Tag::Float, Tag::Float) => a.float_unchecked() == b.float_unchecked(),
-        (Tag::Int, Tag::Float) => eq_int_float(a.int_unchecked(), b.float_unchecked()),
-        (Tag::Float, Tag::Int) => eq_int_float(b.int_unchecked(), a.float_unchecked()),
+        (Tag::Int, Tag::Float) => float_to_int(b.float_unchecked()) == Some(a.int_unchecked()),
+        (Tag::Float, Tag::Int) => float_to_int(a.float_unchecked()) == Some(b.int_unchecked()),
         (Tag::Str, Tag::Str) => a.payload() == b.payload() || access::bytes_of(a) == access::bytes_of(b),
         (x, y) => x == y && a.payload() == b.payload(),
     }
@@ -433,8 +315,7 @@ pub(crate) fn less_than(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
     match (a.tag(), b.tag()) {
         (Tag::Int, Tag::Int) => Ok(a.int_unchecked() < b.int_unchecked()),
         (Tag::Float, Tag::Float) => Ok(a.float_unchecked() < b.float_unchecked()),
-        (Tag::Int, Tag::Float) => Ok(lt_int_float(a.int_unchecked(), b.float_unchecked())),
-        (Tag::Float, Tag::Int) => Ok(lt_float_int(a.float_unchecked(), b.int_unchecked())),
+        (Tag::Int, Tag::Float) | (Tag::Float, Tag::Int) => Ok(number::lt_num(num(a), num(b))),
         (Tag::Str, Tag::Str) => Ok(access::bytes_of(a) < access::bytes_of(b)),
         _ => order_meta(vm, a, b, Key::Lt),
     }
@@ -446,8 +327,7 @@ pub(crate) fn less_equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
     match (a.tag(), b.tag()) {
         (Tag::Int, Tag::Int) => Ok(a.int_unchecked() <= b.int_unchecked()),
         (Tag::Float, Tag::Float) => Ok(a.float_unchecked() <= b.float_unchecked()),
-        (Tag::Int, Tag::Float) => Ok(le_int_float(a.int_unchecked(), b.float_unchecked())),
-        (Tag::Float, Tag::Int) => Ok(le_float_int(a.float_unchecked(), b.int_unchecked())),
+        (Tag::Int, Tag::Float) | (Tag::Float, Tag::Int) => Ok(number::le_num(num(a), num(b))),
         (Tag::Str, Tag::Str) => Ok(access::bytes_of(a) <= access::bytes_of(b)),
         _ => order_meta(vm, a, b, Key::Le),
     }

@@ -5,13 +5,15 @@
 use lazyjit_ir::interp::{access, LResult, LuaError, Native, Vm, VARINFO};
 use lazyjit_ir::rt::{Tag, Val};
 
+use crate::lualib::number;
+
 use super::args::{ret, ret1, Args};
 use super::arith::raw_equal;
 use super::convert::{number_to_string, str_to_number, tostring as tostring_val};
 use super::meta::{index, metafield, metatable_val};
 use super::{key, new_lib, raw_set_checked, set_global, st, type_key, unpositioned, write_out, Key};
 
-static BASE: [Native; 19] = [
+static BASE: [Native; 20] = [
     Native { name: "print", f: print },
     Native { name: "type", f: type_ },
     Native { name: "tostring", f: tostring },
@@ -31,39 +33,13 @@ static BASE: [Native; 19] = [
     Native { name: "getmetatable", f: getmetatable },
     Native { name: "collectgarbage", f: collectgarbage },
     Native { name: "next", f: next },
+    Native { name: "warn", f: warn },
 ];
 
 /// `next`, also returned by `pairs`.
 pub(crate) static NEXT: &Native = &BASE[18];
 
 static IPAIRS_AUX: Native = Native { name: "ipairs_iterator", f: ipairs_aux };
-
-/// Defines natives that raise `'name' is not supported` (with an explanation).
-macro_rules! unsupported {
-    ($table:ident: $($fname:ident = $name:literal),* $(,)? ; $why:literal) => {
-        $(
-            fn $fname(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-                Err(LuaError::msg(concat!("'", $name, "' is not supported", $why)))
-            }
-        )*
-        pub(crate) static $table: &[Native] = &[$(Native { name: short($name), f: $fname }),*];
-    };
-}
-
-/// The part of a qualified name after the last dot.
-pub(crate) const fn short(name: &'static str) -> &'static str {
-    let b = name.as_bytes();
-    let mut i = b.len();
-    while i > 0 {
-        if b[i - 1] == b'.' {
-            let (_, tail) = b.split_at(i);
-            // SAFETY: splitting ASCII text after a '.' keeps it valid UTF-8.
-            return unsafe { std::str::from_utf8_unchecked(tail) };
-        }
-        i -= 1;
-    }
-    name
-}
 
 unsupported! {
     UNSUPPORTED_GLOBALS: u_load = "load", u_loadstring = "loadstring", u_loadfile = "loadfile",
@@ -111,6 +87,31 @@ pub(crate) fn open(vm: &mut Vm) {
     new_lib(vm, "debug", DEBUG);
 }
 
+/// `warn(msg, ...)`: off until `warn("@on")`; then writes `Lua warning: msg` to
+/// standard error, as `lua5.4` does.
+fn warn(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let a = Args::new(base, n, "warn");
+    let mut msg = Vec::new();
+    for i in 1..=n.max(1) {
+        let v = a.str(vm, i)?;
+        msg.extend_from_slice(access::bytes_of(v));
+    }
+    match &msg[..] {
+        b"@on" => st(vm).warn_on = true,
+        b"@off" => st(vm).warn_on = false,
+        m if m.first() == Some(&b'@') => {}
+        m if st(vm).warn_on => {
+            super::flush_stdout(vm);
+            let mut line = b"Lua warning: ".to_vec();
+            line.extend_from_slice(m);
+            line.push(b'\n');
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), &line);
+        }
+        _ => {}
+    }
+    Ok(0)
+}
+
 fn print(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let mut line = Vec::new();
     for i in 0..n {
@@ -148,33 +149,6 @@ fn tostring(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, s)
 }
 
-/// `tonumber(s, base)` digits: an optional sign and alphanumeric digits below `base`,
-/// with surrounding spaces; wraps around like Lua.
-fn str_to_int_base(s: &[u8], radix: i64) -> Option<i64> {
-    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
-    let start = s.iter().position(|b| !is_space(b))?;
-    let end = s.iter().rposition(|b| !is_space(b))? + 1;
-    let s = &s[start..end];
-    let (neg, digits) = match s {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut acc: u64 = 0;
-    for &b in digits {
-        let d = (b as char).to_digit(36)? as i64;
-        if d >= radix {
-            return None;
-        }
-        acc = acc.wrapping_mul(radix as u64).wrapping_add(d as u64);
-    }
-    let v = acc as i64;
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 fn tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let a = Args::new(base, n, "tonumber");
     if a.none_or_nil(vm, 2) {
@@ -194,7 +168,7 @@ fn tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if !(2..=36).contains(&radix) {
         return Err(a.error(vm, 2, "base out of range"));
     }
-    let r = str_to_int_base(access::bytes_of(v), radix).map(Val::int).unwrap_or(Val::NIL);
+    let r = number::str_to_int_base(access::bytes_of(v), radix as u32).map(Val::int).unwrap_or(Val::NIL);
     ret1(vm, base, r)
 }
 
@@ -273,22 +247,40 @@ pub(crate) fn position(vm: &mut Vm, level: i64) -> String {
     if level <= 0 {
         return String::new();
     }
-    // A native called directly by `pcall` has no Lua caller at level 1, and a Lua
-    // function called directly by `pcall` has none at level 2.
+    // Levels count functions, natives included; the interpreter only keeps Lua frames.
+    // A native called directly by `pcall` has `pcall` at level 1, and a Lua function
+    // called directly by `pcall` has it at level 2: those levels have no position and
+    // the Lua frames beyond are one level further.
     let direct = st(vm).direct_depth;
-    if (level == 1 && vm.depth == direct) || (level == 2 && vm.depth == direct + 1) {
+    let pcall_level = if vm.depth == direct {
+        1
+    } else if vm.depth == direct.wrapping_add(1) {
+        2
+    } else {
+        i64::MAX
+    };
+    if level == pcall_level {
         return String::new();
     }
-    match vm.frame_line(level as usize - 1) {
+    let frame = if level > pcall_level { level - 2 } else { level - 1 };
+    match vm.frame_line(frame as usize) {
         Some((chunk, line)) => format!("{chunk}:{line}: "),
         None => String::new(),
     }
 }
 
-/// Raises `v` as an error value, noting the traceback when nothing will catch it.
-pub(crate) fn raise(vm: &mut Vm, v: Val) -> LuaError {
-    if vm.protected == 0 && vm.pending_traceback.is_none() {
-        vm.pending_traceback = Some(vm.traceback());
+/// Raises `v` from the native `name` as an error value, noting the traceback when
+/// nothing will catch it.
+pub(crate) fn raise(vm: &mut Vm, v: Val, name: &str) -> LuaError {
+    // lua.c reports an error object with `__tostring` by that text alone.
+    let plain = matches!(v.tag(), Tag::Str | Tag::Int | Tag::Float) || metafield(vm, v, Key::ToString).is_nil();
+    if vm.protected == 0 && vm.pending_traceback.is_none() && plain {
+        let tb = vm.traceback();
+        let tb = match tb.split_once('\n') {
+            Some((head, rest)) => format!("{head}\n\t[C]: in function '{name}'\n{rest}"),
+            None => tb,
+        };
+        vm.pending_traceback = Some(tb);
     }
     LuaError::Value(v)
 }
@@ -305,7 +297,7 @@ fn error(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             v = vm.new_str(&s);
         }
     }
-    Err(raise(vm, v))
+    Err(raise(vm, v, "error"))
 }
 
 fn assert(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -315,12 +307,20 @@ fn assert(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         return Ok(n);
     }
     let msg = if n >= 2 {
-        a.get(vm, 2)
+        let m = a.get(vm, 2);
+        let pos = position(vm, 1);
+        if m.tag() == Tag::Str && !pos.is_empty() {
+            let mut s = pos.into_bytes();
+            s.extend_from_slice(access::bytes_of(m));
+            vm.new_str(&s)
+        } else {
+            m
+        }
     } else {
         let pos = position(vm, 1);
         vm.new_str(format!("{pos}assertion failed!").as_bytes())
     };
-    Err(raise(vm, msg))
+    Err(raise(vm, msg, "assert"))
 }
 
 /// Calls the function at `base` with the `n - 1` arguments after it in protected mode;
@@ -402,7 +402,7 @@ fn rawlen(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let len = match v.tag() {
         Tag::Table => access::table_of(v).border(),
         Tag::Str => access::str_of(v).len() as i64,
-        _ => return Err(a.error(vm, 1, "table or string expected")),
+        _ => return Err(a.type_error(vm, 1, "table or string")),
     };
     ret1(vm, base, Val::int(len))
 }
@@ -428,7 +428,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let a = Args::new(base, n, "setmetatable");
     let t = a.table(vm, 1)?;
     let mt = a.get(vm, 2);
-    if !matches!(mt.tag(), Tag::Nil | Tag::Table) {
+    if n < 2 || !matches!(mt.tag(), Tag::Nil | Tag::Table) {
         return Err(a.type_error(vm, 2, "nil or table"));
     }
     if !metafield(vm, t, Key::Metatable).is_nil() {

@@ -6,203 +6,39 @@
 //! standard input, the random generator) lives in [`Vm::ext`]; every heap value it holds
 //! is also kept in [`Vm::registry`] so the collector sees it.
 
-use std::io::{BufRead, BufReader, Read, Stdin, Write};
-
 use lazyjit_ir::interp::{access, Hooks, LuaError, Native, RtRegistry, Vm, VARINFO};
 use lazyjit_ir::rt::{Tag, Val};
+
+/// Defines natives that raise `'name' is not supported ...` and a static table of them.
+macro_rules! unsupported {
+    ($table:ident: $($fname:ident = $name:literal),* $(,)? ; $why:literal) => {
+        $(
+            fn $fname(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+                Err(LuaError::msg(concat!("'", $name, "' is not supported", $why)))
+            }
+        )*
+        pub(crate) static $table: &[Native] = &[$(Native { name: $crate::runtime::short($name), f: $fname }),*];
+    };
+}
 
 mod args;
 mod arith;
 mod base;
 mod convert;
+mod format;
 mod io;
 mod math;
 mod meta;
 mod ops;
+mod state;
 mod string;
 mod table;
 
 #[cfg(test)]
 mod tests;
 
-pub use convert::{number_to_string, str_to_number};
-
-/// Well-known keys (metamethod names and a few fields), interned once per VM.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(usize)]
-pub(crate) enum Key {
-    Index,
-    NewIndex,
-    Call,
-    ToString,
-    Len,
-    Eq,
-    Lt,
-    Le,
-    Concat,
-    Unm,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    Pow,
-    IDiv,
-    BAnd,
-    BOr,
-    BXor,
-    Shl,
-    Shr,
-    BNot,
-    Name,
-    Metatable,
-    Gc,
-    Close,
-    Mode,
-    Pairs,
-    N,
-    TNil,
-    TBoolean,
-    TNumber,
-    TString,
-    TTable,
-    TFunction,
-    TUserdata,
-}
-
-const KEY_NAMES: [&str; 37] = [
-    "__index",
-    "__newindex",
-    "__call",
-    "__tostring",
-    "__len",
-    "__eq",
-    "__lt",
-    "__le",
-    "__concat",
-    "__unm",
-    "__add",
-    "__sub",
-    "__mul",
-    "__div",
-    "__mod",
-    "__pow",
-    "__idiv",
-    "__band",
-    "__bor",
-    "__bxor",
-    "__shl",
-    "__shr",
-    "__bnot",
-    "__name",
-    "__metatable",
-    "__gc",
-    "__close",
-    "__mode",
-    "__pairs",
-    "n",
-    "nil",
-    "boolean",
-    "number",
-    "string",
-    "table",
-    "function",
-    "userdata",
-];
-
-/// Where `print` and `io.write` go.
-pub(crate) enum Out {
-    /// Process standard output, buffered.
-    Stdout(std::io::BufWriter<std::io::Stdout>),
-    /// Collected in memory (tests).
-    #[allow(dead_code)]
-    Capture(Vec<u8>),
-}
-
-impl Out {
-    fn write(&mut self, bytes: &[u8]) {
-        match self {
-            Out::Stdout(w) => {
-                let _ = w.write_all(bytes);
-            }
-            Out::Capture(v) => v.extend_from_slice(bytes),
-        }
-    }
-    fn flush(&mut self) {
-        if let Out::Stdout(w) = self {
-            let _ = w.flush();
-        }
-    }
-}
-
-/// Where `io.read` reads from.
-pub(crate) enum In {
-    /// Process standard input.
-    Stdin(BufReader<Stdin>),
-    /// A fixed text (tests).
-    #[allow(dead_code)]
-    Bytes(std::io::Cursor<Vec<u8>>),
-}
-
-impl In {
-    /// The next byte without consuming it.
-    pub(crate) fn peek(&mut self) -> Option<u8> {
-        let buf = match self {
-            In::Stdin(r) => r.fill_buf().ok()?,
-            In::Bytes(r) => r.fill_buf().ok()?,
-        };
-        buf.first().copied()
-    }
-    /// Consumes one byte.
-    pub(crate) fn next(&mut self) -> Option<u8> {
-        let b = self.peek()?;
-        match self {
-            In::Stdin(r) => r.consume(1),
-            In::Bytes(r) => r.consume(1),
-        }
-        Some(b)
-    }
-    /// Everything up to the end of input.
-    pub(crate) fn read_all(&mut self) -> Vec<u8> {
-        let mut v = Vec::new();
-        let _ = match self {
-            In::Stdin(r) => r.read_to_end(&mut v),
-            In::Bytes(r) => r.read_to_end(&mut v),
-        };
-        v
-    }
-}
-
-/// The library's per-VM state (in [`Vm::ext`]).
-pub(crate) struct State {
-    /// Interned well-known keys, indexed by [`Key`].
-    pub keys: [Val; KEY_NAMES.len()],
-    /// The metatable shared by all strings (a table value).
-    pub string_meta: Val,
-    /// The `io.stdout` object (returned by `io.write`).
-    pub stdout_obj: Val,
-    /// Output buffer.
-    pub out: Out,
-    /// Input.
-    pub input: In,
-    /// `math.random`'s generator state.
-    pub rng: [u64; 4],
-    /// The call depth a native function runs at when `pcall` calls it directly (such a
-    /// native's errors get no position and name it by its qualified name, as in Lua).
-    pub direct_depth: usize,
-}
-
-/// The library state of `vm` (panics if [`install`] was not called).
-#[inline]
-pub(crate) fn st(vm: &mut Vm) -> &mut State {
-    vm.ext.as_mut().and_then(|e| e.downcast_mut::<State>()).expect("lua runtime not installed")
-}
-
-/// The interned key `k`.
-#[inline]
-pub(crate) fn key(vm: &mut Vm, k: Key) -> Val {
-    st(vm).keys[k as usize]
-}
+use convert::number_to_string;
+pub(crate) use state::{key, st, In, Key, State, KEY_NAMES};
 
 /// Every runtime function the lowering emits.
 pub fn registry() -> RtRegistry {
@@ -218,15 +54,7 @@ pub fn install(vm: &mut Vm, script_name: &str, args: &[String]) {
     for (k, name) in keys.iter_mut().zip(KEY_NAMES) {
         *k = fixed_str(vm, name.as_bytes());
     }
-    vm.ext = Some(Box::new(State {
-        keys,
-        string_meta: Val::NIL,
-        stdout_obj: Val::NIL,
-        out: Out::Stdout(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
-        input: In::Stdin(BufReader::new(std::io::stdin())),
-        rng: [0; 4],
-        direct_depth: usize::MAX,
-    }));
+    vm.ext = Some(Box::new(State::new(keys)));
     vm.hooks = Hooks { call_handler: meta::call_handler, call_error: meta::call_error };
     base::open(vm);
     string::open(vm);
@@ -385,4 +213,19 @@ pub(crate) fn unpositioned(vm: &mut Vm, e: LuaError) -> LuaError {
 /// A finished error value (a message without position).
 pub(crate) fn error_value(vm: &mut Vm, msg: &str) -> LuaError {
     LuaError::Value(vm.new_str(msg.as_bytes()))
+}
+
+/// The part of a qualified name after the last dot (`string.rep` -> `rep`).
+pub(crate) const fn short(name: &'static str) -> &'static str {
+    let b = name.as_bytes();
+    let mut i = b.len();
+    while i > 0 {
+        if b[i - 1] == b'.' {
+            let (_, tail) = b.split_at(i);
+            // SAFETY: splitting ASCII text after a '.' keeps it valid UTF-8.
+            return unsafe { std::str::from_utf8_unchecked(tail) };
+        }
+        i -= 1;
+    }
+    name
 }

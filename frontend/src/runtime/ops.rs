@@ -4,8 +4,10 @@ use lazyjit_ir::interp::{access, Effects, LResult, LuaError, RtFn, RtRegistry, V
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Opcode, Type};
 
-use super::arith::{arith, concat as concat_vals, equal, less_equal, less_than, len as len_val, Op};
-use super::convert::{to_float, to_number, tostring as tostring_val};
+use super::arith::{arith, concat as concat_vals, equal, len as len_val, less_equal, less_than, Op};
+use crate::lualib::{number, ForLoop, Num};
+
+use super::convert::{num_of, to_float, to_number, tostring as tostring_val};
 use super::meta::{index as index_val, setindex as setindex_val};
 use super::{obj_type_name, raw_set_checked};
 
@@ -128,75 +130,39 @@ fn for_error(vm: &mut Vm, what: &str, v: Val) -> LuaError {
     LuaError::msg(format!("bad 'for' {what} (number expected, got {t})"))
 }
 
-/// The limit of an integer loop as an integer (floored or ceiled toward the loop's
-/// direction and clipped to the integer range), or `None` if the loop does not run.
-fn for_limit(vm: &mut Vm, init: i64, limit: Val, step: i64) -> LResult<Option<i64>> {
-    let Some(n) = to_number(limit) else { return Err(for_error(vm, "limit", limit)) };
-    let lim = match n.tag() {
-        Tag::Int => n.int_unchecked(),
-        _ => {
-            let f = n.float_unchecked();
-            let r = if step < 0 { f.ceil() } else { f.floor() };
-            if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
-                r as i64
-            } else if f > 0.0 {
-                if step < 0 {
-                    return Ok(None);
-                }
-                i64::MAX
-            } else {
-                if step > 0 {
-                    return Ok(None);
-                }
-                i64::MIN
-            }
-        }
+/// Lua's `forprep` on boxed operands: an integer loop when start and step are
+/// integers (the limit may be any number or numeric string), else a float loop with
+/// every operand converted (numeric strings included). Errors name the bad operand.
+fn prepare(vm: &mut Vm, a: &[Val]) -> LResult<ForLoop> {
+    let (init, limit, step) = (arg(a, 0), arg(a, 1), arg(a, 2));
+    let r = if let (Some(i), Some(s)) = (init.as_int(), step.as_int()) {
+        let Some(l) = to_number(limit).and_then(num_of) else { return Err(for_error(vm, "limit", limit)) };
+        number::for_prep(Num::Int(i), l, Num::Int(s))
+    } else {
+        let Some(fl) = to_float(limit) else { return Err(for_error(vm, "limit", limit)) };
+        let Some(fs) = to_float(step) else { return Err(for_error(vm, "step", step)) };
+        let Some(fi) = to_float(init) else { return Err(for_error(vm, "initial value", init)) };
+        number::for_prep(Num::Float(fi), Num::Float(fl), Num::Float(fs))
     };
-    let skip = if step > 0 { init > lim } else { init < lim };
-    Ok((!skip).then_some(lim))
+    r.map_err(LuaError::msg)
 }
 
 /// 0: the loop does not run; 1: integer loop; 2: float loop.
 fn forprep(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
-    let (init, limit, step) = (arg(a, 0), arg(a, 1), arg(a, 2));
-    if let (Some(i), Some(s)) = (init.as_int(), step.as_int()) {
-        if s == 0 {
-            return Err(LuaError::msg("'for' step is zero"));
-        }
-        return Ok(Val::int(if for_limit(vm, i, limit, s)?.is_some() { 1 } else { 0 }));
-    }
-    let Some(fl) = to_float(limit) else { return Err(for_error(vm, "limit", limit)) };
-    let Some(fs) = to_float(step) else { return Err(for_error(vm, "step", step)) };
-    let Some(fi) = to_float(init) else { return Err(for_error(vm, "initial value", init)) };
-    if fs == 0.0 {
-        return Err(LuaError::msg("'for' step is zero"));
-    }
-    let skip = if 0.0 < fs { fl < fi } else { fi < fl };
-    Ok(Val::int(if skip { 0 } else { 2 }))
+    Ok(Val::int(match prepare(vm, a)? {
+        ForLoop::Skip => 0,
+        ForLoop::Int { .. } => 1,
+        ForLoop::Float { .. } => 2,
+    }))
 }
 
-/// Iterations minus one of an integer loop that runs (Lua's unsigned loop counter).
+/// Iterations minus one of an integer loop that runs (Lua's unsigned loop counter, in
+/// the bits of an i64).
 fn for_icount(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
-    let (init, limit, step) = (arg(a, 0), arg(a, 1), arg(a, 2));
-    let (Some(i), Some(s)) = (init.as_int(), step.as_int()) else {
-        return Err(LuaError::msg("'for' initial value must be a number"));
-    };
-    if s == 0 {
-        return Err(LuaError::msg("'for' step is zero"));
-    }
-    let Some(l) = for_limit(vm, i, limit, s)? else { return Ok(Val::int(0)) };
-    let count = if s > 0 {
-        let c = (l as u64).wrapping_sub(i as u64);
-        if s == 1 {
-            c
-        } else {
-            c / s as u64
-        }
-    } else {
-        let c = (i as u64).wrapping_sub(l as u64);
-        c / ((-(s + 1)) as u64 + 1)
-    };
-    Ok(Val::int(count as i64))
+    Ok(Val::int(match prepare(vm, a)? {
+        ForLoop::Int { count, .. } => count as i64,
+        _ => 0,
+    }))
 }
 
 /// A number (or numeric string) as a float.
@@ -273,6 +239,7 @@ pub(crate) fn register(r: &mut RtRegistry) {
 
 /// The names, arities and result types of the runtime functions (for documentation and
 /// tests).
+#[cfg(test)]
 pub(crate) const RTCALLS: &[(&str, usize, &str)] = &[
     ("lua.add", 2, "val"),
     ("lua.sub", 2, "val"),

@@ -4,6 +4,8 @@
 use lazyjit_ir::interp::{access, LResult, LuaError, Native, Vm};
 use lazyjit_ir::rt::Val;
 
+use crate::lualib::strlib;
+
 use super::args::{ret, ret1, Args};
 use super::{key, new_lib, raw_set, st, Key};
 
@@ -43,44 +45,14 @@ pub(crate) fn open(vm: &mut Vm) {
     st(vm).string_meta = mt;
 }
 
-/// Lua's `posrelatI`: a start position (negative from the end) clipped to `1..`.
-fn start_pos(pos: i64, len: usize) -> usize {
-    if pos > 0 {
-        pos as usize
-    } else if pos == 0 || pos < -(len as i64) {
-        1
-    } else {
-        (len as i64 + pos + 1) as usize
-    }
-}
-
-/// Lua's `getendpos`: an end position clipped to `0..=len`.
-fn end_pos(pos: i64, len: usize) -> usize {
-    if pos > len as i64 {
-        len
-    } else if pos >= 0 {
-        pos as usize
-    } else if pos < -(len as i64) {
-        0
-    } else {
-        (len as i64 + pos + 1) as usize
-    }
-}
-
 fn sub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let a = Args::new(base, n, "string.sub");
     let s = a.str(vm, 1)?;
-    let len = access::str_of(s).len();
-    let i = start_pos(a.int(vm, 2)?, len);
-    let j = end_pos(a.opt_int(vm, 3, -1)?, len);
-    let r = if i > j {
-        vm.new_str(b"")
-    } else if i == 1 && j == len {
-        s
-    } else {
-        let bytes = access::bytes_of(s)[i - 1..j].to_vec();
-        vm.new_str(&bytes)
-    };
+    let i = a.int(vm, 2)?;
+    let j = a.opt_int(vm, 3, -1)?;
+    let bytes = access::bytes_of(s);
+    let part = strlib::sub(bytes, i, j);
+    let r = if part.len() == bytes.len() { s } else { vm.new_str(part) };
     ret1(vm, base, r)
 }
 
@@ -90,31 +62,13 @@ fn len(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, Val::int(access::str_of(s).len() as i64))
 }
 
-/// Largest string `rep` builds (Lua's own limit is memory).
-const MAX_STRING: usize = 1 << 31;
-
 fn rep(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let a = Args::new(base, n, "string.rep");
     let s = a.str(vm, 1)?;
     let count = a.int(vm, 2)?;
     let sep = a.opt_str(vm, 3)?;
-    if count <= 0 {
-        let e = vm.new_str(b"");
-        return ret1(vm, base, e);
-    }
-    let body = access::bytes_of(s);
     let sep = sep.map(access::bytes_of).unwrap_or(b"");
-    let total = (body.len() as u128 + sep.len() as u128) * count as u128;
-    if total > MAX_STRING as u128 {
-        return Err(LuaError::msg("resulting string too large"));
-    }
-    let mut out = Vec::with_capacity(total as usize);
-    for k in 0..count {
-        if k > 0 {
-            out.extend_from_slice(sep);
-        }
-        out.extend_from_slice(body);
-    }
+    let out = strlib::rep(access::bytes_of(s), count, sep).map_err(LuaError::msg)?;
     let r = vm.new_str(&out);
     ret1(vm, base, r)
 }
@@ -122,23 +76,18 @@ fn rep(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn byte(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let a = Args::new(base, n, "string.byte");
     let s = a.str(vm, 1)?;
-    let len = access::str_of(s).len();
-    let i = a.opt_int(vm, 2, 1)?;
-    let pi = start_pos(i, len);
-    let pe = end_pos(a.opt_int(vm, 3, pi as i64)?, len);
-    if pi > pe {
-        return Ok(0);
-    }
-    let count = pe - pi + 1;
-    if count >= i32::MAX as usize {
+    let i = if a.none_or_nil(vm, 2) { None } else { Some(a.int(vm, 2)?) };
+    let j = if a.none_or_nil(vm, 3) { None } else { Some(a.int(vm, 3)?) };
+    let range = strlib::byte_range(access::str_of(s).len(), i, j);
+    if range.len() >= i32::MAX as usize {
         return Err(LuaError::msg("string slice too long"));
     }
-    vm.ensure_stack(base, count)?;
+    vm.ensure_stack(base, range.len())?;
     let bytes = access::bytes_of(s);
-    for k in 0..count {
-        vm.set(base + k, Val::int(bytes[pi - 1 + k] as i64));
+    for (k, &b) in bytes[range.clone()].iter().enumerate() {
+        vm.set(base + k, Val::int(b as i64));
     }
-    Ok(count)
+    Ok(range.len())
 }
 
 fn char(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -146,10 +95,10 @@ fn char(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let mut out = Vec::with_capacity(n);
     for i in 1..=n {
         let c = a.int(vm, i)?;
-        if c as u64 > 255 {
-            return Err(a.error(vm, i, "value out of range"));
+        match strlib::char_code(c) {
+            Some(b) => out.push(b),
+            None => return Err(a.error(vm, i, "value out of range")),
         }
-        out.push(c as u8);
     }
     let r = vm.new_str(&out);
     ret1(vm, base, r)
@@ -164,41 +113,32 @@ fn map_bytes(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(&[u8]
 }
 
 fn upper(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.upper", |s| s.to_ascii_uppercase())
+    map_bytes(vm, base, n, "string.upper", strlib::upper)
 }
 
 fn lower(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.lower", |s| s.to_ascii_lowercase())
+    map_bytes(vm, base, n, "string.lower", strlib::lower)
 }
 
 fn reverse(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.reverse", |s| s.iter().rev().copied().collect())
+    map_bytes(vm, base, n, "string.reverse", strlib::reverse)
 }
-
-/// Characters that make a pattern a pattern.
-const SPECIALS: &[u8] = b"^$*+?.([%-";
 
 fn find(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let a = Args::new(base, n, "string.find");
     let s = a.str(vm, 1)?;
     let p = a.str(vm, 2)?;
+    let init = a.opt_int(vm, 3, 1)?;
     let hay = access::bytes_of(s);
     let needle = access::bytes_of(p);
-    let init = start_pos(a.opt_int(vm, 3, 1)?, hay.len()) - 1;
-    if init > hay.len() {
+    if strlib::start_pos(init, hay.len()) - 1 > hay.len() {
         return ret1(vm, base, Val::NIL);
     }
-    let plain = a.get(vm, 4).truthy();
-    if !plain && needle.iter().any(|b| SPECIALS.contains(b)) {
+    if !a.get(vm, 4).truthy() && strlib::has_magic(needle) {
         return Err(patterns_unsupported("string.find"));
     }
-    let found = if needle.is_empty() {
-        Some(init)
-    } else {
-        hay[init..].windows(needle.len()).position(|w| w == needle).map(|k| k + init)
-    };
-    match found {
-        Some(at) => ret(vm, base, &[Val::int(at as i64 + 1), Val::int((at + needle.len()) as i64)]),
+    match strlib::find_plain(hay, needle, init) {
+        Some((i, j)) => ret(vm, base, &[Val::int(i as i64), Val::int(j as i64)]),
         None => ret1(vm, base, Val::NIL),
     }
 }
