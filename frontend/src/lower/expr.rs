@@ -25,7 +25,7 @@ impl FnLower<'_, '_> {
             ExprKind::Float(x) => self.konst(Const::Float(*x)),
             ExprKind::Str(s) => self.str_const(s),
             ExprKind::Vararg => {
-                let p = self.b.ins1(InstData::Nullary { op: Opcode::Varargs });
+                let p = self.varargs();
                 self.b.ins1(InstData::UnaryImm { op: Opcode::PackGet, arg: p, imm: 0 })
             }
             ExprKind::Name(Name::Local(id)) => self.read_local(*id),
@@ -110,10 +110,8 @@ impl FnLower<'_, '_> {
                 let c = self.cond(operand);
                 self.b.unary(Opcode::Not, c)
             }
-            ExprKind::True => self.b.ins1(InstData::Const { op: Opcode::Bconst, imm: Const::Bool(true) }),
-            ExprKind::False | ExprKind::Nil => {
-                self.b.ins1(InstData::Const { op: Opcode::Bconst, imm: Const::Bool(false) })
-            }
+            ExprKind::True => self.bconst(true),
+            ExprKind::False | ExprKind::Nil => self.bconst(false),
             _ => {
                 let v = self.expr(e);
                 self.b.unary(Opcode::Truthy, v)
@@ -152,7 +150,7 @@ impl FnLower<'_, '_> {
                 let need = n - out.len();
                 match &e.kind {
                     ExprKind::Vararg => {
-                        let p = self.b.ins1(InstData::Nullary { op: Opcode::Varargs });
+                        let p = self.varargs();
                         for k in 0..need {
                             out.push(self.b.ins1(InstData::UnaryImm { op: Opcode::PackGet, arg: p, imm: k as i64 }));
                         }
@@ -183,7 +181,7 @@ impl FnLower<'_, '_> {
         for (i, e) in es.iter().enumerate() {
             if i + 1 == es.len() && e.is_multi() {
                 let pack = match &e.kind {
-                    ExprKind::Vararg => self.b.ins1(InstData::Nullary { op: Opcode::Varargs }),
+                    ExprKind::Vararg => self.varargs(),
                     _ => self.call(e, Want::All).1.expect("pack"),
                 };
                 out.push(pack);

@@ -8,6 +8,8 @@ mod expr;
 mod ssa;
 mod stat;
 
+use std::collections::HashMap;
+
 use lazyjit_ir::{
     Block, Const, DebugInfo, FuncId, Function, FunctionBuilder, InstData, Module, Opcode, RtId, Type, Value,
     VarKind, VarName,
@@ -41,6 +43,7 @@ fn lower_function(module: &mut Module, chunk: &Chunk, body: &FuncBody) -> Functi
             body,
             ssa: Ssa::default(),
             loop_exits: Vec::new(),
+            hoisted: HashMap::new(),
         };
         lower.run();
     }
@@ -56,6 +59,34 @@ struct FnLower<'a, 'f> {
     ssa: Ssa,
     /// Exit blocks of the enclosing loops (innermost last), for `break`.
     loop_exits: Vec<Block>,
+    /// Operand-free pure values already computed in the entry block.
+    hoisted: HashMap<HoistKey, Value>,
+}
+
+/// Identifies an operand-free pure instruction (floats by their bits).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct HoistKey {
+    op: Opcode,
+    kind: u8,
+    bits: u64,
+}
+
+impl HoistKey {
+    fn of(data: &InstData) -> HoistKey {
+        let (op, kind, bits) = match *data {
+            InstData::Const { op, imm } => match imm {
+                Const::Nil => (op, 0, 0),
+                Const::Bool(b) => (op, 1, b as u64),
+                Const::Int(i) => (op, 2, i as u64),
+                Const::Float(x) => (op, 3, x.to_bits()),
+                Const::Str(s) => (op, 4, s.0 as u64),
+            },
+            InstData::Nullary { op } => (op, 5, 0),
+            InstData::NullaryImm { op, imm } => (op, 6, imm as u64),
+            _ => unreachable!("not an operand-free instruction"),
+        };
+        HoistKey { op, kind, bits }
+    }
 }
 
 impl<'a, 'f> FnLower<'a, 'f> {
@@ -101,13 +132,53 @@ impl<'a, 'f> FnLower<'a, 'f> {
         self.b.rtcall(rt, ret, args, false, site)
     }
 
+    /// The value of an operand-free pure instruction (a constant, `globals`, `upval N`,
+    /// `varargs`), computed once at the top of the entry block, which dominates every
+    /// use: loops then do not recompute it, and each appears once per function.
+    fn hoisted(&mut self, data: InstData) -> Value {
+        let key = HoistKey::of(&data);
+        if let Some(&v) = self.hoisted.get(&key) {
+            return v;
+        }
+        let saved = (self.b.current_block(), self.b.debug);
+        let entry = self.b.func.entry();
+        self.b.switch_to_block(entry);
+        self.b.debug = DebugInfo::default();
+        let v = self.b.ins1(data);
+        let insts = &mut self.b.func.blocks[entry.index()].insts;
+        let inst = insts.pop().expect("just inserted");
+        insts.insert(self.hoisted.len(), inst);
+        if let Some(b) = saved.0 {
+            self.b.switch_to_block(b);
+        }
+        self.b.debug = saved.1;
+        self.hoisted.insert(key, v);
+        v
+    }
+
     fn konst(&mut self, c: Const) -> Value {
-        self.b.konst(c)
+        self.hoisted(InstData::Const { op: Opcode::Const, imm: c })
+    }
+
+    fn iconst(&mut self, n: i64) -> Value {
+        self.hoisted(InstData::Const { op: Opcode::Iconst, imm: Const::Int(n) })
+    }
+
+    fn fconst(&mut self, x: f64) -> Value {
+        self.hoisted(InstData::Const { op: Opcode::Fconst, imm: Const::Float(x) })
+    }
+
+    fn bconst(&mut self, b: bool) -> Value {
+        self.hoisted(InstData::Const { op: Opcode::Bconst, imm: Const::Bool(b) })
     }
 
     fn str_const(&mut self, s: &[u8]) -> Value {
         let id = self.module.intern(s);
-        self.b.konst(Const::Str(id))
+        self.konst(Const::Str(id))
+    }
+
+    fn varargs(&mut self) -> Value {
+        self.hoisted(InstData::Nullary { op: Opcode::Varargs })
     }
 
     fn var_name(&mut self, kind: VarKind, name: &str) -> Option<VarName> {
@@ -197,11 +268,11 @@ impl<'a, 'f> FnLower<'a, 'f> {
     }
 
     fn upval_cell(&mut self, i: u32) -> Value {
-        self.b.ins1(InstData::NullaryImm { op: Opcode::Upval, imm: i as i64 })
+        self.hoisted(InstData::NullaryImm { op: Opcode::Upval, imm: i as i64 })
     }
 
     fn globals(&mut self) -> Value {
-        self.b.ins1(InstData::Nullary { op: Opcode::Globals })
+        self.hoisted(InstData::Nullary { op: Opcode::Globals })
     }
 
     /// Lowers a nested function and makes a closure of it.

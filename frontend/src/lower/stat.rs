@@ -204,7 +204,7 @@ impl FnLower<'_, '_> {
         let exit = self.b.create_block();
         let int_prep = self.b.create_block();
         let not_int = self.b.create_block();
-        let one = self.b.iconst(1);
+        let one = self.iconst(1);
         let is_int = self.b.binary(Opcode::IcmpEq, kind, one);
         self.brif(is_int, int_prep, vec![], not_int, vec![]);
         self.ssa.seal(&mut self.b, int_prep);
@@ -226,14 +226,14 @@ impl FnLower<'_, '_> {
         self.loop_body(body, exit);
         if !self.b.is_filled() {
             self.set_line(line);
-            let zero = self.b.iconst(0);
+            let zero = self.iconst(0);
             let done = self.b.binary(Opcode::IcmpEq, c, zero);
             let next = self.b.create_block();
             self.brif(done, exit, vec![], next, vec![]);
             self.ssa.seal(&mut self.b, next);
             self.b.switch_to_block(next);
             let i2 = self.b.binary(Opcode::Iadd, i, istep);
-            let one = self.b.iconst(1);
+            let one = self.iconst(1);
             let c2 = self.b.binary(Opcode::Isub, c, one);
             self.jump(int_loop, vec![i2, c2]);
         }
@@ -241,7 +241,7 @@ impl FnLower<'_, '_> {
 
         // Float loop (or no loop at all).
         self.b.switch_to_block(not_int);
-        let two = self.b.iconst(2);
+        let two = self.iconst(2);
         let is_float = self.b.binary(Opcode::IcmpEq, kind, two);
         let float_prep = self.b.create_block();
         self.brif(is_float, float_prep, vec![], exit, vec![]);
@@ -250,7 +250,7 @@ impl FnLower<'_, '_> {
         let f0 = self.rtcall("lua.tofloat", Type::F64, vec![s], line, [None, None]);
         let flimit = self.rtcall("lua.tofloat", Type::F64, vec![l], line, [None, None]);
         let fstep = self.rtcall("lua.tofloat", Type::F64, vec![st], line, [None, None]);
-        let zero = self.b.fconst(0.0);
+        let zero = self.fconst(0.0);
         let up = self.b.binary(Opcode::FcmpLt, zero, fstep);
         let float_loop = self.b.create_block();
         self.b.set_loop_header(float_loop);
@@ -301,7 +301,7 @@ impl FnLower<'_, '_> {
         self.set_debug(line, [None, None]);
         let results = self.b.call(f, vec![s, ctl], false, vars.len().max(1));
         let tag = self.b.unary(Opcode::Tag, results[0]);
-        let nil_tag = self.b.iconst(0);
+        let nil_tag = self.iconst(0);
         let is_nil = self.b.binary(Opcode::IcmpEq, tag, nil_tag);
         self.brif(is_nil, exit, vec![], body_b, vec![]);
         self.ssa.seal(&mut self.b, body_b);

@@ -158,8 +158,18 @@ fn do_moves(regs: *mut Val, t: &Target) {
                 *regs.add(to as usize) = *regs.add(from as usize);
             }
         } else {
-            let tmp: Vec<Val> = t.moves.iter().map(|&(from, _)| *regs.add(from as usize)).collect();
-            for (&(_, to), v) in t.moves.iter().zip(tmp) {
+            let mut small = [Val::NIL; 16];
+            let mut large = Vec::new();
+            let tmp: &mut [Val] = if t.moves.len() <= small.len() {
+                &mut small[..t.moves.len()]
+            } else {
+                large.resize(t.moves.len(), Val::NIL);
+                &mut large
+            };
+            for (slot, &(from, _)) in tmp.iter_mut().zip(t.moves.iter()) {
+                *slot = *regs.add(from as usize);
+            }
+            for (&(_, to), &v) in t.moves.iter().zip(tmp.iter()) {
                 *regs.add(to as usize) = v;
             }
         }

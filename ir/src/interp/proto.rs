@@ -222,7 +222,9 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
     }
     let target = |bc: &crate::function::BlockCall| {
         let params = &f.blocks[bc.block.index()].params;
-        let moves: Moves = bc.args.iter().zip(params).map(|(&a, &p)| (slot(a), slot(p))).collect();
+        // A parameter passed its own value needs no move.
+        let moves: Moves =
+            bc.args.iter().zip(params).map(|(&a, &p)| (slot(a), slot(p))).filter(|&(from, to)| from != to).collect();
         let overlapping = moves.iter().any(|&(from, _)| moves.iter().any(|&(_, to)| to == from));
         Target {
             pc: block_pc[bc.block.index()],
