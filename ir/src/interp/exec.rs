@@ -48,10 +48,9 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
         let slot = *proto.slot_of.get(v.index()).ok_or_else(|| LuaError::msg(format!("resume: no value {v}")))?;
         vm.set(base + slot as usize, content);
     }
-    if at.block.index() >= proto.block_pc.len() {
-        return Err(LuaError::msg(format!("resume: no {}", at.block)));
-    }
-    let pc = proto.pc_of(at.block, at.index);
+    let pc = proto
+        .pc_of(at.block, at.index)
+        .ok_or_else(|| LuaError::msg(format!("resume: no instruction {} in {}", at.index, at.block)))?;
     let saved_top = vm.top;
     let r = enter(vm, c, base, 0, Some(pc));
     vm.top = saved_top;
@@ -215,16 +214,35 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
             unsafe { *regs.add($i as usize) = v }
         }};
     }
+    macro_rules! branch {
+        ($t:expr) => {{
+            let t: &Target = $t;
+            do_moves(regs, t);
+            pc = t.pc;
+            if t.loop_header {
+                proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+                vm.safepoint();
+            }
+        }};
+    }
     loop {
         let op = &code[pc as usize];
         pc += 1;
         match op {
             Op::Const { dst, val } => w!(*dst, *val),
-            Op::Unary { op: Opcode::CellNew, dst, a } => {
+            Op::Move { dst, src } => w!(*dst, r!(*src)),
+            Op::Truthy { dst, a } => w!(*dst, Val::bool(r!(*a).truthy())),
+            Op::Not { dst, a } => w!(*dst, Val::bool(r!(*a).payload() == 0)),
+            Op::CellNew { dst, a } => {
                 let v = vm.new_cell(r!(*a));
                 w!(*dst, v);
             }
+            Op::CellGet { dst, a } => w!(*dst, access::cell_of(r!(*a)).value),
             Op::Unary { op, dst, a } => w!(*dst, unary(*op, r!(*a))),
+            Op::Iadd { dst, a, b } => w!(*dst, Val::int(r!(*a).int_unchecked().wrapping_add(r!(*b).int_unchecked()))),
+            Op::Isub { dst, a, b } => w!(*dst, Val::int(r!(*a).int_unchecked().wrapping_sub(r!(*b).int_unchecked()))),
+            Op::Fadd { dst, a, b } => w!(*dst, Val::float(r!(*a).float_unchecked() + r!(*b).float_unchecked())),
+            Op::Fmul { dst, a, b } => w!(*dst, Val::float(r!(*a).float_unchecked() * r!(*b).float_unchecked())),
             Op::Binary { op, dst, a, b } => w!(*dst, binary(*op, r!(*a), r!(*b))),
             Op::PackGet { dst, pack, index } => {
                 let p = access::pack_of(r!(*pack));
@@ -339,22 +357,38 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
                 }
             }
-            Op::Jump(t) => {
-                do_moves(regs, t);
-                pc = t.pc;
-                if t.loop_header {
-                    proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-                    vm.safepoint();
-                }
-            }
+            Op::Jump(t) => branch!(t),
             Op::Brif { cond, then_t, else_t } => {
                 let t = if r!(*cond).payload() != 0 { then_t } else { else_t };
-                do_moves(regs, t);
-                pc = t.pc;
-                if t.loop_header {
-                    proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-                    vm.safepoint();
+                branch!(t);
+            }
+            Op::BrCmp { op, a, b, then_t, else_t } => {
+                let t = if binary(*op, r!(*a), r!(*b)).payload() != 0 { then_t } else { else_t };
+                branch!(t);
+            }
+            Op::BrTruthy { a, then_t, else_t } => {
+                let t = if r!(*a).truthy() { then_t } else { else_t };
+                branch!(t);
+            }
+            Op::BrRtFast { f, a, b, paths, site, then_t, else_t } => {
+                let args = [r!(*a), r!(*b)];
+                if let Some(s) = proto.sites.get(*site as usize) {
+                    s.record(&args);
                 }
+                let cond = match paths.iter().find(|p| p.tags[0] == args[0].tag() && p.tags[1] == args[1].tag()) {
+                    Some(p) => binary(p.op, args[0], args[1]),
+                    None => {
+                        if let Some(fr) = vm.frames.last_mut() {
+                            fr.pc = pc - 1;
+                        }
+                        match f(vm, &args) {
+                            Ok(v) => v,
+                            Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                        }
+                    }
+                };
+                let t = if cond.payload() != 0 { then_t } else { else_t };
+                branch!(t);
             }
             Op::Return { args, spread } => {
                 let n = stage_args(vm, regs, args, *spread, frame_end)?;
@@ -385,15 +419,10 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
 #[inline(always)]
 fn unary(op: Opcode, x: Val) -> Val {
     match op {
-        Opcode::Truthy => Val::bool(x.truthy()),
-        Opcode::BoxInt | Opcode::BoxFloat | Opcode::BoxBool => x,
-        Opcode::UnboxInt | Opcode::UnboxFloat | Opcode::UnboxBool => x,
         Opcode::Tag => Val::int(x.tag() as i64),
         Opcode::Ineg => Val::int(x.int_unchecked().wrapping_neg()),
         Opcode::Fneg => Val::float(-x.float_unchecked()),
         Opcode::IntToFloat => Val::float(x.int_unchecked() as f64),
-        Opcode::Not => Val::bool(x.payload() == 0),
-        Opcode::CellGet => access::cell_of(x).value,
         Opcode::PackLen => Val::int(access::pack_of(x).vals.len() as i64),
         other => unreachable!("unary {}", other.mnemonic()),
     }

@@ -2,10 +2,12 @@
 
 pub mod error;
 pub mod exec;
+mod decode;
 pub mod proto;
 pub mod vm;
 
 pub use error::{LResult, LuaError, VARINFO};
 pub use exec::resume;
+pub use decode::const_val;
 pub use proto::{LoadedModule, Proto, SiteProfile};
 pub use vm::{access, Effects, FastPath, FrameInfo, Hooks, LoadError, Native, NativeFn, RtEntry, RtFn, RtRegistry, Vm};

@@ -1,12 +1,11 @@
-//! Loaded functions: a function's MIR decoded one-to-one into the interpreter's operand
-//! form (each instruction becomes one [`Op`] whose operands are frame-slot numbers and
-//! whose runtime calls are bound function pointers), plus its counters and profiles.
+//! Loaded functions: a function's MIR decoded into the interpreter's operand form (see
+//! [`super::decode`]), plus its counters and profiles.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::vm::{FastPath, RtEntry, RtFn};
-use crate::entity::{Block, Value};
-use crate::function::{Const, DebugInfo, Function, InstData, Module};
+use crate::entity::Block;
+use crate::function::{DebugInfo, Function, Module};
 use crate::ops::Opcode;
 use crate::rt::Val;
 
@@ -28,12 +27,23 @@ pub struct Target {
     pub block: Block,
 }
 
-/// One decoded instruction.
+/// One decoded instruction. Operands are frame-slot numbers.
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
 pub enum Op {
     Const { dst: u32, val: Val },
+    Move { dst: u32, src: u32 },
+    Truthy { dst: u32, a: u32 },
+    Not { dst: u32, a: u32 },
+    CellNew { dst: u32, a: u32 },
+    CellGet { dst: u32, a: u32 },
+    /// Any other pure one-operand op.
     Unary { op: Opcode, dst: u32, a: u32 },
+    Iadd { dst: u32, a: u32, b: u32 },
+    Isub { dst: u32, a: u32, b: u32 },
+    Fadd { dst: u32, a: u32, b: u32 },
+    Fmul { dst: u32, a: u32, b: u32 },
+    /// Any other pure two-operand op.
     Binary { op: Opcode, dst: u32, a: u32, b: u32 },
     PackGet { dst: u32, pack: u32, index: u32 },
     Varargs { dst: u32 },
@@ -47,6 +57,12 @@ pub enum Op {
     RtFast { f: RtFn, dst: u32, a: u32, b: u32, unary: bool, paths: Box<[FastPath]>, site: u32 },
     Jump(Target),
     Brif { cond: u32, then_t: Target, else_t: Target },
+    /// A typed comparison and the `brif` on it.
+    BrCmp { op: Opcode, a: u32, b: u32, then_t: Target, else_t: Target },
+    /// `truthy` (or `not`, with the targets swapped) and the `brif` on it.
+    BrTruthy { a: u32, then_t: Target, else_t: Target },
+    /// A two-operand runtime call with fast paths returning `i1`, and the `brif` on it.
+    BrRtFast { f: RtFn, a: u32, b: u32, paths: Box<[FastPath]>, site: u32, then_t: Target, else_t: Target },
     Return { args: Box<[u32]>, spread: bool },
     Guard { op: Opcode, arg: u32, imm: i64, snap: u32 },
 }
@@ -88,8 +104,8 @@ pub struct Proto {
     pub code: Box<[Op]>,
     /// Debug information per op.
     pub debug: Box<[DebugInfo]>,
-    /// Op index of each block's first instruction.
-    pub block_pc: Box<[u32]>,
+    /// Op index where each instruction (by id) starts.
+    pub inst_pc: Box<[u32]>,
     /// Frame slot of each MIR value.
     pub slot_of: Box<[u32]>,
     /// Frame size in slots.
@@ -138,9 +154,9 @@ impl Proto {
         }
     }
 
-    /// The op index where block `b`'s instruction `index` is.
-    pub fn pc_of(&self, b: Block, index: u32) -> u32 {
-        self.block_pc[b.index()] + index
+    /// The op index where block `b`'s instruction `index` starts, if it exists.
+    pub fn pc_of(&self, b: Block, index: u32) -> Option<u32> {
+        super::decode::resume_pc(&self.mir, &self.inst_pc, b, index)
     }
 }
 
@@ -186,118 +202,16 @@ impl LoadedModule {
     }
 }
 
-/// Assigns frame slots: parameters first (so arguments land in place), the vararg pack
-/// next, then every other value.
-fn assign_slots(f: &Function) -> (Box<[u32]>, u32) {
-    let mut slot_of = vec![u32::MAX; f.values.len()];
-    let mut next = 0u32;
-    if let Some(entry) = f.blocks.first() {
-        for &p in &entry.params {
-            slot_of[p.index()] = next;
-            next += 1;
-        }
-    }
-    next = next.max(f.params);
-    if f.vararg {
-        next += 1;
-    }
-    for s in slot_of.iter_mut() {
-        if *s == u32::MAX {
-            *s = next;
-            next += 1;
-        }
-    }
-    (slot_of.into_boxed_slice(), next)
-}
-
 fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *const str) -> Proto {
-    let (slot_of, nslots) = assign_slots(&f);
-    let slot = |v: Value| slot_of[v.index()];
-    let slots = |vs: &[Value]| vs.iter().map(|&v| slot(v)).collect::<Box<[u32]>>();
-    let mut block_pc = Vec::with_capacity(f.blocks.len());
-    let mut pc = 0u32;
-    for b in &f.blocks {
-        block_pc.push(pc);
-        pc += b.insts.len() as u32;
-    }
-    let target = |bc: &crate::function::BlockCall| {
-        let params = &f.blocks[bc.block.index()].params;
-        // A parameter passed its own value needs no move.
-        let moves: Moves =
-            bc.args.iter().zip(params).map(|(&a, &p)| (slot(a), slot(p))).filter(|&(from, to)| from != to).collect();
-        let overlapping = moves.iter().any(|&(from, _)| moves.iter().any(|&(_, to)| to == from));
-        Target {
-            pc: block_pc[bc.block.index()],
-            moves,
-            overlapping,
-            loop_header: f.blocks[bc.block.index()].loop_header,
-            block: bc.block,
-        }
-    };
-    let mut code = Vec::with_capacity(pc as usize);
-    let mut debug = Vec::with_capacity(pc as usize);
-    for b in &f.blocks {
-        for &inst in &b.insts {
-            let node = &f.insts[inst.index()];
-            let dst = node.results.first().map(|&v| slot(v)).unwrap_or(0);
-            let op = match &node.data {
-                InstData::Const { imm, .. } => Op::Const { dst, val: const_val(*imm, consts) },
-                InstData::Nullary { op: Opcode::Varargs } => Op::Varargs { dst },
-                InstData::Nullary { op: Opcode::Globals } => Op::Globals { dst },
-                InstData::Nullary { op } => unreachable!("nullary {}", op.mnemonic()),
-                InstData::NullaryImm { imm, .. } => Op::Upval { dst, index: *imm as u32 },
-                InstData::Unary { op, arg } => Op::Unary { op: *op, dst, a: slot(*arg) },
-                InstData::UnaryImm { arg, imm, .. } => Op::PackGet { dst, pack: slot(*arg), index: *imm as u32 },
-                InstData::Binary { op: Opcode::CellSet, args } => Op::CellSet { cell: slot(args[0]), value: slot(args[1]) },
-                InstData::Binary { op, args } => Op::Binary { op: *op, dst, a: slot(args[0]), b: slot(args[1]) },
-                InstData::Closure { func, args, .. } => Op::Closure { dst, func: func.0, cells: slots(args) },
-                InstData::Call { op, callee, args, spread, site } => Op::Call {
-                    op: *op,
-                    callee: slot(*callee),
-                    args: slots(args),
-                    spread: *spread,
-                    dsts: slots(&node.results),
-                    site: site.map_or(u32::MAX, |s| s.0),
-                },
-                InstData::RtCall { rt, args, spread: false, site, .. }
-                    if (1..=2).contains(&args.len()) && !bound[rt.index()].fast_paths.is_empty() =>
-                {
-                    Op::RtFast {
-                        f: bound[rt.index()].f,
-                        dst,
-                        a: slot(args[0]),
-                        b: slot(*args.last().unwrap_or(&args[0])),
-                        unary: args.len() == 1,
-                        paths: bound[rt.index()].fast_paths.clone().into_boxed_slice(),
-                        site: site.map_or(u32::MAX, |s| s.0),
-                    }
-                }
-                InstData::RtCall { rt, args, spread, site, .. } => Op::RtCall {
-                    f: bound[rt.index()].f,
-                    dst,
-                    args: slots(args),
-                    spread: *spread,
-                    site: site.map_or(u32::MAX, |s| s.0),
-                },
-                InstData::Jump { dest, .. } => Op::Jump(target(dest)),
-                InstData::Brif { cond, then_dest, else_dest, .. } => {
-                    Op::Brif { cond: slot(*cond), then_t: target(then_dest), else_t: target(else_dest) }
-                }
-                InstData::Return { args, spread, .. } => Op::Return { args: slots(args), spread: *spread },
-                InstData::Guard { op, arg, imm, snap } => Op::Guard { op: *op, arg: slot(*arg), imm: *imm, snap: snap.0 },
-            };
-            code.push(op);
-            debug.push(node.debug);
-        }
-    }
+    let d = super::decode::decode(&f, bound, consts);
     let sites = (0..f.sites).map(|_| SiteProfile::default()).collect();
     Proto {
         index,
-        code: code.into_boxed_slice(),
-        debug: debug.into_boxed_slice(),
-        block_pc: block_pc.into_boxed_slice(),
-        slot_of,
-        nslots,
+        code: d.code,
+        debug: d.debug,
+        inst_pc: d.inst_pc,
+        slot_of: d.slot_of,
+        nslots: d.nslots,
         nparams: f.params,
         vararg: f.vararg,
         calls: AtomicU32::new(0),
@@ -306,16 +220,5 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         chunk,
         module: std::ptr::null(),
         mir: f,
-    }
-}
-
-/// The runtime value of a constant.
-pub fn const_val(c: Const, consts: &[Val]) -> Val {
-    match c {
-        Const::Nil => Val::NIL,
-        Const::Bool(b) => Val::bool(b),
-        Const::Int(i) => Val::int(i),
-        Const::Float(x) => Val::float(x),
-        Const::Str(s) => consts[s.index()],
     }
 }
