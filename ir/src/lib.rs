@@ -7,6 +7,7 @@ pub mod dominators;
 pub mod entity;
 pub mod function;
 pub mod interp;
+pub mod liveness;
 pub mod ops;
 pub mod rt;
 pub mod text;

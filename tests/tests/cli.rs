@@ -117,3 +117,17 @@ print(peak < 64 * 1024)";
     let (out, err, code) = run(&["-e", prog], "");
     assert_eq!((out.as_str(), code), ("true\n", Some(0)), "{err}");
 }
+
+#[test]
+fn values_a_frame_is_done_with_are_collected() {
+    // `t` is dead after the block although its frame slot still holds it: precise
+    // (liveness-based) scanning of interpreter frames lets the collector free it.
+    let prog = "do
+  local t = {}
+  for i = 1, 200000 do t[i] = { i } end
+end
+collectgarbage('collect')
+print(collectgarbage('count') < 4096)";
+    let (out, err, code) = run(&["-e", prog], "");
+    assert_eq!((out.as_str(), code), ("true\n", Some(0)), "{err}");
+}

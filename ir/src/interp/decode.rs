@@ -14,7 +14,7 @@
 //! `inst_pc` maps every instruction to the op where executing it starts, which is how a
 //! snapshot's resume point becomes a place to continue.
 
-use super::proto::{Moves, Op, Target};
+use super::proto::{BrRtOp, CallOp, FastPaths, Op, RtCallOp, Target};
 use super::vm::RtEntry;
 use crate::entity::{Block, Value};
 use crate::function::{BlockCall, Const, DebugInfo, Function, InstData};
@@ -29,6 +29,9 @@ pub(super) struct Decoded {
     pub inst_pc: Box<[u32]>,
     pub slot_of: Box<[u32]>,
     pub nslots: u32,
+    pub moves: Box<[(u32, u32)]>,
+    /// The MIR instruction (block, index in block) each op came from.
+    pub origin: Box<[(u32, u32)]>,
 }
 
 fn is_copy(op: Opcode) -> bool {
@@ -124,6 +127,9 @@ struct Decoder<'a> {
     slot_of: Box<[u32]>,
     code: Vec<Op>,
     debug: Vec<DebugInfo>,
+    moves: Vec<(u32, u32)>,
+    origin: Vec<(u32, u32)>,
+    at: (u32, u32),
 }
 
 impl Decoder<'_> {
@@ -135,19 +141,36 @@ impl Decoder<'_> {
         vs.iter().map(|&v| self.slot(v)).collect()
     }
 
-    /// A branch target; `pc` is filled in once every block's position is known.
-    fn target(&self, bc: &BlockCall) -> Target {
+    /// A branch target; `pc` holds the block number until every block's position is known.
+    fn target(&mut self, bc: &BlockCall) -> Target {
         let params = &self.f.blocks[bc.block.index()].params;
+        let start = self.moves.len();
         // A parameter passed its own slot needs no move.
-        let moves: Moves = bc
-            .args
-            .iter()
-            .zip(params)
-            .map(|(&a, &p)| (self.slot(a), self.slot(p)))
-            .filter(|&(from, to)| from != to)
-            .collect();
+        for (&a, &p) in bc.args.iter().zip(params) {
+            let (from, to) = (self.slot(a), self.slot(p));
+            if from != to {
+                self.moves.push((from, to));
+            }
+        }
+        let moves = &self.moves[start..];
         let overlapping = moves.iter().any(|&(from, _)| moves.iter().any(|&(_, to)| to == from));
-        Target { pc: 0, moves, overlapping, loop_header: self.f.blocks[bc.block.index()].loop_header, block: bc.block }
+        Target {
+            pc: bc.block.0,
+            moves: start as u32,
+            nmoves: moves.len() as u16,
+            overlapping,
+            loop_header: self.f.blocks[bc.block.index()].loop_header,
+        }
+    }
+
+    fn paths(e: &RtEntry) -> Option<FastPaths> {
+        let n = e.fast_paths.len();
+        if n == 0 || n > 2 {
+            return None;
+        }
+        let mut paths = [e.fast_paths[0]; 2];
+        paths[..n].copy_from_slice(&e.fast_paths);
+        Some(FastPaths { paths, len: n as u8 })
     }
 
     fn site(s: Option<crate::entity::SiteId>) -> u32 {
@@ -157,11 +180,12 @@ impl Decoder<'_> {
     fn emit(&mut self, op: Op, debug: DebugInfo) {
         self.code.push(op);
         self.debug.push(debug);
+        self.origin.push(self.at);
     }
 
     /// The fused compare-and-branch form of `data` (whose result is the `brif`'s only
     /// operand use), if it has one.
-    fn fused(&self, data: &InstData, brif: &InstData) -> Option<Op> {
+    fn fused(&mut self, data: &InstData, brif: &InstData) -> Option<Op> {
         let InstData::Brif { then_dest, else_dest, .. } = brif else { return None };
         let (then_t, else_t) = (self.target(then_dest), self.target(else_dest));
         match *data {
@@ -171,24 +195,25 @@ impl Decoder<'_> {
             InstData::Unary { op: Opcode::Truthy, arg } => Some(Op::BrTruthy { a: self.slot(arg), then_t, else_t }),
             InstData::Unary { op: Opcode::Not, arg } => Some(Op::BrTruthy { a: self.slot(arg), then_t: else_t, else_t: then_t }),
             InstData::RtCall { rt, ref args, spread: false, site, .. }
-                if args.len() == 2 && !self.bound[rt.index()].fast_paths.is_empty() && self.bound[rt.index()].ret == Type::I1 =>
+                if args.len() == 2 && self.bound[rt.index()].ret == Type::I1 =>
             {
                 let e = &self.bound[rt.index()];
-                Some(Op::BrRtFast {
-                    f: e.f,
+                let (f, paths) = (e.f, Self::paths(e)?);
+                Some(Op::BrRtFast(Box::new(BrRtOp {
+                    f,
                     a: self.slot(args[0]),
                     b: self.slot(args[1]),
-                    paths: e.fast_paths.clone().into_boxed_slice(),
+                    paths,
                     site: Self::site(site),
                     then_t,
                     else_t,
-                })
+                })))
             }
             _ => None,
         }
     }
 
-    fn op(&self, data: &InstData, results: &[Value]) -> Op {
+    fn op(&mut self, data: &InstData, results: &[Value]) -> Op {
         let dst = results.first().map(|&v| self.slot(v)).unwrap_or(0);
         match data {
             InstData::Const { imm, .. } => Op::Const { dst, val: const_val(*imm, self.consts) },
@@ -222,16 +247,16 @@ impl Decoder<'_> {
                 }
             }
             InstData::Closure { func, args, .. } => Op::Closure { dst, func: func.0, cells: self.slots(args) },
-            InstData::Call { op, callee, args, spread, site } => Op::Call {
+            InstData::Call { op, callee, args, spread, site } => Op::Call(Box::new(CallOp {
                 op: *op,
                 callee: self.slot(*callee),
                 args: self.slots(args),
                 spread: *spread,
                 dsts: self.slots(results),
                 site: Self::site(*site),
-            },
+            })),
             InstData::RtCall { rt, args, spread: false, site, .. }
-                if (1..=2).contains(&args.len()) && !self.bound[rt.index()].fast_paths.is_empty() =>
+                if (1..=2).contains(&args.len()) && Self::paths(&self.bound[rt.index()]).is_some() =>
             {
                 let e = &self.bound[rt.index()];
                 Op::RtFast {
@@ -240,20 +265,30 @@ impl Decoder<'_> {
                     a: self.slot(args[0]),
                     b: self.slot(*args.last().unwrap_or(&args[0])),
                     unary: args.len() == 1,
-                    paths: e.fast_paths.clone().into_boxed_slice(),
+                    paths: Self::paths(e).expect("checked"),
                     site: Self::site(*site),
                 }
             }
-            InstData::RtCall { rt, args, spread, site, .. } => Op::RtCall {
+            InstData::RtCall { rt, args, spread: false, site, .. } if args.len() == 2 => Op::RtCall2 {
                 f: self.bound[rt.index()].f,
                 dst,
-                args: self.slots(args),
-                spread: *spread,
+                a: self.slot(args[0]),
+                b: self.slot(args[1]),
                 site: Self::site(*site),
+            },
+            InstData::RtCall { rt, args, spread, site, .. } => Op::RtCall {
+                dst,
+                call: Box::new(RtCallOp {
+                    f: self.bound[rt.index()].f,
+                    args: self.slots(args),
+                    spread: *spread,
+                    site: Self::site(*site),
+                }),
             },
             InstData::Jump { dest, .. } => Op::Jump(self.target(dest)),
             InstData::Brif { cond, then_dest, else_dest, .. } => {
-                Op::Brif { cond: self.slot(*cond), then_t: self.target(then_dest), else_t: self.target(else_dest) }
+                let (then_t, else_t) = (self.target(then_dest), self.target(else_dest));
+                Op::Brif { cond: self.slot(*cond), then_t, else_t }
             }
             InstData::Return { args, spread, .. } => Op::Return { args: self.slots(args), spread: *spread },
             InstData::Guard { op, arg, imm, snap } => Op::Guard { op: *op, arg: self.slot(*arg), imm: *imm, snap: snap.0 },
@@ -265,13 +300,24 @@ impl Decoder<'_> {
 pub(super) fn decode(f: &Function, bound: &[RtEntry], consts: &[Val]) -> Decoded {
     let (slot_of, nslots) = assign_slots(f);
     let uses = use_counts(f);
-    let mut d = Decoder { f, bound, consts, slot_of, code: Vec::new(), debug: Vec::new() };
+    let mut d = Decoder {
+        f,
+        bound,
+        consts,
+        slot_of,
+        code: Vec::new(),
+        debug: Vec::new(),
+        moves: Vec::new(),
+        origin: Vec::new(),
+        at: (0, 0),
+    };
     let mut inst_pc = vec![u32::MAX; f.insts.len()];
     let mut block_pc = vec![0u32; f.blocks.len()];
     for (bi, b) in f.blocks.iter().enumerate() {
         block_pc[bi] = d.code.len() as u32;
         for (k, &inst) in b.insts.iter().enumerate() {
             inst_pc[inst.index()] = d.code.len() as u32;
+            d.at = (bi as u32, k as u32);
             let node = &f.insts[inst.index()];
             if matches!(node.data, InstData::Unary { op, .. } if is_copy(op)) {
                 continue; // shares its operand's slot
@@ -289,16 +335,17 @@ pub(super) fn decode(f: &Function, bound: &[RtEntry], consts: &[Val]) -> Decoded
             d.emit(op, node.debug);
         }
     }
-    let fix = |t: &mut Target| t.pc = block_pc[t.block.index()];
+    let fix = |t: &mut Target| t.pc = block_pc[t.pc as usize];
     for op in d.code.iter_mut() {
         match op {
             Op::Jump(t) => fix(t),
-            Op::Brif { then_t, else_t, .. }
-            | Op::BrCmp { then_t, else_t, .. }
-            | Op::BrTruthy { then_t, else_t, .. }
-            | Op::BrRtFast { then_t, else_t, .. } => {
+            Op::Brif { then_t, else_t, .. } | Op::BrCmp { then_t, else_t, .. } | Op::BrTruthy { then_t, else_t, .. } => {
                 fix(then_t);
                 fix(else_t);
+            }
+            Op::BrRtFast(br) => {
+                fix(&mut br.then_t);
+                fix(&mut br.else_t);
             }
             _ => {}
         }
@@ -309,6 +356,8 @@ pub(super) fn decode(f: &Function, bound: &[RtEntry], consts: &[Val]) -> Decoded
         inst_pc: inst_pc.into_boxed_slice(),
         slot_of: d.slot_of,
         nslots,
+        moves: d.moves.into_boxed_slice(),
+        origin: d.origin.into_boxed_slice(),
     }
 }
 

@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 
 use super::error::{LResult, LuaError, VARINFO};
-use super::proto::{Op, Proto, Target};
+use super::proto::{BrRtOp, CallOp, Op, Proto, RtCallOp, Target};
 use super::vm::{access, FrameInfo, Vm};
 use crate::entity::Value;
 use crate::function::ResumeAt;
@@ -63,7 +63,7 @@ fn enter(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize, resume_p
         return Err(LuaError::msg("stack overflow"));
     }
     vm.depth += 1;
-    vm.frames.push(FrameInfo { proto: std::ptr::null(), pc: 0 });
+    vm.frames.push(FrameInfo { proto: std::ptr::null(), pc: 0, base });
     let saved_top = vm.top;
     let r = run_frames(vm, closure, base, nargs, resume_pc);
     vm.top = saved_top;
@@ -80,7 +80,7 @@ fn run_frames(vm: &mut Vm, mut closure: *mut Closure, base: usize, mut nargs: us
         vm.ensure_stack(base, nslots.max(nargs) + 16)?;
         if let Some(f) = vm.frames.last_mut() {
             f.proto = proto;
-            f.pc = 0;
+            f.pc = start.unwrap_or(0);
         }
         let pc = match start.take() {
             Some(pc) => {
@@ -148,30 +148,30 @@ pub fn locate(vm: &mut Vm, proto: &Proto, pc: usize, e: LuaError) -> LuaError {
 }
 
 /// Copies values into block parameter slots with parallel-move semantics.
-#[inline]
-fn do_moves(regs: *mut Val, t: &Target) {
-    // SAFETY: move slots are within the frame (checked at decode time by construction).
+#[inline(always)]
+fn do_moves(regs: *mut Val, moves: &[(u32, u32)], t: &Target) {
+    if t.nmoves == 0 {
+        return;
+    }
+    let moves = &moves[t.moves as usize..t.moves as usize + t.nmoves as usize];
+    // SAFETY: move slots are within the frame (they are slots of the function's values).
     unsafe {
         if !t.overlapping {
-            for &(from, to) in t.moves.iter() {
+            for &(from, to) in moves {
                 *regs.add(to as usize) = *regs.add(from as usize);
             }
         } else {
-            let mut small = [Val::NIL; 16];
-            let mut large = Vec::new();
-            let tmp: &mut [Val] = if t.moves.len() <= small.len() {
-                &mut small[..t.moves.len()]
-            } else {
-                large.resize(t.moves.len(), Val::NIL);
-                &mut large
-            };
-            for (slot, &(from, _)) in tmp.iter_mut().zip(t.moves.iter()) {
-                *slot = *regs.add(from as usize);
-            }
-            for (&(_, to), &v) in t.moves.iter().zip(tmp.iter()) {
-                *regs.add(to as usize) = v;
-            }
+            parallel_moves(regs, moves);
         }
+    }
+}
+
+/// Moves where some destination is also a source: read everything, then write.
+#[cold]
+unsafe fn parallel_moves(regs: *mut Val, moves: &[(u32, u32)]) {
+    let tmp: Vec<Val> = moves.iter().map(|&(from, _)| unsafe { *regs.add(from as usize) }).collect();
+    for (&(_, to), &v) in moves.iter().zip(tmp.iter()) {
+        unsafe { *regs.add(to as usize) = v };
     }
 }
 
@@ -217,11 +217,16 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
     macro_rules! branch {
         ($t:expr) => {{
             let t: &Target = $t;
-            do_moves(regs, t);
+            do_moves(regs, &proto.moves, t);
             pc = t.pc;
             if t.loop_header {
                 proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-                vm.safepoint();
+                if vm.heap.wants_collection() {
+                    if let Some(fr) = vm.frames.last_mut() {
+                        fr.pc = pc;
+                    }
+                    vm.collect_garbage();
+                }
             }
         }};
     }
@@ -263,7 +268,8 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 let v = vm.new_closure(target, cells);
                 w!(*dst, v);
             }
-            Op::Call { op, callee, args, spread, dsts, site } => {
+            Op::Call(call) => {
+                let CallOp { op, callee, args, spread, dsts, site } = &**call;
                 let f = r!(*callee);
                 if let Some(s) = proto.sites.get(*site as usize) {
                     s.record(&[f]);
@@ -308,7 +314,21 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                     }
                 }
             }
-            Op::RtCall { f, dst, args, spread, site } => {
+            Op::RtCall2 { f, dst, a, b, site } => {
+                let args = [r!(*a), r!(*b)];
+                if let Some(s) = proto.sites.get(*site as usize) {
+                    s.record(&args);
+                }
+                if let Some(fr) = vm.frames.last_mut() {
+                    fr.pc = pc - 1;
+                }
+                match f(vm, &args) {
+                    Ok(v) => w!(*dst, v),
+                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                }
+            }
+            Op::RtCall { dst, call } => {
+                let RtCallOp { f, args, spread, site } = &**call;
                 let mut buf = [Val::NIL; 6];
                 let mut heap_args;
                 let argv: &[Val] = if !*spread && args.len() <= buf.len() {
@@ -344,9 +364,8 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 if let Some(s) = proto.sites.get(*site as usize) {
                     s.record(argv);
                 }
-                let fast = paths.iter().find(|p| p.tags[0] == x.tag() && (*is_unary || p.tags[1] == y.tag()));
-                if let Some(p) = fast {
-                    w!(*dst, if *is_unary { unary(p.op, x) } else { binary(p.op, x, y) });
+                if let Some(op) = paths.find(x, y, *is_unary) {
+                    w!(*dst, if *is_unary { unary(op, x) } else { binary(op, x, y) });
                     continue;
                 }
                 if let Some(fr) = vm.frames.last_mut() {
@@ -370,13 +389,14 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 let t = if r!(*a).truthy() { then_t } else { else_t };
                 branch!(t);
             }
-            Op::BrRtFast { f, a, b, paths, site, then_t, else_t } => {
+            Op::BrRtFast(br) => {
+                let BrRtOp { f, a, b, paths, site, then_t, else_t } = &**br;
                 let args = [r!(*a), r!(*b)];
                 if let Some(s) = proto.sites.get(*site as usize) {
                     s.record(&args);
                 }
-                let cond = match paths.iter().find(|p| p.tags[0] == args[0].tag() && p.tags[1] == args[1].tag()) {
-                    Some(p) => binary(p.op, args[0], args[1]),
+                let cond = match paths.find(args[0], args[1], false) {
+                    Some(op) => binary(op, args[0], args[1]),
                     None => {
                         if let Some(fr) = vm.frames.last_mut() {
                             fr.pc = pc - 1;

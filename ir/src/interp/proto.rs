@@ -9,22 +9,91 @@ use crate::function::{DebugInfo, Function, Module};
 use crate::ops::Opcode;
 use crate::rt::Val;
 
-/// Parallel moves into a block's parameter slots: `(from, to)` pairs.
-pub type Moves = Box<[(u32, u32)]>;
-
-/// A branch target: the first op of the block and the parameter moves.
-#[derive(Clone, Debug)]
+/// A branch target: where the block's code starts and its parameter moves (a range of
+/// [`Proto::moves`], with parallel semantics).
+#[derive(Clone, Copy, Debug)]
 pub struct Target {
     /// Op index of the block's first instruction.
     pub pc: u32,
-    /// Parameter moves (parallel semantics).
-    pub moves: Moves,
+    /// First move in [`Proto::moves`].
+    pub moves: u32,
+    /// Number of moves.
+    pub nmoves: u16,
     /// Some source of the moves is also a destination (needs a temporary copy).
     pub overlapping: bool,
     /// The target is a loop header (the branch is counted as a back-edge).
     pub loop_header: bool,
-    /// The target block.
-    pub block: Block,
+}
+
+/// Up to two typed fast paths of a runtime call, kept inline in the op.
+#[derive(Clone, Copy, Debug)]
+pub struct FastPaths {
+    /// The paths; only the first `len` are used.
+    pub paths: [FastPath; 2],
+    /// How many there are.
+    pub len: u8,
+}
+
+impl FastPaths {
+    /// The first path whose tags match the operands (`b` ignored for one operand).
+    #[inline(always)]
+    pub fn find(&self, a: Val, b: Val, unary: bool) -> Option<Opcode> {
+        for p in &self.paths[..self.len as usize] {
+            if p.tags[0] == a.tag() && (unary || p.tags[1] == b.tag()) {
+                return Some(p.op);
+            }
+        }
+        None
+    }
+}
+
+/// A call's operands (kept out of line: calls are rarer than arithmetic).
+#[derive(Clone, Debug)]
+pub struct CallOp {
+    /// `call`, `call.pack` or `tailcall`.
+    pub op: Opcode,
+    /// The callee's slot.
+    pub callee: u32,
+    /// Argument slots (the last is a pack to spread if `spread`).
+    pub args: Box<[u32]>,
+    /// The last argument is a pack.
+    pub spread: bool,
+    /// Result slots.
+    pub dsts: Box<[u32]>,
+    /// Profile site, `u32::MAX` if none.
+    pub site: u32,
+}
+
+/// A runtime call's operands.
+#[derive(Clone, Debug)]
+pub struct RtCallOp {
+    /// The function.
+    pub f: RtFn,
+    /// Argument slots (the last is a pack to spread if `spread`).
+    pub args: Box<[u32]>,
+    /// The last argument is a pack.
+    pub spread: bool,
+    /// Profile site, `u32::MAX` if none.
+    pub site: u32,
+}
+
+/// A fused runtime comparison and branch.
+#[derive(Clone, Debug)]
+pub struct BrRtOp {
+    /// The function.
+    pub f: RtFn,
+    /// Operand slots.
+    pub a: u32,
+    /// Operand slots.
+    pub b: u32,
+    /// Fast paths.
+    pub paths: FastPaths,
+    /// Profile site.
+    pub site: u32,
+    /// Where to go if true.
+    pub then_t: Target,
+    /// Where to go if false.
+    pub else_t: Target,
 }
 
 /// One decoded instruction. Operands are frame-slot numbers.
@@ -51,10 +120,12 @@ pub enum Op {
     Globals { dst: u32 },
     CellSet { cell: u32, value: u32 },
     Closure { dst: u32, func: u32, cells: Box<[u32]> },
-    Call { op: Opcode, callee: u32, args: Box<[u32]>, spread: bool, dsts: Box<[u32]>, site: u32 },
-    RtCall { f: RtFn, dst: u32, args: Box<[u32]>, spread: bool, site: u32 },
+    Call(Box<CallOp>),
+    RtCall { dst: u32, call: Box<RtCallOp> },
+    /// A two-operand runtime call without fast paths.
+    RtCall2 { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
     /// A one- or two-operand runtime call with declared typed fast paths (`b == a` for one operand).
-    RtFast { f: RtFn, dst: u32, a: u32, b: u32, unary: bool, paths: Box<[FastPath]>, site: u32 },
+    RtFast { f: RtFn, dst: u32, a: u32, b: u32, unary: bool, paths: FastPaths, site: u32 },
     Jump(Target),
     Brif { cond: u32, then_t: Target, else_t: Target },
     /// A typed comparison and the `brif` on it.
@@ -62,7 +133,7 @@ pub enum Op {
     /// `truthy` (or `not`, with the targets swapped) and the `brif` on it.
     BrTruthy { a: u32, then_t: Target, else_t: Target },
     /// A two-operand runtime call with fast paths returning `i1`, and the `brif` on it.
-    BrRtFast { f: RtFn, a: u32, b: u32, paths: Box<[FastPath]>, site: u32, then_t: Target, else_t: Target },
+    BrRtFast(Box<BrRtOp>),
     Return { args: Box<[u32]>, spread: bool },
     Guard { op: Opcode, arg: u32, imm: i64, snap: u32 },
 }
@@ -120,6 +191,11 @@ pub struct Proto {
     pub backedges: AtomicU32,
     /// Type profiles, by site.
     pub sites: Box<[SiteProfile]>,
+    /// Block-parameter moves of every branch: `(from, to)` slot pairs.
+    pub moves: Box<[(u32, u32)]>,
+    /// The MIR instruction (block, index) each op came from.
+    pub origin: Box<[(u32, u32)]>,
+    liveness: std::sync::OnceLock<crate::liveness::Liveness>,
     chunk: *const str,
     /// The module it belongs to.
     pub module: *const LoadedModule,
@@ -151,6 +227,23 @@ impl Proto {
             "main chunk".to_string()
         } else {
             format!("function '{}'", self.mir.name)
+        }
+    }
+
+    /// Calls `f` with every frame slot that may hold a value still needed when the frame
+    /// is stopped before op `pc` (at a call in progress or a safepoint). The collector
+    /// marks only these, so values the function is done with do not stay reachable.
+    pub fn live_slots(&self, pc: u32, mut f: impl FnMut(u32)) {
+        let Some(&(block, index)) = self.origin.get(pc as usize) else {
+            (0..self.nslots).for_each(f);
+            return;
+        };
+        let liveness = self.liveness.get_or_init(|| crate::liveness::Liveness::compute(&self.mir));
+        for v in liveness.live_before(&self.mir, Block(block), index as usize).iter() {
+            f(self.slot_of[v]);
+        }
+        if self.vararg {
+            f(self.nparams);
         }
     }
 
@@ -217,8 +310,20 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         calls: AtomicU32::new(0),
         backedges: AtomicU32::new(0),
         sites,
+        moves: d.moves,
+        origin: d.origin,
+        liveness: std::sync::OnceLock::new(),
         chunk,
         module: std::ptr::null(),
         mir: f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decoded_ops_stay_small() {
+        // Hot ops are dispatched from a dense array: keep them within a cache line's half.
+        assert!(std::mem::size_of::<super::Op>() <= 40, "Op is {} bytes", std::mem::size_of::<super::Op>());
     }
 }

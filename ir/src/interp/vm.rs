@@ -125,8 +125,10 @@ fn default_call_error(_: &mut Vm, v: Val) -> LuaError {
 pub struct FrameInfo {
     /// The running function.
     pub proto: *const Proto,
-    /// The instruction running (updated at calls).
+    /// The instruction running (updated at calls and safepoints).
     pub pc: u32,
+    /// First value-stack slot of the frame.
+    pub base: usize,
 }
 
 /// Why loading a module failed.
@@ -308,21 +310,45 @@ impl Vm {
         }
     }
 
-    /// Runs a full collection now.
+    /// Runs a full collection now. Interpreted frames are scanned precisely (only their
+    /// live slots); the rest of the value stack (arguments being passed, natives' values)
+    /// and the native stack are scanned conservatively.
     pub fn collect_garbage(&mut self) {
-        let top = self.top;
+        let top = self.top.min(self.stack_slots);
         let base = self.native_stack_base;
+        // Precise frame regions, in stack order.
+        let mut frames: Vec<(usize, usize, *const Proto, u32)> = self
+            .frames
+            .iter()
+            .filter(|f| !f.proto.is_null())
+            // SAFETY: frame protos belong to loaded modules.
+            .map(|f| (f.base, f.base + unsafe { (*f.proto).nslots } as usize, f.proto, f.pc))
+            .collect();
+        frames.sort_unstable_by_key(|f| f.0);
+        let words = self.slice_words(top);
+        let mut gaps: Vec<&[usize]> = Vec::new();
+        let mut at = 0usize;
+        for &(start, end, _, _) in &frames {
+            if start > at && start <= top {
+                gaps.push(&words[at * 2..start * 2]);
+            }
+            at = at.max(end);
+        }
+        if at < top {
+            gaps.push(&words[at * 2..top * 2]);
+        }
         with_spilled_registers(|sp| {
-            let vstack = self.slice_words(top);
             let native: &[usize] = if base > sp {
                 // SAFETY: [sp, base) is the live part of this thread's stack.
                 unsafe { std::slice::from_raw_parts(sp as *const usize, (base - sp) / 8) }
             } else {
                 &[]
             };
+            gaps.push(native);
             let globals = self.globals;
             let registry = &self.registry;
             let modules = &self.modules;
+            let stack = self.stack;
             self.heap.collect(
                 |m| {
                     m.mark_ptr(globals as *mut _);
@@ -330,8 +356,17 @@ impl Vm {
                     for module in modules.iter() {
                         module.consts.iter().for_each(|&v| m.mark_val(v));
                     }
+                    for &(start, _, proto, pc) in &frames {
+                        // SAFETY: as above; live slots are within the frame, below `top`.
+                        unsafe {
+                            (*proto).live_slots(pc, |slot| {
+                                let v = *stack.add(start + slot as usize);
+                                m.mark_word(v.payload() as usize);
+                            })
+                        };
+                    }
                 },
-                &[vstack, native],
+                &gaps,
             );
         });
     }

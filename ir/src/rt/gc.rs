@@ -84,6 +84,8 @@ pub struct Heap {
     /// Statistics.
     pub stats: GcStats,
     gray: Vec<*mut GcHeader>,
+    /// Print a line per collection on stderr (`LAZYJIT_GC_TRACE=1`).
+    pub trace: bool,
 }
 
 /// Collections start once the heap is this large, whatever survived the last one.
@@ -98,7 +100,14 @@ impl Default for Heap {
 impl Heap {
     /// An empty heap.
     pub fn new() -> Heap {
-        Heap { objects: Vec::new(), bytes: 0, threshold: MIN_THRESHOLD, stats: GcStats::default(), gray: Vec::new() }
+        Heap {
+            objects: Vec::new(),
+            bytes: 0,
+            threshold: MIN_THRESHOLD,
+            stats: GcStats::default(),
+            gray: Vec::new(),
+            trace: std::env::var_os("LAZYJIT_GC_TRACE").is_some_and(|v| v == "1"),
+        }
     }
 
     /// Whether enough has been allocated since the last collection to run one.
@@ -141,7 +150,18 @@ impl Heap {
         self.gray = marker.gray;
         self.sweep();
         self.stats.collections += 1;
+        let before = self.threshold;
         self.threshold = (self.bytes * 2).max(MIN_THRESHOLD);
+        if self.trace {
+            eprintln!(
+                "gc #{}: threshold {} KiB -> live {} KiB in {} objects, next at {} KiB",
+                self.stats.collections,
+                before / 1024,
+                self.bytes / 1024,
+                self.objects.len(),
+                self.threshold / 1024
+            );
+        }
     }
 
     fn sweep(&mut self) {
