@@ -58,6 +58,6 @@ fn interpreter_takes_the_fast_path_only_when_tags_match() {
     let r = vm.call(f, &[Val::int(1), Val::float(0.5)]).expect("call");
     assert_eq!(r[0].as_float(), Some(1001.5), "mixed operands take the function");
     let site = &vm.modules()[0].protos[0].sites[0];
-    let seen = site.tags[0].load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(seen, (1 << Tag::Int as u32) | (1 << Tag::Float as u32), "the profile saw ints and floats");
+    assert_eq!(site.operand_tags(0), (1 << Tag::Int as u16) | (1 << Tag::Float as u16), "operand 0: ints and floats");
+    assert_eq!(site.operand_tags(1), (1 << Tag::Int as u16) | (1 << Tag::Float as u16), "operand 1: ints and floats");
 }

@@ -14,7 +14,7 @@
 //! `inst_pc` maps every instruction to the op where executing it starts, which is how a
 //! snapshot's resume point becomes a place to continue.
 
-use super::proto::{BrRtOp, CallOp, FastPaths, Op, RtCallOp, Target};
+use super::proto::{BrRtOp, CallOp, CmpStepOp, FastPaths, Op, RtCallOp, Target};
 use super::vm::RtEntry;
 use crate::entity::{Block, Value};
 use crate::function::{BlockCall, Const, DebugInfo, Function, InstData};
@@ -130,6 +130,8 @@ struct Decoder<'a> {
     moves: Vec<(u32, u32)>,
     origin: Vec<(u32, u32)>,
     at: (u32, u32),
+    /// Number of branch edges into each block.
+    preds: Vec<u32>,
 }
 
 impl Decoder<'_> {
@@ -183,6 +185,32 @@ impl Decoder<'_> {
         self.origin.push(self.at);
     }
 
+    /// If `bc` enters, with no arguments, a block only this branch reaches that holds at
+    /// most two `iadd`/`isub` and a jump: those steps and the jump's target.
+    fn step_block(&mut self, bc: &BlockCall) -> Option<(Box<[(Opcode, u32, u32, u32)]>, Target)> {
+        let block = &self.f.blocks[bc.block.index()];
+        if !bc.args.is_empty() || !block.params.is_empty() || self.preds[bc.block.index()] != 1 {
+            return None;
+        }
+        let (last, body) = block.insts.split_last()?;
+        if body.len() > 2 {
+            return None;
+        }
+        let mut steps = Vec::new();
+        for &inst in body {
+            let node = &self.f.insts[inst.index()];
+            match node.data {
+                InstData::Binary { op: op @ (Opcode::Iadd | Opcode::Isub), args } => {
+                    steps.push((op, self.slot(node.results[0]), self.slot(args[0]), self.slot(args[1])))
+                }
+                _ => return None,
+            }
+        }
+        let InstData::Jump { ref dest, .. } = self.f.insts[last.index()].data else { return None };
+        let jump = self.target(dest);
+        Some((steps.into_boxed_slice(), jump))
+    }
+
     /// The fused compare-and-branch form of `data` (whose result is the `brif`'s only
     /// operand use), if it has one.
     fn fused(&mut self, data: &InstData, brif: &InstData) -> Option<Op> {
@@ -190,7 +218,13 @@ impl Decoder<'_> {
         let (then_t, else_t) = (self.target(then_dest), self.target(else_dest));
         match *data {
             InstData::Binary { op, args } if op.results() == crate::ops::Results::One(Type::I1) => {
-                Some(Op::BrCmp { op, a: self.slot(args[0]), b: self.slot(args[1]), then_t, else_t })
+                let (a, b) = (self.slot(args[0]), self.slot(args[1]));
+                for (steps_when, side, other) in [(false, else_dest, then_t), (true, then_dest, else_t)] {
+                    if let Some((steps, jump)) = self.step_block(side) {
+                        return Some(Op::BrCmpStep(Box::new(CmpStepOp { op, a, b, steps_when, other, steps, jump })));
+                    }
+                }
+                Some(Op::BrCmp { op, a, b, then_t, else_t })
             }
             InstData::Unary { op: Opcode::Truthy, arg } => Some(Op::BrTruthy { a: self.slot(arg), then_t, else_t }),
             InstData::Unary { op: Opcode::Not, arg } => Some(Op::BrTruthy { a: self.slot(arg), then_t: else_t, else_t: then_t }),
@@ -276,6 +310,14 @@ impl Decoder<'_> {
                 b: self.slot(args[1]),
                 site: Self::site(*site),
             },
+            InstData::RtCall { rt, args, spread: false, site, .. } if args.len() == 3 => Op::RtCall3 {
+                f: self.bound[rt.index()].f,
+                dst,
+                a: self.slot(args[0]),
+                b: self.slot(args[1]),
+                c: self.slot(args[2]),
+                site: Self::site(*site),
+            },
             InstData::RtCall { rt, args, spread, site, .. } => Op::RtCall {
                 dst,
                 call: Box::new(RtCallOp {
@@ -310,7 +352,15 @@ pub(super) fn decode(f: &Function, bound: &[RtEntry], consts: &[Val]) -> Decoded
         moves: Vec::new(),
         origin: Vec::new(),
         at: (0, 0),
+        preds: vec![0; f.blocks.len()],
     };
+    for b in &f.blocks {
+        if let Some(&last) = b.insts.last() {
+            for bc in f.insts[last.index()].data.successors() {
+                d.preds[bc.block.index()] += 1;
+            }
+        }
+    }
     let mut inst_pc = vec![u32::MAX; f.insts.len()];
     let mut block_pc = vec![0u32; f.blocks.len()];
     for (bi, b) in f.blocks.iter().enumerate() {
@@ -346,6 +396,10 @@ pub(super) fn decode(f: &Function, bound: &[RtEntry], consts: &[Val]) -> Decoded
             Op::BrRtFast(br) => {
                 fix(&mut br.then_t);
                 fix(&mut br.else_t);
+            }
+            Op::BrCmpStep(st) => {
+                fix(&mut st.other);
+                fix(&mut st.jump);
             }
             _ => {}
         }

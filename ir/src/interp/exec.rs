@@ -231,7 +231,10 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
         }};
     }
     loop {
-        let op = &code[pc as usize];
+        debug_assert!((pc as usize) < code.len());
+        // SAFETY: every block ends in a terminator, which leaves through a branch or a
+        // return, so `pc` always indexes an op (resume points are checked on entry).
+        let op = unsafe { code.get_unchecked(pc as usize) };
         pc += 1;
         match op {
             Op::Const { dst, val } => w!(*dst, *val),
@@ -327,6 +330,19 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
                 }
             }
+            Op::RtCall3 { f, dst, a, b, c, site } => {
+                let args = [r!(*a), r!(*b), r!(*c)];
+                if let Some(s) = proto.sites.get(*site as usize) {
+                    s.record(&args);
+                }
+                if let Some(fr) = vm.frames.last_mut() {
+                    fr.pc = pc - 1;
+                }
+                match f(vm, &args) {
+                    Ok(v) => w!(*dst, v),
+                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                }
+            }
             Op::RtCall { dst, call } => {
                 let RtCallOp { f, args, spread, site } = &**call;
                 let mut buf = [Val::NIL; 6];
@@ -384,6 +400,18 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
             Op::BrCmp { op, a, b, then_t, else_t } => {
                 let t = if binary(*op, r!(*a), r!(*b)).payload() != 0 { then_t } else { else_t };
                 branch!(t);
+            }
+            Op::BrCmpStep(st) => {
+                let cond = binary(st.op, r!(st.a), r!(st.b)).payload() != 0;
+                if cond == st.steps_when {
+                    for &(op, dst, a, b) in st.steps.iter() {
+                        let (x, y) = (r!(a).int_unchecked(), r!(b).int_unchecked());
+                        w!(dst, Val::int(if op == Opcode::Iadd { x.wrapping_add(y) } else { x.wrapping_sub(y) }));
+                    }
+                    branch!(&st.jump);
+                } else {
+                    branch!(&st.other);
+                }
             }
             Op::BrTruthy { a, then_t, else_t } => {
                 let t = if r!(*a).truthy() { then_t } else { else_t };

@@ -77,6 +77,25 @@ pub struct RtCallOp {
     pub site: u32,
 }
 
+/// A compare-and-branch whose one side is a short block of integer steps and a jump.
+#[derive(Clone, Debug)]
+pub struct CmpStepOp {
+    /// The typed comparison.
+    pub op: Opcode,
+    /// Operand slots.
+    pub a: u32,
+    /// Operand slots.
+    pub b: u32,
+    /// Whether the steps run when the comparison is true (else when false).
+    pub steps_when: bool,
+    /// Where to go the other way.
+    pub other: Target,
+    /// `(op, dst, a, b)` with `op` `iadd` or `isub`.
+    pub steps: Box<[(Opcode, u32, u32, u32)]>,
+    /// The step block's jump.
+    pub jump: Target,
+}
+
 /// A fused runtime comparison and branch.
 #[derive(Clone, Debug)]
 pub struct BrRtOp {
@@ -124,12 +143,18 @@ pub enum Op {
     RtCall { dst: u32, call: Box<RtCallOp> },
     /// A two-operand runtime call without fast paths.
     RtCall2 { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
+    /// A three-operand runtime call.
+    RtCall3 { f: RtFn, dst: u32, a: u32, b: u32, c: u32, site: u32 },
     /// A one- or two-operand runtime call with declared typed fast paths (`b == a` for one operand).
     RtFast { f: RtFn, dst: u32, a: u32, b: u32, unary: bool, paths: FastPaths, site: u32 },
     Jump(Target),
     Brif { cond: u32, then_t: Target, else_t: Target },
     /// A typed comparison and the `brif` on it.
     BrCmp { op: Opcode, a: u32, b: u32, then_t: Target, else_t: Target },
+    /// A typed comparison and the `brif` on it, where one target is a block of at most
+    /// two integer additions or subtractions ending in a jump, which runs inline (a
+    /// counted loop's latch).
+    BrCmpStep(Box<CmpStepOp>),
     /// `truthy` (or `not`, with the targets swapped) and the `brif` on it.
     BrTruthy { a: u32, then_t: Target, else_t: Target },
     /// A two-operand runtime call with fast paths returning `i1`, and the `brif` on it.
@@ -138,30 +163,41 @@ pub enum Op {
     Guard { op: Opcode, arg: u32, imm: i64, snap: u32 },
 }
 
-/// What a profile site has seen: one bit per value tag, for up to three operands.
+/// What a profile site has seen: for each of its first two operands, one bit per value
+/// tag, packed in one word so that recording is one load and (rarely) one store.
 #[derive(Default, Debug)]
 pub struct SiteProfile {
-    /// Bit `t` of `tags[i]` is set once operand `i` had tag number `t`.
-    pub tags: [AtomicU32; 3],
+    /// Bits `0..16`: tags of operand 0; bits `16..32`: tags of operand 1.
+    seen: AtomicU32,
     /// For calls: the callee last seen (raw payload), 0 if none.
     pub target: AtomicU64,
-    /// How many times the site ran.
-    pub count: AtomicU32,
 }
 
 impl SiteProfile {
-    /// Records one execution with these operands.
-    #[inline]
+    /// Records one execution with these operands (beyond the second are not profiled).
+    #[inline(always)]
     pub fn record(&self, operands: &[Val]) {
-        // A plain load and store: a lost update under a race only loses a count, and an
-        // atomic read-modify-write would cost more than the operation being profiled.
-        self.count.store(self.count.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        for (slot, v) in self.tags.iter().zip(operands) {
-            let bit = 1u32 << (v.tag() as u32);
-            if slot.load(Ordering::Relaxed) & bit == 0 {
-                slot.fetch_or(bit, Ordering::Relaxed);
-            }
+        let mut bits = 0u32;
+        if let Some(a) = operands.first() {
+            bits |= 1 << (a.tag() as u32);
         }
+        if let Some(b) = operands.get(1) {
+            bits |= 1 << (16 + b.tag() as u32);
+        }
+        let seen = self.seen.load(Ordering::Relaxed);
+        if seen & bits != bits {
+            self.seen.fetch_or(bits, Ordering::Relaxed);
+        }
+    }
+
+    /// The tags operand `i` (0 or 1) has had, one bit per tag number.
+    pub fn operand_tags(&self, i: usize) -> u16 {
+        (self.seen.load(Ordering::Relaxed) >> (16 * i.min(1))) as u16
+    }
+
+    /// Whether the site ever ran.
+    pub fn ran(&self) -> bool {
+        self.seen.load(Ordering::Relaxed) != 0
     }
 }
 
