@@ -70,11 +70,28 @@ fn le(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
 }
 
 fn index(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
-    index_val(vm, arg(a, 0), arg(a, 1))
+    let (obj, k) = (arg(a, 0), arg(a, 1));
+    // The common case first: a table that has the key or no metatable to consult.
+    if obj.tag() == Tag::Table {
+        let t = access::table_of(obj);
+        let v = t.get(k);
+        if !v.is_nil() || t.meta.is_null() {
+            return Ok(v);
+        }
+    }
+    index_val(vm, obj, k)
 }
 
 fn setindex(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
-    setindex_val(vm, arg(a, 0), arg(a, 1), arg(a, 2)).map(|_| Val::NIL)
+    let (obj, k, v) = (arg(a, 0), arg(a, 1), arg(a, 2));
+    // The common case first: an existing array slot of a table without a metatable.
+    if obj.tag() == Tag::Table && k.tag() == Tag::Int {
+        let t = access::table_of(obj);
+        if t.meta.is_null() && t.set_existing_int(k.int_unchecked(), v) {
+            return Ok(Val::NIL);
+        }
+    }
+    setindex_val(vm, obj, k, v).map(|_| Val::NIL)
 }
 
 fn tostring(vm: &mut Vm, a: &[Val]) -> LResult<Val> {

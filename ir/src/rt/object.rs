@@ -153,7 +153,7 @@ impl Table {
     }
 
     /// Raw get.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: Val) -> Val {
         match key.tag() {
             Tag::Int => self.get_int(key.int_unchecked()),
@@ -168,7 +168,7 @@ impl Table {
     }
 
     /// Raw get of an integer key.
-    #[inline]
+    #[inline(always)]
     pub fn get_int(&self, i: i64) -> Val {
         let idx = (i as u64).wrapping_sub(1);
         if idx < self.arr.len() as u64 {
@@ -184,6 +184,19 @@ impl Table {
     #[inline]
     pub fn get_str(&self, key: Val) -> Val {
         self.hash.get(key)
+    }
+
+    /// Stores into `t[i]` if `i` is within the array part (no growth, no rehash);
+    /// returns whether it did.
+    #[inline]
+    pub fn set_existing_int(&mut self, i: i64, value: Val) -> bool {
+        let idx = (i as u64).wrapping_sub(1);
+        if idx < self.arr.len() as u64 {
+            self.arr[idx as usize] = value;
+            true
+        } else {
+            false
+        }
     }
 
     /// Raw set; returns the growth in bytes (for the heap's account).
