@@ -18,17 +18,18 @@ use crate::ops::Opcode;
 use crate::rt::object::{Cell, Closure};
 use crate::rt::{Tag, Val};
 
-/// How a frame's code finished.
-enum Exit {
-    /// Returned this many values (at the frame base).
-    Return(usize),
-    /// Tail-calls this callee with this many arguments (at the frame base).
-    TailCall(Val, usize),
-}
-
-/// Runs closure `closure` with `nargs` arguments at `stack[base..]`.
+/// Runs closure `closure` with `nargs` arguments at `stack[base..]`; the results are
+/// left at `stack[base..]` and their number returned. Calls between interpreted
+/// functions stay in this activation's loop; only calls through natives nest.
 pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<usize> {
-    enter(vm, closure, base, nargs, None)
+    let floor = vm.frames.len();
+    let saved_top = vm.top;
+    let regions = vm.interp_regions.len();
+    let r = push_frame(vm, closure, base, nargs).and_then(|()| interpret(vm, floor));
+    vm.interp_regions.truncate(regions);
+    unwind_to(vm, floor);
+    vm.top = saved_top;
+    r
 }
 
 /// Resumes `closure`'s function in the middle: its frame is built at the top of the
@@ -51,62 +52,80 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
     let pc = proto
         .pc_of(at.block, at.index)
         .ok_or_else(|| LuaError::msg(format!("resume: no instruction {} in {}", at.index, at.block)))?;
+    if vm.depth >= vm.max_depth {
+        return Err(LuaError::msg("stack overflow"));
+    }
+    let floor = vm.frames.len();
     let saved_top = vm.top;
-    let r = enter(vm, c, base, 0, Some(pc));
+    vm.depth += 1;
+    vm.frames.push(FrameInfo { proto, pc, base, closure: c });
+    vm.top = base + proto.nslots as usize;
+    let regions = vm.interp_regions.len();
+    let r = interpret(vm, floor);
+    vm.interp_regions.truncate(regions);
+    unwind_to(vm, floor);
     vm.top = saved_top;
     let n = r?;
     Ok(vm.slice(base, n).to_vec())
 }
 
-fn enter(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize, resume_pc: Option<u32>) -> LResult<usize> {
+/// Drops the frames above `floor` (after an error, or the bottom frame after a return).
+fn unwind_to(vm: &mut Vm, floor: usize) {
+    let extra = vm.frames.len().saturating_sub(floor);
+    vm.depth -= extra;
+    vm.frames.truncate(floor);
+}
+
+/// Pushes a frame for `closure` whose `nargs` arguments are at `stack[base..]`: checks
+/// the depth and stack, sets up the parameters, counts the call, and offers a safepoint.
+fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<()> {
     if vm.depth >= vm.max_depth {
         return Err(LuaError::msg("stack overflow"));
     }
+    // SAFETY: closures refer to protos of loaded modules, which outlive the VM's run.
+    let proto = unsafe { &*(*closure).proto };
+    vm.ensure_stack(base, (proto.nslots as usize).max(nargs) + 16)?;
     vm.depth += 1;
-    vm.frames.push(FrameInfo { proto: std::ptr::null(), pc: 0, base });
-    let saved_top = vm.top;
-    let r = run_frames(vm, closure, base, nargs, resume_pc);
-    vm.top = saved_top;
-    vm.frames.pop();
-    vm.depth -= 1;
-    r
+    vm.frames.push(FrameInfo { proto, pc: 0, base, closure });
+    start_frame(vm, proto, base, nargs);
+    Ok(())
 }
 
-fn run_frames(vm: &mut Vm, mut closure: *mut Closure, base: usize, mut nargs: usize, mut start: Option<u32>) -> LResult<usize> {
-    loop {
-        // SAFETY: closures refer to protos of loaded modules, which outlive the VM's run.
-        let proto = unsafe { &*(*closure).proto };
-        let nslots = proto.nslots as usize;
-        vm.ensure_stack(base, nslots.max(nargs) + 16)?;
-        if let Some(f) = vm.frames.last_mut() {
-            f.proto = proto;
-            f.pc = start.unwrap_or(0);
-        }
-        let pc = match start.take() {
-            Some(pc) => {
-                vm.top = base + nslots;
-                pc
-            }
-            None => {
-                setup_params(vm, proto, base, nargs);
-                vm.top = base + nslots;
-                proto.calls.store(proto.calls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-                vm.safepoint();
-                0
-            }
-        };
-        match execute(vm, closure, proto, base, pc)? {
-            Exit::Return(n) => return Ok(n),
-            Exit::TailCall(f, n) => {
-                if f.tag() == Tag::Func {
-                    closure = f.payload() as *mut Closure;
-                    nargs = n;
-                    continue;
-                }
-                vm.top = base + n;
-                return vm.call_at(f, base, n);
-            }
-        }
+/// Replaces the innermost frame by a call of `closure` with `nargs` arguments already
+/// moved to its base (a tail call).
+fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) -> LResult<()> {
+    // SAFETY: as in `push_frame`.
+    let proto = unsafe { &*(*closure).proto };
+    let frame = vm.frames.last_mut().expect("a running frame");
+    frame.proto = proto;
+    frame.closure = closure;
+    frame.pc = 0;
+    let base = frame.base;
+    vm.ensure_stack(base, (proto.nslots as usize).max(nargs) + 16)?;
+    start_frame(vm, proto, base, nargs);
+    Ok(())
+}
+
+fn start_frame(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) {
+    setup_params(vm, proto, base, nargs);
+    vm.top = base + proto.nslots as usize;
+    proto.calls.store(proto.calls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    vm.safepoint();
+}
+
+/// The current native stack pointer (0 where unknown: then nothing is skipped).
+#[inline(always)]
+fn stack_pointer() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let sp: usize;
+        // SAFETY: reads a register.
+        unsafe { std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+        sp
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
     }
 }
 
@@ -197,10 +216,49 @@ fn stage_args(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize
     Ok(fixed + vals.len())
 }
 
-fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut pc: u32) -> LResult<Exit> {
-    let regs = vm.slot_ptr(base);
-    let code = &proto.code;
-    let frame_end = base + proto.nslots as usize;
+/// Runs the innermost frame and every interpreted frame it calls, until the frame just
+/// above `floor` returns; its results are then at its base.
+fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
+    let mut closure: *mut Closure;
+    let mut proto: &Proto;
+    let mut base: usize;
+    let mut regs: *mut Val;
+    let mut code: &[Op];
+    let mut frame_end: usize;
+    let mut pc: u32;
+    // Makes the innermost frame of `vm.frames` the running one.
+    macro_rules! load_frame {
+        () => {{
+            let fr = *vm.frames.last().expect("a running frame");
+            closure = fr.closure;
+            // SAFETY: frame protos belong to loaded modules.
+            proto = unsafe { &*fr.proto };
+            base = fr.base;
+            regs = vm.slot_ptr(base);
+            code = &proto.code;
+            frame_end = base + proto.nslots as usize;
+            pc = fr.pc;
+        }};
+    }
+    load_frame!();
+    // This activation's native frame holds no roots while it calls out: everything it
+    // still needs is in its frames' live slots. Register the frame (from a local, which
+    // lies below the callee-saved registers the prologue saved) so the collector's
+    // native-stack scan skips it and stale copies in it cannot keep garbage alive.
+    let marker = 0usize;
+    vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
+    // Before anything that may run the collector or other code: note where the frame
+    // stopped (for liveness and tracebacks) and the native stack pointer.
+    macro_rules! callout {
+        ($at:expr) => {{
+            if let Some(fr) = vm.frames.last_mut() {
+                fr.pc = $at;
+            }
+            if let Some(region) = vm.interp_regions.last_mut() {
+                region.0 = stack_pointer();
+            }
+        }};
+    }
     macro_rules! r {
         ($i:expr) => {
             // SAFETY: decoded slot numbers are below `nslots`, and the frame fits the stack.
@@ -222,12 +280,36 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
             if t.loop_header {
                 proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
                 if vm.heap.wants_collection() {
-                    if let Some(fr) = vm.frames.last_mut() {
-                        fr.pc = pc;
-                    }
+                    callout!(pc);
                     vm.collect_garbage();
                 }
             }
+        }};
+    }
+    // The running frame returns `$n` values, now at its base.
+    macro_rules! do_return {
+        ($n:expr) => {{
+            let n: usize = $n;
+            if vm.frames.len() <= floor + 1 {
+                return Ok(n);
+            }
+            vm.frames.pop();
+            vm.depth -= 1;
+            let results = base;
+            load_frame!();
+            // The caller stopped at its call, whose results go to its slots.
+            let Op::Call(call) = &code[pc as usize] else { unreachable!("a frame returns to a call") };
+            vm.top = frame_end;
+            if call.op == Opcode::CallPack {
+                let vals = vm.slice(results, n).to_vec();
+                let p = vm.new_pack(&vals);
+                w!(call.dsts[0], p);
+            } else {
+                for (i, &d) in call.dsts.iter().enumerate() {
+                    w!(d, if i < n { vm.get(results + i) } else { Val::NIL });
+                }
+            }
+            pc += 1;
         }};
     }
     loop {
@@ -280,19 +362,31 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 }
                 let at = frame_end;
                 let n = stage_args(vm, regs, args, *spread, at)?;
-                // A tail call of a closure reuses this frame; any other callee (a native,
-                // a value with `__call`, or a value that cannot be called) is called here
-                // so its errors get this instruction's position and names.
-                if *op == Opcode::TailCall && f.tag() == Tag::Func {
-                    for i in 0..n {
-                        let v = vm.get(at + i);
-                        vm.set(base + i, v);
+                if f.tag() == Tag::Func {
+                    let callee = f.payload() as *mut Closure;
+                    if *op == Opcode::TailCall {
+                        // Reuse this frame: arguments move down to its base.
+                        for i in 0..n {
+                            let v = vm.get(at + i);
+                            vm.set(base + i, v);
+                        }
+                        callout!(pc - 1);
+                        if let Err(e) = replace_frame(vm, callee, n) {
+                            return Err(locate(vm, proto, pc as usize - 1, e));
+                        }
+                    } else {
+                        callout!(pc - 1);
+                        if let Err(e) = push_frame(vm, callee, at, n) {
+                            return Err(locate(vm, proto, pc as usize - 1, e));
+                        }
                     }
-                    return Ok(Exit::TailCall(f, n));
+                    load_frame!();
+                    continue;
                 }
-                if let Some(fr) = vm.frames.last_mut() {
-                    fr.pc = pc - 1;
-                }
+                // Any other callee (a native, a value with `__call`, or a value that cannot
+                // be called) is called through the VM, so its errors get this
+                // instruction's position and names.
+                callout!(pc - 1);
                 vm.top = at + n;
                 let result = vm.call_at(f, at, n);
                 vm.top = frame_end;
@@ -305,7 +399,8 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                         let v = vm.get(at + i);
                         vm.set(base + i, v);
                     }
-                    return Ok(Exit::Return(nret));
+                    do_return!(nret);
+                    continue;
                 }
                 if *op == Opcode::CallPack {
                     let vals = vm.slice(at, nret).to_vec();
@@ -322,9 +417,7 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 if let Some(s) = proto.sites.get(*site as usize) {
                     s.record(&args);
                 }
-                if let Some(fr) = vm.frames.last_mut() {
-                    fr.pc = pc - 1;
-                }
+                callout!(pc - 1);
                 match f(vm, &args) {
                     Ok(v) => w!(*dst, v),
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
@@ -335,9 +428,7 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 if let Some(s) = proto.sites.get(*site as usize) {
                     s.record(&args);
                 }
-                if let Some(fr) = vm.frames.last_mut() {
-                    fr.pc = pc - 1;
-                }
+                callout!(pc - 1);
                 match f(vm, &args) {
                     Ok(v) => w!(*dst, v),
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
@@ -365,9 +456,7 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 if let Some(s) = proto.sites.get(*site as usize) {
                     s.record(argv);
                 }
-                if let Some(fr) = vm.frames.last_mut() {
-                    fr.pc = pc - 1;
-                }
+                callout!(pc - 1);
                 match f(vm, argv) {
                     Ok(v) => w!(*dst, v),
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
@@ -384,9 +473,7 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                     w!(*dst, if *is_unary { unary(op, x) } else { binary(op, x, y) });
                     continue;
                 }
-                if let Some(fr) = vm.frames.last_mut() {
-                    fr.pc = pc - 1;
-                }
+                callout!(pc - 1);
                 match f(vm, argv) {
                     Ok(v) => w!(*dst, v),
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
@@ -426,9 +513,7 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                 let cond = match paths.find(args[0], args[1], false) {
                     Some(op) => binary(op, args[0], args[1]),
                     None => {
-                        if let Some(fr) = vm.frames.last_mut() {
-                            fr.pc = pc - 1;
-                        }
+                        callout!(pc - 1);
                         match f(vm, &args) {
                             Ok(v) => v,
                             Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
@@ -444,7 +529,7 @@ fn execute(vm: &mut Vm, closure: *mut Closure, proto: &Proto, base: usize, mut p
                     let v = vm.get(frame_end + i);
                     vm.set(base + i, v);
                 }
-                return Ok(Exit::Return(n));
+                do_return!(n);
             }
             Op::Guard { op, arg, imm, snap } => {
                 let x = r!(*arg);

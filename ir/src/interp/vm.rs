@@ -129,6 +129,8 @@ pub struct FrameInfo {
     pub pc: u32,
     /// First value-stack slot of the frame.
     pub base: usize,
+    /// The running closure.
+    pub closure: *mut Closure,
 }
 
 /// Why loading a module failed.
@@ -185,6 +187,9 @@ pub struct Vm {
     pub protected: u32,
     /// Frontend state (its library's data).
     pub ext: Option<Box<dyn Any>>,
+    /// Native-stack regions `(lo, hi)` of running interpreter activations, skipped by the
+    /// conservative scan (`lo` 0: not calling out, nothing skipped).
+    pub(crate) interp_regions: Vec<(usize, usize)>,
     /// The traceback of an error raised outside any protected call, taken where it was
     /// raised (for the uncaught-error report).
     pub pending_traceback: Option<String>,
@@ -217,6 +222,7 @@ impl Vm {
             protected: 0,
             ext: None,
             pending_traceback: None,
+            interp_regions: Vec::new(),
         }
     }
 
@@ -337,14 +343,24 @@ impl Vm {
         if at < top {
             gaps.push(&words[at * 2..top * 2]);
         }
+        let mut skip: Vec<(usize, usize)> =
+            self.interp_regions.iter().copied().filter(|&(lo, hi)| lo != 0 && lo < hi).collect();
+        skip.sort_unstable();
         with_spilled_registers(|sp| {
-            let native: &[usize] = if base > sp {
-                // SAFETY: [sp, base) is the live part of this thread's stack.
-                unsafe { std::slice::from_raw_parts(sp as *const usize, (base - sp) / 8) }
-            } else {
-                &[]
-            };
-            gaps.push(native);
+            // [sp, base) is the live part of this thread's stack, less the interpreter's
+            // own frames.
+            let mut at = sp;
+            for &(lo, hi) in skip.iter().filter(|&&(_, hi)| hi <= base) {
+                if lo > at {
+                    // SAFETY: within the live stack.
+                    gaps.push(unsafe { std::slice::from_raw_parts(at as *const usize, (lo - at) / 8) });
+                }
+                at = at.max(hi);
+            }
+            if base > at {
+                // SAFETY: within the live stack.
+                gaps.push(unsafe { std::slice::from_raw_parts(at as *const usize, (base - at) / 8) });
+            }
             let globals = self.globals;
             let registry = &self.registry;
             let modules = &self.modules;
