@@ -47,6 +47,7 @@ fn lower_function(module: &mut Module, chunk: &Chunk, body: &FuncBody) -> Functi
         };
         lower.run();
     }
+    ssa::remove_trivial_params(&mut func);
     func
 }
 

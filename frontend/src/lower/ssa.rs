@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use lazyjit_ir::{Block, Const, FunctionBuilder, InstData, Type, Value};
+use lazyjit_ir::{Block, BlockCall, Const, Function, FunctionBuilder, Inst, InstData, SnapSource, Type, Value, ValueDef};
 
 use crate::ast::LocalId;
 
@@ -114,4 +114,196 @@ fn undefined(b: &mut FunctionBuilder, block: Block) -> Value {
         b.switch_to_block(s);
     }
     v
+}
+
+/// Removes trivial block parameters — those that receive one and the same value (or
+/// themselves) on every incoming edge — replacing their uses by that value, until none
+/// is left; then renumbers the values densely. This is the last step of Braun et al.'s
+/// construction: loops get parameters only for variables the loop really changes.
+pub fn remove_trivial_params(f: &mut Function) {
+    prune_unreachable(f);
+    loop {
+        let replace = trivial_params(f);
+        if replace.is_empty() {
+            break;
+        }
+        let resolve = |mut v: Value| {
+            while let Some(&r) = replace.get(&v) {
+                v = r;
+            }
+            v
+        };
+        for node in f.insts.iter_mut() {
+            node.data.map_operands(resolve);
+        }
+        for snap in f.snapshots.iter_mut() {
+            for (_, src) in snap.entries.iter_mut() {
+                if let SnapSource::Value(v) = src {
+                    *v = resolve(*v);
+                }
+            }
+        }
+        drop_params(f, &replace);
+    }
+    renumber_values(f);
+}
+
+/// Deletes blocks no path from the entry reaches (code after `break` or `return`), so
+/// their branches do not count as incoming edges, and renumbers blocks and instructions
+/// in layout order.
+fn prune_unreachable(f: &mut Function) {
+    let n = f.blocks.len();
+    let mut reachable = vec![false; n];
+    let mut work = vec![f.entry()];
+    while let Some(b) = work.pop() {
+        if std::mem::replace(&mut reachable[b.index()], true) {
+            continue;
+        }
+        if let Some(t) = f.terminator(b) {
+            work.extend(f.insts[t.index()].data.successors().iter().map(|bc| bc.block));
+        }
+    }
+    let mut new_block = vec![None; n];
+    let mut blocks = Vec::new();
+    for (i, b) in std::mem::take(&mut f.blocks).into_iter().enumerate() {
+        if reachable[i] {
+            new_block[i] = Some(Block::new(blocks.len()));
+            blocks.push(b);
+        }
+    }
+    let mut insts = Vec::new();
+    let mut old_insts: Vec<Option<lazyjit_ir::InstNode>> = std::mem::take(&mut f.insts).into_iter().map(Some).collect();
+    for (bi, b) in blocks.iter_mut().enumerate() {
+        for (pi, p) in b.params.iter().enumerate() {
+            f.values[p.index()].def = ValueDef::Param(Block::new(bi), pi as u32);
+        }
+        for inst in b.insts.iter_mut() {
+            let mut node = old_insts[inst.index()].take().expect("an instruction is in one block");
+            let id = Inst::new(insts.len());
+            for (ri, r) in node.results.iter().enumerate() {
+                f.values[r.index()].def = ValueDef::Result(id, ri as u32);
+            }
+            let retarget = |bc: &mut BlockCall| bc.block = new_block[bc.block.index()].expect("reachable target");
+            match &mut node.data {
+                InstData::Jump { dest, .. } => retarget(dest),
+                InstData::Brif { then_dest, else_dest, .. } => {
+                    retarget(then_dest);
+                    retarget(else_dest);
+                }
+                _ => {}
+            }
+            insts.push(node);
+            *inst = id;
+        }
+    }
+    f.blocks = blocks;
+    f.insts = insts;
+    for snap in f.snapshots.iter_mut() {
+        if let Some(b) = new_block.get(snap.resume.block.index()).copied().flatten() {
+            snap.resume.block = b;
+        }
+    }
+}
+
+/// Trivial parameters of non-entry blocks and the value each stands for.
+fn trivial_params(f: &Function) -> HashMap<Value, Value> {
+    let mut incoming: HashMap<Value, Option<Value>> = HashMap::new();
+    let mut conflicting: HashSet<Value> = HashSet::new();
+    for b in &f.blocks {
+        let Some(&last) = b.insts.last() else { continue };
+        for bc in f.insts[last.index()].data.successors() {
+            let params = &f.blocks[bc.block.index()].params;
+            for (&arg, &param) in bc.args.iter().zip(params) {
+                if arg == param || conflicting.contains(&param) {
+                    continue;
+                }
+                match incoming.get(&param) {
+                    Some(Some(v)) if *v != arg => {
+                        conflicting.insert(param);
+                    }
+                    _ => {
+                        incoming.insert(param, Some(arg));
+                    }
+                }
+            }
+        }
+    }
+    incoming
+        .into_iter()
+        .filter(|(p, _)| !conflicting.contains(p))
+        .filter_map(|(p, v)| v.map(|v| (p, v)))
+        .filter(|(p, _)| !matches!(f.values[p.index()].def, ValueDef::Param(b, _) if b == f.entry()))
+        .collect()
+}
+
+/// Deletes the given parameters and the matching branch arguments.
+fn drop_params(f: &mut Function, gone: &HashMap<Value, Value>) {
+    let keep: Vec<Vec<bool>> =
+        f.blocks.iter().map(|b| b.params.iter().map(|p| !gone.contains_key(p)).collect()).collect();
+    let layout: Vec<Inst> = f.blocks.iter().filter_map(|b| b.insts.last().copied()).collect();
+    for last in layout {
+        let filter = |bc: &mut BlockCall| {
+            let mask = &keep[bc.block.index()];
+            let mut i = 0;
+            bc.args.retain(|_| {
+                let k = mask.get(i).copied().unwrap_or(true);
+                i += 1;
+                k
+            });
+        };
+        match &mut f.insts[last.index()].data {
+            InstData::Jump { dest, .. } => filter(dest),
+            InstData::Brif { then_dest, else_dest, .. } => {
+                filter(then_dest);
+                filter(else_dest);
+            }
+            _ => {}
+        }
+    }
+    for (bi, b) in f.blocks.iter_mut().enumerate() {
+        b.params.retain(|p| !gone.contains_key(p));
+        for (i, p) in b.params.iter().enumerate() {
+            f.values[p.index()].def = ValueDef::Param(Block::new(bi), i as u32);
+        }
+    }
+}
+
+/// Renumbers values in order of definition (block parameters, then results, block by
+/// block), dropping values nothing defines any more.
+fn renumber_values(f: &mut Function) {
+    let mut new_id: Vec<Option<Value>> = vec![None; f.values.len()];
+    let mut values = Vec::new();
+    let mut assign = |v: Value, values: &mut Vec<lazyjit_ir::ValueData>| {
+        if new_id[v.index()].is_none() {
+            new_id[v.index()] = Some(Value::new(values.len()));
+            values.push(f.values[v.index()]);
+        }
+    };
+    for b in &f.blocks {
+        for &p in &b.params {
+            assign(p, &mut values);
+        }
+        for &inst in &b.insts {
+            for &r in &f.insts[inst.index()].results {
+                assign(r, &mut values);
+            }
+        }
+    }
+    let map = |v: Value| new_id[v.index()].unwrap_or(v);
+    for b in f.blocks.iter_mut() {
+        b.params.iter_mut().for_each(|p| *p = map(*p));
+    }
+    for node in f.insts.iter_mut() {
+        node.data.map_operands(map);
+        node.results.iter_mut().for_each(|r| *r = map(*r));
+    }
+    for snap in f.snapshots.iter_mut() {
+        for (key, src) in snap.entries.iter_mut() {
+            *key = map(*key);
+            if let SnapSource::Value(v) = src {
+                *v = map(*v);
+            }
+        }
+    }
+    f.values = values;
 }
