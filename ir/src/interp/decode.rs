@@ -14,7 +14,8 @@
 //! `inst_pc` maps every instruction to the op where executing it starts, which is how a
 //! snapshot's resume point becomes a place to continue.
 
-use super::proto::{BrRtOp, CallOp, CmpStepOp, FastPaths, Op, RtCallOp, Target};
+use super::proto::{ArithKind, BrCmpIFOp, BrRtOp, CallOp, CmpStepOp, FastPaths, Op, RtCallOp, Target};
+use crate::rt::Tag;
 use super::vm::RtEntry;
 use crate::entity::{Block, Value};
 use crate::function::{BlockCall, Const, DebugInfo, Function, InstData};
@@ -165,6 +166,14 @@ impl Decoder<'_> {
         }
     }
 
+    /// The integer/float pair shape of a runtime function's fast paths, if it has it.
+    fn int_float(e: &RtEntry) -> Option<ArithKind> {
+        match e.fast_paths.as_slice() {
+            [i, f] if i.tags == [Tag::Int, Tag::Int] && f.tags == [Tag::Float, Tag::Float] => ArithKind::of(i.op, f.op),
+            _ => None,
+        }
+    }
+
     fn paths(e: &RtEntry) -> Option<FastPaths> {
         let n = e.fast_paths.len();
         if n == 0 || n > 2 {
@@ -229,6 +238,26 @@ impl Decoder<'_> {
             InstData::Unary { op: Opcode::Truthy, arg } => Some(Op::BrTruthy { a: self.slot(arg), then_t, else_t }),
             InstData::Unary { op: Opcode::Not, arg } => Some(Op::BrTruthy { a: self.slot(arg), then_t: else_t, else_t: then_t }),
             InstData::RtCall { rt, ref args, spread: false, site, .. }
+                if args.len() == 2 && self.bound[rt.index()].ret == Type::I1 && Self::int_float(&self.bound[rt.index()]).is_some() =>
+            {
+                let e = &self.bound[rt.index()];
+                let kind = Self::int_float(e).expect("checked");
+                let br = Box::new(BrCmpIFOp {
+                    f: e.f,
+                    a: self.slot(args[0]),
+                    b: self.slot(args[1]),
+                    site: Self::site(site),
+                    then_t,
+                    else_t,
+                });
+                match kind {
+                    ArithKind::Lt => Some(Op::BrLtIF(br)),
+                    ArithKind::Le => Some(Op::BrLeIF(br)),
+                    ArithKind::Eq => Some(Op::BrEqIF(br)),
+                    _ => None,
+                }
+            }
+            InstData::RtCall { rt, ref args, spread: false, site, .. }
                 if args.len() == 2 && self.bound[rt.index()].ret == Type::I1 =>
             {
                 let e = &self.bound[rt.index()];
@@ -289,6 +318,20 @@ impl Decoder<'_> {
                 dsts: self.slots(results),
                 site: Self::site(*site),
             })),
+            InstData::RtCall { rt, args, spread: false, site, .. }
+                if args.len() == 2 && Self::int_float(&self.bound[rt.index()]).is_some() =>
+            {
+                let e = &self.bound[rt.index()];
+                let (f, a, b, site) = (e.f, self.slot(args[0]), self.slot(args[1]), Self::site(*site));
+                match Self::int_float(e).expect("checked") {
+                    ArithKind::Add => Op::AddIF { f, dst, a, b, site },
+                    ArithKind::Sub => Op::SubIF { f, dst, a, b, site },
+                    ArithKind::Mul => Op::MulIF { f, dst, a, b, site },
+                    ArithKind::Lt => Op::LtIF { f, dst, a, b, site },
+                    ArithKind::Le => Op::LeIF { f, dst, a, b, site },
+                    ArithKind::Eq => Op::EqIF { f, dst, a, b, site },
+                }
+            }
             InstData::RtCall { rt, args, spread: false, site, .. }
                 if (1..=2).contains(&args.len()) && Self::paths(&self.bound[rt.index()]).is_some() =>
             {
@@ -400,6 +443,10 @@ pub(super) fn decode(f: &Function, bound: &[RtEntry], consts: &[Val]) -> Decoded
             Op::BrCmpStep(st) => {
                 fix(&mut st.other);
                 fix(&mut st.jump);
+            }
+            Op::BrLtIF(br) | Op::BrLeIF(br) | Op::BrEqIF(br) => {
+                fix(&mut br.then_t);
+                fix(&mut br.else_t);
             }
             _ => {}
         }

@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 
 use super::error::{LResult, LuaError, VARINFO};
-use super::proto::{BrRtOp, CallOp, Op, Proto, RtCallOp, Target};
+use super::proto::{BrCmpIFOp, BrRtOp, CallOp, Op, Proto, RtCallOp, Target};
 use super::vm::{access, FrameInfo, Vm};
 use crate::entity::Value;
 use crate::function::ResumeAt;
@@ -312,6 +312,54 @@ fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
             pc += 1;
         }};
     }
+    // A runtime call with integer and float fast paths: `$int` on two integers, `$float`
+    // on two floats, the function otherwise.
+    macro_rules! arith_if {
+        ($f:expr, $dst:expr, $a:expr, $b:expr, $site:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
+            let (x, y) = (r!(*$a), r!(*$b));
+            if let Some(s) = proto.sites.get(*$site as usize) {
+                s.record(&[x, y]);
+            }
+            let v = if x.tag() == Tag::Int && y.tag() == Tag::Int {
+                let ($i, $j) = (x.int_unchecked(), y.int_unchecked());
+                $int
+            } else if x.tag() == Tag::Float && y.tag() == Tag::Float {
+                let ($p, $q) = (x.float_unchecked(), y.float_unchecked());
+                $float
+            } else {
+                callout!(pc - 1);
+                match $f(vm, &[x, y]) {
+                    Ok(v) => v,
+                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                }
+            };
+            w!(*$dst, v);
+        }};
+    }
+    // The same for a comparison fused with its branch.
+    macro_rules! br_cmp_if {
+        ($br:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
+            let BrCmpIFOp { f, a, b, site, then_t, else_t } = &**$br;
+            let (x, y) = (r!(*a), r!(*b));
+            if let Some(s) = proto.sites.get(*site as usize) {
+                s.record(&[x, y]);
+            }
+            let cond = if x.tag() == Tag::Int && y.tag() == Tag::Int {
+                let ($i, $j) = (x.int_unchecked(), y.int_unchecked());
+                $int
+            } else if x.tag() == Tag::Float && y.tag() == Tag::Float {
+                let ($p, $q) = (x.float_unchecked(), y.float_unchecked());
+                $float
+            } else {
+                callout!(pc - 1);
+                match f(vm, &[x, y]) {
+                    Ok(v) => v.payload() != 0,
+                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+                }
+            };
+            branch!(if cond { then_t } else { else_t });
+        }};
+    }
     loop {
         debug_assert!((pc as usize) < code.len());
         // SAFETY: every block ends in a terminator, which leaves through a branch or a
@@ -462,6 +510,15 @@ fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
                 }
             }
+            Op::AddIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::int(i.wrapping_add(j)), |p, q| Val::float(p + q)),
+            Op::SubIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::int(i.wrapping_sub(j)), |p, q| Val::float(p - q)),
+            Op::MulIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::int(i.wrapping_mul(j)), |p, q| Val::float(p * q)),
+            Op::LtIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::bool(i < j), |p, q| Val::bool(p < q)),
+            Op::LeIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::bool(i <= j), |p, q| Val::bool(p <= q)),
+            Op::EqIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::bool(i == j), |p, q| Val::bool(p == q)),
+            Op::BrLtIF(br) => br_cmp_if!(br, |i, j| i < j, |p, q| p < q),
+            Op::BrLeIF(br) => br_cmp_if!(br, |i, j| i <= j, |p, q| p <= q),
+            Op::BrEqIF(br) => br_cmp_if!(br, |i, j| i == j, |p, q| p == q),
             Op::RtFast { f, dst, a, b, unary: is_unary, paths, site } => {
                 let (x, y) = (r!(*a), r!(*b));
                 let args = [x, y];

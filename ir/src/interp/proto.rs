@@ -77,6 +77,50 @@ pub struct RtCallOp {
     pub site: u32,
 }
 
+/// Which integer/float operation pair a runtime call's fast paths amount to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum ArithKind {
+    Add,
+    Sub,
+    Mul,
+    Lt,
+    Le,
+    Eq,
+}
+
+impl ArithKind {
+    /// The pair `(integer op, float op)` of fast paths this kind stands for.
+    pub fn of(int_op: Opcode, float_op: Opcode) -> Option<ArithKind> {
+        Some(match (int_op, float_op) {
+            (Opcode::Iadd, Opcode::Fadd) => ArithKind::Add,
+            (Opcode::Isub, Opcode::Fsub) => ArithKind::Sub,
+            (Opcode::Imul, Opcode::Fmul) => ArithKind::Mul,
+            (Opcode::IcmpLt, Opcode::FcmpLt) => ArithKind::Lt,
+            (Opcode::IcmpLe, Opcode::FcmpLe) => ArithKind::Le,
+            (Opcode::IcmpEq, Opcode::FcmpEq) => ArithKind::Eq,
+            _ => return None,
+        })
+    }
+}
+
+/// A fused integer/float comparison and branch.
+#[derive(Clone, Debug)]
+pub struct BrCmpIFOp {
+    /// The runtime function for other operand types.
+    pub f: RtFn,
+    /// Operand slots.
+    pub a: u32,
+    /// Operand slots.
+    pub b: u32,
+    /// Profile site.
+    pub site: u32,
+    /// Where to go if true.
+    pub then_t: Target,
+    /// Where to go if false.
+    pub else_t: Target,
+}
+
 /// A compare-and-branch whose one side is a short block of integer steps and a jump.
 #[derive(Clone, Debug)]
 pub struct CmpStepOp {
@@ -145,6 +189,19 @@ pub enum Op {
     RtCall2 { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
     /// A three-operand runtime call.
     RtCall3 { f: RtFn, dst: u32, a: u32, b: u32, c: u32, site: u32 },
+    /// A runtime call whose fast paths are exactly an integer and a float form of one
+    /// arithmetic or comparison (the common shape of dynamic-language operators).
+    /// (One variant per operation, so that the fast path costs no second dispatch.)
+    AddIF { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
+    SubIF { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
+    MulIF { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
+    LtIF { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
+    LeIF { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
+    EqIF { f: RtFn, dst: u32, a: u32, b: u32, site: u32 },
+    /// The comparisons fused with the `brif` on them.
+    BrLtIF(Box<BrCmpIFOp>),
+    BrLeIF(Box<BrCmpIFOp>),
+    BrEqIF(Box<BrCmpIFOp>),
     /// A one- or two-operand runtime call with declared typed fast paths (`b == a` for one operand).
     RtFast { f: RtFn, dst: u32, a: u32, b: u32, unary: bool, paths: FastPaths, site: u32 },
     Jump(Target),
