@@ -44,7 +44,7 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
     // SAFETY: a function value points to a live closure whose proto is loaded.
     let proto = unsafe { &*(*c).proto };
     let base = vm.top;
-    vm.ensure_stack(base, proto.nslots as usize)?;
+    vm.ensure_stack(base, proto.nslots as usize + 16)?;
     for &(v, content) in values {
         let slot = *proto.slot_of.get(v.index()).ok_or_else(|| LuaError::msg(format!("resume: no value {v}")))?;
         vm.set(base + slot as usize, content);
@@ -195,12 +195,27 @@ unsafe fn parallel_moves(regs: *mut Val, moves: &[(u32, u32)]) {
 }
 
 /// Writes the call arguments (with a spread pack expanded) at `stack[at..]`; returns
-/// their number.
-#[inline]
+/// their number. `at` is the end of the running frame, which has 16 spare slots.
+#[inline(always)]
 fn stage_args(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize) -> LResult<usize> {
+    if !spread && args.len() <= 16 {
+        let dst = vm.slot_ptr(at);
+        for (i, &a) in args.iter().enumerate() {
+            // SAFETY: argument slots are within the frame; the frame was checked to have
+            // 16 free slots above it (`push_frame`).
+            unsafe { *dst.add(i) = *regs.add(a as usize) };
+        }
+        return Ok(args.len());
+    }
+    stage_args_slow(vm, regs, args, spread, at)
+}
+
+#[cold]
+fn stage_args_slow(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize) -> LResult<usize> {
     let fixed = if spread { args.len() - 1 } else { args.len() };
     // SAFETY: argument slots are within the frame.
     let reg = |i: u32| unsafe { *regs.add(i as usize) };
+    vm.ensure_stack(at, fixed)?;
     for (i, &a) in args[..fixed].iter().enumerate() {
         vm.set(at + i, reg(a));
     }
