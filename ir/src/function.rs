@@ -180,14 +180,23 @@ pub enum VarKind {
     Method,
     /// A string constant.
     Constant,
+    /// The iterator function of a generic `for`.
+    ForIterator,
 }
 
 impl VarKind {
     /// Every kind, in text order.
-    pub const ALL: [VarKind; 6] =
-        [VarKind::Local, VarKind::Global, VarKind::Field, VarKind::Upvalue, VarKind::Method, VarKind::Constant];
+    pub const ALL: [VarKind; 7] = [
+        VarKind::Local,
+        VarKind::Global,
+        VarKind::Field,
+        VarKind::Upvalue,
+        VarKind::Method,
+        VarKind::Constant,
+        VarKind::ForIterator,
+    ];
 
-    /// The word used in messages and in the text format.
+    /// The word used in the text format.
     pub fn name(self) -> &'static str {
         match self {
             VarKind::Local => "local",
@@ -196,6 +205,15 @@ impl VarKind {
             VarKind::Upvalue => "upvalue",
             VarKind::Method => "method",
             VarKind::Constant => "constant",
+            VarKind::ForIterator => "foriter",
+        }
+    }
+
+    /// The words used in error messages (`for iterator` for [`VarKind::ForIterator`]).
+    pub fn message_name(self) -> &'static str {
+        match self {
+            VarKind::ForIterator => "for iterator",
+            k => k.name(),
         }
     }
 

@@ -207,6 +207,8 @@ impl<'a, 'f> FnLower<'a, 'f> {
                 _ => None,
             },
             ExprKind::Str(s) => Some(VarName { kind: VarKind::Constant, name: self.module.intern(s) }),
+            // Parentheses around a single value name the same variable.
+            ExprKind::Paren(inner) if !inner.is_multi() => self.describe(inner),
             _ => None,
         }
     }

@@ -1,6 +1,6 @@
 //! Statements: assignments, control flow and loops.
 
-use lazyjit_ir::{Const, InstData, Opcode, Type, Value};
+use lazyjit_ir::{Const, InstData, Opcode, Type, Value, VarKind};
 
 use super::expr::Want;
 use super::FnLower;
@@ -298,7 +298,8 @@ impl FnLower<'_, '_> {
         let exit = self.b.create_block();
         self.jump(header, vec![ctl0]);
         self.b.switch_to_block(header);
-        self.set_debug(line, [None, None]);
+        let iterator = self.var_name(VarKind::ForIterator, "for iterator");
+        self.set_debug(line, [iterator, None]);
         let results = self.b.call(f, vec![s, ctl], false, vars.len().max(1));
         let tag = self.b.unary(Opcode::Tag, results[0]);
         let nil_tag = self.iconst(0);

@@ -155,7 +155,7 @@ pub fn locate(vm: &mut Vm, proto: &Proto, pc: usize, e: LuaError) -> LuaError {
         .map(|n| {
             // SAFETY: the proto's module outlives it.
             let module = unsafe { &*proto.module };
-            format!(" ({} '{}')", n.kind.name(), String::from_utf8_lossy(module.string(n.name)))
+            format!(" ({} '{}')", n.kind.message_name(), String::from_utf8_lossy(module.string(n.name)))
         })
         .unwrap_or_default();
     let msg = if msg.contains(VARINFO) { msg.replace(VARINFO, &info) } else { msg + &info };

@@ -1,0 +1,45 @@
+//! The project's own Lua programs (`tests/lua/*.lua`) give exactly what `lua5.4` gives
+//! (stdout, stderr with the runner's name normalised, exit status), run live against
+//! the oracle.
+
+use std::path::Path;
+
+use lazyjit_tests::{first_difference, orcrun_in, run_in, workspace};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
+}
+
+fn check(dir: &Path, file: &str) -> Result<(), Failed> {
+    let lua = which("lua5.4").ok_or("lua5.4 is not installed (./x test installs it)")?;
+    let want = run_in(dir, &lua, &[file], b"");
+    let got = orcrun_in(dir, &["--tier", "interp", file], b"");
+    if got.stdout != want.stdout {
+        return Err(format!("stdout: {}", first_difference(&want.stdout, &got.stdout)).into());
+    }
+    if got.status.code() != want.status.code() {
+        return Err(format!("exit status {:?}, lua5.4 {:?}", got.status.code(), want.status.code()).into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let dir = workspace().join("tests/lua");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/lua")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().filter(|n| n.ends_with(".lua")).map(String::from))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no programs in tests/lua");
+    let trials = files
+        .into_iter()
+        .map(|file| {
+            let dir = dir.clone();
+            Trial::test(file.trim_end_matches(".lua").to_string(), move || check(&dir, &file))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
