@@ -22,6 +22,11 @@ use crate::rt::{Tag, Val};
 /// left at `stack[base..]` and their number returned. Calls between interpreted
 /// functions stay in this activation's loop; only calls through natives nest.
 pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<usize> {
+    // Each activation nests native frames (the caller is Rust: a native, a metamethod
+    // dispatch); bound their depth as Lua bounds its C calls.
+    if vm.interp_regions.len() >= MAX_NESTED_ACTIVATIONS {
+        return Err(LuaError::msg("C stack overflow"));
+    }
     let floor = vm.frames.len();
     let saved_top = vm.top;
     let regions = vm.interp_regions.len();
@@ -31,6 +36,10 @@ pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LRe
     vm.top = saved_top;
     r
 }
+
+/// How many interpreter activations may nest through Rust code (natives calling Lua,
+/// metamethods); Lua's own limit on nested C calls is 200.
+pub const MAX_NESTED_ACTIVATIONS: usize = 200;
 
 /// Resumes `closure`'s function in the middle: its frame is built at the top of the
 /// stack from `values` (generic-function value -> content) and execution continues at
