@@ -138,12 +138,21 @@ impl Heap {
     /// Runs a full collection. `roots` marks the precise roots through the [`Marker`];
     /// `conservative` lists memory ranges (as word slices) to scan conservatively.
     pub fn collect(&mut self, roots: impl FnOnce(&mut Marker), conservative: &[&[usize]]) {
-        self.objects.sort_unstable();
-        let mut marker = Marker { objects: &self.objects, gray: std::mem::take(&mut self.gray) };
+        let mut marker = Marker { gray: std::mem::take(&mut self.gray), candidates: Vec::new() };
         roots(&mut marker);
+        // Conservative words: sort the candidates (few) rather than the objects (many),
+        // then find each object's address among them.
+        let mut candidates = std::mem::take(&mut marker.candidates);
         for range in conservative {
-            for &word in range.iter() {
-                marker.mark_word(word);
+            candidates.extend(range.iter().copied().filter(|&w| w != 0 && w % 8 == 0));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        if !candidates.is_empty() {
+            for &p in &self.objects {
+                if candidates.binary_search(&(p as usize)).is_ok() {
+                    marker.mark_ptr(p);
+                }
             }
         }
         marker.drain();
@@ -195,12 +204,13 @@ impl Drop for Heap {
 }
 
 /// Marks reachable objects during a collection.
-pub struct Marker<'h> {
-    objects: &'h [*mut GcHeader],
+pub struct Marker {
     gray: Vec<*mut GcHeader>,
+    /// Words that may be object addresses, checked against the object list.
+    candidates: Vec<usize>,
 }
 
-impl Marker<'_> {
+impl Marker {
     /// Marks the object a value refers to (if any).
     #[inline]
     pub fn mark_val(&mut self, v: Val) {
@@ -226,12 +236,8 @@ impl Marker<'_> {
     /// Marks the object at `word` if `word` is the address of a live object.
     #[inline]
     pub fn mark_word(&mut self, word: usize) {
-        let (Some(&first), Some(&last)) = (self.objects.first(), self.objects.last()) else { return };
-        if word < first as usize || word > last as usize {
-            return;
-        }
-        if self.objects.binary_search(&(word as *mut GcHeader)).is_ok() {
-            self.mark_ptr(word as *mut GcHeader);
+        if word != 0 && word % 8 == 0 {
+            self.candidates.push(word);
         }
     }
 
