@@ -413,13 +413,23 @@ fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
             Op::Varargs { dst } => w!(*dst, r!(proto.nparams)),
             Op::Upval { dst, index } => {
                 // SAFETY: the running closure is live; the verifier checked the index.
-                let cell = unsafe { (&(*closure).cells)[*index as usize] };
+                let cell = unsafe { (*closure).cells()[*index as usize] };
                 w!(*dst, Val::from_raw(Tag::Cell, cell as u64));
             }
             Op::Globals { dst } => w!(*dst, Val::from_raw(Tag::Table, vm.globals as u64)),
             Op::CellSet { cell, value } => access::cell_of(r!(*cell)).value = r!(*value),
             Op::Closure { dst, func, cells } => {
-                let cells: Box<[*mut Cell]> = cells.iter().map(|&c| r!(c).payload() as *mut Cell).collect();
+                let mut buf = [std::ptr::null_mut::<Cell>(); 8];
+                let spilled: Vec<*mut Cell>;
+                let cells: &[*mut Cell] = if cells.len() <= buf.len() {
+                    for (b, &c) in buf.iter_mut().zip(cells.iter()) {
+                        *b = r!(c).payload() as *mut Cell;
+                    }
+                    &buf[..cells.len()]
+                } else {
+                    spilled = cells.iter().map(|&c| r!(c).payload() as *mut Cell).collect();
+                    &spilled
+                };
                 // SAFETY: protos of a module are contiguous and `func` indexes the module.
                 let target = unsafe { (proto as *const Proto).sub(proto.index as usize).add(*func as usize) };
                 let v = vm.new_closure(target, cells);

@@ -295,8 +295,8 @@ impl Vm {
     }
 
     /// A new closure value.
-    pub fn new_closure(&mut self, proto: *const Proto, cells: Box<[*mut Cell]>) -> Val {
-        let n = cells.len() * 8;
+    pub fn new_closure(&mut self, proto: *const Proto, cells: &[*mut Cell]) -> Val {
+        let n = cells.len().saturating_sub(3) * 8;
         let p = self.heap.adopt(Closure::new(proto, cells), n);
         Val::from_raw(Tag::Func, p as u64)
     }
@@ -421,7 +421,7 @@ impl Vm {
         let loaded = LoadedModule::new(module, bound, consts);
         let main = &loaded.protos[0] as *const Proto;
         self.modules.push(loaded);
-        Ok(self.new_closure(main, Box::new([])))
+        Ok(self.new_closure(main, &[]))
     }
 
     /// The loaded modules.

@@ -270,7 +270,7 @@ unsafe fn trace(p: *mut GcHeader, m: &mut Marker) {
             }
             Kind::Closure => {
                 let c = &*(p as *mut Closure);
-                for &cell in c.cells.iter() {
+                for &cell in c.cells() {
                     m.mark_ptr(cell as *mut GcHeader);
                 }
             }
@@ -291,7 +291,7 @@ unsafe fn object_size(p: *mut GcHeader) -> usize {
         match (*p).kind {
             Kind::Str => std::mem::size_of::<LStr>() + (*(p as *mut LStr)).len(),
             Kind::Table => std::mem::size_of::<Table>() + (*(p as *mut Table)).payload_bytes(),
-            Kind::Closure => std::mem::size_of::<Closure>() + (&(*(p as *mut Closure)).cells).len() * 8,
+            Kind::Closure => std::mem::size_of::<Closure>() + (*(p as *mut Closure)).cells().len().saturating_sub(3) * 8,
             Kind::Cell => std::mem::size_of::<Cell>(),
             Kind::Pack => std::mem::size_of::<Pack>() + (&(*(p as *mut Pack)).vals).len() * 16,
         }

@@ -89,20 +89,40 @@ impl Pack {
     }
 }
 
+/// Captures kept inside the closure object itself (most closures have few).
+const INLINE_CELLS: usize = 3;
+
 /// A function value: a loaded MIR function and the cells it captured.
 #[repr(C)]
 pub struct Closure {
     hdr: GcHeader,
     /// The function.
     pub proto: *const Proto,
-    /// Captured cells, `upval N` gives number N.
-    pub cells: Box<[*mut Cell]>,
+    inline: [*mut Cell; INLINE_CELLS],
+    spilled: Option<Box<[*mut Cell]>>,
+    len: u32,
 }
 
 impl Closure {
     /// A new closure.
-    pub fn new(proto: *const Proto, cells: Box<[*mut Cell]>) -> Box<Closure> {
-        Box::new(Closure { hdr: GcHeader::new(Kind::Closure), proto, cells })
+    pub fn new(proto: *const Proto, cells: &[*mut Cell]) -> Box<Closure> {
+        let mut inline = [std::ptr::null_mut(); INLINE_CELLS];
+        let spilled = if cells.len() <= INLINE_CELLS {
+            inline[..cells.len()].copy_from_slice(cells);
+            None
+        } else {
+            Some(cells.into())
+        };
+        Box::new(Closure { hdr: GcHeader::new(Kind::Closure), proto, inline, spilled, len: cells.len() as u32 })
+    }
+
+    /// Captured cells: `upval N` gives number N.
+    #[inline]
+    pub fn cells(&self) -> &[*mut Cell] {
+        match &self.spilled {
+            Some(cells) => cells,
+            None => &self.inline[..self.len as usize],
+        }
     }
 }
 
