@@ -1,2 +1,24 @@
-//! MIR to LLVM lowering and the ORC session. Filled by the lazy-JIT work; empty for now.
+//! lazyjit's ORC session layer: an LLVM ORC LLJIT (through `llvm_sys::orc2`)
+//! with host symbols, eagerly added objects, lazily materialized functions and
+//! dispatch slots, plus `compile_module` to turn inkwell modules into object
+//! bytes.
+//!
+//! This crate knows nothing of Lua or of lazyjit's MIR: a lazy function is a
+//! name and a closure that produces an object when the function is first
+//! called. See [`Session`] for the layout of the JIT and
+//! [`take_failed_lazy_calls`] for what a failed first call does.
 #![deny(missing_docs)]
+
+mod compile;
+mod error;
+mod object;
+mod session;
+
+pub use compile::{compile_module, compile_module_with, CodegenOptions, CpuTarget, OptLevel};
+pub use error::OrcError;
+pub use inkwell;
+pub use object::ObjectBuffer;
+pub use session::{
+    body_symbol, take_failed_lazy_calls, DispatchSlot, MaterializeRequest, Materializer, Session,
+    SessionOptions, SessionStats, FAILED_LAZY_CALL_RESULT,
+};
