@@ -61,8 +61,11 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
     let pc = proto
         .pc_of(at.block, at.index)
         .ok_or_else(|| LuaError::msg(format!("resume: no instruction {} in {}", at.index, at.block)))?;
-    if vm.depth >= vm.max_depth {
+    if vm.depth >= vm.max_depth || vm.frames.len() == vm.frames.capacity() {
         return Err(LuaError::msg("stack overflow"));
+    }
+    if vm.interp_regions.len() >= MAX_NESTED_ACTIVATIONS {
+        return Err(LuaError::msg("C stack overflow"));
     }
     let floor = vm.frames.len();
     let saved_top = vm.top;
@@ -88,7 +91,7 @@ fn unwind_to(vm: &mut Vm, floor: usize) {
 /// Pushes a frame for `closure` whose `nargs` arguments are at `stack[base..]`: checks
 /// the depth and stack, sets up the parameters, counts the call, and offers a safepoint.
 fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<()> {
-    if vm.depth >= vm.max_depth {
+    if vm.depth >= vm.max_depth || vm.frames.len() == vm.frames.capacity() {
         return Err(LuaError::msg("stack overflow"));
     }
     // SAFETY: closures refer to protos of loaded modules, which outlive the VM's run.
@@ -250,10 +253,13 @@ fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
     let mut code: &[Op];
     let mut frame_end: usize;
     let mut pc: u32;
+    let mut cur_frame: *mut FrameInfo;
     // Makes the innermost frame of `vm.frames` the running one.
     macro_rules! load_frame {
         () => {{
-            let fr = *vm.frames.last().expect("a running frame");
+            cur_frame = vm.frames.last_mut().expect("a running frame");
+            // SAFETY: just taken from the frame table, which never reallocates.
+            let fr = unsafe { *cur_frame };
             closure = fr.closure;
             // SAFETY: frame protos belong to loaded modules.
             proto = unsafe { &*fr.proto };
@@ -271,15 +277,17 @@ fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
     // native-stack scan skips it and stale copies in it cannot keep garbage alive.
     let marker = 0usize;
     vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
+    let region: *mut (usize, usize) = vm.interp_regions.last_mut().expect("just pushed");
     // Before anything that may run the collector or other code: note where the frame
     // stopped (for liveness and tracebacks) and the native stack pointer.
     macro_rules! callout {
         ($at:expr) => {{
-            if let Some(fr) = vm.frames.last_mut() {
-                fr.pc = $at;
-            }
-            if let Some(region) = vm.interp_regions.last_mut() {
-                region.0 = stack_pointer();
+            // SAFETY: the frame and region tables never reallocate (capacity reserved and
+            // checked on push), and the running frame and this region stay where they
+            // are until this activation pops them.
+            unsafe {
+                (*cur_frame).pc = $at;
+                (*region).0 = stack_pointer();
             }
         }};
     }

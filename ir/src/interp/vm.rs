@@ -177,7 +177,8 @@ pub struct Vm {
     pub frames: Vec<FrameInfo>,
     /// Current call depth (interpreted and native).
     pub depth: usize,
-    /// Call depth limit ("stack overflow" past it).
+    /// Call depth limit ("stack overflow" past it); at most the default, which sizes the
+    /// frame table.
     pub max_depth: usize,
     modules: Vec<Box<LoadedModule>>,
     /// Address near the bottom of the native stack of the thread running the VM
@@ -214,7 +215,9 @@ impl Vm {
             globals,
             registry: Vec::new(),
             hooks: hooks.unwrap_or(Hooks { call_handler: no_call_handler, call_error: default_call_error }),
-            frames: Vec::new(),
+            // Reserved once: frames never move, so the interpreter may keep a pointer to
+            // the running one (`push` refuses to grow past the capacity).
+            frames: Vec::with_capacity(MAX_DEPTH + 8),
             depth: 0,
             max_depth: MAX_DEPTH,
             modules: Vec::new(),
@@ -222,7 +225,7 @@ impl Vm {
             protected: 0,
             ext: None,
             pending_traceback: None,
-            interp_regions: Vec::new(),
+            interp_regions: Vec::with_capacity(super::exec::MAX_NESTED_ACTIVATIONS + 8),
         }
     }
 
