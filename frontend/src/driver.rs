@@ -16,6 +16,9 @@ pub enum RunError {
     /// The module could not be loaded.
     #[error("{0}")]
     Load(#[from] LoadError),
+    /// The execution engine could not be set up.
+    #[error("{0}")]
+    Engine(String),
     /// An error escaped the main chunk.
     #[error("{message}")]
     Uncaught {
@@ -44,11 +47,23 @@ pub fn on_vm_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -
 /// `arg`, with `script_name` as `arg[0]`). Returns the exit status (0, or what
 /// `os.exit` asked for). Call it on a thread from [`on_vm_thread`].
 pub fn run_module(module: Module, script_name: &str, args: &[String]) -> Result<i32, RunError> {
+    run_module_with(module, script_name, args, &mut |_| Ok(()))
+}
+
+/// [`run_module`], calling `after_load` once the module is loaded (before anything
+/// runs): an execution engine attaches compiled entries there.
+pub fn run_module_with(
+    module: Module,
+    script_name: &str,
+    args: &[String],
+    after_load: &mut dyn FnMut(&mut Vm) -> Result<(), String>,
+) -> Result<i32, RunError> {
     let mut vm = Vm::new(None);
     let stack_marker = 0u8;
     vm.native_stack_base = &stack_marker as *const u8 as usize;
     runtime::install(&mut vm, script_name, args);
     let main = vm.load(module, &runtime::registry())?;
+    after_load(&mut vm).map_err(RunError::Engine)?;
     let argv: Vec<_> = args.iter().map(|a| vm.new_str(a.as_bytes())).collect();
     let result = vm.call(main, &argv);
     runtime::flush_stdout(&mut vm);

@@ -9,8 +9,10 @@
 //! [`take_failed_lazy_calls`] for what a failed first call does.
 #![deny(missing_docs)]
 
+pub mod abi;
 mod compile;
 mod error;
+mod glue;
 mod object;
 mod session;
 

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::compiled;
 use super::error::{LResult, LuaError, VARINFO};
 use super::proto::{BrCmpIFOp, BrRtOp, CallOp, Op, Proto, RtCallOp, Target};
 use super::vm::{access, FrameInfo, Vm};
@@ -30,7 +31,10 @@ pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LRe
     let floor = vm.frames.len();
     let saved_top = vm.top;
     let regions = vm.interp_regions.len();
-    let r = push_frame(vm, closure, base, nargs).and_then(|()| interpret(vm, floor));
+    let r = push_frame(vm, closure, base, nargs).and_then(|()| match compiled::entry_of(closure) {
+        Some(body) => compiled::run_pushed(vm, body, floor),
+        None => interpret(vm, floor),
+    });
     vm.interp_regions.truncate(regions);
     unwind_to(vm, floor);
     vm.top = saved_top;
@@ -105,7 +109,7 @@ fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> 
 
 /// Replaces the innermost frame by a call of `closure` with `nargs` arguments already
 /// moved to its base (a tail call).
-fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) -> LResult<()> {
+pub(super) fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) -> LResult<()> {
     // SAFETY: as in `push_frame`.
     let proto = unsafe { &*(*closure).proto };
     let frame = vm.frames.last_mut().expect("a running frame");
@@ -245,7 +249,7 @@ fn stage_args_slow(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: 
 
 /// Runs the innermost frame and every interpreted frame it calls, until the frame just
 /// above `floor` returns; its results are then at its base.
-fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
+pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
     let mut closure: *mut Closure;
     let mut proto: &Proto;
     let mut base: usize;
@@ -452,19 +456,30 @@ fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
                 }
                 let at = frame_end;
                 let n = stage_args(vm, regs, args, *spread, at)?;
-                if f.tag() == Tag::Func {
+                if f.tag() == Tag::Func && *op == Opcode::TailCall {
                     let callee = f.payload() as *mut Closure;
-                    if *op == Opcode::TailCall {
-                        // Reuse this frame: arguments move down to its base.
-                        for i in 0..n {
-                            let v = vm.get(at + i);
-                            vm.set(base + i, v);
-                        }
-                        callout!(pc - 1);
-                        if let Err(e) = replace_frame(vm, callee, n) {
-                            return Err(locate(vm, proto, pc as usize - 1, e));
-                        }
-                    } else {
+                    // Reuse this frame: arguments move down to its base.
+                    for i in 0..n {
+                        let v = vm.get(at + i);
+                        vm.set(base + i, v);
+                    }
+                    callout!(pc - 1);
+                    if let Err(e) = replace_frame(vm, callee, n) {
+                        return Err(locate(vm, proto, pc as usize - 1, e));
+                    }
+                    if let Some(body) = compiled::entry_of(callee) {
+                        // The callee has machine code: it runs this frame to its return.
+                        // Same frame, same base: its results are where `do_return!` expects.
+                        let n = compiled::run_pushed(vm, body, vm.frames.len() - 1)?;
+                        do_return!(n);
+                        continue;
+                    }
+                    load_frame!();
+                    continue;
+                }
+                if f.tag() == Tag::Func && compiled::entry_of(f.payload() as *mut Closure).is_none() {
+                    let callee = f.payload() as *mut Closure;
+                    {
                         callout!(pc - 1);
                         if let Err(e) = push_frame(vm, callee, at, n) {
                             return Err(locate(vm, proto, pc as usize - 1, e));

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod exec;
+pub mod compiled;
 mod decode;
 pub mod proto;
 pub mod vm;

@@ -280,6 +280,11 @@ pub struct Proto {
     pub vararg: bool,
     /// Calls so far.
     pub calls: AtomicU32,
+    /// Entry of the function's machine code (a [`super::compiled::CompiledFn`]; a lazy
+    /// stub until first called), 0 while it runs in the interpreter. This is the
+    /// function's dispatch slot: callers read it on every call, so a later tier replaces
+    /// the code by storing a new entry.
+    pub entry: std::sync::atomic::AtomicUsize,
     /// Loop back-edges taken so far.
     pub backedges: AtomicU32,
     /// Type profiles, by site.
@@ -356,6 +361,8 @@ pub struct LoadedModule {
     pub consts: Vec<Val>,
     /// The module's strings (for debug names).
     pub strings: Vec<Vec<u8>>,
+    /// The runtime functions its `rtcall`s name, bound (indexed by `RtId`).
+    pub runtime: Vec<RtEntry>,
 }
 
 impl LoadedModule {
@@ -366,6 +373,7 @@ impl LoadedModule {
             protos: Vec::new(),
             consts,
             strings: module.strings.clone(),
+            runtime: bound.clone(),
         });
         let chunk: *const str = loaded.name.as_str();
         let protos = module
@@ -401,6 +409,7 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         nparams: f.params,
         vararg: f.vararg,
         calls: AtomicU32::new(0),
+        entry: std::sync::atomic::AtomicUsize::new(0),
         backedges: AtomicU32::new(0),
         sites,
         moves: d.moves,

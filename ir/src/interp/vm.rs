@@ -188,6 +188,12 @@ pub struct Vm {
     pub protected: u32,
     /// Frontend state (its library's data).
     pub ext: Option<Box<dyn Any>>,
+    /// The error a helper of compiled code raised (compiled code returns
+    /// [`super::compiled::STATUS_ERROR`] and the caller takes it from here).
+    pub jit_error: Option<LuaError>,
+    /// A tail call compiled code asked for: the callee and the argument count (the
+    /// arguments are at the frame's base).
+    pub tail_call: Option<(Val, usize)>,
     /// Native-stack regions `(lo, hi)` of running interpreter activations, skipped by the
     /// conservative scan (`lo` 0: not calling out, nothing skipped).
     pub(crate) interp_regions: Vec<(usize, usize)>,
@@ -225,6 +231,8 @@ impl Vm {
             protected: 0,
             ext: None,
             pending_traceback: None,
+            jit_error: None,
+            tail_call: None,
             interp_regions: Vec::with_capacity(super::exec::MAX_NESTED_ACTIVATIONS + 8),
         }
     }
@@ -260,6 +268,12 @@ impl Vm {
         assert!(base + n <= self.stack_slots);
         // SAFETY: bounds checked; the stack is initialised (zeroed) memory.
         unsafe { std::slice::from_raw_parts(self.stack.add(base), n) }
+    }
+
+    /// The stack slot a pointer into the value stack points to.
+    #[inline]
+    pub fn slot_index(&self, p: *const Val) -> usize {
+        (p as usize - self.stack as usize) / std::mem::size_of::<Val>()
     }
 
     /// Fails with "stack overflow" unless `n` slots from `base` fit.

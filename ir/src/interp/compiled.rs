@@ -1,0 +1,64 @@
+//! Running functions that have machine code.
+//!
+//! A compiled body runs in the frame the interpreter would use (same slots, same
+//! [`super::FrameInfo`]), so frames, errors, tracebacks and the collector work the same
+//! in every tier, and a body is just another way to run a pushed frame. The host pushes
+//! and pops frames; bodies report through a status: results, an error left in
+//! [`Vm::jit_error`], or a tail call left in [`Vm::tail_call`]. Tail calls return to
+//! the trampoline here, which reuses the frame, so chains of them run in constant space
+//! whatever tier each function is in.
+
+use std::sync::atomic::Ordering;
+
+use super::error::{LResult, LuaError};
+use super::exec;
+use super::vm::Vm;
+use crate::rt::object::Closure;
+use crate::rt::{Tag, Val};
+
+/// A compiled body: `(vm, closure, base) -> status`.
+pub type CompiledFn = unsafe extern "C" fn(*mut Vm, *mut Closure, *mut Val) -> i64;
+
+/// A body's status: an error is pending in [`Vm::jit_error`].
+pub const STATUS_ERROR: i64 = -1;
+/// A body's status: a tail call is pending in [`Vm::tail_call`].
+pub const STATUS_TAIL_CALL: i64 = -2;
+
+/// The machine-code entry of a closure's function, if it has one.
+#[inline]
+pub fn entry_of(closure: *mut Closure) -> Option<CompiledFn> {
+    // SAFETY: closures refer to protos of loaded modules.
+    let entry = unsafe { (*(*closure).proto).entry.load(Ordering::Acquire) };
+    // SAFETY: a non-zero entry is the address of a body with the `CompiledFn` ABI.
+    (entry != 0).then(|| unsafe { std::mem::transmute::<usize, CompiledFn>(entry) })
+}
+
+/// Runs the innermost frame (already pushed) in compiled code, following tail calls
+/// into any tier, until it returns; `floor` is the frame count below it.
+pub(super) fn run_pushed(vm: &mut Vm, mut body: CompiledFn, floor: usize) -> LResult<usize> {
+    loop {
+        let frame = *vm.frames.last().expect("a pushed frame");
+        let base = vm.slot_ptr(frame.base);
+        // SAFETY: the body follows the ABI and the frame is set up for it.
+        let status = unsafe { body(vm, frame.closure, base) };
+        if status >= 0 {
+            return Ok(status as usize);
+        }
+        if status != STATUS_TAIL_CALL {
+            return Err(vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error")));
+        }
+        let (callee, nargs) = vm.tail_call.take().expect("a pending tail call");
+        if callee.tag() != Tag::Func {
+            // A native or a value with `__call`: an ordinary call, whose results are the
+            // frame's results.
+            vm.top = frame.base + nargs;
+            return vm.call_at(callee, frame.base, nargs);
+        }
+        let closure = callee.payload() as *mut Closure;
+        exec::replace_frame(vm, closure, nargs)?;
+        match entry_of(closure) {
+            Some(next) => body = next,
+            None => return exec::interpret(vm, floor),
+        }
+    }
+}

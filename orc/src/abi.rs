@@ -1,0 +1,134 @@
+//! The baseline tier's calling convention and the host helpers its code calls.
+//!
+//! This module is the contract between the lowering (MIR -> LLVM IR, `lower/`) and the
+//! host side (`glue.rs`): every name and signature generated code uses is here.
+//!
+//! ## Frames and values
+//! A compiled function runs in the same value-stack frame the interpreter would use:
+//! `nslots` slots of 16 bytes from `base`, value `v` in slot `proto.slot_of[v]`, typed
+//! values stored as boxed values of the matching tag (`i64` as `int`, `f64` as `float`,
+//! `i1` as `bool` with payload 0 or 1). So the collector scans compiled frames exactly as
+//! interpreted ones (by liveness at the frame's `pc`), and a frame can move between
+//! tiers at any instruction boundary. A `Val` is `{ tag: u8 at offset 0, payload: u64 at
+//! offset 8 }`.
+//!
+//! The host pushes the frame (parameters padded, varargs packed in slot `nparams`,
+//! counters, safepoint) before entering compiled code and pops it after, as for the
+//! interpreter; the body only computes.
+//!
+//! ## The entry point
+//! ```text
+//! i64 body(ptr vm, ptr closure, ptr base)
+//! ```
+//! returns `n >= 0`: `n` results were stored at `base[0..n]`; [`STATUS_ERROR`]: a helper
+//! failed and left the error in the VM (the body returns at once); [`STATUS_TAIL_CALL`]:
+//! the body asks for a tail call — it called [`TAIL_CALL`] with the callee and the
+//! arguments are at `base[0..n]`.
+//!
+//! ## Helpers
+//! Every helper that can fail returns an `i32` status: 0 ok, nonzero failed (the body
+//! then returns [`STATUS_ERROR`]). `pc` arguments are the decoded op index of the
+//! instruction (the interpreter's numbering, [`lazyjit_ir::interp::Proto::inst_pc`]), so
+//! errors get the same positions and tracebacks the same lines in every tier. Helpers are
+//! host functions bound by name (absolute symbols), so objects hold no process
+//! addresses and can be cached and linked into another process.
+
+pub use lazyjit_ir::interp::compiled::{CompiledFn, STATUS_ERROR, STATUS_TAIL_CALL};
+
+/// `i32 lz_rtcall(ptr vm, i32 rt, i32 site, ptr args, i32 nargs, ptr out, i32 pc)`:
+/// calls runtime function `rt` (index into the module's runtime declarations) on
+/// `nargs` values at `args` (a spread pack, if any, already expanded by
+/// [`STAGE_PACK`]) and stores its result (boxed; typed results as their tags) at `out`.
+/// Records the profile at `site` (`-1`: none).
+pub const RTCALL: &str = "lz_rtcall";
+/// `i32 lz_call(ptr vm, ptr callee, ptr at, i32 nargs, i32 pc, ptr nret_out)`: calls the
+/// value at `callee` with `nargs` arguments at `at` (which must be `base + nslots`, the
+/// end of the frame); results are left at `at`, their number stored at `nret_out` (i32).
+pub const CALL: &str = "lz_call";
+/// `i32 lz_stage_pack(ptr vm, ptr pack, ptr at, ptr n_out)`: appends the values of the
+/// pack value at `pack` at `at` (after the fixed arguments) and stores their number at
+/// `n_out` (i32); fails with "stack overflow" if they do not fit.
+pub const STAGE_PACK: &str = "lz_stage_pack";
+/// `void lz_tail_call(ptr vm, ptr callee, i32 nargs)`: records a pending tail call of the
+/// value at `callee` with `nargs` arguments already at `base[0..nargs]`; the body then
+/// returns [`STATUS_TAIL_CALL`].
+pub const TAIL_CALL: &str = "lz_tail_call";
+/// `i32 lz_new_pack(ptr vm, ptr vals, i32 n, ptr out)`: a pack of `n` values (for
+/// `call.pack` results).
+pub const NEW_PACK: &str = "lz_new_pack";
+/// `void lz_pack_get(ptr pack, i32 index, ptr out)`: element `index` of the pack value at
+/// `pack`, or `nil`.
+pub const PACK_GET: &str = "lz_pack_get";
+/// `i64 lz_pack_len(ptr pack)`.
+pub const PACK_LEN: &str = "lz_pack_len";
+/// `void lz_cell_new(ptr vm, ptr value, ptr out)`: a new cell holding the value at
+/// `value`; the cell value is stored at `out`.
+pub const CELL_NEW: &str = "lz_cell_new";
+/// `void lz_upval(ptr closure, i32 index, ptr out)`: capture `index` of `closure` (a cell
+/// value) stored at `out`.
+pub const UPVAL: &str = "lz_upval";
+/// `void lz_globals(ptr vm, ptr out)`: the globals table value.
+pub const GLOBALS: &str = "lz_globals";
+/// `void lz_const_str(ptr closure, i32 string_index, ptr out)`: string constant
+/// `string_index` of the module the running closure's function belongs to.
+pub const CONST_STR: &str = "lz_const_str";
+/// `void lz_closure(ptr vm, ptr closure, i32 func, ptr cells, i32 ncells, ptr out)`: a
+/// closure of function `func` of the running closure's module over the `ncells` cell
+/// values at `cells`.
+pub const CLOSURE: &str = "lz_closure";
+/// `i32 lz_backedge(ptr vm, i32 pc)`: counts a loop back-edge and offers a safepoint
+/// (`pc`: the op the frame continues at).
+pub const BACKEDGE: &str = "lz_backedge";
+/// `i32 lz_guard_failed(ptr vm, i32 snap, i32 pc)`: a guard failed (generic code has none;
+/// the optimizing tier deoptimizes here).
+pub const GUARD_FAILED: &str = "lz_guard_failed";
+
+/// Every helper name (the host defines them all).
+pub const HELPERS: &[&str] = &[
+    RTCALL,
+    CALL,
+    STAGE_PACK,
+    TAIL_CALL,
+    NEW_PACK,
+    PACK_GET,
+    PACK_LEN,
+    CELL_NEW,
+    UPVAL,
+    GLOBALS,
+    CONST_STR,
+    CLOSURE,
+    BACKEDGE,
+    GUARD_FAILED,
+];
+
+/// Offset of a value's tag byte.
+pub const VAL_TAG_OFFSET: u64 = 0;
+/// Offset of a value's payload.
+pub const VAL_PAYLOAD_OFFSET: u64 = 8;
+/// Size of a value.
+pub const VAL_SIZE: u64 = 16;
+/// Offset of a cell's value within a cell object.
+pub const CELL_VALUE_OFFSET: u64 = 8;
+
+#[cfg(test)]
+mod tests {
+    use lazyjit_ir::rt::object::Cell;
+    use lazyjit_ir::rt::Val;
+
+    #[test]
+    fn layouts_match_the_abi() {
+        assert_eq!(std::mem::size_of::<Val>() as u64, super::VAL_SIZE);
+        let v = Val::int(0x1122);
+        let p = &v as *const Val as *const u8;
+        // SAFETY: reads within the value.
+        unsafe {
+            assert_eq!(*p.add(super::VAL_TAG_OFFSET as usize), lazyjit_ir::rt::Tag::Int as u8);
+            assert_eq!(*(p.add(super::VAL_PAYLOAD_OFFSET as usize) as *const u64), 0x1122);
+        }
+        let c = Cell::new(Val::int(7));
+        let cp = &*c as *const Cell as *const u8;
+        // SAFETY: reads within the cell.
+        let inner = unsafe { *(cp.add(super::CELL_VALUE_OFFSET as usize) as *const Val) };
+        assert_eq!(inner.as_int(), Some(7));
+    }
+}

@@ -1,0 +1,221 @@
+//! The host helpers compiled code calls (see [`crate::abi`] for the contract).
+//!
+//! Each helper does what the interpreter does for the same instruction, with the
+//! running frame's position set first, so errors get the same positions and messages
+//! in every tier. A helper never unwinds into compiled code: a Rust panic inside one
+//! aborts the process with a message (`extern "C"`), and Lua errors come back as a
+//! status with the error left in [`Vm::jit_error`].
+
+use lazyjit_ir::interp::exec::locate;
+use lazyjit_ir::interp::{access, LuaError, Proto, Vm};
+use lazyjit_ir::rt::object::{Cell, Closure};
+use lazyjit_ir::rt::{Tag, Val};
+
+use crate::abi;
+
+/// The running frame's function, after noting that it stopped at `pc`.
+///
+/// # Safety
+/// `vm` has a running frame whose proto is loaded.
+unsafe fn running(vm: &mut Vm, pc: i32) -> &'static Proto {
+    let frame = vm.frames.last_mut().expect("compiled code runs in a frame");
+    frame.pc = pc as u32;
+    // SAFETY: frame protos belong to loaded modules, which outlive the run.
+    unsafe { &*frame.proto }
+}
+
+/// Stores a failure for the body to report.
+fn fail(vm: &mut Vm, proto: &Proto, pc: i32, e: LuaError) -> i32 {
+    let e = locate(vm, proto, pc as usize, e);
+    vm.jit_error = Some(e);
+    1
+}
+
+unsafe extern "C" fn lz_rtcall(
+    vm: *mut Vm,
+    rt: i32,
+    site: i32,
+    args: *const Val,
+    nargs: i32,
+    out: *mut Val,
+    pc: i32,
+) -> i32 {
+    // SAFETY: the ABI: a live VM, `nargs` values at `args`, `out` a frame slot.
+    unsafe {
+        let vm = &mut *vm;
+        let proto = running(vm, pc);
+        let args = std::slice::from_raw_parts(args, nargs as usize);
+        if let Some(s) = proto.sites.get(site as usize) {
+            s.record(args);
+        }
+        let module = &*proto.module;
+        let f = module.runtime[rt as usize].f;
+        match f(vm, args) {
+            Ok(v) => {
+                *out = v;
+                0
+            }
+            Err(e) => fail(vm, proto, pc, e),
+        }
+    }
+}
+
+unsafe extern "C" fn lz_call(vm: *mut Vm, callee: *const Val, at: *mut Val, nargs: i32, pc: i32, nret: *mut i32) -> i32 {
+    // SAFETY: the ABI: `at` is the end of the running frame on the value stack.
+    unsafe {
+        let vm = &mut *vm;
+        let proto = running(vm, pc);
+        let f = *callee;
+        let at = vm.slot_index(at);
+        let saved_top = vm.top;
+        vm.top = at + nargs as usize;
+        let r = vm.call_at(f, at, nargs as usize);
+        vm.top = saved_top;
+        match r {
+            Ok(n) => {
+                *nret = n as i32;
+                0
+            }
+            Err(e) => fail(vm, proto, pc, e),
+        }
+    }
+}
+
+unsafe extern "C" fn lz_stage_pack(vm: *mut Vm, pack: *const Val, at: *mut Val, n: *mut i32) -> i32 {
+    // SAFETY: the ABI: `pack` holds a pack value, `at` points into the value stack.
+    unsafe {
+        let vm = &mut *vm;
+        let p = *pack;
+        let vals: &[Val] = if p.tag() == Tag::Pack { &access::pack_of(p).vals } else { &[] };
+        let index = vm.slot_index(at);
+        if vm.ensure_stack(index, vals.len()).is_err() {
+            let frame = *vm.frames.last().expect("a frame");
+            let proto = &*frame.proto;
+            return fail(vm, proto, frame.pc as i32, LuaError::msg("stack overflow"));
+        }
+        for (i, &v) in vals.iter().enumerate() {
+            *at.add(i) = v;
+        }
+        *n = vals.len() as i32;
+        0
+    }
+}
+
+unsafe extern "C" fn lz_tail_call(vm: *mut Vm, callee: *const Val, nargs: i32) {
+    // SAFETY: the ABI.
+    unsafe { (*vm).tail_call = Some((*callee, nargs as usize)) };
+}
+
+unsafe extern "C" fn lz_new_pack(vm: *mut Vm, vals: *const Val, n: i32, out: *mut Val) -> i32 {
+    // SAFETY: the ABI.
+    unsafe {
+        let vals = std::slice::from_raw_parts(vals, n as usize).to_vec();
+        *out = (*vm).new_pack(&vals);
+    }
+    0
+}
+
+unsafe extern "C" fn lz_pack_get(pack: *const Val, index: i32, out: *mut Val) {
+    // SAFETY: the ABI: `pack` holds a pack value.
+    unsafe {
+        let p = access::pack_of(*pack);
+        *out = p.vals.get(index as usize).copied().unwrap_or(Val::NIL);
+    }
+}
+
+unsafe extern "C" fn lz_pack_len(pack: *const Val) -> i64 {
+    // SAFETY: the ABI: `pack` holds a pack value.
+    unsafe { access::pack_of(*pack).vals.len() as i64 }
+}
+
+unsafe extern "C" fn lz_cell_new(vm: *mut Vm, value: *const Val, out: *mut Val) {
+    // SAFETY: the ABI.
+    unsafe { *out = (*vm).new_cell(*value) };
+}
+
+unsafe extern "C" fn lz_upval(closure: *mut Closure, index: i32, out: *mut Val) {
+    // SAFETY: the ABI: the running closure; the verifier checked the index.
+    unsafe {
+        let cell: *mut Cell = (*closure).cells()[index as usize];
+        *out = Val::from_raw(Tag::Cell, cell as u64);
+    }
+}
+
+unsafe extern "C" fn lz_globals(vm: *mut Vm, out: *mut Val) {
+    // SAFETY: the ABI.
+    unsafe { *out = Val::from_raw(Tag::Table, (*vm).globals as u64) };
+}
+
+unsafe extern "C" fn lz_const_str(closure: *mut Closure, index: i32, out: *mut Val) {
+    // SAFETY: the ABI: the running closure's function belongs to a loaded module.
+    unsafe {
+        let module = &*(*(*closure).proto).module;
+        *out = module.consts[index as usize];
+    }
+}
+
+unsafe extern "C" fn lz_closure(vm: *mut Vm, closure: *mut Closure, func: i32, cells: *const Val, n: i32, out: *mut Val) {
+    // SAFETY: the ABI: `n` cell values at `cells`; protos of a module are contiguous.
+    unsafe {
+        let proto = &*(*closure).proto;
+        let target = (proto as *const Proto).sub(proto.index as usize).add(func as usize);
+        let cells: Vec<*mut Cell> =
+            std::slice::from_raw_parts(cells, n as usize).iter().map(|c| c.payload() as *mut Cell).collect();
+        *out = (*vm).new_closure(target, &cells);
+    }
+}
+
+unsafe extern "C" fn lz_backedge(vm: *mut Vm, pc: i32) -> i32 {
+    // SAFETY: the ABI.
+    unsafe {
+        let vm = &mut *vm;
+        let proto = running(vm, pc);
+        use std::sync::atomic::Ordering::Relaxed;
+        proto.backedges.store(proto.backedges.load(Relaxed).wrapping_add(1), Relaxed);
+        vm.safepoint();
+    }
+    0
+}
+
+unsafe extern "C" fn lz_guard_failed(vm: *mut Vm, snap: i32, pc: i32) -> i32 {
+    // SAFETY: the ABI.
+    unsafe {
+        let vm = &mut *vm;
+        let proto = running(vm, pc);
+        let msg = format!("guard failed at snap{snap} in '{}' (no deoptimization target)", proto.mir.name);
+        fail(vm, proto, pc, LuaError::msg(msg))
+    }
+}
+
+/// Every helper with its address, for [`crate::Session::define_host_symbols`].
+pub fn helper_symbols() -> Vec<(&'static str, u64)> {
+    let table: Vec<(&'static str, u64)> = vec![
+        (abi::RTCALL, lz_rtcall as usize as u64),
+        (abi::CALL, lz_call as usize as u64),
+        (abi::STAGE_PACK, lz_stage_pack as usize as u64),
+        (abi::TAIL_CALL, lz_tail_call as usize as u64),
+        (abi::NEW_PACK, lz_new_pack as usize as u64),
+        (abi::PACK_GET, lz_pack_get as usize as u64),
+        (abi::PACK_LEN, lz_pack_len as usize as u64),
+        (abi::CELL_NEW, lz_cell_new as usize as u64),
+        (abi::UPVAL, lz_upval as usize as u64),
+        (abi::GLOBALS, lz_globals as usize as u64),
+        (abi::CONST_STR, lz_const_str as usize as u64),
+        (abi::CLOSURE, lz_closure as usize as u64),
+        (abi::BACKEDGE, lz_backedge as usize as u64),
+        (abi::GUARD_FAILED, lz_guard_failed as usize as u64),
+    ];
+    debug_assert_eq!(table.len(), abi::HELPERS.len());
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_abi_helper_has_a_host_function() {
+        let names: Vec<&str> = super::helper_symbols().iter().map(|(n, _)| *n).collect();
+        for h in crate::abi::HELPERS {
+            assert!(names.contains(h), "{h} has no host function");
+        }
+    }
+}
