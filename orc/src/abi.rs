@@ -49,9 +49,10 @@ pub const CALL: &str = "lz_call";
 /// pack value at `pack` at `at` (after the fixed arguments) and stores their number at
 /// `n_out` (i32); fails with "stack overflow" if they do not fit.
 pub const STAGE_PACK: &str = "lz_stage_pack";
-/// `void lz_tail_call(ptr vm, ptr callee, i32 nargs)`: records a pending tail call of the
-/// value at `callee` with `nargs` arguments already at `base[0..nargs]`; the body then
-/// returns [`STATUS_TAIL_CALL`].
+/// `void lz_tail_call(ptr vm, ptr callee, i32 nargs, i32 pc)`: records a pending tail call
+/// of the value at `callee` with `nargs` arguments already at `base[0..nargs]` (and that
+/// the frame stopped at `pc`, where errors of a callee that is not a Lua function are
+/// reported); the body then returns [`STATUS_TAIL_CALL`].
 pub const TAIL_CALL: &str = "lz_tail_call";
 /// `i32 lz_new_pack(ptr vm, ptr vals, i32 n, ptr out)`: a pack of `n` values (for
 /// `call.pack` results).

@@ -97,6 +97,24 @@ pub fn compile_module_with(
     module: &Module<'_>,
     options: &CodegenOptions,
 ) -> Result<ObjectBuffer, OrcError> {
+    compile_module_timed(module, options).map(|(object, _)| object)
+}
+
+/// Time spent in the two halves of [`compile_module_timed`], in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompileTimes {
+    /// Verifying and running the IR optimization pipeline.
+    pub opt_ns: u64,
+    /// Code generation to object bytes.
+    pub codegen_ns: u64,
+}
+
+/// [`compile_module_with`], also reporting where the time went.
+pub fn compile_module_timed(
+    module: &Module<'_>,
+    options: &CodegenOptions,
+) -> Result<(ObjectBuffer, CompileTimes), OrcError> {
+    let t0 = std::time::Instant::now();
     module.verify().map_err(|message| OrcError::InvalidModule {
         module: module.get_name().to_string_lossy().into_owned(),
         message: message.to_string(),
@@ -109,10 +127,12 @@ pub fn compile_module_with(
             .run_passes(pipeline, &machine, PassBuilderOptions::create())
             .map_err(|e| OrcError::Codegen(format!("running `{pipeline}`: {e}")))?;
     }
+    let t1 = std::time::Instant::now();
     let buffer = machine
         .write_to_memory_buffer(module, FileType::Object)
         .map_err(|e| OrcError::Codegen(e.to_string()))?;
-    Ok(ObjectBuffer::from_bytes(buffer.as_slice().to_vec()))
+    let times = CompileTimes { opt_ns: (t1 - t0).as_nanos() as u64, codegen_ns: t1.elapsed().as_nanos() as u64 };
+    Ok((ObjectBuffer::from_bytes(buffer.as_slice().to_vec()), times))
 }
 
 /// Registers the native target with LLVM, once per process.

@@ -6,6 +6,7 @@
 //! aborts the process with a message (`extern "C"`), and Lua errors come back as a
 //! status with the error left in [`Vm::jit_error`].
 
+use lazyjit_ir::interp::compiled;
 use lazyjit_ir::interp::exec::locate;
 use lazyjit_ir::interp::{access, LuaError, Proto, Vm};
 use lazyjit_ir::rt::object::{Cell, Closure};
@@ -50,7 +51,15 @@ unsafe extern "C" fn lz_rtcall(
         }
         let module = &*proto.module;
         let f = module.runtime[rt as usize].f;
-        match f(vm, args) {
+        // Arguments staged on the value stack (a spread call) must stay below `top`, or a
+        // metamethod the function calls would build its frame over them.
+        let saved_top = vm.top;
+        if let Some(first) = vm.stack_slot_of(args.as_ptr()) {
+            vm.top = vm.top.max(first + args.len());
+        }
+        let r = f(vm, args);
+        vm.top = saved_top;
+        match r {
             Ok(v) => {
                 *out = v;
                 0
@@ -69,7 +78,12 @@ unsafe extern "C" fn lz_call(vm: *mut Vm, callee: *const Val, at: *mut Val, narg
         let at = vm.slot_index(at);
         let saved_top = vm.top;
         vm.top = at + nargs as usize;
-        let r = vm.call_at(f, at, nargs as usize);
+        // Compiled code calls compiled code directly; anything else goes through the VM.
+        let closure = f.payload() as *mut Closure;
+        let r = match (f.tag() == Tag::Func).then(|| compiled::entry_of(closure)).flatten() {
+            Some(body) => compiled::call_compiled(vm, closure, body, at, nargs as usize),
+            None => vm.call_at(f, at, nargs as usize),
+        };
         vm.top = saved_top;
         match r {
             Ok(n) => {
@@ -101,9 +115,13 @@ unsafe extern "C" fn lz_stage_pack(vm: *mut Vm, pack: *const Val, at: *mut Val, 
     }
 }
 
-unsafe extern "C" fn lz_tail_call(vm: *mut Vm, callee: *const Val, nargs: i32) {
+unsafe extern "C" fn lz_tail_call(vm: *mut Vm, callee: *const Val, nargs: i32, pc: i32) {
     // SAFETY: the ABI.
-    unsafe { (*vm).tail_call = Some((*callee, nargs as usize)) };
+    unsafe {
+        let vm = &mut *vm;
+        running(vm, pc);
+        vm.tail_call = Some((*callee, nargs as usize));
+    }
 }
 
 unsafe extern "C" fn lz_new_pack(vm: *mut Vm, vals: *const Val, n: i32, out: *mut Val) -> i32 {
@@ -190,20 +208,20 @@ unsafe extern "C" fn lz_guard_failed(vm: *mut Vm, snap: i32, pc: i32) -> i32 {
 /// Every helper with its address, for [`crate::Session::define_host_symbols`].
 pub fn helper_symbols() -> Vec<(&'static str, u64)> {
     let table: Vec<(&'static str, u64)> = vec![
-        (abi::RTCALL, lz_rtcall as usize as u64),
-        (abi::CALL, lz_call as usize as u64),
-        (abi::STAGE_PACK, lz_stage_pack as usize as u64),
-        (abi::TAIL_CALL, lz_tail_call as usize as u64),
-        (abi::NEW_PACK, lz_new_pack as usize as u64),
-        (abi::PACK_GET, lz_pack_get as usize as u64),
-        (abi::PACK_LEN, lz_pack_len as usize as u64),
-        (abi::CELL_NEW, lz_cell_new as usize as u64),
-        (abi::UPVAL, lz_upval as usize as u64),
-        (abi::GLOBALS, lz_globals as usize as u64),
-        (abi::CONST_STR, lz_const_str as usize as u64),
-        (abi::CLOSURE, lz_closure as usize as u64),
-        (abi::BACKEDGE, lz_backedge as usize as u64),
-        (abi::GUARD_FAILED, lz_guard_failed as usize as u64),
+        (abi::RTCALL, lz_rtcall as *const () as usize as u64),
+        (abi::CALL, lz_call as *const () as usize as u64),
+        (abi::STAGE_PACK, lz_stage_pack as *const () as usize as u64),
+        (abi::TAIL_CALL, lz_tail_call as *const () as usize as u64),
+        (abi::NEW_PACK, lz_new_pack as *const () as usize as u64),
+        (abi::PACK_GET, lz_pack_get as *const () as usize as u64),
+        (abi::PACK_LEN, lz_pack_len as *const () as usize as u64),
+        (abi::CELL_NEW, lz_cell_new as *const () as usize as u64),
+        (abi::UPVAL, lz_upval as *const () as usize as u64),
+        (abi::GLOBALS, lz_globals as *const () as usize as u64),
+        (abi::CONST_STR, lz_const_str as *const () as usize as u64),
+        (abi::CLOSURE, lz_closure as *const () as usize as u64),
+        (abi::BACKEDGE, lz_backedge as *const () as usize as u64),
+        (abi::GUARD_FAILED, lz_guard_failed as *const () as usize as u64),
     ];
     debug_assert_eq!(table.len(), abi::HELPERS.len());
     table

@@ -10,13 +10,15 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod engine;
 mod compile;
 mod error;
 mod glue;
+pub mod lower;
 mod object;
 mod session;
 
-pub use compile::{compile_module, compile_module_with, CodegenOptions, CpuTarget, OptLevel};
+pub use compile::{compile_module, compile_module_timed, compile_module_with, CodegenOptions, CompileTimes, CpuTarget, OptLevel};
 pub use error::OrcError;
 pub use inkwell;
 pub use object::ObjectBuffer;

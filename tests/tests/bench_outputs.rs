@@ -1,4 +1,4 @@
-//! Every benchmark program at its SMALL size prints what `lua5.4` prints.
+//! Every benchmark program at its SMALL size prints what `lua5.4` prints, in every tier.
 
 use std::path::Path;
 
@@ -12,13 +12,13 @@ fn small_size(source: &str) -> Option<String> {
     Some(rest.split(|c: char| !c.is_ascii_digit()).next()?.to_string()).filter(|s| !s.is_empty())
 }
 
-fn check(dir: &Path, file: &str, size: &str) -> Result<(), Failed> {
+fn check(dir: &Path, file: &str, size: &str, tier: &str) -> Result<(), Failed> {
     let lua = which("lua5.4").ok_or("lua5.4 is not installed (./x test installs it)")?;
     let want = run_in(dir, &lua, &[file, size], b"");
     if !want.status.success() {
         return Err(format!("lua5.4 failed: {}", String::from_utf8_lossy(&want.stderr)).into());
     }
-    let got = orcrun_in(dir, &["--tier", "interp", file, size], b"");
+    let got = orcrun_in(dir, &["--tier", tier, file, size], b"");
     if !got.status.success() {
         return Err(format!("orcrun failed: {}", String::from_utf8_lossy(&got.stderr)).into());
     }
@@ -42,15 +42,16 @@ fn main() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no benchmark programs found");
-    let trials = files
-        .into_iter()
-        .map(|file| {
+    let trials = ["interp", "baseline"]
+        .iter()
+        .flat_map(|&tier| files.iter().map(move |f| (tier, f.clone())))
+        .map(|(tier, file)| {
             let dir = dir.clone();
             let source = std::fs::read_to_string(dir.join(&file)).unwrap_or_default();
             let size = small_size(&source);
-            Trial::test(file.trim_end_matches(".lua").to_string(), move || {
+            Trial::test(format!("{tier}/{}", file.trim_end_matches(".lua")), move || {
                 let size = size.ok_or("no SMALL size in the header")?;
-                check(&dir, &file, &size)
+                check(&dir, &file, &size, tier)
             })
         })
         .collect();

@@ -8,10 +8,25 @@ fn run(args: &[&str], stdin: &str) -> (String, String, Option<i32>) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code())
 }
 
-fn write_temp(name: &str, text: &str) -> String {
+/// A temporary program file, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 temp path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn write_temp(name: &str, text: &str) -> TempFile {
     let path = std::env::temp_dir().join(format!("lazyjit-cli-{}-{name}", std::process::id()));
     std::fs::write(&path, text).expect("write temp file");
-    path.to_string_lossy().into_owned()
+    TempFile(path)
 }
 
 #[test]
@@ -29,7 +44,7 @@ fn runs_stdin_with_arguments() {
 #[test]
 fn fills_arg_like_lua() {
     let file = write_temp("args.lua", "print(arg[0] ~= nil, arg[1], arg[2], #arg, ...)");
-    let (out, _, code) = run(&["--tier", "interp", &file, "x", "y"], "");
+    let (out, _, code) = run(&["--tier", "interp", file.path(), "x", "y"], "");
     assert_eq!(out, "true\tx\ty\t2\tx\ty\n");
     assert_eq!(code, Some(0));
 }
@@ -45,7 +60,7 @@ fn runs_the_example() {
 #[test]
 fn syntax_errors_name_file_line_column_with_a_caret() {
     let file = write_temp("syntax.lua", "local x = 1\nlocal y = = 2\n");
-    let (out, err, code) = run(&[&file], "");
+    let (out, err, code) = run(&[file.path()], "");
     assert_eq!(out, "");
     assert_eq!(code, Some(1));
     assert!(err.contains("syntax.lua:2:11:"), "{err}");
@@ -55,11 +70,13 @@ fn syntax_errors_name_file_line_column_with_a_caret() {
 
 #[test]
 fn uncaught_errors_exit_1_with_the_message_and_a_traceback() {
-    let (out, err, code) = run(&["-e", "print('before') local t = nil\nprint(t.x)"], "");
-    assert_eq!(out, "before\n");
-    assert_eq!(code, Some(1));
-    assert!(err.contains("orcrun: (command line):2: attempt to index a nil value (local 't')"), "{err}");
-    assert!(err.contains("stack traceback:"), "{err}");
+    for tier in TIERS {
+        let (out, err, code) = run(&["--tier", tier, "-e", "print('before') local t = nil\nprint(t.x)"], "");
+        assert_eq!(out, "before\n");
+        assert_eq!(code, Some(1));
+        assert!(err.contains("orcrun: (command line):2: attempt to index a nil value (local 't')"), "{tier}: {err}");
+        assert!(err.contains("stack traceback:"), "{tier}: {err}");
+    }
 }
 
 #[test]
@@ -70,6 +87,7 @@ fn missing_file_and_bad_options_are_errors_not_panics() {
     let (_, err, code) = run(&["--tier", "warp", "x.lua"], "");
     assert_eq!(code, Some(1));
     assert!(err.contains("unknown tier 'warp'"), "{err}");
+    assert!(err.contains("interp, baseline"), "{err}");
     let (_, err, code) = run(&["--bogus"], "");
     assert_eq!(code, Some(1));
     assert!(err.contains("unrecognized option '--bogus'"), "{err}");
@@ -84,21 +102,40 @@ fn emits_generic_mir() {
     lazyjit_ir::verify_module(&parsed).expect("emitted MIR verifies");
 }
 
+/// The tiers the CLI tests that concern execution run in.
+const TIERS: [&str; 2] = ["interp", "baseline"];
+
 #[test]
 fn deep_recursion_works_and_runaway_recursion_is_a_lua_error() {
     let prog = "local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end
 print(f(200000))
 print(pcall(f, 1e7))";
-    let (out, err, code) = run(&["-e", prog], "");
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(out, "200000\nfalse\t(command line):1: stack overflow\n");
+    for tier in TIERS {
+        let (out, err, code) = run(&["--tier", tier, "-e", prog], "");
+        assert_eq!(code, Some(0), "{tier}: {err}");
+        assert_eq!(out, "200000\nfalse\t(command line):1: stack overflow\n", "{tier}");
+    }
 }
 
 #[test]
 fn tail_calls_run_in_constant_stack() {
     let prog = "local function loop(n) if n == 0 then return 'done' end return loop(n - 1) end print(loop(10000000))";
-    let (out, err, code) = run(&["-e", prog], "");
-    assert_eq!((out.as_str(), code), ("done\n", Some(0)), "{err}");
+    for tier in TIERS {
+        let (out, err, code) = run(&["--tier", tier, "-e", prog], "");
+        assert_eq!((out.as_str(), code), ("done\n", Some(0)), "{tier}: {err}");
+    }
+}
+
+#[test]
+fn stats_name_every_phase() {
+    for tier in TIERS {
+        let (_, err, code) = run(&["--tier", tier, "--stats", "-e", "local function f() return 1 end print(f())"], "");
+        assert_eq!(code, Some(0), "{err}");
+        for key in ["functions_defined", "functions_compiled", "compiles", "parse", "lower_mir", "passes", "llvm_ir", "llvm_opt", "codegen", "link", "run"] {
+            assert!(err.contains(&format!("\"{key}\":")), "{tier}: {key} missing in {err}");
+        }
+        assert!(err.contains("\"functions_defined\":2"), "{err}");
+    }
 }
 
 #[test]

@@ -1,13 +1,17 @@
 //! Every program of `shared/conformance/public` gives exactly the stdout (and exit
-//! status, and stderr lines) `lua5.4` gives, under `orcrun --tier interp`.
+//! status, and stderr lines) `lua5.4` gives, in every tier: `orcrun --tier interp` and
+//! `orcrun --tier baseline` (one trial per program and tier, named `tier/program`).
 
 use lazyjit_tests::{first_difference, orcrun_in, shared};
 use libtest_mimic::{Arguments, Failed, Trial};
 
-fn check(dir: &std::path::Path, name: &str) -> Result<(), Failed> {
+/// The tiers every program runs in.
+const TIERS: [&str; 2] = ["interp", "baseline"];
+
+fn check(dir: &std::path::Path, name: &str, tier: &str) -> Result<(), Failed> {
     let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).ok();
     let stdin = read("stdin").unwrap_or_default();
-    let out = orcrun_in(dir, &["--tier", "interp", &format!("{name}.lua")], &stdin);
+    let out = orcrun_in(dir, &["--tier", tier, &format!("{name}.lua")], &stdin);
     let mut problems = Vec::new();
     let expected = read("expected").unwrap_or_default();
     if out.stdout != expected {
@@ -42,11 +46,12 @@ fn main() {
         .collect();
     names.sort();
     assert!(!names.is_empty(), "no conformance programs found");
-    let trials = names
-        .into_iter()
-        .map(|name| {
+    let trials = TIERS
+        .iter()
+        .flat_map(|&tier| names.iter().map(move |name| (tier, name.clone())))
+        .map(|(tier, name)| {
             let dir = dir.clone();
-            Trial::test(name.clone(), move || check(&dir, &name))
+            Trial::test(format!("{tier}/{name}"), move || check(&dir, &name, tier))
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();

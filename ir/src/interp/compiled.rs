@@ -33,6 +33,18 @@ pub fn entry_of(closure: *mut Closure) -> Option<CompiledFn> {
     (entry != 0).then(|| unsafe { std::mem::transmute::<usize, CompiledFn>(entry) })
 }
 
+/// Calls a closure whose function has machine code, from compiled code: like
+/// [`Vm::call_at`] but without counting a nested call from Rust (compiled frames call
+/// each other directly; only the depth limit applies).
+pub fn call_compiled(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> LResult<usize> {
+    let floor = vm.frames.len();
+    let saved_top = vm.top;
+    let r = exec::push_frame(vm, closure, base, nargs).and_then(|()| run_pushed(vm, body, floor));
+    exec::unwind_to(vm, floor);
+    vm.top = saved_top;
+    r
+}
+
 /// Runs the innermost frame (already pushed) in compiled code, following tail calls
 /// into any tier, until it returns; `floor` is the frame count below it.
 pub(super) fn run_pushed(vm: &mut Vm, mut body: CompiledFn, floor: usize) -> LResult<usize> {
@@ -50,9 +62,14 @@ pub(super) fn run_pushed(vm: &mut Vm, mut body: CompiledFn, floor: usize) -> LRe
         let (callee, nargs) = vm.tail_call.take().expect("a pending tail call");
         if callee.tag() != Tag::Func {
             // A native or a value with `__call`: an ordinary call, whose results are the
-            // frame's results.
+            // frame's results; its errors are reported at the tail call.
             vm.top = frame.base + nargs;
-            return vm.call_at(callee, frame.base, nargs);
+            let frame = *vm.frames.last().expect("the frame");
+            return vm.call_at(callee, frame.base, nargs).map_err(|e| {
+                // SAFETY: frame protos belong to loaded modules.
+                let proto = unsafe { &*frame.proto };
+                exec::locate(vm, proto, frame.pc as usize, e)
+            });
         }
         let closure = callee.payload() as *mut Closure;
         exec::replace_frame(vm, closure, nargs)?;

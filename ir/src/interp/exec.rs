@@ -23,11 +23,12 @@ use crate::rt::{Tag, Val};
 /// left at `stack[base..]` and their number returned. Calls between interpreted
 /// functions stay in this activation's loop; only calls through natives nest.
 pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<usize> {
-    // Each activation nests native frames (the caller is Rust: a native, a metamethod
-    // dispatch); bound their depth as Lua bounds its C calls.
-    if vm.interp_regions.len() >= MAX_NESTED_ACTIVATIONS {
+    // Each call from Rust (a native, a metamethod dispatch) nests native frames; bound
+    // their depth as Lua bounds its C calls.
+    if vm.nesting >= MAX_NESTED_ACTIVATIONS {
         return Err(LuaError::msg("C stack overflow"));
     }
+    vm.nesting += 1;
     let floor = vm.frames.len();
     let saved_top = vm.top;
     let regions = vm.interp_regions.len();
@@ -38,11 +39,12 @@ pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LRe
     vm.interp_regions.truncate(regions);
     unwind_to(vm, floor);
     vm.top = saved_top;
+    vm.nesting -= 1;
     r
 }
 
-/// How many interpreter activations may nest through Rust code (natives calling Lua,
-/// metamethods); Lua's own limit on nested C calls is 200.
+/// How many calls into Lua from Rust code (natives calling Lua, metamethods) may nest;
+/// Lua's own limit on nested C calls is 200.
 pub const MAX_NESTED_ACTIVATIONS: usize = 200;
 
 /// Resumes `closure`'s function in the middle: its frame is built at the top of the
@@ -68,7 +70,7 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
     if vm.depth >= vm.max_depth || vm.frames.len() == vm.frames.capacity() {
         return Err(LuaError::msg("stack overflow"));
     }
-    if vm.interp_regions.len() >= MAX_NESTED_ACTIVATIONS {
+    if vm.nesting >= MAX_NESTED_ACTIVATIONS {
         return Err(LuaError::msg("C stack overflow"));
     }
     let floor = vm.frames.len();
@@ -86,7 +88,7 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
 }
 
 /// Drops the frames above `floor` (after an error, or the bottom frame after a return).
-fn unwind_to(vm: &mut Vm, floor: usize) {
+pub(super) fn unwind_to(vm: &mut Vm, floor: usize) {
     let extra = vm.frames.len().saturating_sub(floor);
     vm.depth -= extra;
     vm.frames.truncate(floor);
@@ -94,7 +96,7 @@ fn unwind_to(vm: &mut Vm, floor: usize) {
 
 /// Pushes a frame for `closure` whose `nargs` arguments are at `stack[base..]`: checks
 /// the depth and stack, sets up the parameters, counts the call, and offers a safepoint.
-fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<()> {
+pub(super) fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<()> {
     if vm.depth >= vm.max_depth || vm.frames.len() == vm.frames.capacity() {
         return Err(LuaError::msg("stack overflow"));
     }

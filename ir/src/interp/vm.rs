@@ -188,6 +188,8 @@ pub struct Vm {
     pub protected: u32,
     /// Frontend state (its library's data).
     pub ext: Option<Box<dyn Any>>,
+    /// Calls into Lua from Rust code now running (bounded like Lua's C calls).
+    pub nesting: usize,
     /// The error a helper of compiled code raised (compiled code returns
     /// [`super::compiled::STATUS_ERROR`] and the caller takes it from here).
     pub jit_error: Option<LuaError>,
@@ -231,6 +233,7 @@ impl Vm {
             protected: 0,
             ext: None,
             pending_traceback: None,
+            nesting: 0,
             jit_error: None,
             tail_call: None,
             interp_regions: Vec::with_capacity(super::exec::MAX_NESTED_ACTIVATIONS + 8),
@@ -268,6 +271,13 @@ impl Vm {
         assert!(base + n <= self.stack_slots);
         // SAFETY: bounds checked; the stack is initialised (zeroed) memory.
         unsafe { std::slice::from_raw_parts(self.stack.add(base), n) }
+    }
+
+    /// The slot `p` points to, if it points into the value stack.
+    pub fn stack_slot_of(&self, p: *const Val) -> Option<usize> {
+        let (lo, p) = (self.stack as usize, p as usize);
+        let hi = lo + self.stack_slots * std::mem::size_of::<Val>();
+        (p >= lo && p < hi).then(|| (p - lo) / std::mem::size_of::<Val>())
     }
 
     /// The stack slot a pointer into the value stack points to.

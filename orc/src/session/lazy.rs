@@ -166,7 +166,9 @@ unsafe fn emit(body: LazyBody, responsibility: LLVMOrcMaterializationResponsibil
             bytes.len(),
             buffer_name.as_ptr(),
         );
+        let start = std::time::Instant::now();
         LLVMOrcObjectLayerEmit(layer, responsibility, buffer);
+        shared.count_link(start.elapsed());
     }
     true
 }

@@ -22,6 +22,8 @@ pub struct SessionStats {
     /// returned but then failed to link are reported through
     /// [`Session::take_errors`](super::Session::take_errors) instead.
     pub materializer_failures: u64,
+    /// Nanoseconds spent emitting (linking) materialized objects.
+    pub link_ns: u64,
 }
 
 #[derive(Default)]
@@ -29,9 +31,14 @@ pub(crate) struct Shared {
     errors: Mutex<Vec<String>>,
     materializer_runs: AtomicU64,
     materializer_failures: AtomicU64,
+    link_ns: AtomicU64,
 }
 
 impl Shared {
+    pub(crate) fn count_link(&self, took: std::time::Duration) {
+        self.link_ns.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    }
+
     pub(crate) fn record_error(&self, message: String) {
         self.errors
             .lock()
@@ -61,6 +68,7 @@ impl Shared {
         SessionStats {
             materializer_runs: self.materializer_runs.load(Ordering::Relaxed),
             materializer_failures: self.materializer_failures.load(Ordering::Relaxed),
+            link_ns: self.link_ns.load(Ordering::Relaxed),
         }
     }
 }

@@ -1,0 +1,109 @@
+//! The engine: gives every function of a loaded module a lazy machine-code entry.
+//!
+//! Attaching a module defines, for each of its functions, a lazy ORC function whose
+//! materializer lowers the function's MIR ([`crate::lower`]) and compiles it; the stub's
+//! address goes into the function's dispatch slot ([`Proto::entry`]). Nothing is compiled
+//! until a function is first called; a function never called is never compiled.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use lazyjit_ir::interp::compiled::STATUS_ERROR;
+use lazyjit_ir::interp::{LoadedModule, LuaError, Proto, Vm};
+use lazyjit_ir::rt::object::Closure;
+use lazyjit_ir::rt::Val;
+
+use crate::lower::{lower_proto, LowerOptions};
+use crate::{compile_module_timed, glue, CodegenOptions, CpuTarget, OptLevel, OrcError, Session, SessionOptions};
+
+/// Compile counters and phase times of an engine (nanoseconds).
+#[derive(Default, Debug)]
+pub struct EngineStats {
+    /// Functions given a lazy entry.
+    pub functions_defined: AtomicU64,
+    /// Functions compiled to machine code.
+    pub functions_compiled: AtomicU64,
+    /// Time building LLVM IR from MIR.
+    pub llvm_ir_ns: AtomicU64,
+    /// Time in LLVM's IR optimizer (and verifier).
+    pub llvm_opt_ns: AtomicU64,
+    /// Time generating object code.
+    pub codegen_ns: AtomicU64,
+}
+
+/// A JIT engine: one ORC session and the baseline tier.
+pub struct Engine {
+    session: Session,
+    opt: OptLevel,
+    stats: Arc<EngineStats>,
+}
+
+/// Where a failed first call lands instead of the body: it reports the failure as a Lua
+/// error the caller raises.
+unsafe extern "C" fn failed_body(vm: *mut Vm, _closure: *mut Closure, _base: *mut Val) -> i64 {
+    // SAFETY: called with the body's arguments, so `vm` is the running VM.
+    unsafe { (*vm).jit_error = Some(LuaError::msg("the function's machine code could not be built")) };
+    STATUS_ERROR
+}
+
+/// Raw pointers to a function and its module, moved into its materializer. They stay
+/// valid while the VM that loaded them lives, which outlasts every call of the function.
+struct Target(*const Proto, *const LoadedModule);
+// SAFETY: protos and modules are immutable after loading except for atomics.
+unsafe impl Send for Target {}
+
+impl Engine {
+    /// An engine compiling at `opt`.
+    pub fn new(opt: OptLevel) -> Result<Engine, OrcError> {
+        let options = SessionOptions { lazy_call_error_handler: Some(failed_body as *const () as usize as u64) };
+        let session = Session::with_options(options)?;
+        session.define_host_symbols(&glue::helper_symbols())?;
+        Ok(Engine { session, opt, stats: Arc::new(EngineStats::default()) })
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Nanoseconds ORC spent linking compiled objects.
+    pub fn link_ns(&self) -> u64 {
+        self.session.stats().link_ns
+    }
+
+    /// Messages of compilations that failed.
+    pub fn errors(&self) -> Vec<String> {
+        self.session.take_errors()
+    }
+
+    /// Gives every function of the VM's module number `module` a lazy entry.
+    pub fn attach(&self, vm: &Vm, module: usize) -> Result<(), OrcError> {
+        let loaded = &vm.modules()[module];
+        for proto in &loaded.protos {
+            let name = format!("lzf.{module}.{}", proto.index);
+            let target = Target(proto, &**loaded);
+            let (stats, opt) = (self.stats.clone(), self.opt);
+            self.session.add_lazy_function(&name, move |req| {
+                let target = target;
+                // SAFETY: see `Target`.
+                let (proto, loaded) = unsafe { (&*target.0, &*target.1) };
+                let ctx = crate::inkwell::context::Context::create();
+                let t0 = Instant::now();
+                let m = lower_proto(&ctx, proto, loaded, &LowerOptions { symbol: req.symbol().to_string() })
+                    .map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
+                let ir_ns = t0.elapsed().as_nanos() as u64;
+                let (object, times) = compile_module_timed(&m, &CodegenOptions { opt, cpu: CpuTarget::Generic })?;
+                stats.llvm_ir_ns.fetch_add(ir_ns, Ordering::Relaxed);
+                stats.llvm_opt_ns.fetch_add(times.opt_ns, Ordering::Relaxed);
+                stats.codegen_ns.fetch_add(times.codegen_ns, Ordering::Relaxed);
+                stats.functions_compiled.fetch_add(1, Ordering::Relaxed);
+                Ok(object)
+            })?;
+            let stub = self.session.lookup(&name)?;
+            proto.entry.store(stub as usize, Ordering::Release);
+            self.stats.functions_defined.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! Typed arithmetic and comparisons, `truthy`, `not`, `tag`, and boxes (copies).
+//!
+//! Typed values live in slots as boxed values (`i64` as `int`, `f64` as `float`, `i1` as
+//! `bool` 0/1), so an operation reads its operands' payloads and writes a value of the
+//! result's tag, exactly as the interpreter's `unary`/`binary`: wrapping integer
+//! arithmetic, IEEE float arithmetic, float comparisons false on NaN (ordered
+//! predicates).
+
+use inkwell::values::IntValue;
+use inkwell::{FloatPredicate, IntPredicate};
+
+use lazyjit_ir::rt::Tag;
+use lazyjit_ir::{Opcode, Value};
+
+use super::{LowerError, Lowerer};
+
+impl<'ctx> Lowerer<'_, 'ctx> {
+    /// `box.*` / `unbox.*`: a copy (nothing when the result shares the operand's slot,
+    /// as the decoder arranges).
+    pub(crate) fn lower_copy(&mut self, arg: Value, result: Value) -> Result<(), LowerError> {
+        let (from, to) = (self.slot(arg)?, self.slot(result)?);
+        self.copy_slot(from, to)
+    }
+
+    /// One-operand pure ops: `truthy`, `not`, `tag` and the typed ones.
+    pub(crate) fn lower_unary(
+        &mut self,
+        op: Opcode,
+        arg: Value,
+        result: Value,
+    ) -> Result<(), LowerError> {
+        let slot = self.slot(arg)?;
+        match op {
+            Opcode::Truthy => {
+                let (tag, payload) = self.load_slot(slot)?;
+                let is_nil = self.b.build_int_compare(
+                    IntPredicate::EQ,
+                    tag,
+                    self.tag_const(Tag::Nil),
+                    "",
+                )?;
+                let is_bool = self.b.build_int_compare(
+                    IntPredicate::EQ,
+                    tag,
+                    self.tag_const(Tag::Bool),
+                    "",
+                )?;
+                let is_zero = self.b.build_int_compare(
+                    IntPredicate::EQ,
+                    payload,
+                    self.t.i64.const_zero(),
+                    "",
+                )?;
+                let is_false = self.b.build_and(is_bool, is_zero, "")?;
+                let falsy = self.b.build_or(is_nil, is_false, "")?;
+                let truthy = self.b.build_not(falsy, "")?;
+                self.store_bool(result, truthy)
+            }
+            Opcode::Tag => {
+                let tag = self.load_tag(slot)?;
+                let n = self.b.build_int_z_extend(tag, self.t.i64, "")?;
+                self.store_value(result, Tag::Int, n)
+            }
+            _ => {
+                let a = self.load_payload(slot)?;
+                let (tag, payload) = self.typed_op(op, a, None)?;
+                self.store_value(result, tag, payload)
+            }
+        }
+    }
+
+    /// Two-operand typed ops.
+    pub(crate) fn lower_binary(
+        &mut self,
+        op: Opcode,
+        x: Value,
+        y: Value,
+        result: Value,
+    ) -> Result<(), LowerError> {
+        let a = self.load_int(x)?;
+        let b = self.load_int(y)?;
+        let (tag, payload) = self.typed_op(op, a, Some(b))?;
+        self.store_value(result, tag, payload)
+    }
+
+    /// A pure typed op on operand payloads (`b` for two-operand ops): the result's tag
+    /// and payload. Also used for the inline fast paths of runtime calls.
+    pub(crate) fn typed_op(
+        &self,
+        op: Opcode,
+        a: IntValue<'ctx>,
+        b: Option<IntValue<'ctx>>,
+    ) -> Result<(Tag, IntValue<'ctx>), LowerError> {
+        let rhs = || {
+            b.ok_or_else(|| LowerError::Malformed(format!("{} needs two operands", op.mnemonic())))
+        };
+        let bld = &self.b;
+        let int = |p: IntValue<'ctx>| Ok::<_, LowerError>((Tag::Int, p));
+        let boolean = |c: IntValue<'ctx>| -> Result<(Tag, IntValue<'ctx>), LowerError> {
+            Ok((Tag::Bool, self.bool_payload(c)?))
+        };
+        let icmp = |pred: IntPredicate| -> Result<(Tag, IntValue<'ctx>), LowerError> {
+            boolean(bld.build_int_compare(pred, a, rhs()?, "")?)
+        };
+        let fcmp = |pred: FloatPredicate| -> Result<(Tag, IntValue<'ctx>), LowerError> {
+            let (x, y) = (self.as_float(a)?, self.as_float(rhs()?)?);
+            boolean(bld.build_float_compare(pred, x, y, "")?)
+        };
+        let farith = |f: &dyn Fn(
+            inkwell::values::FloatValue<'ctx>,
+            inkwell::values::FloatValue<'ctx>,
+        ) -> Result<
+            inkwell::values::FloatValue<'ctx>,
+            inkwell::builder::BuilderError,
+        >|
+         -> Result<(Tag, IntValue<'ctx>), LowerError> {
+            let (x, y) = (self.as_float(a)?, self.as_float(rhs()?)?);
+            Ok((Tag::Float, self.float_bits(f(x, y)?)?))
+        };
+        match op {
+            Opcode::Iadd => int(bld.build_int_add(a, rhs()?, "")?),
+            Opcode::Isub => int(bld.build_int_sub(a, rhs()?, "")?),
+            Opcode::Imul => int(bld.build_int_mul(a, rhs()?, "")?),
+            Opcode::Ineg => int(bld.build_int_sub(self.t.i64.const_zero(), a, "")?),
+            Opcode::IcmpEq => icmp(IntPredicate::EQ),
+            Opcode::IcmpNe => icmp(IntPredicate::NE),
+            Opcode::IcmpLt => icmp(IntPredicate::SLT),
+            Opcode::IcmpLe => icmp(IntPredicate::SLE),
+            Opcode::Fadd => farith(&|x, y| bld.build_float_add(x, y, "")),
+            Opcode::Fsub => farith(&|x, y| bld.build_float_sub(x, y, "")),
+            Opcode::Fmul => farith(&|x, y| bld.build_float_mul(x, y, "")),
+            Opcode::Fdiv => farith(&|x, y| bld.build_float_div(x, y, "")),
+            Opcode::Fneg => {
+                let x = self.as_float(a)?;
+                Ok((Tag::Float, self.float_bits(bld.build_float_neg(x, "")?)?))
+            }
+            Opcode::FcmpEq => fcmp(FloatPredicate::OEQ),
+            Opcode::FcmpLt => fcmp(FloatPredicate::OLT),
+            Opcode::FcmpLe => fcmp(FloatPredicate::OLE),
+            Opcode::IntToFloat => {
+                let x = bld.build_signed_int_to_float(a, self.t.f64, "")?;
+                Ok((Tag::Float, self.float_bits(x)?))
+            }
+            Opcode::Not => {
+                boolean(bld.build_int_compare(IntPredicate::EQ, a, self.t.i64.const_zero(), "")?)
+            }
+            other => Err(LowerError::Unsupported(format!(
+                "'{}' as a typed operation",
+                other.mnemonic()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! `call`, `call.pack`, `tailcall` and `rtcall`.
+//!
+//! Calls stage their arguments just past the frame (`at = base + 16 * nslots`, where the
+//! interpreter stages them and where the host expects them), a spread pack appended by
+//! `lz_stage_pack`, then call `lz_call`, which leaves the results at `at`. Tail calls
+//! move the staged arguments down to the frame's base and hand the callee to the host
+//! (`lz_tail_call`, status [`crate::abi::STATUS_TAIL_CALL`]). Runtime calls pass their
+//! arguments in a stack array (on the value stack when a pack is spread) to `lz_rtcall`;
+//! a runtime function's declared typed fast paths (one or two, for one or two operands,
+//! as the interpreter takes them) run inline when the operand tags match.
+
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+use lazyjit_ir::{Opcode, RtId, SiteId, Value};
+
+use super::helpers::Helper;
+use super::{LowerError, Lowerer, MAX_STAGED};
+use crate::abi;
+
+impl<'ctx> Lowerer<'_, 'ctx> {
+    /// Stages `args` at `at` (the end of the frame), expanding a spread pack; returns
+    /// `at` and the number of staged values (`i32`).
+    ///
+    /// Up to [`MAX_STAGED`] fixed values are stored directly (the host keeps that much
+    /// room past every frame); more go through a temporary pack (`lz_new_pack` from the
+    /// scratch array, then `lz_stage_pack`), so that the host checks the stack.
+    pub(crate) fn stage_args(
+        &mut self,
+        args: &[Value],
+        spread: bool,
+    ) -> Result<(PointerValue<'ctx>, IntValue<'ctx>), LowerError> {
+        let fixed = if spread {
+            args.len()
+                .checked_sub(1)
+                .ok_or_else(|| LowerError::Malformed("a spread without operands".into()))?
+        } else {
+            args.len()
+        };
+        let at = self.stage_ptr()?;
+        let buf = if fixed <= MAX_STAGED {
+            at
+        } else {
+            self.scratch
+        };
+        for (i, &a) in args[..fixed].iter().enumerate() {
+            let (tag, payload) = self.load_slot(self.slot(a)?)?;
+            self.store_raw(
+                self.offset_ptr(buf, abi::VAL_SIZE * i as u64)?,
+                tag,
+                payload,
+            )?;
+        }
+        if fixed > MAX_STAGED {
+            let n = self.i32c(fixed as i64);
+            self.call_checked(
+                Helper::NewPack,
+                &[
+                    self.vm.into(),
+                    self.scratch.into(),
+                    n.into(),
+                    self.tmp_val.into(),
+                ],
+            )?;
+            self.call_checked(
+                Helper::StagePack,
+                &[
+                    self.vm.into(),
+                    self.tmp_val.into(),
+                    at.into(),
+                    self.count_b.into(),
+                ],
+            )?;
+        }
+        if !spread {
+            return Ok((at, self.i32c(fixed as i64)));
+        }
+        let pack = self.value_ptr(args[fixed])?;
+        let dst = self.offset_ptr(at, abi::VAL_SIZE * fixed as u64)?;
+        self.call_checked(
+            Helper::StagePack,
+            &[self.vm.into(), pack.into(), dst.into(), self.count_b.into()],
+        )?;
+        let extra = self
+            .b
+            .build_load(self.t.i32, self.count_b, "")?
+            .into_int_value();
+        let n = self.b.build_int_add(self.i32c(fixed as i64), extra, "")?;
+        Ok((at, n))
+    }
+
+    /// Copies `n` (an `i32`) values from `src` to `dst`, in increasing order (`dst`
+    /// below `src`, so overlapping copies are right).
+    pub(crate) fn copy_down(
+        &mut self,
+        src: PointerValue<'ctx>,
+        dst: PointerValue<'ctx>,
+        n: IntValue<'ctx>,
+    ) -> Result<(), LowerError> {
+        let pre = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| LowerError::Malformed("builder not positioned".into()))?;
+        let head = self.new_block("copy.head");
+        let body = self.new_block("copy.body");
+        let exit = self.new_block("copy.exit");
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(head);
+        let i = self.b.build_phi(self.t.i32, "i")?;
+        let i_val = i.as_basic_value().into_int_value();
+        let more = self.b.build_int_compare(IntPredicate::SLT, i_val, n, "")?;
+        self.b.build_conditional_branch(more, body, exit)?;
+        self.b.position_at_end(body);
+        let (tag, payload) = self.load_raw(self.index_ptr(src, i_val)?)?;
+        self.store_raw(self.index_ptr(dst, i_val)?, tag, payload)?;
+        let next = self.b.build_int_add(i_val, self.i32c(1), "")?;
+        self.b.build_unconditional_branch(head)?;
+        i.add_incoming(&[(&self.i32c(0), pre), (&next, body)]);
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
+    /// `call`, `call.pack`, `tailcall`.
+    pub(crate) fn lower_call(
+        &mut self,
+        op: Opcode,
+        callee: Value,
+        args: &[Value],
+        spread: bool,
+        _site: Option<SiteId>,
+        results: &[Value],
+    ) -> Result<(), LowerError> {
+        if op == Opcode::TailCall {
+            return self.lower_tail_call(callee, args, spread);
+        }
+        let (at, n) = self.stage_args(args, spread)?;
+        let callee_ptr = self.value_ptr(callee)?;
+        let pc = self.pc()?;
+        let call_args = [
+            self.vm.into(),
+            callee_ptr.into(),
+            at.into(),
+            n.into(),
+            self.i32c(pc as i64).into(),
+            self.count_a.into(),
+        ];
+        self.call_checked(Helper::Call, &call_args)?;
+        let nret = self
+            .b
+            .build_load(self.t.i32, self.count_a, "nret")?
+            .into_int_value();
+        if op == Opcode::CallPack {
+            let out = self.value_ptr(self.result(results, 0)?)?;
+            return self.call_checked(
+                Helper::NewPack,
+                &[self.vm.into(), at.into(), nret.into(), out.into()],
+            );
+        }
+        // Result i is at[i] if the callee returned that many, else nil. (Past the room
+        // the host guarantees above the frame, at[i] is read only if it was written.)
+        for (i, &r) in results.iter().enumerate() {
+            let present =
+                self.b
+                    .build_int_compare(IntPredicate::SGT, nret, self.i32c(i as i64), "")?;
+            let src = if i < MAX_STAGED {
+                self.offset_ptr(at, abi::VAL_SIZE * i as u64)?
+            } else {
+                let index = self
+                    .b
+                    .build_select(present, self.i32c(i as i64), self.i32c(0), "")?
+                    .into_int_value();
+                self.index_ptr(at, index)?
+            };
+            let (tag, payload) = self.load_raw(src)?;
+            let tag = self
+                .b
+                .build_select(present, tag, self.t.i8.const_zero(), "")?
+                .into_int_value();
+            let payload = self
+                .b
+                .build_select(present, payload, self.t.i64.const_zero(), "")?
+                .into_int_value();
+            let slot = self.slot(r)?;
+            self.store_slot(slot, tag, payload)?;
+        }
+        Ok(())
+    }
+
+    /// `tailcall`: the arguments go to `base[0..n]`, the callee (saved first: its slot
+    /// may be overwritten) to the host, and the body returns
+    /// [`abi::STATUS_TAIL_CALL`].
+    fn lower_tail_call(
+        &mut self,
+        callee: Value,
+        args: &[Value],
+        spread: bool,
+    ) -> Result<(), LowerError> {
+        let n = if spread || args.len() > MAX_STAGED {
+            // Staged past the frame, then moved down (staging uses `tmp_val` for big
+            // calls: the callee goes there after).
+            let (at, n) = self.stage_args(args, spread)?;
+            let (ctag, cpayload) = self.load_slot(self.slot(callee)?)?;
+            self.store_raw(self.tmp_val, ctag, cpayload)?;
+            self.copy_down(at, self.base, n)?;
+            n
+        } else {
+            // Parallel move: read the callee and every argument, then write them.
+            let (ctag, cpayload) = self.load_slot(self.slot(callee)?)?;
+            let mut vals = Vec::with_capacity(args.len());
+            for &a in args {
+                vals.push(self.load_slot(self.slot(a)?)?);
+            }
+            self.store_raw(self.tmp_val, ctag, cpayload)?;
+            for (i, (tag, payload)) in vals.into_iter().enumerate() {
+                self.store_raw(self.slot_ptr(i as u32)?, tag, payload)?;
+            }
+            self.i32c(args.len() as i64)
+        };
+        let pc = self.pc()?;
+        self.call_helper(
+            Helper::TailCall,
+            &[self.vm.into(), self.tmp_val.into(), n.into(), self.i32c(pc as i64).into()],
+        )?;
+        self.b.build_return(Some(
+            &self.t.i64.const_int(abi::STATUS_TAIL_CALL as u64, true),
+        ))?;
+        Ok(())
+    }
+
+    /// `rtcall`.
+    pub(crate) fn lower_rtcall(
+        &mut self,
+        rt: RtId,
+        args: &[Value],
+        spread: bool,
+        site: Option<SiteId>,
+        result: Value,
+    ) -> Result<(), LowerError> {
+        let loaded = self.loaded;
+        let entry = loaded
+            .runtime
+            .get(rt.index())
+            .ok_or_else(|| LowerError::Malformed(format!("runtime function {rt} is not bound")))?;
+        let site = site.map_or(-1, |s| s.0 as i64);
+        let dst = self.slot(result)?;
+        // The interpreter takes declared fast paths for one- or two-operand calls of a
+        // function with one or two paths (more: it always calls the function).
+        let paths = &entry.fast_paths;
+        if spread || !(1..=2).contains(&args.len()) || !(1..=2).contains(&paths.len()) {
+            return self.rtcall_slow(rt, args, spread, site, dst);
+        }
+        let mut ops = Vec::with_capacity(args.len());
+        for &a in args {
+            ops.push(self.load_slot(self.slot(a)?)?);
+        }
+        let done = self.new_block("rt.done");
+        let saved = self.cache.clone();
+        for path in paths.iter() {
+            // A path whose op does not take this many operands never applies.
+            if path.op.operand_types().len() != args.len() {
+                continue;
+            }
+            let mut matches = self.b.build_int_compare(
+                IntPredicate::EQ,
+                ops[0].0,
+                self.tag_const(path.tags[0]),
+                "",
+            )?;
+            if let Some(&(tag1, _)) = ops.get(1) {
+                let m1 = self.b.build_int_compare(
+                    IntPredicate::EQ,
+                    tag1,
+                    self.tag_const(path.tags[1]),
+                    "",
+                )?;
+                matches = self.b.build_and(matches, m1, "")?;
+            }
+            let fast = self.new_block("rt.fast");
+            let next = self.new_block("rt.next");
+            self.b.build_conditional_branch(matches, fast, next)?;
+            self.b.position_at_end(fast);
+            let (tag, payload) = self.typed_op(path.op, ops[0].1, ops.get(1).map(|o| o.1))?;
+            self.store_raw(self.slot_ptr(dst)?, self.tag_const(tag), payload)?;
+            self.b.build_unconditional_branch(done)?;
+            self.b.position_at_end(next);
+            self.cache = saved.clone();
+        }
+        self.rtcall_slow(rt, args, false, site, dst)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        self.cache.clear();
+        Ok(())
+    }
+
+    /// A runtime call through `lz_rtcall`, its result stored to slot `dst`.
+    fn rtcall_slow(
+        &mut self,
+        rt: RtId,
+        args: &[Value],
+        spread: bool,
+        site: i64,
+        dst: u32,
+    ) -> Result<(), LowerError> {
+        let (argv, n) = if spread {
+            self.stage_args(args, true)?
+        } else {
+            for (i, &a) in args.iter().enumerate() {
+                let (tag, payload) = self.load_slot(self.slot(a)?)?;
+                self.store_raw(
+                    self.offset_ptr(self.scratch, abi::VAL_SIZE * i as u64)?,
+                    tag,
+                    payload,
+                )?;
+            }
+            (self.scratch, self.i32c(args.len() as i64))
+        };
+        let out = self.slot_ptr(dst)?;
+        let pc = self.pc()?;
+        let call_args = [
+            self.vm.into(),
+            self.i32c(rt.0 as i64).into(),
+            self.i32c(site).into(),
+            argv.into(),
+            n.into(),
+            out.into(),
+            self.i32c(pc as i64).into(),
+        ];
+        self.call_checked(Helper::RtCall, &call_args)
+    }
+}

@@ -1,0 +1,183 @@
+//! Declarations of the host helpers (names and signatures from [`crate::abi`]) and calls
+//! to them.
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::module::Linkage;
+use inkwell::types::{BasicMetadataTypeEnum, FunctionType};
+use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue};
+use inkwell::IntPredicate;
+
+use super::{LowerError, Lowerer};
+use crate::abi;
+
+/// A host helper of [`crate::abi`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Helper {
+    RtCall,
+    Call,
+    StagePack,
+    TailCall,
+    NewPack,
+    PackGet,
+    PackLen,
+    CellNew,
+    Upval,
+    Globals,
+    ConstStr,
+    Closure,
+    Backedge,
+    GuardFailed,
+}
+
+/// Parameter kinds of helper signatures.
+#[derive(Clone, Copy)]
+enum P {
+    Ptr,
+    I32,
+}
+
+/// Result kinds of helper signatures.
+#[derive(Clone, Copy)]
+enum R {
+    Void,
+    I32,
+    I64,
+}
+
+impl Helper {
+    /// The symbol.
+    pub fn name(self) -> &'static str {
+        match self {
+            Helper::RtCall => abi::RTCALL,
+            Helper::Call => abi::CALL,
+            Helper::StagePack => abi::STAGE_PACK,
+            Helper::TailCall => abi::TAIL_CALL,
+            Helper::NewPack => abi::NEW_PACK,
+            Helper::PackGet => abi::PACK_GET,
+            Helper::PackLen => abi::PACK_LEN,
+            Helper::CellNew => abi::CELL_NEW,
+            Helper::Upval => abi::UPVAL,
+            Helper::Globals => abi::GLOBALS,
+            Helper::ConstStr => abi::CONST_STR,
+            Helper::Closure => abi::CLOSURE,
+            Helper::Backedge => abi::BACKEDGE,
+            Helper::GuardFailed => abi::GUARD_FAILED,
+        }
+    }
+
+    /// The signature, as documented in [`crate::abi`].
+    fn signature(self) -> (R, &'static [P]) {
+        use P::*;
+        match self {
+            // (vm, rt, site, args, nargs, out, pc)
+            Helper::RtCall => (R::I32, &[Ptr, I32, I32, Ptr, I32, Ptr, I32]),
+            // (vm, callee, at, nargs, pc, nret_out)
+            Helper::Call => (R::I32, &[Ptr, Ptr, Ptr, I32, I32, Ptr]),
+            // (vm, pack, at, n_out)
+            Helper::StagePack => (R::I32, &[Ptr, Ptr, Ptr, Ptr]),
+            // (vm, callee, nargs)
+            Helper::TailCall => (R::Void, &[Ptr, Ptr, I32, I32]),
+            // (vm, vals, n, out)
+            Helper::NewPack => (R::I32, &[Ptr, Ptr, I32, Ptr]),
+            // (pack, index, out)
+            Helper::PackGet => (R::Void, &[Ptr, I32, Ptr]),
+            // (pack)
+            Helper::PackLen => (R::I64, &[Ptr]),
+            // (vm, value, out)
+            Helper::CellNew => (R::Void, &[Ptr, Ptr, Ptr]),
+            // (closure, index, out)
+            Helper::Upval => (R::Void, &[Ptr, I32, Ptr]),
+            // (vm, out)
+            Helper::Globals => (R::Void, &[Ptr, Ptr]),
+            // (closure, string_index, out)
+            Helper::ConstStr => (R::Void, &[Ptr, I32, Ptr]),
+            // (vm, closure, func, cells, ncells, out)
+            Helper::Closure => (R::Void, &[Ptr, Ptr, I32, Ptr, I32, Ptr]),
+            // (vm, pc)
+            Helper::Backedge => (R::I32, &[Ptr, I32]),
+            // (vm, snap, pc)
+            Helper::GuardFailed => (R::I32, &[Ptr, I32, I32]),
+        }
+    }
+}
+
+impl<'ctx> Lowerer<'_, 'ctx> {
+    /// The helper's declaration in the module (added on first use).
+    pub(crate) fn helper(&self, h: Helper) -> FunctionValue<'ctx> {
+        if let Some(f) = self.module.get_function(h.name()) {
+            return f;
+        }
+        let (ret, params) = h.signature();
+        let params: Vec<BasicMetadataTypeEnum<'ctx>> = params
+            .iter()
+            .map(|p| match p {
+                P::Ptr => self.t.ptr.into(),
+                P::I32 => self.t.i32.into(),
+            })
+            .collect();
+        let ty: FunctionType<'ctx> = match ret {
+            R::Void => self.ctx.void_type().fn_type(&params, false),
+            R::I32 => self.t.i32.fn_type(&params, false),
+            R::I64 => self.t.i64.fn_type(&params, false),
+        };
+        let f = self
+            .module
+            .add_function(h.name(), ty, Some(Linkage::External));
+        // Helpers never unwind into compiled code (they are `extern "C"`: a panic aborts).
+        let nounwind = Attribute::get_named_enum_kind_id("nounwind");
+        f.add_attribute(
+            AttributeLoc::Function,
+            self.ctx.create_enum_attribute(nounwind, 0),
+        );
+        f
+    }
+
+    /// Calls a helper; returns its result, if it has one. Drops the slot cache: a helper
+    /// may run arbitrary code and writes its outputs to memory.
+    pub(crate) fn call_helper(
+        &mut self,
+        h: Helper,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Result<Option<IntValue<'ctx>>, LowerError> {
+        let f = self.helper(h);
+        let call = self.b.build_call(f, args, "")?;
+        self.cache.clear();
+        Ok(match call.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) => Some(v.into_int_value()),
+            inkwell::values::ValueKind::Instruction(_) => None,
+        })
+    }
+
+    /// Calls a helper returning an `i32` status; a nonzero status returns
+    /// [`abi::STATUS_ERROR`] from the body. Continues in a new block.
+    pub(crate) fn call_checked(
+        &mut self,
+        h: Helper,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Result<(), LowerError> {
+        let status = self
+            .call_helper(h, args)?
+            .ok_or_else(|| LowerError::Malformed(format!("{} returns no status", h.name())))?;
+        self.check_status(status)
+    }
+
+    /// Branches to the failure exit if `status` is nonzero; continues in a new block.
+    pub(crate) fn check_status(&mut self, status: IntValue<'ctx>) -> Result<(), LowerError> {
+        let failed = self.b.build_int_compare(
+            IntPredicate::NE,
+            status,
+            status.get_type().const_zero(),
+            "",
+        )?;
+        let fail = self.fail_block()?;
+        let ok = self.new_block("ok");
+        self.b.build_conditional_branch(failed, fail, ok)?;
+        self.b.position_at_end(ok);
+        Ok(())
+    }
+
+    /// An `i32` constant.
+    pub(crate) fn i32c(&self, n: i64) -> IntValue<'ctx> {
+        self.t.i32.const_int(n as u64, true)
+    }
+}

@@ -1,0 +1,427 @@
+//! MIR -> LLVM IR: the baseline tier's code generator.
+//!
+//! [`lower_proto`] turns one loaded function ([`Proto`]) into an LLVM module that defines
+//! one external function, the body, with the calling convention of [`crate::abi`]:
+//! `i64 body(ptr vm, ptr closure, ptr base)`. The body runs in the frame the interpreter
+//! would use: every MIR value lives in its frame slot (`base + 16 * slot_of[v]`, a tag
+//! byte at offset 0 and a payload at offset 8), typed values as boxed values of the
+//! matching tag, so frames look the same in every tier. Each instruction loads its
+//! operands from their slots, computes, and stores its result to its slot; within a
+//! block, values already loaded or stored stay in LLVM registers until the next helper
+//! call (see `values.rs`), and LLVM's optimizer may keep more.
+//!
+//! Everything the interpreter does with a Rust call (calls, runtime functions, cells,
+//! closures, packs) is a call to a host helper of [`crate::abi`], declared by name in the
+//! module; pure typed arithmetic, branches, block-parameter moves, returns and the typed
+//! fast paths of runtime calls are inline.
+//!
+//! The code is split by op family: `values.rs` (slot access), `arith.rs` (typed
+//! arithmetic, `truthy`/`not`/`tag`, boxes), `objects.rs` (constants, cells, upvalues,
+//! closures, packs, varargs, globals), `calls.rs` (`call`, `call.pack`, `tailcall`,
+//! `rtcall` with inline fast paths), `control.rs` (`jump`, `brif`, `return`, guards) and
+//! `helpers.rs` (helper declarations).
+
+mod arith;
+mod calls;
+mod control;
+mod helpers;
+mod objects;
+mod values;
+
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::{Builder, BuilderError};
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::{FloatType, IntType, PointerType};
+use inkwell::values::{FunctionValue, PointerValue};
+use inkwell::AddressSpace;
+
+use lazyjit_ir::interp::{LoadedModule, Proto};
+use lazyjit_ir::{Function, Inst, InstData, Opcode, Value};
+
+use crate::abi;
+
+/// How [`lower_proto`] names and shapes its output.
+#[derive(Clone, Debug)]
+pub struct LowerOptions {
+    /// The body function's name (the symbol the module defines).
+    pub symbol: String,
+}
+
+/// Why a function could not be lowered.
+#[derive(Debug, thiserror::Error)]
+pub enum LowerError {
+    /// LLVM's IR builder refused an instruction (a bug in the lowering).
+    #[error("LLVM IR builder: {0}")]
+    Builder(#[from] BuilderError),
+    /// The function uses something the baseline tier does not support.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The function is not the well-formed, decoded function the lowering expects
+    /// (an inconsistency between the MIR and its decoded form, or MIR the verifier
+    /// rejects).
+    #[error("malformed function: {0}")]
+    Malformed(String),
+}
+
+/// The most fixed values a call, tail call, return or spread runtime call stores
+/// directly past the frame (or at its base): the host keeps 80 free slots past every
+/// frame. More are staged through a temporary pack, so that the host checks the stack.
+pub const MAX_STAGED: usize = 64;
+
+/// Lowers `proto` (a function of `module`) to an LLVM module defining one external
+/// function `opts.symbol` with the body signature of [`crate::abi`]. The module declares
+/// the helpers it calls as external functions named as in [`crate::abi`]. It is not
+/// verified here ([`crate::compile_module`] verifies).
+pub fn lower_proto<'ctx>(
+    ctx: &'ctx Context,
+    proto: &Proto,
+    module: &LoadedModule,
+    opts: &LowerOptions,
+) -> Result<Module<'ctx>, LowerError> {
+    check_shape(proto)?;
+    let llmod = ctx.create_module(&opts.symbol);
+    let lowerer = Lowerer::new(ctx, llmod, proto, module, &opts.symbol)?;
+    lowerer.run()
+}
+
+/// Checks the invariants the lowering relies on, so that inconsistent input is an error
+/// rather than a panic: decoded tables match the MIR, every block ends in exactly one
+/// terminator.
+fn check_shape(proto: &Proto) -> Result<(), LowerError> {
+    let f = &proto.mir;
+    if f.blocks.is_empty() {
+        return Err(LowerError::Malformed("no blocks".into()));
+    }
+    if proto.slot_of.len() != f.values.len() {
+        return Err(LowerError::Malformed(
+            "slot table does not match the values".into(),
+        ));
+    }
+    if proto.inst_pc.len() != f.insts.len() {
+        return Err(LowerError::Malformed(
+            "pc table does not match the instructions".into(),
+        ));
+    }
+    for (bi, b) in f.blocks.iter().enumerate() {
+        let Some((last, body)) = b.insts.split_last() else {
+            return Err(LowerError::Malformed(format!("block{bi} is empty")));
+        };
+        for &i in b.insts.iter() {
+            if i.index() >= f.insts.len() {
+                return Err(LowerError::Malformed(format!(
+                    "block{bi} lists a missing instruction {i}"
+                )));
+            }
+        }
+        if !f.insts[last.index()].data.opcode().is_terminator() {
+            return Err(LowerError::Malformed(format!(
+                "block{bi} does not end in a terminator"
+            )));
+        }
+        if let Some(&i) = body
+            .iter()
+            .find(|&&i| f.insts[i.index()].data.opcode().is_terminator())
+        {
+            return Err(LowerError::Malformed(format!(
+                "block{bi}: terminator {i} in the middle"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// LLVM types the lowering uses.
+#[derive(Clone, Copy)]
+pub(crate) struct Types<'ctx> {
+    pub i8: IntType<'ctx>,
+    pub i32: IntType<'ctx>,
+    pub i64: IntType<'ctx>,
+    pub f64: FloatType<'ctx>,
+    pub ptr: PointerType<'ctx>,
+}
+
+/// The state of lowering one function.
+pub(crate) struct Lowerer<'a, 'ctx> {
+    pub ctx: &'ctx Context,
+    pub module: Module<'ctx>,
+    pub b: Builder<'ctx>,
+    pub t: Types<'ctx>,
+    pub func: FunctionValue<'ctx>,
+    pub proto: &'a Proto,
+    pub loaded: &'a LoadedModule,
+    pub mir: &'a Function,
+    /// The body's parameters.
+    pub vm: PointerValue<'ctx>,
+    pub closure: PointerValue<'ctx>,
+    pub base: PointerValue<'ctx>,
+    /// One LLVM block per MIR block.
+    pub blocks: Vec<BasicBlock<'ctx>>,
+    /// Returns [`abi::STATUS_ERROR`] (created on first use).
+    fail_block: Option<BasicBlock<'ctx>>,
+    /// A stack array of values for runtime-call arguments and closure cells.
+    pub scratch: PointerValue<'ctx>,
+    /// A stack value (the callee of a tail call, saved before the frame is overwritten).
+    pub tmp_val: PointerValue<'ctx>,
+    /// Stack `i32`s for helper outputs (result counts, staged pack sizes).
+    pub count_a: PointerValue<'ctx>,
+    pub count_b: PointerValue<'ctx>,
+    /// Slot contents already in registers (see `values.rs`).
+    pub cache: values::SlotCache<'ctx>,
+    /// The instruction being lowered.
+    pub cur: Inst,
+}
+
+impl<'a, 'ctx> Lowerer<'a, 'ctx> {
+    fn new(
+        ctx: &'ctx Context,
+        module: Module<'ctx>,
+        proto: &'a Proto,
+        loaded: &'a LoadedModule,
+        symbol: &str,
+    ) -> Result<Self, LowerError> {
+        let t = Types {
+            i8: ctx.i8_type(),
+            i32: ctx.i32_type(),
+            i64: ctx.i64_type(),
+            f64: ctx.f64_type(),
+            ptr: ctx.ptr_type(AddressSpace::default()),
+        };
+        let fn_type = t
+            .i64
+            .fn_type(&[t.ptr.into(), t.ptr.into(), t.ptr.into()], false);
+        let func = module.add_function(symbol, fn_type, Some(Linkage::External));
+        let param = |i: u32| -> Result<PointerValue<'ctx>, LowerError> {
+            Ok(func
+                .get_nth_param(i)
+                .ok_or_else(|| LowerError::Malformed("body has too few parameters".into()))?
+                .into_pointer_value())
+        };
+        let (vm, closure, base) = (param(0)?, param(1)?, param(2)?);
+        vm.set_name("vm");
+        closure.set_name("closure");
+        base.set_name("base");
+        let b = ctx.create_builder();
+        let entry = ctx.append_basic_block(func, "entry");
+        let blocks: Vec<BasicBlock<'ctx>> = (0..proto.mir.blocks.len())
+            .map(|i| ctx.append_basic_block(func, &format!("block{i}")))
+            .collect();
+        b.position_at_end(entry);
+        // Static allocas, in the entry block.
+        let nscratch = scratch_size(&proto.mir).max(1) as u32;
+        let scratch = b.build_alloca(t.i64.array_type(2 * nscratch), "scratch")?;
+        let tmp_val = b.build_alloca(t.i64.array_type(2), "tmpval")?;
+        let count_a = b.build_alloca(t.i32, "count_a")?;
+        let count_b = b.build_alloca(t.i32, "count_b")?;
+        b.build_unconditional_branch(blocks[0])?;
+        Ok(Lowerer {
+            ctx,
+            module,
+            b,
+            t,
+            func,
+            proto,
+            loaded,
+            mir: &proto.mir,
+            vm,
+            closure,
+            base,
+            blocks,
+            fail_block: None,
+            scratch,
+            tmp_val,
+            count_a,
+            count_b,
+            cache: values::SlotCache::default(),
+            cur: Inst(0),
+        })
+    }
+
+    /// Lowers every block and returns the module.
+    fn run(mut self) -> Result<Module<'ctx>, LowerError> {
+        let mir = self.mir;
+        for (bi, block) in mir.blocks.iter().enumerate() {
+            self.b.position_at_end(self.blocks[bi]);
+            self.cache.clear();
+            for &inst in &block.insts {
+                self.cur = inst;
+                self.lower_inst(inst)?;
+            }
+        }
+        Ok(self.module)
+    }
+
+    /// Lowers one instruction at the builder's position.
+    fn lower_inst(&mut self, inst: Inst) -> Result<(), LowerError> {
+        let node = &self.mir.insts[inst.index()];
+        let results = &node.results;
+        let op = node.data.opcode();
+        match (&node.data, op) {
+            (InstData::Const { imm, .. }, _) => {
+                self.lower_const(op, *imm, self.result(results, 0)?)
+            }
+            (
+                InstData::Unary { arg, .. },
+                Opcode::BoxInt
+                | Opcode::BoxFloat
+                | Opcode::BoxBool
+                | Opcode::UnboxInt
+                | Opcode::UnboxFloat
+                | Opcode::UnboxBool,
+            ) => self.lower_copy(*arg, self.result(results, 0)?),
+            (InstData::Unary { arg, .. }, Opcode::PackLen) => {
+                self.lower_pack_len(*arg, self.result(results, 0)?)
+            }
+            (InstData::Unary { arg, .. }, Opcode::CellNew) => {
+                self.lower_cell_new(*arg, self.result(results, 0)?)
+            }
+            (InstData::Unary { arg, .. }, Opcode::CellGet) => {
+                self.lower_cell_get(*arg, self.result(results, 0)?)
+            }
+            (InstData::Unary { arg, .. }, _) => {
+                self.lower_unary(op, *arg, self.result(results, 0)?)
+            }
+            (InstData::Binary { args, .. }, Opcode::CellSet) => {
+                self.lower_cell_set(args[0], args[1])
+            }
+            (InstData::Binary { args, .. }, _) => {
+                self.lower_binary(op, args[0], args[1], self.result(results, 0)?)
+            }
+            (InstData::Nullary { .. }, Opcode::Varargs) => {
+                self.lower_varargs(self.result(results, 0)?)
+            }
+            (InstData::Nullary { .. }, Opcode::Globals) => {
+                self.lower_globals(self.result(results, 0)?)
+            }
+            (InstData::NullaryImm { imm, .. }, Opcode::Upval) => {
+                self.lower_upval(*imm, self.result(results, 0)?)
+            }
+            (InstData::UnaryImm { arg, imm, .. }, Opcode::PackGet) => {
+                self.lower_pack_get(*arg, *imm, self.result(results, 0)?)
+            }
+            (InstData::Closure { func, args, .. }, Opcode::Closure) => {
+                self.lower_closure(func.0, args, self.result(results, 0)?)
+            }
+            (
+                InstData::Call {
+                    callee,
+                    args,
+                    spread,
+                    site,
+                    ..
+                },
+                Opcode::Call | Opcode::CallPack | Opcode::TailCall,
+            ) => self.lower_call(op, *callee, args, *spread, *site, results),
+            (
+                InstData::RtCall {
+                    rt,
+                    args,
+                    spread,
+                    site,
+                    ..
+                },
+                Opcode::RtCall,
+            ) => self.lower_rtcall(*rt, args, *spread, *site, self.result(results, 0)?),
+            (InstData::Jump { dest, .. }, Opcode::Jump) => self.lower_jump(dest),
+            (
+                InstData::Brif {
+                    cond,
+                    then_dest,
+                    else_dest,
+                    ..
+                },
+                Opcode::Brif,
+            ) => self.lower_brif(*cond, then_dest, else_dest),
+            (InstData::Return { args, spread, .. }, Opcode::Return) => {
+                self.lower_return(args, *spread)
+            }
+            (InstData::Guard { arg, imm, snap, .. }, Opcode::Guard | Opcode::GuardTag) => {
+                self.lower_guard(op, *arg, *imm, snap.0)
+            }
+            (data, op) => Err(LowerError::Malformed(format!(
+                "{}: operands {:?} do not fit the opcode",
+                op.mnemonic(),
+                std::mem::discriminant(data)
+            ))),
+        }
+    }
+
+    /// Result `i` of the current instruction.
+    fn result(&self, results: &[Value], i: usize) -> Result<Value, LowerError> {
+        results.get(i).copied().ok_or_else(|| {
+            LowerError::Malformed(format!(
+                "{} has no result {i}",
+                self.mir.insts[self.cur.index()].data.opcode().mnemonic()
+            ))
+        })
+    }
+
+    /// The current instruction's `pc` (its decoded op index), as helpers take it.
+    pub(crate) fn pc(&self) -> Result<u32, LowerError> {
+        self.inst_pc(self.cur)
+    }
+
+    /// The decoded op index of instruction `inst`.
+    pub(crate) fn inst_pc(&self, inst: Inst) -> Result<u32, LowerError> {
+        match self.proto.inst_pc.get(inst.index()) {
+            Some(&pc) if pc != u32::MAX => Ok(pc),
+            _ => Err(LowerError::Malformed(format!(
+                "{inst} has no decoded position"
+            ))),
+        }
+    }
+
+    /// The block that returns [`abi::STATUS_ERROR`].
+    pub(crate) fn fail_block(&mut self) -> Result<BasicBlock<'ctx>, LowerError> {
+        if let Some(bb) = self.fail_block {
+            return Ok(bb);
+        }
+        let bb = self.ctx.append_basic_block(self.func, "fail");
+        let here = self.b.get_insert_block();
+        self.b.position_at_end(bb);
+        self.b
+            .build_return(Some(&self.t.i64.const_int(abi::STATUS_ERROR as u64, true)))?;
+        if let Some(h) = here {
+            self.b.position_at_end(h);
+        }
+        self.fail_block = Some(bb);
+        Ok(bb)
+    }
+
+    /// A new LLVM block (for code within one instruction).
+    pub(crate) fn new_block(&self, name: &str) -> BasicBlock<'ctx> {
+        self.ctx.append_basic_block(self.func, name)
+    }
+}
+
+/// The number of values the scratch array must hold: the most arguments of a runtime
+/// call that does not spread, the most cells of a closure, and the most fixed values
+/// staged through a temporary pack (more than [`MAX_STAGED`]).
+fn scratch_size(f: &Function) -> usize {
+    let big = |n: usize| if n > MAX_STAGED { n } else { 0 };
+    f.blocks
+        .iter()
+        .flat_map(|b| b.insts.iter())
+        .filter_map(|i| f.insts.get(i.index()))
+        .map(|node| match &node.data {
+            InstData::RtCall {
+                args,
+                spread: false,
+                ..
+            } => args.len(),
+            InstData::RtCall {
+                args, spread: true, ..
+            }
+            | InstData::Call {
+                args, spread: true, ..
+            }
+            | InstData::Return {
+                args, spread: true, ..
+            } => big(args.len().saturating_sub(1)),
+            InstData::Call { args, .. } | InstData::Return { args, .. } => big(args.len()),
+            InstData::Closure { args, .. } => args.len(),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}

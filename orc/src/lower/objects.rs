@@ -1,0 +1,184 @@
+//! Constants, cells, upvalues, closures, packs, varargs and globals.
+//!
+//! Immediate constants are stored inline; everything that allocates or reads VM state
+//! is a helper call writing its result straight into the result's slot. Cell reads and
+//! writes are inline loads and stores of the value inside the cell object
+//! ([`crate::abi::CELL_VALUE_OFFSET`]).
+
+use lazyjit_ir::rt::Tag;
+use lazyjit_ir::{Const, Opcode, Value};
+
+use super::helpers::Helper;
+use super::{LowerError, Lowerer};
+use crate::abi;
+
+impl<'ctx> Lowerer<'_, 'ctx> {
+    /// `const`, `iconst`, `fconst`, `bconst`.
+    pub(crate) fn lower_const(
+        &mut self,
+        op: Opcode,
+        imm: Const,
+        result: Value,
+    ) -> Result<(), LowerError> {
+        let fits = match op {
+            Opcode::Const => true,
+            Opcode::Iconst => matches!(imm, Const::Int(_)),
+            Opcode::Fconst => matches!(imm, Const::Float(_)),
+            Opcode::Bconst => matches!(imm, Const::Bool(_)),
+            _ => false,
+        };
+        if !fits {
+            return Err(LowerError::Malformed(format!("{} {imm:?}", op.mnemonic())));
+        }
+        let i64t = self.t.i64;
+        let (tag, payload) = match imm {
+            Const::Nil => (Tag::Nil, i64t.const_zero()),
+            Const::Bool(b) => (Tag::Bool, i64t.const_int(b as u64, false)),
+            Const::Int(i) => (Tag::Int, i64t.const_int(i as u64, false)),
+            Const::Float(x) => (Tag::Float, i64t.const_int(x.to_bits(), false)),
+            Const::Str(s) => {
+                if s.index() >= self.loaded.consts.len() {
+                    return Err(LowerError::Malformed(format!(
+                        "string {s} is not in the module"
+                    )));
+                }
+                let out = self.value_ptr(result)?;
+                let args = [
+                    self.closure.into(),
+                    self.i32c(s.0 as i64).into(),
+                    out.into(),
+                ];
+                self.call_helper(Helper::ConstStr, &args)?;
+                return Ok(());
+            }
+        };
+        self.store_value(result, tag, payload)
+    }
+
+    /// `varargs`: the pack the host left in slot `nparams`.
+    pub(crate) fn lower_varargs(&mut self, result: Value) -> Result<(), LowerError> {
+        if !self.proto.vararg || self.proto.nparams >= self.proto.nslots {
+            return Err(LowerError::Malformed(
+                "varargs in a function without varargs".into(),
+            ));
+        }
+        let to = self.slot(result)?;
+        self.copy_slot(self.proto.nparams, to)
+    }
+
+    /// `pack.get`.
+    pub(crate) fn lower_pack_get(
+        &mut self,
+        pack: Value,
+        index: i64,
+        result: Value,
+    ) -> Result<(), LowerError> {
+        let Ok(index) = i32::try_from(index) else {
+            // No pack is that long (the interpreter reads past the end: nil).
+            return self.store_value(result, Tag::Nil, self.t.i64.const_zero());
+        };
+        let (p, out) = (self.value_ptr(pack)?, self.value_ptr(result)?);
+        self.call_helper(
+            Helper::PackGet,
+            &[p.into(), self.i32c(index as i64).into(), out.into()],
+        )?;
+        Ok(())
+    }
+
+    /// `pack.len`.
+    pub(crate) fn lower_pack_len(&mut self, pack: Value, result: Value) -> Result<(), LowerError> {
+        let p = self.value_ptr(pack)?;
+        let n = self
+            .call_helper(Helper::PackLen, &[p.into()])?
+            .ok_or_else(|| LowerError::Malformed("lz_pack_len returns nothing".into()))?;
+        self.store_value(result, Tag::Int, n)
+    }
+
+    /// `cell.new`.
+    pub(crate) fn lower_cell_new(&mut self, value: Value, result: Value) -> Result<(), LowerError> {
+        let (v, out) = (self.value_ptr(value)?, self.value_ptr(result)?);
+        self.call_helper(Helper::CellNew, &[self.vm.into(), v.into(), out.into()])?;
+        Ok(())
+    }
+
+    /// Address of the value inside the cell held by `cell`'s slot.
+    fn cell_value_ptr(
+        &mut self,
+        cell: Value,
+    ) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+        let slot = self.slot(cell)?;
+        let payload = self.load_payload(slot)?;
+        let obj = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
+        self.offset_ptr(obj, abi::CELL_VALUE_OFFSET)
+    }
+
+    /// `cell.get`: an inline load from the cell.
+    pub(crate) fn lower_cell_get(&mut self, cell: Value, result: Value) -> Result<(), LowerError> {
+        let p = self.cell_value_ptr(cell)?;
+        let (tag, payload) = self.load_raw(p)?;
+        let slot = self.slot(result)?;
+        self.store_slot(slot, tag, payload)
+    }
+
+    /// `cell.set`: an inline store into the cell.
+    pub(crate) fn lower_cell_set(&mut self, cell: Value, value: Value) -> Result<(), LowerError> {
+        let p = self.cell_value_ptr(cell)?;
+        let (tag, payload) = self.load_slot(self.slot(value)?)?;
+        self.store_raw(p, tag, payload)
+    }
+
+    /// `upval N`.
+    pub(crate) fn lower_upval(&mut self, index: i64, result: Value) -> Result<(), LowerError> {
+        let index = i32::try_from(index)
+            .ok()
+            .filter(|&i| i >= 0 && (i as u32) < self.mir.upvals)
+            .ok_or_else(|| LowerError::Malformed(format!("upval {index} out of range")))?;
+        let out = self.value_ptr(result)?;
+        self.call_helper(
+            Helper::Upval,
+            &[
+                self.closure.into(),
+                self.i32c(index as i64).into(),
+                out.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// `globals`.
+    pub(crate) fn lower_globals(&mut self, result: Value) -> Result<(), LowerError> {
+        let out = self.value_ptr(result)?;
+        self.call_helper(Helper::Globals, &[self.vm.into(), out.into()])?;
+        Ok(())
+    }
+
+    /// `closure fnN(cells...)`: the cell values are copied to the scratch array.
+    pub(crate) fn lower_closure(
+        &mut self,
+        func: u32,
+        cells: &[Value],
+        result: Value,
+    ) -> Result<(), LowerError> {
+        if func as usize >= self.loaded.protos.len() {
+            return Err(LowerError::Malformed(format!(
+                "closure of missing function fn{func}"
+            )));
+        }
+        for (i, &c) in cells.iter().enumerate() {
+            let (tag, payload) = self.load_slot(self.slot(c)?)?;
+            let dst = self.offset_ptr(self.scratch, abi::VAL_SIZE * i as u64)?;
+            self.store_raw(dst, tag, payload)?;
+        }
+        let out = self.value_ptr(result)?;
+        let args = [
+            self.vm.into(),
+            self.closure.into(),
+            self.i32c(func as i64).into(),
+            self.scratch.into(),
+            self.i32c(cells.len() as i64).into(),
+            out.into(),
+        ];
+        self.call_helper(Helper::Closure, &args)?;
+        Ok(())
+    }
+}
