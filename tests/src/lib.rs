@@ -78,3 +78,11 @@ pub fn first_difference(expected: &[u8], actual: &[u8]) -> String {
     }
     format!("expected {} lines, got {} lines", e.lines().count(), a.lines().count())
 }
+
+/// The full path of a command on `PATH`, if it is there.
+pub fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
+}
+
+/// The tiers every execution test runs in.
+pub const TIERS: [&str; 2] = ["interp", "baseline"];

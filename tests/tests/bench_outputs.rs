@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use lazyjit_tests::{first_difference, orcrun_in, run_in, shared};
+use lazyjit_tests::{first_difference, orcrun_in, run_in, shared, which, TIERS};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The SMALL size from a program's header comment (`SMALL: 11`).
@@ -28,10 +28,6 @@ fn check(dir: &Path, file: &str, size: &str, tier: &str) -> Result<(), Failed> {
     Ok(())
 }
 
-fn which(cmd: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
-}
-
 fn main() {
     let args = Arguments::from_args();
     let dir = shared().join("bench/public");
@@ -42,7 +38,7 @@ fn main() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no benchmark programs found");
-    let trials = ["interp", "baseline"]
+    let trials = TIERS
         .iter()
         .flat_map(|&tier| files.iter().map(move |f| (tier, f.clone())))
         .map(|(tier, file)| {

@@ -1,6 +1,6 @@
 //! `orcrun`'s command line: ways to give a program, arguments, errors and exit codes.
 
-use lazyjit_tests::{orcrun_in, workspace};
+use lazyjit_tests::{orcrun_in, workspace, TIERS};
 
 fn run(args: &[&str], stdin: &str) -> (String, String, Option<i32>) {
     let dir = std::env::temp_dir();
@@ -101,9 +101,6 @@ fn emits_generic_mir() {
     let parsed = lazyjit_ir::parse_module(&out).expect("emitted MIR parses");
     lazyjit_ir::verify_module(&parsed).expect("emitted MIR verifies");
 }
-
-/// The tiers the CLI tests that concern execution run in.
-const TIERS: [&str; 2] = ["interp", "baseline"];
 
 #[test]
 fn deep_recursion_works_and_runaway_recursion_is_a_lua_error() {

@@ -2,11 +2,8 @@
 //! status, and stderr lines) `lua5.4` gives, in every tier: `orcrun --tier interp` and
 //! `orcrun --tier baseline` (one trial per program and tier, named `tier/program`).
 
-use lazyjit_tests::{first_difference, orcrun_in, shared};
+use lazyjit_tests::{first_difference, orcrun_in, shared, TIERS};
 use libtest_mimic::{Arguments, Failed, Trial};
-
-/// The tiers every program runs in.
-const TIERS: [&str; 2] = ["interp", "baseline"];
 
 fn check(dir: &std::path::Path, name: &str, tier: &str) -> Result<(), Failed> {
     let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).ok();

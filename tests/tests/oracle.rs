@@ -3,12 +3,8 @@
 
 use std::path::Path;
 
-use lazyjit_tests::{first_difference, orcrun_in, run_in, workspace};
+use lazyjit_tests::{first_difference, orcrun_in, run_in, which, workspace, TIERS};
 use libtest_mimic::{Arguments, Failed, Trial};
-
-fn which(cmd: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
-}
 
 fn check(dir: &Path, file: &str, tier: &str) -> Result<(), Failed> {
     let lua = which("lua5.4").ok_or("lua5.4 is not installed (./x test installs it)")?;
@@ -33,7 +29,7 @@ fn main() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no programs in tests/lua");
-    let trials = ["interp", "baseline"]
+    let trials = TIERS
         .iter()
         .flat_map(|&tier| files.iter().map(move |f| (tier, f.clone())))
         .map(|(tier, file)| {

@@ -350,6 +350,20 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
             pc += 1;
         }};
     }
+    // A runtime call with a fixed number of operands.
+    macro_rules! rtcall_fixed {
+        ($f:expr, $dst:expr, $site:expr, $args:expr) => {{
+            let args = $args;
+            if let Some(s) = proto.sites.get(*$site as usize) {
+                s.record(&args);
+            }
+            callout!(pc - 1);
+            match $f(vm, &args) {
+                Ok(v) => w!(*$dst, v),
+                Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
+            }
+        }};
+    }
     // A runtime call with integer and float fast paths: `$int` on two integers, `$float`
     // on two floats, the function otherwise.
     macro_rules! arith_if {
@@ -519,28 +533,8 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
                     }
                 }
             }
-            Op::RtCall2 { f, dst, a, b, site } => {
-                let args = [r!(*a), r!(*b)];
-                if let Some(s) = proto.sites.get(*site as usize) {
-                    s.record(&args);
-                }
-                callout!(pc - 1);
-                match f(vm, &args) {
-                    Ok(v) => w!(*dst, v),
-                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-                }
-            }
-            Op::RtCall3 { f, dst, a, b, c, site } => {
-                let args = [r!(*a), r!(*b), r!(*c)];
-                if let Some(s) = proto.sites.get(*site as usize) {
-                    s.record(&args);
-                }
-                callout!(pc - 1);
-                match f(vm, &args) {
-                    Ok(v) => w!(*dst, v),
-                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-                }
-            }
+            Op::RtCall2 { f, dst, a, b, site } => rtcall_fixed!(f, dst, site, [r!(*a), r!(*b)]),
+            Op::RtCall3 { f, dst, a, b, c, site } => rtcall_fixed!(f, dst, site, [r!(*a), r!(*b), r!(*c)]),
             Op::RtCall { dst, call } => {
                 let RtCallOp { f, args, spread, site } = &**call;
                 let mut buf = [Val::NIL; 6];
