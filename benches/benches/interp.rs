@@ -13,7 +13,7 @@ fn workspace() -> PathBuf {
 fn orcrun() -> PathBuf {
     let status = Command::new(env!("CARGO"))
         .current_dir(workspace())
-        .args(["build", "-q", "--release", "-p", "lazyjit-tools", "--bin", "orcrun"])
+        .args(["build", "-q", "--release", "-p", "lazyjit-tools", "--bins"])
         .status()
         .expect("cargo build");
     assert!(status.success(), "building orcrun failed");

@@ -30,7 +30,7 @@ pub fn orcrun() -> PathBuf {
         let profile_dir = exe.parent().and_then(Path::parent).expect("profile dir").to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut build = Command::new(env!("CARGO"));
-        build.current_dir(workspace()).args(["build", "-q", "-p", "lazyjit-tools", "--bin", "orcrun"]);
+        build.current_dir(workspace()).args(["build", "-q", "-p", "lazyjit-tools", "--bins"]);
         if release {
             build.arg("--release");
         }

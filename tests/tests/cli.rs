@@ -165,3 +165,15 @@ print(collectgarbage('count') < 4096)";
     let (out, err, code) = run(&["-e", prog], "");
     assert_eq!((out.as_str(), code), ("true\n", Some(0)), "{err}");
 }
+
+#[test]
+fn the_interpreter_binary_does_not_load_llvm() {
+    // orcrun stays small and starts fast; compiling tiers run in orcrun-jit.
+    let out = std::process::Command::new("ldd").arg(lazyjit_tests::orcrun()).output().expect("ldd");
+    let libs = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && libs.contains("libc"), "{libs}");
+    assert!(!libs.contains("LLVM"), "orcrun links LLVM:\n{libs}");
+    let jit = lazyjit_tests::orcrun().with_file_name("orcrun-jit");
+    let out = std::process::Command::new("ldd").arg(&jit).output().expect("ldd");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LLVM"), "orcrun-jit should link LLVM");
+}

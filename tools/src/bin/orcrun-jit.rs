@@ -1,0 +1,38 @@
+//! `orcrun-jit`: `orcrun` with the JIT linked in (see `cli.rs` for the options);
+//! `orcrun` runs it for the compiling tiers.
+
+#[path = "../cli.rs"]
+mod cli;
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use lazyjit_lua::driver::{self, RunError};
+use lazyjit_orc::engine::Engine;
+use lazyjit_orc::OptLevel;
+
+/// Runs `module` with the baseline tier: every function compiled (at O0) when first
+/// called.
+fn run_baseline(module: lazyjit_ir::Module, script: &str, args: &[String], stats: &mut cli::RunStats) -> Result<i32, RunError> {
+    // The engine outlives the VM's run: its code is only called from within it.
+    let engine = Engine::new(OptLevel::O0).map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
+    let t = Instant::now();
+    let r = driver::run_module_with(module, script, args, &mut |vm| {
+        let last = vm.modules().len() - 1;
+        engine.attach(vm, last).map_err(|e| format!("cannot set up the JIT: {e}"))
+    });
+    let total = t.elapsed().as_nanos() as u64;
+    let s = engine.stats();
+    stats.functions_compiled = s.functions_compiled.load(Ordering::Relaxed);
+    stats.llvm_ir_ns = s.llvm_ir_ns.load(Ordering::Relaxed);
+    stats.llvm_opt_ns = s.llvm_opt_ns.load(Ordering::Relaxed);
+    stats.codegen_ns = s.codegen_ns.load(Ordering::Relaxed);
+    stats.link_ns = engine.link_ns();
+    let compile = stats.llvm_ir_ns + stats.llvm_opt_ns + stats.codegen_ns + stats.link_ns;
+    stats.run_ns = total.saturating_sub(compile);
+    r
+}
+
+fn main() -> std::process::ExitCode {
+    cli::main_with(Some(run_baseline))
+}

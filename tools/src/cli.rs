@@ -1,0 +1,251 @@
+//! The command line shared by `orcrun` and `orcrun-jit`: options, running a program,
+//! statistics. `orcrun` links no LLVM (start-up and memory stay those of the
+//! interpreter); asked for a compiling tier it hands the command line to `orcrun-jit`,
+//! which links the JIT.
+//!
+//! ```text
+//! orcrun [OPTIONS] FILE.lua [ARGS...]   run a file (ARGS become `...` and `arg`)
+//! orcrun [OPTIONS] -e CODE [ARGS...]    run a string
+//! orcrun [OPTIONS] - [ARGS...]          run standard input
+//! OPTIONS: --tier interp    run in the interpreter (the default)
+//!          --tier baseline  compile each function to machine code when first called
+//!          --emit mir       print the generic MIR instead of running
+//!          --stats          print compile and run statistics on stderr at exit
+//!          --stats-json P   write them to P as one JSON object
+//! ```
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use std::time::Instant;
+
+use lazyjit_lua::driver::{self, RunError};
+
+const USAGE: &str =
+    "usage: orcrun [--tier interp|baseline] [--emit mir] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
+
+/// An execution tier.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// The interpreter.
+    Interp,
+    /// Machine code compiled when a function is first called.
+    Baseline,
+}
+
+struct Options {
+    tier: Tier,
+    emit_mir: bool,
+    stats: bool,
+    stats_json: Option<String>,
+    source: Source,
+    args: Vec<String>,
+}
+
+enum Source {
+    File(String),
+    Code(String),
+    Stdin,
+}
+
+fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut emit_mir = false;
+    let mut tier = Tier::Interp;
+    let mut stats = false;
+    let mut stats_json = None;
+    let source = loop {
+        let Some(arg) = argv.next() else { return Err(USAGE.to_string()) };
+        match arg.as_str() {
+            "--tier" => match argv.next().as_deref() {
+                Some("interp") => tier = Tier::Interp,
+                Some("baseline") => tier = Tier::Baseline,
+                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline)")),
+                None => return Err("--tier needs a value".to_string()),
+            },
+            "--emit" => match argv.next().as_deref() {
+                Some("mir") => emit_mir = true,
+                Some(other) => return Err(format!("cannot emit '{other}' (available: mir)")),
+                None => return Err("--emit needs a value".to_string()),
+            },
+            "--stats" => stats = true,
+            "--stats-json" => stats_json = Some(argv.next().ok_or("--stats-json needs a path")?),
+            "-e" => break Source::Code(argv.next().ok_or("-e needs a chunk of code")?),
+            "-" => break Source::Stdin,
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unrecognized option '{s}'\n{USAGE}")),
+            _ => break Source::File(arg),
+        }
+    };
+    Ok(Options { tier, emit_mir, stats, stats_json, source, args: argv.collect() })
+}
+
+/// What a run did and where its time went.
+#[derive(Default)]
+pub struct RunStats {
+    pub tier: &'static str,
+    pub functions_defined: usize,
+    pub functions_compiled: u64,
+    pub parse_ns: u64,
+    pub lower_mir_ns: u64,
+    pub llvm_ir_ns: u64,
+    pub llvm_opt_ns: u64,
+    pub codegen_ns: u64,
+    pub link_ns: u64,
+    /// Wall time of the run, compile phases excluded.
+    pub run_ns: u64,
+}
+
+/// Runs a compiled module in a compiling tier, filling in the statistics.
+pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], &mut RunStats) -> Result<i32, RunError>;
+
+impl RunStats {
+    fn to_json(&self) -> String {
+        let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
+        format!(
+            concat!(
+                "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_compiled\":{},",
+                "\"compiles\":{{\"baseline\":{}}},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
+                "\"passes\":{},\"llvm_ir\":{},\"llvm_opt\":{},\"codegen\":{},\"link\":{},\"run\":{}}}}}"
+            ),
+            self.tier,
+            self.functions_defined,
+            self.functions_compiled,
+            self.functions_compiled,
+            ms(self.parse_ns),
+            ms(self.lower_mir_ns),
+            ms(0),
+            ms(self.llvm_ir_ns),
+            ms(self.llvm_opt_ns),
+            ms(self.codegen_ns),
+            ms(self.link_ns),
+            ms(self.run_ns),
+        )
+    }
+}
+
+/// Compiles and runs the program in the chosen tier (on the VM thread).
+fn run(
+    source: &[u8],
+    chunkname: &str,
+    script: &str,
+    args: &[String],
+    tier: Tier,
+    jit: Option<JitRunner>,
+    stats: &mut RunStats,
+) -> Result<i32, RunError> {
+    let t = Instant::now();
+    let chunk = lazyjit_lua::parser::parse(source, chunkname)?;
+    stats.parse_ns = t.elapsed().as_nanos() as u64;
+    let t = Instant::now();
+    let module = lazyjit_lua::lower::lower_chunk(&chunk, chunkname);
+    stats.lower_mir_ns = t.elapsed().as_nanos() as u64;
+    stats.functions_defined = module.functions.len();
+    match (tier, jit) {
+        (Tier::Baseline, Some(jit)) => {
+            stats.tier = "baseline";
+            jit(module, script, args, stats)
+        }
+        _ => {
+            stats.tier = "interp";
+            let t = Instant::now();
+            let r = driver::run_module(module, script, args);
+            stats.run_ns = t.elapsed().as_nanos() as u64;
+            r
+        }
+    }
+}
+
+/// Replaces this process by `orcrun-jit` (next to this executable) with the same
+/// arguments.
+fn exec_jit() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let jit = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("orcrun-jit")));
+    let Some(jit) = jit.filter(|p| p.is_file()) else {
+        eprintln!("orcrun: the JIT runner (orcrun-jit) is not installed beside orcrun");
+        return ExitCode::from(1);
+    };
+    let err = std::process::Command::new(&jit).args(std::env::args_os().skip(1)).exec();
+    eprintln!("orcrun: cannot run {}: {err}", jit.display());
+    ExitCode::from(1)
+}
+
+/// The whole command: `jit` runs compiling tiers (`None`: hand them to `orcrun-jit`).
+pub fn main_with(jit: Option<JitRunner>) -> ExitCode {
+    let opts = match parse_args(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("orcrun: {msg}");
+            return ExitCode::from(1);
+        }
+    };
+    // Before reading anything (standard input belongs to the program).
+    if opts.tier != Tier::Interp && jit.is_none() && !opts.emit_mir {
+        return exec_jit();
+    }
+    let (source, chunkname, script) = match &opts.source {
+        Source::File(path) => match std::fs::read(path) {
+            Ok(bytes) => (bytes, path.clone(), path.clone()),
+            Err(e) => {
+                eprintln!("orcrun: cannot open {path}: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        Source::Code(code) => (code.clone().into_bytes(), "(command line)".to_string(), "-e".to_string()),
+        Source::Stdin => {
+            let mut buf = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
+                eprintln!("orcrun: cannot read stdin: {e}");
+                return ExitCode::from(1);
+            }
+            (buf, "stdin".to_string(), "-".to_string())
+        }
+    };
+    if opts.emit_mir {
+        return match lazyjit_lua::compile(&source, &chunkname) {
+            Ok(module) => {
+                print!("{}", lazyjit_ir::print_module(&module));
+                ExitCode::SUCCESS
+            }
+            Err(diag) => {
+                eprintln!("orcrun: {diag}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
+    let (args, tier) = (opts.args, opts.tier);
+    let outcome = driver::on_vm_thread(move || {
+        let mut stats = RunStats::default();
+        let r = run(&source, &chunkname, &script, &args, tier, jit, &mut stats);
+        (r, stats)
+    });
+    let outcome = match outcome {
+        Ok((r, stats)) => {
+            if opts.stats {
+                eprintln!("{}", stats.to_json());
+            }
+            if let Some(path) = &opts.stats_json {
+                if let Err(e) = std::fs::write(path, stats.to_json() + "\n") {
+                    eprintln!("orcrun: cannot write {path}: {e}");
+                }
+            }
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(Ok(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        Ok(Err(RunError::Uncaught { message, traceback })) => {
+            eprintln!("orcrun: {message}");
+            if let Some(tb) = traceback {
+                eprintln!("{tb}");
+            }
+            ExitCode::from(1)
+        }
+        Ok(Err(e)) => {
+            eprintln!("orcrun: {e}");
+            ExitCode::from(1)
+        }
+        Err(_) => ExitCode::from(1),
+    }
+}
