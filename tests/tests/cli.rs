@@ -177,3 +177,21 @@ fn the_interpreter_binary_does_not_load_llvm() {
     let out = std::process::Command::new("ldd").arg(&jit).output().expect("ldd");
     assert!(String::from_utf8_lossy(&out.stdout).contains("LLVM"), "orcrun-jit should link LLVM");
 }
+
+#[test]
+fn emits_llvm_ir_of_one_function_or_all() {
+    let prog = "local function add(a, b) return a + b end print(add(1, 2))";
+    let (out, err, code) = run(&["--emit", "llvm", "--fn", "add", "-e", prog], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.matches("define i64 @").count(), 1, "{out}");
+    assert!(out.contains("ptr %vm, ptr %closure, ptr %base"), "{out}");
+    let (out, _, code) = run(&["--emit", "llvm", "-e", prog], "");
+    assert_eq!(code, Some(0));
+    assert_eq!(out.matches("define i64 @").count(), 2, "main and add: {out}");
+    let (_, err, code) = run(&["--emit", "llvm", "--fn", "nope", "-e", prog], "");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no function named 'nope'"), "{err}");
+    let (out, _, code) = run(&["--emit", "mir", "--fn", "add", "-e", prog], "");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"add\"") && !out.contains("\"main\""), "{out}");
+}

@@ -10,6 +10,8 @@
 //! OPTIONS: --tier interp    run in the interpreter (the default)
 //!          --tier baseline  compile each function to machine code when first called
 //!          --emit mir       print the generic MIR instead of running
+//!          --emit llvm      print the baseline tier's LLVM IR (before LLVM's optimizer)
+//!          --fn NAME        with --emit: only the function named NAME
 //!          --stats          print compile and run statistics on stderr at exit
 //!          --stats-json P   write them to P as one JSON object
 //! ```
@@ -22,7 +24,7 @@ use std::time::Instant;
 use lazyjit_lua::driver::{self, RunError};
 
 const USAGE: &str =
-    "usage: orcrun [--tier interp|baseline] [--emit mir] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
+    "usage: orcrun [--tier interp|baseline] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
 
 /// An execution tier.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,9 @@ pub enum Tier {
 struct Options {
     tier: Tier,
     emit_mir: bool,
+    emit_llvm: bool,
+    /// Only this function (by name) for `--emit`.
+    only_fn: Option<String>,
     stats: bool,
     stats_json: Option<String>,
     source: Source,
@@ -50,6 +55,8 @@ enum Source {
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut emit_mir = false;
+    let mut emit_llvm = false;
+    let mut only_fn = None;
     let mut tier = Tier::Interp;
     let mut stats = false;
     let mut stats_json = None;
@@ -64,9 +71,11 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             },
             "--emit" => match argv.next().as_deref() {
                 Some("mir") => emit_mir = true,
-                Some(other) => return Err(format!("cannot emit '{other}' (available: mir)")),
+                Some("llvm") => emit_llvm = true,
+                Some(other) => return Err(format!("cannot emit '{other}' (available: mir, llvm)")),
                 None => return Err("--emit needs a value".to_string()),
             },
+            "--fn" => only_fn = Some(argv.next().ok_or("--fn needs a function name")?),
             "--stats" => stats = true,
             "--stats-json" => stats_json = Some(argv.next().ok_or("--stats-json needs a path")?),
             "-e" => break Source::Code(argv.next().ok_or("-e needs a chunk of code")?),
@@ -76,7 +85,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             _ => break Source::File(arg),
         }
     };
-    Ok(Options { tier, emit_mir, stats, stats_json, source, args: argv.collect() })
+    Ok(Options { tier, emit_mir, emit_llvm, only_fn, stats, stats_json, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
@@ -97,6 +106,19 @@ pub struct RunStats {
 
 /// Runs a compiled module in a compiling tier, filling in the statistics.
 pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], &mut RunStats) -> Result<i32, RunError>;
+
+/// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
+/// one named).
+pub type LlvmEmitter = fn(lazyjit_ir::Module, Option<&str>) -> Result<String, String>;
+
+/// What only the JIT-linked binary can do.
+#[derive(Clone, Copy)]
+pub struct Jit {
+    /// Runs compiling tiers.
+    pub run: JitRunner,
+    /// `--emit llvm`.
+    pub emit_llvm: LlvmEmitter,
+}
 
 impl RunStats {
     fn to_json(&self) -> String {
@@ -130,7 +152,7 @@ fn run(
     script: &str,
     args: &[String],
     tier: Tier,
-    jit: Option<JitRunner>,
+    jit: Option<Jit>,
     stats: &mut RunStats,
 ) -> Result<i32, RunError> {
     let t = Instant::now();
@@ -143,7 +165,7 @@ fn run(
     match (tier, jit) {
         (Tier::Baseline, Some(jit)) => {
             stats.tier = "baseline";
-            jit(module, script, args, stats)
+            (jit.run)(module, script, args, stats)
         }
         _ => {
             stats.tier = "interp";
@@ -170,7 +192,7 @@ fn exec_jit() -> ExitCode {
 }
 
 /// The whole command: `jit` runs compiling tiers (`None`: hand them to `orcrun-jit`).
-pub fn main_with(jit: Option<JitRunner>) -> ExitCode {
+pub fn main_with(jit: Option<Jit>) -> ExitCode {
     let opts = match parse_args(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(msg) => {
@@ -179,7 +201,7 @@ pub fn main_with(jit: Option<JitRunner>) -> ExitCode {
         }
     };
     // Before reading anything (standard input belongs to the program).
-    if opts.tier != Tier::Interp && jit.is_none() && !opts.emit_mir {
+    if (opts.tier != Tier::Interp || opts.emit_llvm) && jit.is_none() && !opts.emit_mir {
         return exec_jit();
     }
     let (source, chunkname, script) = match &opts.source {
@@ -200,10 +222,31 @@ pub fn main_with(jit: Option<JitRunner>) -> ExitCode {
             (buf, "stdin".to_string(), "-".to_string())
         }
     };
-    if opts.emit_mir {
+    if opts.emit_mir || opts.emit_llvm {
         return match lazyjit_lua::compile(&source, &chunkname) {
+            Ok(module) if opts.emit_llvm => match jit.map(|j| (j.emit_llvm)(module, opts.only_fn.as_deref())) {
+                Some(Ok(text)) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Some(Err(e)) => {
+                    eprintln!("orcrun: {e}");
+                    ExitCode::from(1)
+                }
+                None => exec_jit(),
+            },
             Ok(module) => {
-                print!("{}", lazyjit_ir::print_module(&module));
+                let text = match &opts.only_fn {
+                    Some(name) => match module.functions.iter().find(|f| &f.name == name) {
+                        Some(f) => lazyjit_ir::print_function(&module, f),
+                        None => {
+                            eprintln!("orcrun: no function named '{name}'");
+                            return ExitCode::from(1);
+                        }
+                    },
+                    None => lazyjit_ir::print_module(&module),
+                };
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             Err(diag) => {

@@ -33,6 +33,28 @@ fn run_baseline(module: lazyjit_ir::Module, script: &str, args: &[String], stats
     r
 }
 
+/// The LLVM IR of every function of `module` (or of the one named `only`).
+fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>) -> Result<String, String> {
+    if let Some(name) = only {
+        if !module.functions.iter().any(|f| f.name == name) {
+            return Err(format!("no function named '{name}'"));
+        }
+    }
+    let mut vm = lazyjit_ir::interp::Vm::new(None);
+    lazyjit_lua::runtime::install(&mut vm, "-", &[]);
+    vm.load(module, &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
+    let loaded = &vm.modules()[0];
+    let mut out = String::new();
+    for proto in loaded.protos.iter().filter(|p| only.is_none_or(|n| p.mir.name == n)) {
+        let ctx = lazyjit_orc::inkwell::context::Context::create();
+        let symbol = format!("fn{}.{}", proto.index, proto.mir.name);
+        let m = lazyjit_orc::lower::lower_proto(&ctx, proto, loaded, &lazyjit_orc::lower::LowerOptions { symbol })
+            .map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
+        out.push_str(&m.print_to_string().to_string());
+    }
+    Ok(out)
+}
+
 fn main() -> std::process::ExitCode {
-    cli::main_with(Some(run_baseline))
+    cli::main_with(Some(cli::Jit { run: run_baseline, emit_llvm }))
 }

@@ -1,0 +1,75 @@
+//! Baseline-tier compile latency (MIR -> object bytes, and -> callable through ORC) for
+//! small, medium and large functions, and end-to-end first-call latency through a lazy
+//! stub.
+
+use std::sync::atomic::Ordering;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use lazyjit_ir::interp::Vm;
+use lazyjit_orc::engine::Engine;
+use lazyjit_orc::lower::{lower_proto, LowerOptions};
+use lazyjit_orc::{compile_module, OptLevel};
+
+/// A Lua function whose body is `n` arithmetic statements (about 3 MIR ops each).
+fn source(n: usize) -> String {
+    let mut s = String::from("local function f(a, b)\n  local x = a\n");
+    for i in 0..n {
+        s.push_str(&format!("  x = x * {} + b - {}\n", i % 7 + 1, i % 5));
+    }
+    s.push_str("  return x\nend\nreturn f\n");
+    s
+}
+
+/// A VM with the program loaded; returns the VM and the main closure.
+fn load(src: &str) -> (Vm, lazyjit_ir::rt::Val) {
+    let module = lazyjit_lua::compile(src.as_bytes(), "bench").expect("compiles");
+    let mut vm = Vm::new(None);
+    lazyjit_lua::runtime::install(&mut vm, "bench", &[]);
+    let main = vm.load(module, &lazyjit_lua::runtime::registry()).expect("loads");
+    (vm, main)
+}
+
+fn compile_latency(c: &mut Criterion) {
+    let mut group = c.benchmark_group("baseline-compile");
+    for (label, statements) in [("small", 4), ("medium", 16), ("large", 128)] {
+        let (vm, _) = load(&source(statements));
+        let module = &vm.modules()[0];
+        let proto = &module.protos[1];
+        let ops = proto.code.len();
+        group.bench_function(format!("{label}-{ops}ops"), |b| {
+            b.iter(|| {
+                let ctx = lazyjit_orc::inkwell::context::Context::create();
+                let m = lower_proto(&ctx, proto, module, &LowerOptions { symbol: "f".into() }).expect("lowers");
+                compile_module(&m, OptLevel::O0).expect("compiles")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn first_call(c: &mut Criterion) {
+    let mut group = c.benchmark_group("first-call");
+    group.sample_size(20);
+    let src = source(16);
+    group.bench_function("stub-to-result", |b| {
+        b.iter_batched(
+            || {
+                let (mut vm, main) = load(&src);
+                let f = vm.call(main, &[]).expect("main runs")[0];
+                let engine = Engine::new(OptLevel::O0).expect("engine");
+                engine.attach(&vm, 0).expect("attach");
+                (vm, f, engine)
+            },
+            |(mut vm, f, engine)| {
+                let r = vm.call(f, &[lazyjit_ir::rt::Val::int(3), lazyjit_ir::rt::Val::int(4)]).expect("call");
+                assert_eq!(engine.stats().functions_compiled.load(Ordering::Relaxed), 1);
+                (r, vm, engine)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compile_latency, first_call);
+criterion_main!(benches);
