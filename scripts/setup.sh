@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and testing lazyjit needs, when it is missing:
 # a Rust toolchain, LLVM 19 (Debian's llvm-19-dev), and the Lua oracle and peers
-# (lua5.4, luajit) used by the tests and benchmarks.
+# (lua5.4, luajit) and valgrind used by the tests and benchmarks.
 set -euo pipefail
 
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
-[ -x /usr/lib/llvm-19/bin/llvm-config ] || need_apt+=(llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev)
+[ -x /usr/lib/llvm-19/bin/llvm-config ] || need_apt+=(llvm-19-dev zlib1g-dev)
 command -v lua5.4 >/dev/null || need_apt+=(lua5.4)
 command -v luajit >/dev/null || need_apt+=(luajit)
 command -v python3 >/dev/null || need_apt+=(python3)
+command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v curl >/dev/null || need_apt+=(curl ca-certificates)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
