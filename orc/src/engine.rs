@@ -33,6 +33,10 @@ pub struct EngineStats {
 }
 
 /// A JIT engine: one ORC session and the baseline tier.
+///
+/// The code it makes lives as long as the engine: a VM whose functions it attached must
+/// not run them after the engine is dropped (drop the VM first, or never call into it
+/// again).
 pub struct Engine {
     session: Session,
     opt: OptLevel,
