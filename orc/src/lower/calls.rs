@@ -260,21 +260,38 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             if path.op.operand_types().len() != args.len() {
                 continue;
             }
-            let mut matches = self.b.build_int_compare(
-                IntPredicate::EQ,
-                ops[0].0,
-                self.tag_const(path.tags[0]),
-                "",
-            )?;
-            if let Some(&(tag1, _)) = ops.get(1) {
-                let m1 = self.b.build_int_compare(
-                    IntPredicate::EQ,
-                    tag1,
-                    self.tag_const(path.tags[1]),
-                    "",
-                )?;
-                matches = self.b.build_and(matches, m1, "")?;
+            // Operands whose tag is a known constant (e.g. a literal stored in this block)
+            // decide the path statically: no test, or no path at all.
+            let mut tests = Vec::new();
+            let mut impossible = false;
+            for (i, &(tag, _)) in ops.iter().enumerate() {
+                match tag.get_zero_extended_constant() {
+                    Some(t) if t != path.tags[i] as u64 => impossible = true,
+                    Some(_) => {}
+                    None => tests.push((tag, path.tags[i])),
+                }
             }
+            if impossible {
+                continue;
+            }
+            if tests.is_empty() {
+                // This path certainly applies: no later path and no call are needed.
+                let (tag, payload) = self.typed_op(path.op, ops[0].1, ops.get(1).map(|o| o.1))?;
+                self.store_raw(self.slot_ptr(dst)?, self.tag_const(tag), payload)?;
+                self.b.build_unconditional_branch(done)?;
+                self.b.position_at_end(done);
+                self.cache.clear();
+                return Ok(());
+            }
+            let mut matches = None;
+            for (tag, want) in tests {
+                let m = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(want), "")?;
+                matches = Some(match matches {
+                    Some(prev) => self.b.build_and(prev, m, "")?,
+                    None => m,
+                });
+            }
+            let matches = matches.expect("at least one test");
             let fast = self.new_block("rt.fast");
             let next = self.new_block("rt.next");
             self.b.build_conditional_branch(matches, fast, next)?;

@@ -168,6 +168,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     pub count_b: PointerValue<'ctx>,
     /// Slot contents already in registers (see `values.rs`).
     pub cache: values::SlotCache<'ctx>,
+    /// Slots that only ever hold a constant (results of non-string `const`-family
+    /// instructions): their tag and payload are known everywhere, loads are not needed.
+    pub const_slots: std::collections::HashMap<u32, (u8, u64)>,
     /// The instruction being lowered.
     pub cur: Inst,
 }
@@ -233,6 +236,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             count_a,
             count_b,
             cache: values::SlotCache::default(),
+            const_slots: constant_slots(proto),
             cur: Inst(0),
         })
     }
@@ -424,4 +428,32 @@ fn scratch_size(f: &Function) -> usize {
         })
         .max()
         .unwrap_or(0)
+}
+
+/// The slots written only by constants (SSA: a value's slot is written only by its
+/// definition, and the values that share it are copies of it).
+fn constant_slots(proto: &Proto) -> std::collections::HashMap<u32, (u8, u64)> {
+    use lazyjit_ir::rt::Tag;
+    use lazyjit_ir::Const;
+    let mir = &proto.mir;
+    let mut out = std::collections::HashMap::new();
+    for block in &mir.blocks {
+        for &inst in &block.insts {
+            let node = &mir.insts[inst.index()];
+            let InstData::Const { imm, .. } = node.data else { continue };
+            let known = match imm {
+                Const::Nil => (Tag::Nil, 0),
+                Const::Bool(b) => (Tag::Bool, b as u64),
+                Const::Int(i) => (Tag::Int, i as u64),
+                Const::Float(x) => (Tag::Float, x.to_bits()),
+                Const::Str(_) => continue,
+            };
+            if let Some(&r) = node.results.first() {
+                if let Some(&slot) = proto.slot_of.get(r.index()) {
+                    out.insert(slot, (known.0 as u8, known.1));
+                }
+            }
+        }
+    }
+    out
 }

@@ -151,6 +151,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
 
     /// The tag byte in `slot`.
     pub(crate) fn load_tag(&mut self, slot: u32) -> Result<IntValue<'ctx>, LowerError> {
+        if let Some(&(tag, _)) = self.const_slots.get(&slot) {
+            return Ok(self.t.i8.const_int(tag as u64, false));
+        }
         if let Some(tag) = self.cache.slots.get(&slot).and_then(|c| c.tag) {
             return Ok(tag);
         }
@@ -162,6 +165,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
 
     /// The payload in `slot`.
     pub(crate) fn load_payload(&mut self, slot: u32) -> Result<IntValue<'ctx>, LowerError> {
+        if let Some(&(_, payload)) = self.const_slots.get(&slot) {
+            return Ok(self.t.i64.const_int(payload, false));
+        }
         if let Some(p) = self.cache.slots.get(&slot).and_then(|c| c.payload) {
             return Ok(p);
         }
