@@ -365,14 +365,14 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
         }};
     }
     // A runtime call with integer and float fast paths: `$int` on two integers, `$float`
-    // on two floats, the function otherwise.
-    macro_rules! arith_if {
-        ($f:expr, $dst:expr, $a:expr, $b:expr, $site:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
-            let (x, y) = (r!(*$a), r!(*$b));
-            if let Some(s) = proto.sites.get(*$site as usize) {
+    // on two floats, the function `$f` otherwise. Evaluates to the result.
+    macro_rules! int_float {
+        ($f:expr, $site:expr, $x:expr, $y:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
+            let (x, y) = ($x, $y);
+            if let Some(s) = proto.sites.get($site as usize) {
                 s.record(&[x, y]);
             }
-            let v = if x.tag() == Tag::Int && y.tag() == Tag::Int {
+            if x.tag() == Tag::Int && y.tag() == Tag::Int {
                 let ($i, $j) = (x.int_unchecked(), y.int_unchecked());
                 $int
             } else if x.tag() == Tag::Float && y.tag() == Tag::Float {
@@ -384,7 +384,12 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
                     Ok(v) => v,
                     Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
                 }
-            };
+            }
+        }};
+    }
+    macro_rules! arith_if {
+        ($f:expr, $dst:expr, $a:expr, $b:expr, $site:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
+            let v = int_float!($f, *$site, r!(*$a), r!(*$b), |$i, $j| $int, |$p, $q| $float);
             w!(*$dst, v);
         }};
     }
@@ -392,24 +397,8 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
     macro_rules! br_cmp_if {
         ($br:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
             let BrCmpIFOp { f, a, b, site, then_t, else_t } = &**$br;
-            let (x, y) = (r!(*a), r!(*b));
-            if let Some(s) = proto.sites.get(*site as usize) {
-                s.record(&[x, y]);
-            }
-            let cond = if x.tag() == Tag::Int && y.tag() == Tag::Int {
-                let ($i, $j) = (x.int_unchecked(), y.int_unchecked());
-                $int
-            } else if x.tag() == Tag::Float && y.tag() == Tag::Float {
-                let ($p, $q) = (x.float_unchecked(), y.float_unchecked());
-                $float
-            } else {
-                callout!(pc - 1);
-                match f(vm, &[x, y]) {
-                    Ok(v) => v.payload() != 0,
-                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-                }
-            };
-            branch!(if cond { then_t } else { else_t });
+            let v = int_float!(f, *site, r!(*a), r!(*b), |$i, $j| Val::bool($int), |$p, $q| Val::bool($float));
+            branch!(if v.payload() != 0 { then_t } else { else_t });
         }};
     }
     loop {
