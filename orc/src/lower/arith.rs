@@ -15,11 +15,10 @@ use lazyjit_ir::{Opcode, Value};
 use super::{LowerError, Lowerer};
 
 impl<'ctx> Lowerer<'_, 'ctx> {
-    /// `box.*` / `unbox.*`: a copy (nothing when the result shares the operand's slot,
+    /// `box.*` / `unbox.*`: a copy (no store when the result shares the operand's slot,
     /// as the decoder arranges).
     pub(crate) fn lower_copy(&mut self, arg: Value, result: Value) -> Result<(), LowerError> {
-        let (from, to) = (self.slot(arg)?, self.slot(result)?);
-        self.copy_slot(from, to)
+        self.define_copy(arg, result)
     }
 
     /// One-operand pure ops: `truthy`, `not`, `tag` and the typed ones.
@@ -29,10 +28,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         arg: Value,
         result: Value,
     ) -> Result<(), LowerError> {
-        let slot = self.slot(arg)?;
         match op {
             Opcode::Truthy => {
-                let (tag, payload) = self.load_slot(slot)?;
+                let (tag, payload) = self.get(arg)?;
                 let is_nil = self.b.build_int_compare(
                     IntPredicate::EQ,
                     tag,
@@ -57,12 +55,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 self.store_bool(result, truthy)
             }
             Opcode::Tag => {
-                let tag = self.load_tag(slot)?;
+                let tag = self.get_tag(arg)?;
                 let n = self.b.build_int_z_extend(tag, self.t.i64, "")?;
                 self.store_value(result, Tag::Int, n)
             }
             _ => {
-                let a = self.load_payload(slot)?;
+                let a = self.get_payload(arg)?;
                 let (tag, payload) = self.typed_op(op, a, None)?;
                 self.store_value(result, tag, payload)
             }

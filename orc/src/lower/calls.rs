@@ -44,7 +44,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             self.scratch
         };
         for (i, &a) in args[..fixed].iter().enumerate() {
-            let (tag, payload) = self.load_slot(self.slot(a)?)?;
+            let (tag, payload) = self.get(a)?;
             self.store_raw(
                 self.offset_ptr(buf, abi::VAL_SIZE * i as u64)?,
                 tag,
@@ -150,11 +150,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .build_load(self.t.i32, self.count_a, "nret")?
             .into_int_value();
         if op == Opcode::CallPack {
-            let out = self.value_ptr(self.result(results, 0)?)?;
-            return self.call_checked(
+            let result = self.result(results, 0)?;
+            let out = self.value_ptr(result)?;
+            self.call_checked(
                 Helper::NewPack,
                 &[self.vm.into(), at.into(), nret.into(), out.into()],
-            );
+            )?;
+            return self.define_loaded(result);
         }
         // Result i is at[i] if the callee returned that many, else nil. (Past the room
         // the host guarantees above the frame, at[i] is read only if it was written.)
@@ -180,8 +182,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 .b
                 .build_select(present, payload, self.t.i64.const_zero(), "")?
                 .into_int_value();
-            let slot = self.slot(r)?;
-            self.store_slot(slot, tag, payload)?;
+            self.define(r, tag, payload)?;
         }
         Ok(())
     }
@@ -199,16 +200,16 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             // Staged past the frame, then moved down (staging uses `tmp_val` for big
             // calls: the callee goes there after).
             let (at, n) = self.stage_args(args, spread)?;
-            let (ctag, cpayload) = self.load_slot(self.slot(callee)?)?;
+            let (ctag, cpayload) = self.get(callee)?;
             self.store_raw(self.tmp_val, ctag, cpayload)?;
             self.copy_down(at, self.base, n)?;
             n
         } else {
             // Parallel move: read the callee and every argument, then write them.
-            let (ctag, cpayload) = self.load_slot(self.slot(callee)?)?;
+            let (ctag, cpayload) = self.get(callee)?;
             let mut vals = Vec::with_capacity(args.len());
             for &a in args {
-                vals.push(self.load_slot(self.slot(a)?)?);
+                vals.push(self.get(a)?);
             }
             self.store_raw(self.tmp_val, ctag, cpayload)?;
             for (i, (tag, payload)) in vals.into_iter().enumerate() {
@@ -242,26 +243,27 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .get(rt.index())
             .ok_or_else(|| LowerError::Malformed(format!("runtime function {rt} is not bound")))?;
         let site = site.map_or(-1, |s| s.0 as i64);
-        let dst = self.slot(result)?;
         // The interpreter takes declared fast paths for one- or two-operand calls of a
         // function with one or two paths (more: it always calls the function).
         let paths = &entry.fast_paths;
         if spread || !(1..=2).contains(&args.len()) || !(1..=2).contains(&paths.len()) {
-            return self.rtcall_slow(rt, args, spread, site, dst);
+            self.rtcall_slow(rt, args, spread, site, result)?;
+            return self.define_loaded(result);
         }
         let mut ops = Vec::with_capacity(args.len());
         for &a in args {
-            ops.push(self.load_slot(self.slot(a)?)?);
+            ops.push(self.get(a)?);
         }
         let done = self.new_block("rt.done");
-        let saved = self.cache.clone();
+        // (block, tag, payload) of every way into `done`.
+        let mut arrivals = Vec::new();
         for path in paths.iter() {
             // A path whose op does not take this many operands never applies.
             if path.op.operand_types().len() != args.len() {
                 continue;
             }
-            // Operands whose tag is a known constant (e.g. a literal stored in this block)
-            // decide the path statically: no test, or no path at all.
+            // Operands whose tag is a known constant (e.g. a literal) decide the path
+            // statically: no test, or no path at all.
             let mut tests = Vec::new();
             let mut impossible = false;
             for (i, &(tag, _)) in ops.iter().enumerate() {
@@ -277,11 +279,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             if tests.is_empty() {
                 // This path certainly applies: no later path and no call are needed.
                 let (tag, payload) = self.typed_op(path.op, ops[0].1, ops.get(1).map(|o| o.1))?;
-                self.store_raw(self.slot_ptr(dst)?, self.tag_const(tag), payload)?;
-                self.b.build_unconditional_branch(done)?;
-                self.b.position_at_end(done);
-                self.cache.clear();
-                return Ok(());
+                let tag = self.tag_const(tag);
+                self.store_raw(self.value_ptr(result)?, tag, payload)?;
+                arrivals.push((self.current_block()?, tag, payload));
+                return self.merge_rtcall(result, done, arrivals);
             }
             let mut matches = None;
             for (tag, want) in tests {
@@ -297,32 +298,61 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             self.b.build_conditional_branch(matches, fast, next)?;
             self.b.position_at_end(fast);
             let (tag, payload) = self.typed_op(path.op, ops[0].1, ops.get(1).map(|o| o.1))?;
-            self.store_raw(self.slot_ptr(dst)?, self.tag_const(tag), payload)?;
+            let tag = self.tag_const(tag);
+            self.store_raw(self.value_ptr(result)?, tag, payload)?;
+            arrivals.push((self.current_block()?, tag, payload));
             self.b.build_unconditional_branch(done)?;
             self.b.position_at_end(next);
-            self.cache = saved.clone();
         }
-        self.rtcall_slow(rt, args, false, site, dst)?;
-        self.b.build_unconditional_branch(done)?;
-        self.b.position_at_end(done);
-        self.cache.clear();
-        Ok(())
+        self.rtcall_slow(rt, args, false, site, result)?;
+        let (tag, payload) = self.load_raw(self.value_ptr(result)?)?;
+        arrivals.push((self.current_block()?, tag, payload));
+        self.merge_rtcall(result, done, arrivals)
     }
 
-    /// A runtime call through `lz_rtcall`, its result stored to slot `dst`.
+    /// Branches from the current block to `done` and there merges the ways a runtime
+    /// call's result arrived (`(block, tag, payload)`, the current block last) into
+    /// `result`'s value.
+    #[allow(clippy::type_complexity)]
+    fn merge_rtcall(
+        &mut self,
+        result: Value,
+        done: inkwell::basic_block::BasicBlock<'ctx>,
+        arrivals: Vec<(inkwell::basic_block::BasicBlock<'ctx>, IntValue<'ctx>, IntValue<'ctx>)>,
+    ) -> Result<(), LowerError> {
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        if let [(_, tag, payload)] = arrivals[..] {
+            return self.record(result, tag, payload);
+        }
+        let tphi = self.b.build_phi(self.t.i8, "")?;
+        let pphi = self.b.build_phi(self.t.i64, "")?;
+        for (bb, tag, payload) in arrivals {
+            tphi.add_incoming(&[(&tag, bb)]);
+            pphi.add_incoming(&[(&payload, bb)]);
+        }
+        self.record(
+            result,
+            tphi.as_basic_value().into_int_value(),
+            pphi.as_basic_value().into_int_value(),
+        )
+    }
+
+    /// A runtime call through `lz_rtcall`, its result stored to `result`'s slot (not
+    /// recorded: callers load it).
     fn rtcall_slow(
         &mut self,
         rt: RtId,
         args: &[Value],
         spread: bool,
         site: i64,
-        dst: u32,
+        result: Value,
     ) -> Result<(), LowerError> {
         let (argv, n) = if spread {
             self.stage_args(args, true)?
         } else {
             for (i, &a) in args.iter().enumerate() {
-                let (tag, payload) = self.load_slot(self.slot(a)?)?;
+                let (tag, payload) = self.get(a)?;
                 self.store_raw(
                     self.offset_ptr(self.scratch, abi::VAL_SIZE * i as u64)?,
                     tag,
@@ -331,7 +361,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             }
             (self.scratch, self.i32c(args.len() as i64))
         };
-        let out = self.slot_ptr(dst)?;
+        let out = self.value_ptr(result)?;
         let pc = self.pc()?;
         let call_args = [
             self.vm.into(),

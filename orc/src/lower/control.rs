@@ -1,11 +1,12 @@
 //! `jump`, `brif`, `return`, `guard`, `guard.tag`.
 //!
-//! A branch passes block parameters with parallel-move semantics (every source is read
-//! before any destination is written; a parameter passed its own slot costs nothing),
+//! A branch stores its arguments to the target's parameter slots (as the interpreter's
+//! moves; a parameter passed its own slot costs nothing) and feeds the target's `phi`s,
 //! then, if the target is a loop header, counts the back-edge and offers a safepoint
 //! through `lz_backedge` with the target's first op as the frame's position (after the
-//! moves, as the interpreter does: the collector then sees the target's live values in
-//! their slots). A `brif` whose targets need such work gets one edge block per target.
+//! stores, as the interpreter does: the collector then sees the target's live values in
+//! their slots). A `brif` whose targets take arguments or head loops gets one edge block
+//! per such target, so that every `phi` has one incoming block per edge.
 
 use inkwell::IntPredicate;
 
@@ -16,47 +17,17 @@ use super::{LowerError, Lowerer, MAX_STAGED};
 use crate::abi;
 
 impl<'ctx> Lowerer<'_, 'ctx> {
-    /// The parameter moves `(from, to)` of a branch, identity moves left out.
-    fn moves(&self, bc: &BlockCall) -> Result<Vec<(u32, u32)>, LowerError> {
-        let block = self
+    /// The edge to `bc`: passes the arguments to the target's parameters, counts the
+    /// back edge of a loop header (a safepoint, with the parameters in their slots) and
+    /// branches.
+    fn emit_edge(&mut self, bc: &BlockCall) -> Result<(), LowerError> {
+        let bi = bc.block.index();
+        let target = self
             .mir
             .blocks
-            .get(bc.block.index())
+            .get(bi)
             .ok_or_else(|| LowerError::Malformed(format!("branch to missing {}", bc.block)))?;
-        if block.params.len() != bc.args.len() {
-            return Err(LowerError::Malformed(format!(
-                "{} takes {} arguments, the branch passes {}",
-                bc.block,
-                block.params.len(),
-                bc.args.len()
-            )));
-        }
-        let mut moves = Vec::new();
-        for (&a, &p) in bc.args.iter().zip(&block.params) {
-            let (from, to) = (self.slot(a)?, self.slot(p)?);
-            if from != to {
-                moves.push((from, to));
-            }
-        }
-        Ok(moves)
-    }
-
-    /// Whether branching along `bc` needs code (moves or a back-edge count).
-    fn needs_edge(&self, bc: &BlockCall) -> Result<bool, LowerError> {
-        Ok(!self.moves(bc)?.is_empty() || self.mir.blocks[bc.block.index()].loop_header)
-    }
-
-    /// The branch along `bc` from the current position: moves, back-edge, jump.
-    fn emit_edge(&mut self, bc: &BlockCall) -> Result<(), LowerError> {
-        let moves = self.moves(bc)?;
-        let mut vals = Vec::with_capacity(moves.len());
-        for &(from, _) in &moves {
-            vals.push(self.load_slot(from)?);
-        }
-        for (&(_, to), (tag, payload)) in moves.iter().zip(vals) {
-            self.store_slot(to, tag, payload)?;
-        }
-        let target = &self.mir.blocks[bc.block.index()];
+        self.store_args(bi, &bc.args)?;
         if target.loop_header {
             let first = *target
                 .insts
@@ -68,8 +39,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 &[self.vm.into(), self.i32c(pc as i64).into()],
             )?;
         }
-        self.b
-            .build_unconditional_branch(self.blocks[bc.block.index()])?;
+        self.add_incoming(bi, &bc.args)?;
+        self.b.build_unconditional_branch(self.blocks[bi])?;
         Ok(())
     }
 
@@ -78,7 +49,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.emit_edge(dest)
     }
 
-    /// `brif`: true when the condition's payload is nonzero.
+    /// `brif`: an edge block for a target with parameters or a loop header (so that
+    /// each `phi` has one incoming block per edge).
     pub(crate) fn lower_brif(
         &mut self,
         cond: Value,
@@ -86,10 +58,14 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         else_dest: &BlockCall,
     ) -> Result<(), LowerError> {
         let c = self.load_bool(cond)?;
-        let saved = self.cache.clone();
         let mut edges = Vec::new();
         let mut target = |this: &mut Self, bc: &BlockCall, name: &str| -> Result<_, LowerError> {
-            if this.needs_edge(bc)? {
+            let block = this
+                .mir
+                .blocks
+                .get(bc.block.index())
+                .ok_or_else(|| LowerError::Malformed(format!("branch to missing {}", bc.block)))?;
+            if !block.params.is_empty() || block.loop_header {
                 let bb = this.new_block(name);
                 edges.push((bb, bc.clone()));
                 Ok(bb)
@@ -102,15 +78,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.build_conditional_branch(c, then_bb, else_bb)?;
         for (bb, bc) in edges {
             self.b.position_at_end(bb);
-            self.cache = saved.clone();
             self.emit_edge(&bc)?;
         }
         Ok(())
     }
 
-    /// `return`: the values go to `base[0..n]` (all read before any is written: they may
-    /// sit in those slots); with a spread pack (or more than [`MAX_STAGED`] values) they
-    /// are staged past the frame and copied down.
     pub(crate) fn lower_return(&mut self, args: &[Value], spread: bool) -> Result<(), LowerError> {
         if spread || args.len() > MAX_STAGED {
             let (at, n) = self.stage_args(args, spread)?;
@@ -121,7 +93,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         }
         let mut vals = Vec::with_capacity(args.len());
         for &a in args {
-            vals.push(self.load_slot(self.slot(a)?)?);
+            vals.push(self.get(a)?);
         }
         for (i, (tag, payload)) in vals.into_iter().enumerate() {
             self.store_raw(self.slot_ptr(i as u32)?, tag, payload)?;
@@ -141,7 +113,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         snap: u32,
     ) -> Result<(), LowerError> {
         let ok = if op == Opcode::GuardTag {
-            let tag = self.load_tag(self.slot(arg)?)?;
+            let tag = self.get_tag(arg)?;
             let wide = self.b.build_int_z_extend(tag, self.t.i64, "")?;
             self.b.build_int_compare(
                 IntPredicate::EQ,
@@ -155,7 +127,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let pass = self.new_block("guard.ok");
         let fail = self.new_block("guard.fail");
         self.b.build_conditional_branch(ok, pass, fail)?;
-        let saved = self.cache.clone();
         self.b.position_at_end(fail);
         let pc = self.pc()?;
         let args = [
@@ -167,7 +138,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b
             .build_return(Some(&self.t.i64.const_int(abi::STATUS_ERROR as u64, true)))?;
         self.b.position_at_end(pass);
-        self.cache = saved;
         Ok(())
     }
 }

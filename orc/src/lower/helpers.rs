@@ -132,8 +132,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         f
     }
 
-    /// Calls a helper; returns its result, if it has one. Drops the slot cache: a helper
-    /// may run arbitrary code and writes its outputs to memory.
+    /// Calls a helper; returns its result, if it has one. Helpers write their outputs to
+    /// memory; they never change the frame slots of values already defined.
     pub(crate) fn call_helper(
         &mut self,
         h: Helper,
@@ -141,7 +141,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     ) -> Result<Option<IntValue<'ctx>>, LowerError> {
         let f = self.helper(h);
         let call = self.b.build_call(f, args, "")?;
-        self.cache.clear();
         Ok(match call.try_as_basic_value() {
             inkwell::values::ValueKind::Basic(v) => Some(v.into_int_value()),
             inkwell::values::ValueKind::Instruction(_) => None,

@@ -166,11 +166,8 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Stack `i32`s for helper outputs (result counts, staged pack sizes).
     pub count_a: PointerValue<'ctx>,
     pub count_b: PointerValue<'ctx>,
-    /// Slot contents already in registers (see `values.rs`).
-    pub cache: values::SlotCache<'ctx>,
-    /// Slots that only ever hold a constant (results of non-string `const`-family
-    /// instructions): their tag and payload are known everywhere, loads are not needed.
-    pub const_slots: std::collections::HashMap<u32, (u8, u64)>,
+    /// The LLVM values of MIR values (see `values.rs`).
+    pub ssa: values::Ssa<'ctx>,
     /// The instruction being lowered.
     pub cur: Inst,
 }
@@ -216,7 +213,6 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         let tmp_val = b.build_alloca(t.i64.array_type(2), "tmpval")?;
         let count_a = b.build_alloca(t.i32, "count_a")?;
         let count_b = b.build_alloca(t.i32, "count_b")?;
-        b.build_unconditional_branch(blocks[0])?;
         Ok(Lowerer {
             ctx,
             module,
@@ -235,22 +231,53 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             tmp_val,
             count_a,
             count_b,
-            cache: values::SlotCache::default(),
-            const_slots: constant_slots(proto),
+            ssa: values::Ssa::new(proto.mir.values.len()),
             cur: Inst(0),
         })
     }
 
     /// Lowers every block and returns the module.
+    ///
+    /// Blocks go in reverse postorder (definitions before the uses they dominate);
+    /// unreachable blocks get an `unreachable` terminator.
     fn run(mut self) -> Result<Module<'ctx>, LowerError> {
         let mir = self.mir;
-        for (bi, block) in mir.blocks.iter().enumerate() {
+        let entry = self
+            .func
+            .get_first_basic_block()
+            .ok_or_else(|| LowerError::Malformed("no entry block".into()))?;
+        self.make_phis()?;
+        // The entry edge: the parameters arrive in their slots.
+        self.b.position_at_end(entry);
+        let entry_params = &mir.blocks[mir.entry().index()].params;
+        for &p in entry_params {
+            let (tag, payload) = self.load_raw(self.value_ptr(p)?)?;
+            let (tphi, pphi) = self
+                .ssa
+                .phi(p)
+                .ok_or_else(|| LowerError::Malformed(format!("{p} has no phi")))?;
+            if let Some(tphi) = tphi {
+                tphi.add_incoming(&[(&tag, entry)]);
+            }
+            pphi.add_incoming(&[(&payload, entry)]);
+        }
+        self.b
+            .build_unconditional_branch(self.blocks[mir.entry().index()])?;
+        let dom = lazyjit_ir::dominators::DominatorTree::compute(mir);
+        let mut reached = vec![false; mir.blocks.len()];
+        for &block in dom.reverse_postorder() {
+            let bi = block.index();
+            reached[bi] = true;
             self.b.position_at_end(self.blocks[bi]);
-            self.cache.clear();
-            for &inst in &block.insts {
+            self.begin_block(bi)?;
+            for &inst in &mir.blocks[bi].insts {
                 self.cur = inst;
                 self.lower_inst(inst)?;
             }
+        }
+        for (bi, _) in reached.iter().enumerate().filter(|(_, &r)| !r) {
+            self.b.position_at_end(self.blocks[bi]);
+            self.b.build_unreachable()?;
         }
         Ok(self.module)
     }
@@ -392,6 +419,13 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         Ok(bb)
     }
 
+    /// The LLVM block the builder is in.
+    pub(crate) fn current_block(&self) -> Result<BasicBlock<'ctx>, LowerError> {
+        self.b
+            .get_insert_block()
+            .ok_or_else(|| LowerError::Malformed("builder not positioned".into()))
+    }
+
     /// A new LLVM block (for code within one instruction).
     pub(crate) fn new_block(&self, name: &str) -> BasicBlock<'ctx> {
         self.ctx.append_basic_block(self.func, name)
@@ -428,32 +462,4 @@ fn scratch_size(f: &Function) -> usize {
         })
         .max()
         .unwrap_or(0)
-}
-
-/// The slots written only by constants (SSA: a value's slot is written only by its
-/// definition, and the values that share it are copies of it).
-fn constant_slots(proto: &Proto) -> std::collections::HashMap<u32, (u8, u64)> {
-    use lazyjit_ir::rt::Tag;
-    use lazyjit_ir::Const;
-    let mir = &proto.mir;
-    let mut out = std::collections::HashMap::new();
-    for block in &mir.blocks {
-        for &inst in &block.insts {
-            let node = &mir.insts[inst.index()];
-            let InstData::Const { imm, .. } = node.data else { continue };
-            let known = match imm {
-                Const::Nil => (Tag::Nil, 0),
-                Const::Bool(b) => (Tag::Bool, b as u64),
-                Const::Int(i) => (Tag::Int, i as u64),
-                Const::Float(x) => (Tag::Float, x.to_bits()),
-                Const::Str(_) => continue,
-            };
-            if let Some(&r) = node.results.first() {
-                if let Some(&slot) = proto.slot_of.get(r.index()) {
-                    out.insert(slot, (known.0 as u8, known.1));
-                }
-            }
-        }
-    }
-    out
 }

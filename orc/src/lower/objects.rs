@@ -49,7 +49,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                     out.into(),
                 ];
                 self.call_helper(Helper::ConstStr, &args)?;
-                return Ok(());
+                return self.define_loaded(result);
             }
         };
         self.store_value(result, tag, payload)
@@ -62,8 +62,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 "varargs in a function without varargs".into(),
             ));
         }
-        let to = self.slot(result)?;
-        self.copy_slot(self.proto.nparams, to)
+        let (tag, payload) = self.load_raw(self.slot_ptr(self.proto.nparams)?)?;
+        self.define(result, tag, payload)
     }
 
     /// `pack.get`.
@@ -82,7 +82,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             Helper::PackGet,
             &[p.into(), self.i32c(index as i64).into(), out.into()],
         )?;
-        Ok(())
+        self.define_loaded(result)
     }
 
     /// `pack.len`.
@@ -98,7 +98,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     pub(crate) fn lower_cell_new(&mut self, value: Value, result: Value) -> Result<(), LowerError> {
         let (v, out) = (self.value_ptr(value)?, self.value_ptr(result)?);
         self.call_helper(Helper::CellNew, &[self.vm.into(), v.into(), out.into()])?;
-        Ok(())
+        self.define_loaded(result)
     }
 
     /// Address of the value inside the cell held by `cell`'s slot.
@@ -106,8 +106,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         &mut self,
         cell: Value,
     ) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
-        let slot = self.slot(cell)?;
-        let payload = self.load_payload(slot)?;
+        let payload = self.get_payload(cell)?;
         let obj = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
         self.offset_ptr(obj, abi::CELL_VALUE_OFFSET)
     }
@@ -116,14 +115,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     pub(crate) fn lower_cell_get(&mut self, cell: Value, result: Value) -> Result<(), LowerError> {
         let p = self.cell_value_ptr(cell)?;
         let (tag, payload) = self.load_raw(p)?;
-        let slot = self.slot(result)?;
-        self.store_slot(slot, tag, payload)
+        self.define(result, tag, payload)
     }
 
     /// `cell.set`: an inline store into the cell.
     pub(crate) fn lower_cell_set(&mut self, cell: Value, value: Value) -> Result<(), LowerError> {
         let p = self.cell_value_ptr(cell)?;
-        let (tag, payload) = self.load_slot(self.slot(value)?)?;
+        let (tag, payload) = self.get(value)?;
         self.store_raw(p, tag, payload)
     }
 
@@ -142,14 +140,14 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 out.into(),
             ],
         )?;
-        Ok(())
+        self.define_loaded(result)
     }
 
     /// `globals`.
     pub(crate) fn lower_globals(&mut self, result: Value) -> Result<(), LowerError> {
         let out = self.value_ptr(result)?;
         self.call_helper(Helper::Globals, &[self.vm.into(), out.into()])?;
-        Ok(())
+        self.define_loaded(result)
     }
 
     /// `closure fnN(cells...)`: the cell values are copied to the scratch array.
@@ -165,7 +163,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             )));
         }
         for (i, &c) in cells.iter().enumerate() {
-            let (tag, payload) = self.load_slot(self.slot(c)?)?;
+            let (tag, payload) = self.get(c)?;
             let dst = self.offset_ptr(self.scratch, abi::VAL_SIZE * i as u64)?;
             self.store_raw(dst, tag, payload)?;
         }
@@ -179,6 +177,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             out.into(),
         ];
         self.call_helper(Helper::Closure, &args)?;
-        Ok(())
+        self.define_loaded(result)
     }
 }

@@ -1,45 +1,58 @@
-//! Frame slots: loading and storing values (`tag` byte at offset 0, payload at 8).
+//! MIR values: SSA values in LLVM registers, mirrored in frame slots.
 //!
-//! Within a block, the lowering remembers what it last loaded from or stored to each
-//! slot (the [`SlotCache`]), so a value computed by one instruction and used by the next
-//! is not reloaded. Every store still goes to memory (frames must be exact whenever a
-//! helper runs: the collector scans them and errors inspect them), and the cache is
-//! dropped at block starts and after every helper call. Cached LLVM values must dominate
-//! every later use: code that branches inside one instruction saves the cache before and
-//! restores it after (see `calls.rs`, `control.rs`).
+//! Every MIR value is an LLVM pair `(tag: i8, payload: i64)`, recorded when its
+//! definition is lowered ([`Ssa`]); block parameters are `phi`s, created for every block
+//! before any is lowered, that edges fill in. Uses read the pair, never memory, so a value
+//! computed in one block and used in a loop stays in a register for LLVM's register
+//! allocator to place. Typed values have constant tags (`i64` is an `int`, `f64` a
+//! `float`, `i1` a `bool` 0/1), so their tests fold away.
 //!
-//! Tags are stored as a whole 8-byte word (the tag byte zero-extended), so the padding
-//! of values the compiled code writes is zero; they are read as a byte.
+//! Every definition is also stored to the value's frame slot (tag byte at offset 0,
+//! stored as a whole zero-extended 8-byte word so padding is zero; payload at 8): the
+//! frame must be exact whenever a helper runs, because the collector scans it and errors
+//! and tracebacks inspect it. Helpers that produce a value write it to its slot and the
+//! lowering loads it back once.
+//!
+//! Blocks are lowered in reverse postorder, so a value's definition is lowered before
+//! any use it dominates.
 
-use std::collections::HashMap;
-
-use inkwell::values::{BasicValue, FloatValue, IntValue, PointerValue};
+use inkwell::values::{BasicValue, FloatValue, IntValue, PhiValue, PointerValue};
 use inkwell::IntPredicate;
 
 use lazyjit_ir::rt::Tag;
-use lazyjit_ir::Value;
+use lazyjit_ir::{Type, Value};
 
 use super::{LowerError, Lowerer};
 use crate::abi;
 
-/// What is known to be in a slot: its tag byte (`i8`) and payload (`i64`), if loaded or
-/// stored since the cache was last dropped.
-#[derive(Clone, Copy, Default)]
-struct Cached<'ctx> {
-    tag: Option<IntValue<'ctx>>,
-    payload: Option<IntValue<'ctx>>,
+/// The LLVM values of MIR values, and the `phi`s of block parameters.
+#[derive(Default)]
+pub(crate) struct Ssa<'ctx> {
+    vals: Vec<Option<(IntValue<'ctx>, IntValue<'ctx>)>>,
+    /// Per block parameter value: its tag `phi` (none when its type fixes the tag) and
+    /// payload `phi`.
+    phis: Vec<Option<(Option<PhiValue<'ctx>>, PhiValue<'ctx>)>>,
 }
 
-/// Slot contents held in LLVM registers (see the module docs).
-#[derive(Clone, Default)]
-pub(crate) struct SlotCache<'ctx> {
-    slots: HashMap<u32, Cached<'ctx>>,
+impl<'ctx> Ssa<'ctx> {
+    pub fn new(nvalues: usize) -> Ssa<'ctx> {
+        Ssa { vals: vec![None; nvalues], phis: vec![None; nvalues] }
+    }
+
+    /// The `phi`s of block parameter `p`.
+    #[allow(clippy::type_complexity)]
+    pub fn phi(&self, p: Value) -> Option<(Option<PhiValue<'ctx>>, PhiValue<'ctx>)> {
+        self.phis.get(p.index()).copied().flatten()
+    }
 }
 
-impl SlotCache<'_> {
-    /// Forgets everything.
-    pub fn clear(&mut self) {
-        self.slots.clear();
+/// The tag a value of type `ty` always has, if its type fixes it.
+pub(crate) fn fixed_tag(ty: Type) -> Option<Tag> {
+    match ty {
+        Type::I64 => Some(Tag::Int),
+        Type::F64 => Some(Tag::Float),
+        Type::I1 => Some(Tag::Bool),
+        _ => None,
     }
 }
 
@@ -149,80 +162,157 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// The tag byte in `slot`.
-    pub(crate) fn load_tag(&mut self, slot: u32) -> Result<IntValue<'ctx>, LowerError> {
-        if let Some(&(tag, _)) = self.const_slots.get(&slot) {
-            return Ok(self.t.i8.const_int(tag as u64, false));
+    /// Creates the `phi`s of every block's parameters (at the start of each block's
+    /// LLVM block) and stores nothing; edges add incoming values, and
+    /// [`Lowerer::begin_block`] stores the parameters to their slots.
+    pub(crate) fn make_phis(&mut self) -> Result<(), LowerError> {
+        let mir = self.mir;
+        for (bi, block) in mir.blocks.iter().enumerate() {
+            self.b.position_at_end(self.blocks[bi]);
+            for &p in &block.params {
+                let tag = match fixed_tag(mir.value_type(p)) {
+                    Some(_) => None,
+                    None => Some(self.b.build_phi(self.t.i8, "")?),
+                };
+                let payload = self.b.build_phi(self.t.i64, "")?;
+                let slot = self
+                    .ssa
+                    .phis
+                    .get_mut(p.index())
+                    .ok_or_else(|| LowerError::Malformed(format!("{p} is not a value")))?;
+                *slot = Some((tag, payload));
+            }
         }
-        if let Some(tag) = self.cache.slots.get(&slot).and_then(|c| c.tag) {
-            return Ok(tag);
-        }
-        let ptr = self.offset_ptr(self.slot_ptr(slot)?, abi::VAL_TAG_OFFSET)?;
-        let tag = self.b.build_load(self.t.i8, ptr, "")?.into_int_value();
-        self.cache.slots.entry(slot).or_default().tag = Some(tag);
-        Ok(tag)
+        Ok(())
     }
 
-    /// The payload in `slot`.
-    pub(crate) fn load_payload(&mut self, slot: u32) -> Result<IntValue<'ctx>, LowerError> {
-        if let Some(&(_, payload)) = self.const_slots.get(&slot) {
-            return Ok(self.t.i64.const_int(payload, false));
+    /// At the start of MIR block `bi`: records its parameters' `phi`s as their values
+    /// (the edges stored them to their slots).
+    pub(crate) fn begin_block(&mut self, bi: usize) -> Result<(), LowerError> {
+        let mir = self.mir;
+        for &p in &mir.blocks[bi].params {
+            let (tag, payload) = self
+                .ssa
+                .phi(p)
+                .ok_or_else(|| LowerError::Malformed(format!("{p} has no phi")))?;
+            let tag = match tag {
+                Some(phi) => phi.as_basic_value().into_int_value(),
+                None => self.tag_const(fixed_tag(mir.value_type(p)).unwrap_or(Tag::Nil)),
+            };
+            self.record(p, tag, payload.as_basic_value().into_int_value())?;
         }
-        if let Some(p) = self.cache.slots.get(&slot).and_then(|c| c.payload) {
-            return Ok(p);
-        }
-        let ptr = self.offset_ptr(self.slot_ptr(slot)?, abi::VAL_PAYLOAD_OFFSET)?;
-        let p = self.load_word(ptr)?;
-        self.cache.slots.entry(slot).or_default().payload = Some(p);
-        Ok(p)
-    }
-
-    /// The value in `slot`: `(tag, payload)`.
-    pub(crate) fn load_slot(
-        &mut self,
-        slot: u32,
-    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
-        Ok((self.load_tag(slot)?, self.load_payload(slot)?))
-    }
-
-    /// Stores a value to `slot` and remembers it.
-    pub(crate) fn store_slot(
-        &mut self,
-        slot: u32,
-        tag: IntValue<'ctx>,
-        payload: IntValue<'ctx>,
-    ) -> Result<(), LowerError> {
-        self.store_raw(self.slot_ptr(slot)?, tag, payload)?;
-        self.cache.slots.insert(
-            slot,
-            Cached {
-                tag: Some(tag),
-                payload: Some(payload),
-            },
-        );
         Ok(())
     }
 
-    /// Copies the value in slot `from` to slot `to`.
-    pub(crate) fn copy_slot(&mut self, from: u32, to: u32) -> Result<(), LowerError> {
-        if from != to {
-            let (tag, payload) = self.load_slot(from)?;
-            self.store_slot(to, tag, payload)?;
+    /// Stores `args` to the slots of MIR block `target`'s parameters, as the
+    /// interpreter's moves do (all sources are already in registers, so the order does
+    /// not matter; a parameter sharing its argument's slot needs no store).
+    pub(crate) fn store_args(&mut self, target: usize, args: &[Value]) -> Result<(), LowerError> {
+        let mir = self.mir;
+        let params = &mir.blocks[target].params;
+        if params.len() != args.len() {
+            return Err(LowerError::Malformed(format!(
+                "block{target} takes {} arguments, the branch passes {}",
+                params.len(),
+                args.len()
+            )));
+        }
+        for (&a, &p) in args.iter().zip(params) {
+            if self.slot(a)? != self.slot(p)? {
+                let (tag, payload) = self.get(a)?;
+                self.store_raw(self.value_ptr(p)?, tag, payload)?;
+            }
         }
         Ok(())
+    }
+
+    /// Adds `args` to the `phi`s of MIR block `target`'s parameters, as incoming from the
+    /// current LLVM block (the one that ends in the branch).
+    pub(crate) fn add_incoming(&mut self, target: usize, args: &[Value]) -> Result<(), LowerError> {
+        let mir = self.mir;
+        let from = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| LowerError::Malformed("builder not positioned".into()))?;
+        for (&a, &p) in args.iter().zip(&mir.blocks[target].params) {
+            let (tag, payload) = self.get(a)?;
+            let (tphi, pphi) = self
+                .ssa
+                .phi(p)
+                .ok_or_else(|| LowerError::Malformed(format!("{p} has no phi")))?;
+            if let Some(tphi) = tphi {
+                tphi.add_incoming(&[(&tag, from)]);
+            }
+            pphi.add_incoming(&[(&payload, from)]);
+        }
+        Ok(())
+    }
+
+    /// The value `v`: `(tag: i8, payload: i64)`.
+    pub(crate) fn get(&self, v: Value) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        self.ssa
+            .vals
+            .get(v.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| LowerError::Malformed(format!("{v} is used before its definition")))
+    }
+
+    /// The tag byte of `v`.
+    pub(crate) fn get_tag(&self, v: Value) -> Result<IntValue<'ctx>, LowerError> {
+        Ok(self.get(v)?.0)
+    }
+
+    /// The payload of `v`.
+    pub(crate) fn get_payload(&self, v: Value) -> Result<IntValue<'ctx>, LowerError> {
+        Ok(self.get(v)?.1)
+    }
+
+    /// Records `(tag, payload)` as `v`'s value without storing it (its slot already
+    /// holds it).
+    pub(crate) fn record(&mut self, v: Value, tag: IntValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
+        let entry = self
+            .ssa
+            .vals
+            .get_mut(v.index())
+            .ok_or_else(|| LowerError::Malformed(format!("{v} is not a value")))?;
+        *entry = Some((tag, payload));
+        Ok(())
+    }
+
+    /// Defines `v` as `(tag, payload)`: records it and stores it to its slot.
+    pub(crate) fn define(&mut self, v: Value, tag: IntValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
+        self.store_raw(self.value_ptr(v)?, tag, payload)?;
+        self.record(v, tag, payload)
+    }
+
+    /// Defines `v` as the value a helper wrote to its slot (loaded once).
+    pub(crate) fn define_loaded(&mut self, v: Value) -> Result<(), LowerError> {
+        let (tag, payload) = self.load_raw(self.value_ptr(v)?)?;
+        self.record(v, tag, payload)
+    }
+
+    /// Defines `to` as a copy of `from` (no store when they share a slot, as the
+    /// decoder arranges for most copies).
+    pub(crate) fn define_copy(&mut self, from: Value, to: Value) -> Result<(), LowerError> {
+        let (tag, payload) = self.get(from)?;
+        if self.slot(from)? == self.slot(to)? {
+            self.record(to, tag, payload)
+        } else {
+            self.define(to, tag, payload)
+        }
     }
 
     // ---- typed values ------------------------------------------------------------------
 
-    /// The `i64` in `v`'s slot.
+    /// The `i64` (or any payload) of `v`.
     pub(crate) fn load_int(&mut self, v: Value) -> Result<IntValue<'ctx>, LowerError> {
-        let slot = self.slot(v)?;
-        self.load_payload(slot)
+        self.get_payload(v)
     }
 
-    /// The `i1` in `v`'s slot (payload nonzero).
+    /// The `i1` of `v` (payload nonzero).
     pub(crate) fn load_bool(&mut self, v: Value) -> Result<IntValue<'ctx>, LowerError> {
-        let p = self.load_int(v)?;
+        let p = self.get_payload(v)?;
         Ok(self
             .b
             .build_int_compare(IntPredicate::NE, p, self.t.i64.const_zero(), "")?)
@@ -253,9 +343,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         tag: Tag,
         payload: IntValue<'ctx>,
     ) -> Result<(), LowerError> {
-        let slot = self.slot(v)?;
         let tag = self.tag_const(tag);
-        self.store_slot(slot, tag, payload)
+        self.define(v, tag, payload)
     }
 
     /// Stores an `i1` (as a bool value) into `v`'s slot.
