@@ -41,6 +41,13 @@ pub use lazyjit_ir::interp::compiled::{CompiledFn, STATUS_ERROR, STATUS_TAIL_CAL
 /// [`STAGE_PACK`]) and stores its result (boxed; typed results as their tags) at `out`.
 /// Records the profile at `site` (`-1`: none).
 pub const RTCALL: &str = "lz_rtcall";
+/// `{i64, i64} lz_rtcall_v(ptr vm, i32 rt, i32 site, i32 pc, i32 nargs, i64 tag0, i64
+/// payload0, i64 tag1, i64 payload1, i64 tag2, i64 payload2)`: [`RTCALL`] for up to three
+/// arguments passed as tag/payload pairs (those past `nargs` are ignored), returning the
+/// result's tag and payload in registers, or the tag [`ERROR_TAG`] if the function failed.
+pub const RTCALL_V: &str = "lz_rtcall_v";
+/// The tag [`RTCALL_V`] returns for a failure (no value has it).
+pub const ERROR_TAG: u64 = 0xff;
 /// `i32 lz_call(ptr vm, ptr callee, ptr at, i32 nargs, i32 pc, ptr nret_out)`: calls the
 /// value at `callee` with `nargs` arguments at `at` (which must be `base + nslots`, the
 /// end of the frame); results are left at `at`, their number stored at `nret_out` (i32).
@@ -77,8 +84,10 @@ pub const CONST_STR: &str = "lz_const_str";
 /// closure of function `func` of the running closure's module over the `ncells` cell
 /// values at `cells`.
 pub const CLOSURE: &str = "lz_closure";
-/// `i32 lz_backedge(ptr vm, i32 pc)`: counts a loop back-edge and offers a safepoint
-/// (`pc`: the op the frame continues at).
+/// `i32 lz_backedge(ptr vm, i32 pc)`: the safepoint of a loop back-edge, called when the
+/// heap wants a collection (`pc`: the op the frame continues at). Compiled code counts
+/// back edges in [`lazyjit_ir::interp::Proto::backedges`] itself and tests the heap's
+/// counters ([`VM_GC_BYTES_OFFSET`], [`VM_GC_THRESHOLD_OFFSET`]) inline.
 pub const BACKEDGE: &str = "lz_backedge";
 /// `i32 lz_guard_failed(ptr vm, i32 snap, i32 pc)`: a guard failed (generic code has none;
 /// the optimizing tier deoptimizes here).
@@ -87,6 +96,7 @@ pub const GUARD_FAILED: &str = "lz_guard_failed";
 /// Every helper name (the host defines them all).
 pub const HELPERS: &[&str] = &[
     RTCALL,
+    RTCALL_V,
     CALL,
     STAGE_PACK,
     TAIL_CALL,
@@ -110,6 +120,14 @@ pub const VAL_PAYLOAD_OFFSET: u64 = 8;
 pub const VAL_SIZE: u64 = 16;
 /// Offset of a cell's value within a cell object.
 pub const CELL_VALUE_OFFSET: u64 = 8;
+/// Offset of the allocated-bytes counter (a `usize`) in the VM.
+pub const VM_GC_BYTES_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_BYTES_OFFSET as u64;
+/// Offset of the collection threshold (a `usize`) in the VM.
+pub const VM_GC_THRESHOLD_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_THRESHOLD_OFFSET as u64;
+/// Offset of the function (`*const Proto`) in a closure.
+pub const CLOSURE_PROTO_OFFSET: u64 = lazyjit_ir::rt::object::Closure::PROTO_OFFSET as u64;
+/// Offset of the back-edge counter (a `u32`) in a function.
+pub const PROTO_BACKEDGES_OFFSET: u64 = lazyjit_ir::interp::Proto::BACKEDGES_OFFSET as u64;
 
 #[cfg(test)]
 mod tests {
@@ -123,8 +141,14 @@ mod tests {
         let p = &v as *const Val as *const u8;
         // SAFETY: reads within the value.
         unsafe {
-            assert_eq!(*p.add(super::VAL_TAG_OFFSET as usize), lazyjit_ir::rt::Tag::Int as u8);
-            assert_eq!(*(p.add(super::VAL_PAYLOAD_OFFSET as usize) as *const u64), 0x1122);
+            assert_eq!(
+                *p.add(super::VAL_TAG_OFFSET as usize),
+                lazyjit_ir::rt::Tag::Int as u8
+            );
+            assert_eq!(
+                *(p.add(super::VAL_PAYLOAD_OFFSET as usize) as *const u64),
+                0x1122
+            );
         }
         let c = Cell::new(Val::int(7));
         let cp = &*c as *const Cell as *const u8;

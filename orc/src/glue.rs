@@ -69,7 +69,53 @@ unsafe extern "C" fn lz_rtcall(
     }
 }
 
-unsafe extern "C" fn lz_call(vm: *mut Vm, callee: *const Val, at: *mut Val, nargs: i32, pc: i32, nret: *mut i32) -> i32 {
+/// A value in two registers, as [`abi::RTCALL_V`] returns it.
+#[repr(C)]
+struct RegVal {
+    tag: u64,
+    payload: u64,
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn lz_rtcall_v(
+    vm: *mut Vm,
+    rt: i32,
+    site: i32,
+    pc: i32,
+    nargs: i32,
+    t0: u64,
+    p0: u64,
+    t1: u64,
+    p1: u64,
+    t2: u64,
+    p2: u64,
+) -> RegVal {
+    let val = |t: u64, p: u64| Val::from_raw(Tag::from_u8(t as u8).unwrap_or(Tag::Nil), p);
+    let args = [val(t0, p0), val(t1, p1), val(t2, p2)];
+    let n = (nargs as usize).min(args.len());
+    let mut out = Val::NIL;
+    // SAFETY: the ABI: a live VM; the arguments are on this stack, not the value stack.
+    let status = unsafe { lz_rtcall(vm, rt, site, args.as_ptr(), n as i32, &mut out, pc) };
+    if status != 0 {
+        return RegVal {
+            tag: abi::ERROR_TAG,
+            payload: 0,
+        };
+    }
+    RegVal {
+        tag: out.tag() as u64,
+        payload: out.payload(),
+    }
+}
+
+unsafe extern "C" fn lz_call(
+    vm: *mut Vm,
+    callee: *const Val,
+    at: *mut Val,
+    nargs: i32,
+    pc: i32,
+    nret: *mut i32,
+) -> i32 {
     // SAFETY: the ABI: `at` is the end of the running frame on the value stack.
     unsafe {
         let vm = &mut *vm;
@@ -80,7 +126,10 @@ unsafe extern "C" fn lz_call(vm: *mut Vm, callee: *const Val, at: *mut Val, narg
         vm.top = at + nargs as usize;
         // Compiled code calls compiled code directly; anything else goes through the VM.
         let closure = f.payload() as *mut Closure;
-        let r = match (f.tag() == Tag::Func).then(|| compiled::entry_of(closure)).flatten() {
+        let r = match (f.tag() == Tag::Func)
+            .then(|| compiled::entry_of(closure))
+            .flatten()
+        {
             Some(body) => compiled::call_compiled(vm, closure, body, at, nargs as usize),
             None => vm.call_at(f, at, nargs as usize),
         };
@@ -95,12 +144,21 @@ unsafe extern "C" fn lz_call(vm: *mut Vm, callee: *const Val, at: *mut Val, narg
     }
 }
 
-unsafe extern "C" fn lz_stage_pack(vm: *mut Vm, pack: *const Val, at: *mut Val, n: *mut i32) -> i32 {
+unsafe extern "C" fn lz_stage_pack(
+    vm: *mut Vm,
+    pack: *const Val,
+    at: *mut Val,
+    n: *mut i32,
+) -> i32 {
     // SAFETY: the ABI: `pack` holds a pack value, `at` points into the value stack.
     unsafe {
         let vm = &mut *vm;
         let p = *pack;
-        let vals: &[Val] = if p.tag() == Tag::Pack { &access::pack_of(p).vals } else { &[] };
+        let vals: &[Val] = if p.tag() == Tag::Pack {
+            &access::pack_of(p).vals
+        } else {
+            &[]
+        };
         let index = vm.slot_index(at);
         if vm.ensure_stack(index, vals.len()).is_err() {
             let frame = *vm.frames.last().expect("a frame");
@@ -172,13 +230,24 @@ unsafe extern "C" fn lz_const_str(closure: *mut Closure, index: i32, out: *mut V
     }
 }
 
-unsafe extern "C" fn lz_closure(vm: *mut Vm, closure: *mut Closure, func: i32, cells: *const Val, n: i32, out: *mut Val) {
+unsafe extern "C" fn lz_closure(
+    vm: *mut Vm,
+    closure: *mut Closure,
+    func: i32,
+    cells: *const Val,
+    n: i32,
+    out: *mut Val,
+) {
     // SAFETY: the ABI: `n` cell values at `cells`; protos of a module are contiguous.
     unsafe {
         let proto = &*(*closure).proto;
-        let target = (proto as *const Proto).sub(proto.index as usize).add(func as usize);
-        let cells: Vec<*mut Cell> =
-            std::slice::from_raw_parts(cells, n as usize).iter().map(|c| c.payload() as *mut Cell).collect();
+        let target = (proto as *const Proto)
+            .sub(proto.index as usize)
+            .add(func as usize);
+        let cells: Vec<*mut Cell> = std::slice::from_raw_parts(cells, n as usize)
+            .iter()
+            .map(|c| c.payload() as *mut Cell)
+            .collect();
         *out = (*vm).new_closure(target, &cells);
     }
 }
@@ -187,9 +256,7 @@ unsafe extern "C" fn lz_backedge(vm: *mut Vm, pc: i32) -> i32 {
     // SAFETY: the ABI.
     unsafe {
         let vm = &mut *vm;
-        let proto = running(vm, pc);
-        use std::sync::atomic::Ordering::Relaxed;
-        proto.backedges.store(proto.backedges.load(Relaxed).wrapping_add(1), Relaxed);
+        running(vm, pc);
         vm.safepoint();
     }
     0
@@ -200,7 +267,10 @@ unsafe extern "C" fn lz_guard_failed(vm: *mut Vm, snap: i32, pc: i32) -> i32 {
     unsafe {
         let vm = &mut *vm;
         let proto = running(vm, pc);
-        let msg = format!("guard failed at snap{snap} in '{}' (no deoptimization target)", proto.mir.name);
+        let msg = format!(
+            "guard failed at snap{snap} in '{}' (no deoptimization target)",
+            proto.mir.name
+        );
         fail(vm, proto, pc, LuaError::msg(msg))
     }
 }
@@ -209,6 +279,7 @@ unsafe extern "C" fn lz_guard_failed(vm: *mut Vm, snap: i32, pc: i32) -> i32 {
 pub fn helper_symbols() -> Vec<(&'static str, u64)> {
     let table: Vec<(&'static str, u64)> = vec![
         (abi::RTCALL, lz_rtcall as *const () as usize as u64),
+        (abi::RTCALL_V, lz_rtcall_v as *const () as usize as u64),
         (abi::CALL, lz_call as *const () as usize as u64),
         (abi::STAGE_PACK, lz_stage_pack as *const () as usize as u64),
         (abi::TAIL_CALL, lz_tail_call as *const () as usize as u64),
@@ -221,7 +292,10 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::CONST_STR, lz_const_str as *const () as usize as u64),
         (abi::CLOSURE, lz_closure as *const () as usize as u64),
         (abi::BACKEDGE, lz_backedge as *const () as usize as u64),
-        (abi::GUARD_FAILED, lz_guard_failed as *const () as usize as u64),
+        (
+            abi::GUARD_FAILED,
+            lz_guard_failed as *const () as usize as u64,
+        ),
     ];
     debug_assert_eq!(table.len(), abi::HELPERS.len());
     table

@@ -310,8 +310,8 @@ fn ir_of_a_small_arithmetic_function() {
     let vm = load(small_module(true));
     let text = lower_and_compile(&module_of(&vm).protos[0], module_of(&vm), "small_body");
     assert!(
-        text.contains("declare i32 @lz_rtcall(ptr, i32, i32, ptr, i32, ptr, i32)"),
-        "{text}"
+        text.contains("declare { i64, i64 } @lz_rtcall_v(ptr, i32, i32, i32, i32, i64, i64, i64, i64, i64, i64)"),
+        "two operands and the result go in registers:\n{text}"
     );
     assert!(
         text.contains("fadd double"),
@@ -368,6 +368,29 @@ unsafe extern "C" fn fake_rtcall(
     unsafe { *out = Val::float(sum + 1000.0) };
     calls(|c| c.rtcalls.push((rt, site, args, pc)));
     0
+}
+
+/// The register form of [`fake_rtcall`] (`lz_rtcall_v`).
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn fake_rtcall_v(
+    vm: *mut u8,
+    rt: i32,
+    site: i32,
+    pc: i32,
+    n: i32,
+    t0: u64,
+    p0: u64,
+    t1: u64,
+    p1: u64,
+    t2: u64,
+    p2: u64,
+) -> [u64; 2] {
+    let val = |t: u64, p: u64| Val::from_raw(Tag::from_u8(t as u8).expect("a tag"), p);
+    let args = [val(t0, p0), val(t1, p1), val(t2, p2)];
+    let mut out = Val::NIL;
+    // SAFETY: `n` (at most 3) values at `args`.
+    unsafe { fake_rtcall(vm, rt, site, args.as_ptr(), n, &mut out, pc) };
+    [out.tag() as u64, out.payload()]
 }
 
 /// Calls return `args[0] + 1` (an int), then `args[1] + 1`, ...: as many results as
@@ -459,6 +482,23 @@ fn jit(proto: &Proto, module: &LoadedModule, opt: OptLevel) -> (Session, Body) {
                     ) -> i32 as usize as u64,
             ),
             (
+                abi::RTCALL_V,
+                fake_rtcall_v
+                    as unsafe extern "C" fn(
+                        *mut u8,
+                        i32,
+                        i32,
+                        i32,
+                        i32,
+                        u64,
+                        u64,
+                        u64,
+                        u64,
+                        u64,
+                        u64,
+                    ) -> [u64; 2] as usize as u64,
+            ),
+            (
                 abi::CALL,
                 fake_call
                     as unsafe extern "C" fn(
@@ -472,7 +512,8 @@ fn jit(proto: &Proto, module: &LoadedModule, opt: OptLevel) -> (Session, Body) {
             ),
             (
                 abi::TAIL_CALL,
-                fake_tail_call as unsafe extern "C" fn(*mut u8, *const Val, i32, i32) as usize as u64,
+                fake_tail_call as unsafe extern "C" fn(*mut u8, *const Val, i32, i32) as usize
+                    as u64,
             ),
             (
                 abi::STAGE_PACK,
@@ -511,21 +552,50 @@ fn jit(proto: &Proto, module: &LoadedModule, opt: OptLevel) -> (Session, Body) {
     (session, body)
 }
 
+/// What compiled code reads of the VM and the closure, without either: a zeroed VM-sized
+/// block whose heap counters say a collection is always wanted (so every back edge calls
+/// the fake `lz_backedge`), and a closure-sized block pointing to `proto`.
+struct FakeContext {
+    vm: Vec<u64>,
+    closure: Vec<u64>,
+}
+
+impl FakeContext {
+    fn new(proto: &Proto) -> FakeContext {
+        let mut vm = vec![0u64; std::mem::size_of::<Vm>() / 8 + 1];
+        vm[abi::VM_GC_BYTES_OFFSET as usize / 8] = 1;
+        vm[abi::VM_GC_THRESHOLD_OFFSET as usize / 8] = 0;
+        let mut closure = vec![0u64; 16];
+        closure[abi::CLOSURE_PROTO_OFFSET as usize / 8] = proto as *const Proto as u64;
+        FakeContext { vm, closure }
+    }
+
+    /// Calls `body` on `frame`.
+    ///
+    /// # Safety
+    /// `frame` is laid out as the ABI says for `body`'s function, with room past it for
+    /// staging.
+    unsafe fn call(&mut self, body: Body, frame: &mut [Val]) -> i64 {
+        // SAFETY: the caller's promise; the fake helpers never use the VM, the body
+        // reads only the heap counters and the function pointer set up in `new`.
+        unsafe {
+            body(
+                self.vm.as_mut_ptr() as *mut u8,
+                self.closure.as_mut_ptr() as *mut u8,
+                frame.as_mut_ptr(),
+            )
+        }
+    }
+}
+
 /// Runs `body` in a fresh frame of `proto` holding `args`; returns the status and the
 /// frame (results at its start).
 fn run(proto: &Proto, body: Body, args: &[Val]) -> (i64, Vec<Val>) {
     let mut frame = vec![Val::NIL; proto.nslots as usize + 80 + 2 * WIDE];
     frame[..args.len()].copy_from_slice(args);
     calls(|c| *c = Calls::default());
-    // SAFETY: a frame as the ABI lays it out, with room past it for staging; the fake
-    // helpers never touch the null VM and closure.
-    let status = unsafe {
-        body(
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            frame.as_mut_ptr(),
-        )
-    };
+    // SAFETY: a frame as the ABI lays it out, with room past it for staging.
+    let status = unsafe { FakeContext::new(proto).call(body, &mut frame) };
     (status, frame)
 }
 
@@ -577,14 +647,20 @@ fn a_typed_loop_runs_and_counts_back_edges() {
     let header_pc = proto.pc_of(Block(1), 0).expect("header pc");
     for opt in LEVELS {
         let (_session, body) = jit(proto, module, opt);
+        let counted = proto.backedges.load(std::sync::atomic::Ordering::Relaxed);
         let (status, frame) = run(proto, body, &[Val::int(10)]);
         assert_eq!(status, 1, "{opt:?}");
         assert_eq!(frame[0].as_int(), Some(55), "{opt:?}");
+        assert_eq!(
+            proto.backedges.load(std::sync::atomic::Ordering::Relaxed) - counted,
+            11,
+            "the function's counter counts ten iterations plus the entry edge"
+        );
         let backedges = calls(|c| c.backedges.clone());
         assert_eq!(
             backedges.len(),
             11,
-            "ten iterations plus the entry edge, as the interpreter counts"
+            "a safepoint at every back edge while the heap wants a collection"
         );
         assert!(
             backedges.iter().all(|&pc| pc as u32 == header_pc),
@@ -598,13 +674,7 @@ fn a_typed_loop_runs_and_counts_back_edges() {
         calls(|c| c.backedge_status = 1);
         let mut frame = vec![Val::int(10); proto.nslots as usize + 80];
         // SAFETY: as in `run`.
-        let status = unsafe {
-            body(
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                frame.as_mut_ptr(),
-            )
-        };
+        let status = unsafe { FakeContext::new(proto).call(body, &mut frame) };
         assert_eq!(status, abi::STATUS_ERROR);
         calls(|c| *c = Calls::default());
     }

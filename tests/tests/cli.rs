@@ -124,6 +124,18 @@ fn tail_calls_run_in_constant_stack() {
 }
 
 #[test]
+fn the_jit_is_the_default_tier() {
+    let stats = std::env::temp_dir().join(format!("lazyjit-default-tier-{}.json", std::process::id()));
+    let prog = "local function f(x) return x * 2 end print(f(21))";
+    let (out, err, code) = run(&["--stats-json", stats.to_str().unwrap(), "-e", prog], "");
+    assert_eq!((out.as_str(), code), ("42\n", Some(0)), "{err}");
+    let json = std::fs::read_to_string(&stats).expect("stats written");
+    let _ = std::fs::remove_file(&stats);
+    assert!(json.contains("\"tier\":\"baseline\""), "{json}");
+    assert!(json.contains("\"functions_compiled\":2"), "{json}");
+}
+
+#[test]
 fn stats_name_every_phase() {
     for tier in TIERS {
         let (_, err, code) = run(&["--tier", tier, "--stats", "-e", "local function f() return 1 end print(f())"], "");

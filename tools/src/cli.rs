@@ -1,14 +1,15 @@
 //! The command line shared by `orcrun` and `orcrun-jit`: options, running a program,
 //! statistics. `orcrun` links no LLVM (start-up and memory stay those of the
-//! interpreter); asked for a compiling tier it hands the command line to `orcrun-jit`,
-//! which links the JIT.
+//! interpreter); for a compiling tier (the default) it hands the command line to
+//! `orcrun-jit`, which links the JIT.
 //!
 //! ```text
 //! orcrun [OPTIONS] FILE.lua [ARGS...]   run a file (ARGS become `...` and `arg`)
 //! orcrun [OPTIONS] -e CODE [ARGS...]    run a string
 //! orcrun [OPTIONS] - [ARGS...]          run standard input
-//! OPTIONS: --tier interp    run in the interpreter (the default)
-//!          --tier baseline  compile each function to machine code when first called
+//! OPTIONS: --tier baseline  compile each function to machine code when first called
+//!                           (the default)
+//!          --tier interp    run in the interpreter
 //!          --emit mir       print the generic MIR instead of running
 //!          --emit llvm      print the baseline tier's LLVM IR (before LLVM's optimizer)
 //!          --fn NAME        with --emit: only the function named NAME
@@ -57,7 +58,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     let mut emit_mir = false;
     let mut emit_llvm = false;
     let mut only_fn = None;
-    let mut tier = Tier::Interp;
+    let mut tier = Tier::Baseline;
     let mut stats = false;
     let mut stats_json = None;
     let source = loop {

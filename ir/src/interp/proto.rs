@@ -305,6 +305,10 @@ unsafe impl Send for Proto {}
 unsafe impl Sync for Proto {}
 
 impl Proto {
+    /// Byte offset of [`Proto::backedges`], for compiled code that counts back edges
+    /// inline.
+    pub const BACKEDGES_OFFSET: usize = std::mem::offset_of!(Proto, backedges);
+
     /// The chunk (file) name of the module it belongs to.
     pub fn chunk_name(&self) -> &str {
         // SAFETY: points into the owning LoadedModule's MIR, which outlives the proto.

@@ -335,6 +335,13 @@ impl Vm {
 
     // ---- collection --------------------------------------------------------------------
 
+    /// Byte offset of the heap's allocated-bytes counter in a `Vm` (see
+    /// [`Heap::BYTES_OFFSET`]); with [`Vm::GC_THRESHOLD_OFFSET`], compiled code tests
+    /// whether a safepoint would collect without calling out.
+    pub const GC_BYTES_OFFSET: usize = std::mem::offset_of!(Vm, heap) + Heap::BYTES_OFFSET;
+    /// Byte offset of the heap's collection threshold in a `Vm`.
+    pub const GC_THRESHOLD_OFFSET: usize = std::mem::offset_of!(Vm, heap) + Heap::THRESHOLD_OFFSET;
+
     /// Runs a collection if enough has been allocated.
     #[inline]
     pub fn safepoint(&mut self) {

@@ -110,6 +110,12 @@ impl Heap {
         }
     }
 
+    /// Byte offsets of [`Heap::bytes`] and of the collection threshold in a `Heap`, for
+    /// compiled code that checks [`Heap::wants_collection`] inline.
+    pub const BYTES_OFFSET: usize = std::mem::offset_of!(Heap, bytes);
+    /// See [`Heap::BYTES_OFFSET`].
+    pub const THRESHOLD_OFFSET: usize = std::mem::offset_of!(Heap, threshold);
+
     /// Whether enough has been allocated since the last collection to run one.
     #[inline]
     pub fn wants_collection(&self) -> bool {

@@ -104,6 +104,9 @@ pub struct Closure {
 }
 
 impl Closure {
+    /// Byte offset of [`Closure::proto`].
+    pub const PROTO_OFFSET: usize = std::mem::offset_of!(Closure, proto);
+
     /// A new closure.
     pub fn new(proto: *const Proto, cells: &[*mut Cell]) -> Box<Closure> {
         let mut inline = [std::ptr::null_mut(); INLINE_CELLS];

@@ -220,7 +220,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let pc = self.pc()?;
         self.call_helper(
             Helper::TailCall,
-            &[self.vm.into(), self.tmp_val.into(), n.into(), self.i32c(pc as i64).into()],
+            &[
+                self.vm.into(),
+                self.tmp_val.into(),
+                n.into(),
+                self.i32c(pc as i64).into(),
+            ],
         )?;
         self.b.build_return(Some(
             &self.t.i64.const_int(abi::STATUS_TAIL_CALL as u64, true),
@@ -228,7 +233,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// `rtcall`.
+    /// `rtcall`: with up to three operands (no spread), the declared typed fast paths
+    /// that apply are computed speculatively (they are pure and cannot trap) and the
+    /// first whose operand tags match is selected; only if none matches is the function
+    /// called, with the operands and the result in registers (`lz_rtcall_v`). Operands
+    /// whose tags are constants decide paths statically. Other calls go through memory
+    /// (`lz_rtcall`).
     pub(crate) fn lower_rtcall(
         &mut self,
         rt: RtId,
@@ -243,10 +253,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .get(rt.index())
             .ok_or_else(|| LowerError::Malformed(format!("runtime function {rt} is not bound")))?;
         let site = site.map_or(-1, |s| s.0 as i64);
-        // The interpreter takes declared fast paths for one- or two-operand calls of a
-        // function with one or two paths (more: it always calls the function).
-        let paths = &entry.fast_paths;
-        if spread || !(1..=2).contains(&args.len()) || !(1..=2).contains(&paths.len()) {
+        if spread || args.len() > 3 {
             self.rtcall_slow(rt, args, spread, site, result)?;
             return self.define_loaded(result);
         }
@@ -254,88 +261,130 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         for &a in args {
             ops.push(self.get(a)?);
         }
-        let done = self.new_block("rt.done");
-        // (block, tag, payload) of every way into `done`.
-        let mut arrivals = Vec::new();
-        for path in paths.iter() {
+        // The interpreter takes declared fast paths for one- or two-operand calls of a
+        // function with one or two paths (more: it always calls the function).
+        let paths = &entry.fast_paths;
+        let paths = if (1..=2).contains(&args.len()) && (1..=2).contains(&paths.len()) {
+            &paths[..]
+        } else {
+            &[]
+        };
+        // (condition, tag, payload) of each path that may apply.
+        let mut candidates = Vec::new();
+        for path in paths {
             // A path whose op does not take this many operands never applies.
             if path.op.operand_types().len() != args.len() {
                 continue;
             }
-            // Operands whose tag is a known constant (e.g. a literal) decide the path
-            // statically: no test, or no path at all.
-            let mut tests = Vec::new();
+            let mut cond: Option<IntValue<'ctx>> = None;
             let mut impossible = false;
             for (i, &(tag, _)) in ops.iter().enumerate() {
                 match tag.get_zero_extended_constant() {
                     Some(t) if t != path.tags[i] as u64 => impossible = true,
                     Some(_) => {}
-                    None => tests.push((tag, path.tags[i])),
+                    None => {
+                        let m = self.b.build_int_compare(
+                            IntPredicate::EQ,
+                            tag,
+                            self.tag_const(path.tags[i]),
+                            "",
+                        )?;
+                        cond = Some(match cond {
+                            Some(prev) => self.b.build_and(prev, m, "")?,
+                            None => m,
+                        });
+                    }
                 }
             }
             if impossible {
                 continue;
             }
-            if tests.is_empty() {
-                // This path certainly applies: no later path and no call are needed.
-                let (tag, payload) = self.typed_op(path.op, ops[0].1, ops.get(1).map(|o| o.1))?;
-                let tag = self.tag_const(tag);
-                self.store_raw(self.value_ptr(result)?, tag, payload)?;
-                arrivals.push((self.current_block()?, tag, payload));
-                return self.merge_rtcall(result, done, arrivals);
-            }
-            let mut matches = None;
-            for (tag, want) in tests {
-                let m = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(want), "")?;
-                matches = Some(match matches {
-                    Some(prev) => self.b.build_and(prev, m, "")?,
-                    None => m,
-                });
-            }
-            let matches = matches.expect("at least one test");
-            let fast = self.new_block("rt.fast");
-            let next = self.new_block("rt.next");
-            self.b.build_conditional_branch(matches, fast, next)?;
-            self.b.position_at_end(fast);
             let (tag, payload) = self.typed_op(path.op, ops[0].1, ops.get(1).map(|o| o.1))?;
             let tag = self.tag_const(tag);
-            self.store_raw(self.value_ptr(result)?, tag, payload)?;
-            arrivals.push((self.current_block()?, tag, payload));
-            self.b.build_unconditional_branch(done)?;
-            self.b.position_at_end(next);
+            match cond {
+                Some(c) => candidates.push((c, tag, payload)),
+                None => {
+                    // This path certainly applies (if no earlier one did).
+                    let (tag, payload) = self.select_paths(&candidates, tag, payload)?;
+                    return self.define(result, tag, payload);
+                }
+            }
         }
-        self.rtcall_slow(rt, args, false, site, result)?;
-        let (tag, payload) = self.load_raw(self.value_ptr(result)?)?;
-        arrivals.push((self.current_block()?, tag, payload));
-        self.merge_rtcall(result, done, arrivals)
-    }
-
-    /// Branches from the current block to `done` and there merges the ways a runtime
-    /// call's result arrived (`(block, tag, payload)`, the current block last) into
-    /// `result`'s value.
-    #[allow(clippy::type_complexity)]
-    fn merge_rtcall(
-        &mut self,
-        result: Value,
-        done: inkwell::basic_block::BasicBlock<'ctx>,
-        arrivals: Vec<(inkwell::basic_block::BasicBlock<'ctx>, IntValue<'ctx>, IntValue<'ctx>)>,
-    ) -> Result<(), LowerError> {
+        let Some(&(first, ..)) = candidates.first() else {
+            let (tag, payload) = self.rtcall_regs(rt, site, &ops)?;
+            return self.define(result, tag, payload);
+        };
+        let mut any = first;
+        for &(c, ..) in &candidates[1..] {
+            any = self.b.build_or(any, c, "")?;
+        }
+        let (last_c, last_tag, last_payload) = *candidates.last().expect("a candidate");
+        let _ = last_c;
+        let (fast_tag, fast_payload) =
+            self.select_paths(&candidates[..candidates.len() - 1], last_tag, last_payload)?;
+        let head = self.current_block()?;
+        let slow = self.new_block("rt.slow");
+        let done = self.new_block("rt.done");
+        self.b.build_conditional_branch(any, done, slow)?;
+        self.b.position_at_end(slow);
+        let (slow_tag, slow_payload) = self.rtcall_regs(rt, site, &ops)?;
+        let slow_end = self.current_block()?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
-        if let [(_, tag, payload)] = arrivals[..] {
-            return self.record(result, tag, payload);
-        }
         let tphi = self.b.build_phi(self.t.i8, "")?;
+        tphi.add_incoming(&[(&fast_tag, head), (&slow_tag, slow_end)]);
         let pphi = self.b.build_phi(self.t.i64, "")?;
-        for (bb, tag, payload) in arrivals {
-            tphi.add_incoming(&[(&tag, bb)]);
-            pphi.add_incoming(&[(&payload, bb)]);
-        }
-        self.record(
+        pphi.add_incoming(&[(&fast_payload, head), (&slow_payload, slow_end)]);
+        self.define(
             result,
             tphi.as_basic_value().into_int_value(),
             pphi.as_basic_value().into_int_value(),
         )
+    }
+
+    /// The value of the first of `candidates` whose condition holds, else
+    /// `(tag, payload)`.
+    #[allow(clippy::type_complexity)]
+    fn select_paths(
+        &self,
+        candidates: &[(IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>)],
+        mut tag: IntValue<'ctx>,
+        mut payload: IntValue<'ctx>,
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        for &(c, t, p) in candidates.iter().rev() {
+            if t != tag {
+                tag = self.b.build_select(c, t, tag, "")?.into_int_value();
+            }
+            payload = self.b.build_select(c, p, payload, "")?.into_int_value();
+        }
+        Ok((tag, payload))
+    }
+
+    /// Calls runtime function `rt` on up to three operands in registers
+    /// (`lz_rtcall_v`); its result's `(tag, payload)`.
+    fn rtcall_regs(
+        &mut self,
+        rt: RtId,
+        site: i64,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        let pc = self.pc()?;
+        let mut call_args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = vec![
+            self.vm.into(),
+            self.i32c(rt.0 as i64).into(),
+            self.i32c(site).into(),
+            self.i32c(pc as i64).into(),
+            self.i32c(ops.len() as i64).into(),
+        ];
+        for i in 0..3 {
+            let (tag, payload) = match ops.get(i) {
+                Some(&(tag, payload)) => (self.b.build_int_z_extend(tag, self.t.i64, "")?, payload),
+                None => (self.t.i64.const_zero(), self.t.i64.const_zero()),
+            };
+            call_args.push(tag.into());
+            call_args.push(payload.into());
+        }
+        self.call_pair(Helper::RtCallV, &call_args)
     }
 
     /// A runtime call through `lz_rtcall`, its result stored to `result`'s slot (not

@@ -8,6 +8,7 @@
 //! their slots). A `brif` whose targets take arguments or head loops gets one edge block
 //! per such target, so that every `phi` has one incoming block per edge.
 
+use inkwell::values::BasicValue;
 use inkwell::IntPredicate;
 
 use lazyjit_ir::{BlockCall, Opcode, Value};
@@ -34,13 +35,52 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 .first()
                 .ok_or_else(|| LowerError::Malformed(format!("{} is empty", bc.block)))?;
             let pc = self.inst_pc(first)?;
-            self.call_checked(
-                Helper::Backedge,
-                &[self.vm.into(), self.i32c(pc as i64).into()],
-            )?;
+            self.count_backedge(pc)?;
         }
         self.add_incoming(bi, &bc.args)?;
         self.b.build_unconditional_branch(self.blocks[bi])?;
+        Ok(())
+    }
+
+    /// Counts a back edge in the function's counter and, if the heap wants a
+    /// collection, calls the safepoint (`lz_backedge`, the frame at `pc`).
+    fn count_backedge(&mut self, pc: u32) -> Result<(), LowerError> {
+        use inkwell::AtomicOrdering::Monotonic;
+        let proto = self
+            .proto_ptr
+            .ok_or_else(|| LowerError::Malformed("no function pointer".into()))?;
+        let counter = self.offset_ptr(proto, abi::PROTO_BACKEDGES_OFFSET)?;
+        let n = self.b.build_load(self.t.i32, counter, "")?;
+        let load = n
+            .as_instruction_value()
+            .ok_or_else(|| LowerError::Malformed("load".into()))?;
+        load.set_atomic_ordering(Monotonic)
+            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        load.set_alignment(4)
+            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        let next = self.b.build_int_add(n.into_int_value(), self.i32c(1), "")?;
+        let store = self.b.build_store(counter, next)?;
+        store
+            .set_atomic_ordering(Monotonic)
+            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        store
+            .set_alignment(4)
+            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        let bytes = self.load_word(self.offset_ptr(self.vm, abi::VM_GC_BYTES_OFFSET)?)?;
+        let threshold = self.load_word(self.offset_ptr(self.vm, abi::VM_GC_THRESHOLD_OFFSET)?)?;
+        let wants = self
+            .b
+            .build_int_compare(IntPredicate::UGE, bytes, threshold, "")?;
+        let collect = self.new_block("gc");
+        let cont = self.new_block("gc.done");
+        self.b.build_conditional_branch(wants, collect, cont)?;
+        self.b.position_at_end(collect);
+        self.call_checked(
+            Helper::Backedge,
+            &[self.vm.into(), self.i32c(pc as i64).into()],
+        )?;
+        self.b.build_unconditional_branch(cont)?;
+        self.b.position_at_end(cont);
         Ok(())
     }
 
@@ -60,11 +100,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let c = self.load_bool(cond)?;
         let mut edges = Vec::new();
         let mut target = |this: &mut Self, bc: &BlockCall, name: &str| -> Result<_, LowerError> {
-            let block = this
-                .mir
-                .blocks
-                .get(bc.block.index())
-                .ok_or_else(|| LowerError::Malformed(format!("branch to missing {}", bc.block)))?;
+            let block =
+                this.mir.blocks.get(bc.block.index()).ok_or_else(|| {
+                    LowerError::Malformed(format!("branch to missing {}", bc.block))
+                })?;
             if !block.params.is_empty() || block.loop_header {
                 let bb = this.new_block(name);
                 edges.push((bb, bc.clone()));

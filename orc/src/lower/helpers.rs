@@ -14,6 +14,7 @@ use crate::abi;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Helper {
     RtCall,
+    RtCallV,
     Call,
     StagePack,
     TailCall,
@@ -34,6 +35,7 @@ pub(crate) enum Helper {
 enum P {
     Ptr,
     I32,
+    I64,
 }
 
 /// Result kinds of helper signatures.
@@ -42,6 +44,8 @@ enum R {
     Void,
     I32,
     I64,
+    /// `{i64, i64}`: a value's tag and payload.
+    Pair,
 }
 
 impl Helper {
@@ -49,6 +53,7 @@ impl Helper {
     pub fn name(self) -> &'static str {
         match self {
             Helper::RtCall => abi::RTCALL,
+            Helper::RtCallV => abi::RTCALL_V,
             Helper::Call => abi::CALL,
             Helper::StagePack => abi::STAGE_PACK,
             Helper::TailCall => abi::TAIL_CALL,
@@ -71,6 +76,11 @@ impl Helper {
         match self {
             // (vm, rt, site, args, nargs, out, pc)
             Helper::RtCall => (R::I32, &[Ptr, I32, I32, Ptr, I32, Ptr, I32]),
+            // (vm, rt, site, pc, nargs, tag0, payload0, tag1, payload1, tag2, payload2)
+            Helper::RtCallV => (
+                R::Pair,
+                &[Ptr, I32, I32, I32, I32, I64, I64, I64, I64, I64, I64],
+            ),
             // (vm, callee, at, nargs, pc, nret_out)
             Helper::Call => (R::I32, &[Ptr, Ptr, Ptr, I32, I32, Ptr]),
             // (vm, pack, at, n_out)
@@ -113,12 +123,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .map(|p| match p {
                 P::Ptr => self.t.ptr.into(),
                 P::I32 => self.t.i32.into(),
+                P::I64 => self.t.i64.into(),
             })
             .collect();
         let ty: FunctionType<'ctx> = match ret {
             R::Void => self.ctx.void_type().fn_type(&params, false),
             R::I32 => self.t.i32.fn_type(&params, false),
             R::I64 => self.t.i64.fn_type(&params, false),
+            R::Pair => self
+                .ctx
+                .struct_type(&[self.t.i64.into(), self.t.i64.into()], false)
+                .fn_type(&params, false),
         };
         let f = self
             .module
@@ -132,6 +147,41 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         f
     }
 
+    /// Calls a helper returning a value in registers ([`R::Pair`]): its `(tag, payload)`,
+    /// the tag truncated to `i8` (a failure, the tag [`abi::ERROR_TAG`], branches to the
+    /// failure exit).
+    pub(crate) fn call_pair(
+        &mut self,
+        h: Helper,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        let f = self.helper(h);
+        let call = self.b.build_call(f, args, "")?;
+        let pair = match call.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) if v.is_struct_value() => v.into_struct_value(),
+            _ => {
+                return Err(LowerError::Malformed(format!(
+                    "{} returns no value",
+                    h.name()
+                )))
+            }
+        };
+        let tag = self.b.build_extract_value(pair, 0, "")?.into_int_value();
+        let payload = self.b.build_extract_value(pair, 1, "")?.into_int_value();
+        let failed = self.b.build_int_compare(
+            IntPredicate::EQ,
+            tag,
+            self.t.i64.const_int(abi::ERROR_TAG, false),
+            "",
+        )?;
+        let fail = self.fail_block()?;
+        let ok = self.new_block("ok");
+        self.b.build_conditional_branch(failed, fail, ok)?;
+        self.b.position_at_end(ok);
+        let tag = self.b.build_int_truncate(tag, self.t.i8, "")?;
+        Ok((tag, payload))
+    }
+
     /// Calls a helper; returns its result, if it has one. Helpers write their outputs to
     /// memory; they never change the frame slots of values already defined.
     pub(crate) fn call_helper(
@@ -142,7 +192,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let f = self.helper(h);
         let call = self.b.build_call(f, args, "")?;
         Ok(match call.try_as_basic_value() {
-            inkwell::values::ValueKind::Basic(v) => Some(v.into_int_value()),
+            inkwell::values::ValueKind::Basic(v) if v.is_int_value() => Some(v.into_int_value()),
+            inkwell::values::ValueKind::Basic(_) => None,
             inkwell::values::ValueKind::Instruction(_) => None,
         })
     }

@@ -166,6 +166,8 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Stack `i32`s for helper outputs (result counts, staged pack sizes).
     pub count_a: PointerValue<'ctx>,
     pub count_b: PointerValue<'ctx>,
+    /// The running function (`closure->proto`), loaded once at entry.
+    pub proto_ptr: Option<PointerValue<'ctx>>,
     /// The LLVM values of MIR values (see `values.rs`).
     pub ssa: values::Ssa<'ctx>,
     /// The instruction being lowered.
@@ -231,6 +233,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             tmp_val,
             count_a,
             count_b,
+            proto_ptr: None,
             ssa: values::Ssa::new(proto.mir.values.len()),
             cur: Inst(0),
         })
@@ -249,6 +252,12 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         self.make_phis()?;
         // The entry edge: the parameters arrive in their slots.
         self.b.position_at_end(entry);
+        let proto_field = self.offset_ptr(self.closure, abi::CLOSURE_PROTO_OFFSET)?;
+        let proto_ptr = self
+            .b
+            .build_load(self.t.ptr, proto_field, "proto")?
+            .into_pointer_value();
+        self.proto_ptr = Some(proto_ptr);
         let entry_params = &mir.blocks[mir.entry().index()].params;
         for &p in entry_params {
             let (tag, payload) = self.load_raw(self.value_ptr(p)?)?;

@@ -1,5 +1,6 @@
 //! `orcrun`: runs a Lua program (see `cli.rs` for the options). This binary links no
-//! LLVM; compiling tiers run in `orcrun-jit`, which it executes in its place.
+//! LLVM: it runs the interpreter itself (`--tier interp`, `--emit mir`) and executes
+//! `orcrun-jit` in its place for compiling tiers (the default).
 
 #[path = "../cli.rs"]
 mod cli;
