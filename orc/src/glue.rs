@@ -19,6 +19,7 @@ use crate::abi;
 /// # Safety
 /// `vm` has a running frame whose proto is loaded.
 unsafe fn running(vm: &mut Vm, pc: i32) -> &'static Proto {
+    compiled::enter_helper(vm);
     let frame = vm.frames.last_mut().expect("compiled code runs in a frame");
     frame.pc = pc as u32;
     // SAFETY: frame protos belong to loaded modules, which outlive the run.

@@ -45,9 +45,42 @@ pub fn call_compiled(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base:
     r
 }
 
+/// Notes, on entry to a host helper called by compiled code, where the native stack
+/// is: the stretch from here up to the trampoline that entered the body (see
+/// [`run_pushed`]) holds only the body's native frame, whose values are all also in its
+/// value-stack frame (compiled code stores every value it defines), so the collector's
+/// conservative native-stack scan skips it and stale spills in it cannot keep garbage
+/// alive. The helper's own frame lies above the point noted here, but everything it
+/// holds (the instruction's operands) is live in the value-stack frame too.
+#[inline(always)]
+pub fn enter_helper(vm: &mut Vm) {
+    let sp = exec::stack_pointer();
+    if let Some(region) = vm.interp_regions.last_mut() {
+        region.0 = sp;
+    }
+}
+
 /// Runs the innermost frame (already pushed) in compiled code, following tail calls
 /// into any tier, until it returns; `floor` is the frame count below it.
-pub(super) fn run_pushed(vm: &mut Vm, mut body: CompiledFn, floor: usize) -> LResult<usize> {
+pub(super) fn run_pushed(vm: &mut Vm, body: CompiledFn, floor: usize) -> LResult<usize> {
+    // The native region of the body's frames (see `enter_helper`): from the helper
+    // the body calls (noted then) up to this trampoline's frame.
+    let marker = 0usize;
+    let regions = vm.interp_regions.len();
+    // One region per pushed frame at most, and the frame depth is bounded, so there is
+    // always room; the test keeps the table from ever moving (interpreter activations
+    // point into it) and helpers from marking a region that is not their body's.
+    if regions + exec::MAX_NESTED_ACTIVATIONS + 8 >= vm.interp_regions.capacity() {
+        return Err(LuaError::msg("stack overflow"));
+    }
+    vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
+    let r = run_bodies(vm, body, floor);
+    vm.interp_regions.truncate(regions);
+    r
+}
+
+/// [`run_pushed`] without the native region.
+fn run_bodies(vm: &mut Vm, mut body: CompiledFn, floor: usize) -> LResult<usize> {
     loop {
         let frame = *vm.frames.last().expect("a pushed frame");
         let base = vm.slot_ptr(frame.base);

@@ -133,7 +133,7 @@ fn start_frame(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) {
 
 /// The current native stack pointer (0 where unknown: then nothing is skipped).
 #[inline(always)]
-fn stack_pointer() -> usize {
+pub(super) fn stack_pointer() -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         let sp: usize;

@@ -236,7 +236,10 @@ impl Vm {
             nesting: 0,
             jit_error: None,
             tail_call: None,
-            interp_regions: Vec::with_capacity(super::exec::MAX_NESTED_ACTIVATIONS + 8),
+            // Reserved once, like `frames`: interpreter activations keep a pointer to
+            // their region. Compiled activations (one per compiled call depth) push only
+            // while room for every interpreter activation remains.
+            interp_regions: Vec::with_capacity(MAX_DEPTH + super::exec::MAX_NESTED_ACTIVATIONS + 16),
         }
     }
 
