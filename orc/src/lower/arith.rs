@@ -75,8 +75,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         y: Value,
         result: Value,
     ) -> Result<(), LowerError> {
-        let a = self.load_int(x)?;
-        let b = self.load_int(y)?;
+        let a = self.get_payload(x)?;
+        let b = self.get_payload(y)?;
         let (tag, payload) = self.typed_op(op, a, Some(b))?;
         self.store_value(result, tag, payload)
     }

@@ -97,10 +97,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         dst: PointerValue<'ctx>,
         n: IntValue<'ctx>,
     ) -> Result<(), LowerError> {
-        let pre = self
-            .b
-            .get_insert_block()
-            .ok_or_else(|| LowerError::Malformed("builder not positioned".into()))?;
+        let pre = self.current_block()?;
         let head = self.new_block("copy.head");
         let body = self.new_block("copy.body");
         let exit = self.new_block("copy.exit");
@@ -310,18 +307,15 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 }
             }
         }
-        let Some(&(first, ..)) = candidates.first() else {
+        let Some((&(last_c, last_tag, last_payload), earlier)) = candidates.split_last() else {
             let (tag, payload) = self.rtcall_regs(rt, site, &ops)?;
             return self.define(result, tag, payload);
         };
-        let mut any = first;
-        for &(c, ..) in &candidates[1..] {
+        let mut any = last_c;
+        for &(c, ..) in earlier {
             any = self.b.build_or(any, c, "")?;
         }
-        let (last_c, last_tag, last_payload) = *candidates.last().expect("a candidate");
-        let _ = last_c;
-        let (fast_tag, fast_payload) =
-            self.select_paths(&candidates[..candidates.len() - 1], last_tag, last_payload)?;
+        let (fast_tag, fast_payload) = self.select_paths(earlier, last_tag, last_payload)?;
         let head = self.current_block()?;
         let slow = self.new_block("rt.slow");
         let done = self.new_block("rt.done");

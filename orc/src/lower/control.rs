@@ -46,10 +46,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// collection, calls the safepoint (`lz_backedge`, the frame at `pc`).
     fn count_backedge(&mut self, pc: u32) -> Result<(), LowerError> {
         use inkwell::AtomicOrdering::Monotonic;
-        let proto = self
-            .proto_ptr
-            .ok_or_else(|| LowerError::Malformed("no function pointer".into()))?;
-        let counter = self.offset_ptr(proto, abi::PROTO_BACKEDGES_OFFSET)?;
+        let counter = self.offset_ptr(self.proto_ptr, abi::PROTO_BACKEDGES_OFFSET)?;
         let n = self.b.build_load(self.t.i32, counter, "")?;
         let load = n
             .as_instruction_value()

@@ -167,7 +167,7 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     pub count_a: PointerValue<'ctx>,
     pub count_b: PointerValue<'ctx>,
     /// The running function (`closure->proto`), loaded once at entry.
-    pub proto_ptr: Option<PointerValue<'ctx>>,
+    pub proto_ptr: PointerValue<'ctx>,
     /// The LLVM values of MIR values (see `values.rs`).
     pub ssa: values::Ssa<'ctx>,
     /// The instruction being lowered.
@@ -215,6 +215,11 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         let tmp_val = b.build_alloca(t.i64.array_type(2), "tmpval")?;
         let count_a = b.build_alloca(t.i32, "count_a")?;
         let count_b = b.build_alloca(t.i32, "count_b")?;
+        // SAFETY: only builds IR; the offset stays within the closure object.
+        let proto_field = unsafe {
+            b.build_in_bounds_gep(t.i8, closure, &[t.i64.const_int(abi::CLOSURE_PROTO_OFFSET, false)], "")?
+        };
+        let proto_ptr = b.build_load(t.ptr, proto_field, "proto")?.into_pointer_value();
         Ok(Lowerer {
             ctx,
             module,
@@ -233,7 +238,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             tmp_val,
             count_a,
             count_b,
-            proto_ptr: None,
+            proto_ptr,
             ssa: values::Ssa::new(proto.mir.values.len()),
             cur: Inst(0),
         })
@@ -252,31 +257,15 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         self.make_phis()?;
         // The entry edge: the parameters arrive in their slots.
         self.b.position_at_end(entry);
-        let proto_field = self.offset_ptr(self.closure, abi::CLOSURE_PROTO_OFFSET)?;
-        let proto_ptr = self
-            .b
-            .build_load(self.t.ptr, proto_field, "proto")?
-            .into_pointer_value();
-        self.proto_ptr = Some(proto_ptr);
-        let entry_params = &mir.blocks[mir.entry().index()].params;
-        for &p in entry_params {
+        for &p in &mir.blocks[mir.entry().index()].params {
             let (tag, payload) = self.load_raw(self.value_ptr(p)?)?;
-            let (tphi, pphi) = self
-                .ssa
-                .phi(p)
-                .ok_or_else(|| LowerError::Malformed(format!("{p} has no phi")))?;
-            if let Some(tphi) = tphi {
-                tphi.add_incoming(&[(&tag, entry)]);
-            }
-            pphi.add_incoming(&[(&payload, entry)]);
+            self.param_incoming(p, tag, payload, entry)?;
         }
         self.b
             .build_unconditional_branch(self.blocks[mir.entry().index()])?;
         let dom = lazyjit_ir::dominators::DominatorTree::compute(mir);
-        let mut reached = vec![false; mir.blocks.len()];
         for &block in dom.reverse_postorder() {
             let bi = block.index();
-            reached[bi] = true;
             self.b.position_at_end(self.blocks[bi]);
             self.begin_block(bi)?;
             for &inst in &mir.blocks[bi].insts {
@@ -284,7 +273,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
                 self.lower_inst(inst)?;
             }
         }
-        for (bi, _) in reached.iter().enumerate().filter(|(_, &r)| !r) {
+        for bi in (0..mir.blocks.len()).filter(|&bi| !dom.is_reachable(lazyjit_ir::Block(bi as u32))) {
             self.b.position_at_end(self.blocks[bi]);
             self.b.build_unreachable()?;
         }

@@ -16,6 +16,7 @@
 //! Blocks are lowered in reverse postorder, so a value's definition is lowered before
 //! any use it dominates.
 
+use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValue, FloatValue, IntValue, PhiValue, PointerValue};
 use inkwell::IntPredicate;
 
@@ -26,23 +27,24 @@ use super::{LowerError, Lowerer};
 use crate::abi;
 
 /// The LLVM values of MIR values, and the `phi`s of block parameters.
-#[derive(Default)]
 pub(crate) struct Ssa<'ctx> {
     vals: Vec<Option<(IntValue<'ctx>, IntValue<'ctx>)>>,
-    /// Per block parameter value: its tag `phi` (none when its type fixes the tag) and
-    /// payload `phi`.
-    phis: Vec<Option<(Option<PhiValue<'ctx>>, PhiValue<'ctx>)>>,
+    /// Per block parameter value: its tag and its payload `phi`.
+    phis: Vec<Option<(ParamTag<'ctx>, PhiValue<'ctx>)>>,
+}
+
+/// The tag of a block parameter.
+#[derive(Clone, Copy)]
+enum ParamTag<'ctx> {
+    /// Fixed by its type (a constant).
+    Fixed(IntValue<'ctx>),
+    /// Merged by a `phi`.
+    Phi(PhiValue<'ctx>),
 }
 
 impl<'ctx> Ssa<'ctx> {
     pub fn new(nvalues: usize) -> Ssa<'ctx> {
         Ssa { vals: vec![None; nvalues], phis: vec![None; nvalues] }
-    }
-
-    /// The `phi`s of block parameter `p`.
-    #[allow(clippy::type_complexity)]
-    pub fn phi(&self, p: Value) -> Option<(Option<PhiValue<'ctx>>, PhiValue<'ctx>)> {
-        self.phis.get(p.index()).copied().flatten()
     }
 }
 
@@ -163,16 +165,16 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 
     /// Creates the `phi`s of every block's parameters (at the start of each block's
-    /// LLVM block) and stores nothing; edges add incoming values, and
-    /// [`Lowerer::begin_block`] stores the parameters to their slots.
+    /// LLVM block); edges add incoming values ([`Lowerer::add_incoming`]) and store the
+    /// arguments to the parameters' slots ([`Lowerer::store_args`]).
     pub(crate) fn make_phis(&mut self) -> Result<(), LowerError> {
         let mir = self.mir;
         for (bi, block) in mir.blocks.iter().enumerate() {
             self.b.position_at_end(self.blocks[bi]);
             for &p in &block.params {
                 let tag = match fixed_tag(mir.value_type(p)) {
-                    Some(_) => None,
-                    None => Some(self.b.build_phi(self.t.i8, "")?),
+                    Some(tag) => ParamTag::Fixed(self.tag_const(tag)),
+                    None => ParamTag::Phi(self.b.build_phi(self.t.i8, "")?),
                 };
                 let payload = self.b.build_phi(self.t.i64, "")?;
                 let slot = self
@@ -191,16 +193,40 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     pub(crate) fn begin_block(&mut self, bi: usize) -> Result<(), LowerError> {
         let mir = self.mir;
         for &p in &mir.blocks[bi].params {
-            let (tag, payload) = self
-                .ssa
-                .phi(p)
-                .ok_or_else(|| LowerError::Malformed(format!("{p} has no phi")))?;
+            let (tag, payload) = self.param_phis(p)?;
             let tag = match tag {
-                Some(phi) => phi.as_basic_value().into_int_value(),
-                None => self.tag_const(fixed_tag(mir.value_type(p)).unwrap_or(Tag::Nil)),
+                ParamTag::Fixed(tag) => tag,
+                ParamTag::Phi(phi) => phi.as_basic_value().into_int_value(),
             };
             self.record(p, tag, payload.as_basic_value().into_int_value())?;
         }
+        Ok(())
+    }
+
+    /// The tag and payload `phi` of block parameter `p`.
+    fn param_phis(&self, p: Value) -> Result<(ParamTag<'ctx>, PhiValue<'ctx>), LowerError> {
+        self.ssa
+            .phis
+            .get(p.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| LowerError::Malformed(format!("{p} has no phi")))
+    }
+
+    /// Adds `(tag, payload)` as block parameter `p`'s value on the edge from LLVM block
+    /// `from`.
+    pub(crate) fn param_incoming(
+        &self,
+        p: Value,
+        tag: IntValue<'ctx>,
+        payload: IntValue<'ctx>,
+        from: BasicBlock<'ctx>,
+    ) -> Result<(), LowerError> {
+        let (ptag, pphi) = self.param_phis(p)?;
+        if let ParamTag::Phi(tphi) = ptag {
+            tphi.add_incoming(&[(&tag, from)]);
+        }
+        pphi.add_incoming(&[(&payload, from)]);
         Ok(())
     }
 
@@ -230,20 +256,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// current LLVM block (the one that ends in the branch).
     pub(crate) fn add_incoming(&mut self, target: usize, args: &[Value]) -> Result<(), LowerError> {
         let mir = self.mir;
-        let from = self
-            .b
-            .get_insert_block()
-            .ok_or_else(|| LowerError::Malformed("builder not positioned".into()))?;
+        let from = self.current_block()?;
         for (&a, &p) in args.iter().zip(&mir.blocks[target].params) {
             let (tag, payload) = self.get(a)?;
-            let (tphi, pphi) = self
-                .ssa
-                .phi(p)
-                .ok_or_else(|| LowerError::Malformed(format!("{p} has no phi")))?;
-            if let Some(tphi) = tphi {
-                tphi.add_incoming(&[(&tag, from)]);
-            }
-            pphi.add_incoming(&[(&payload, from)]);
+            self.param_incoming(p, tag, payload, from)?;
         }
         Ok(())
     }
@@ -305,13 +321,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
 
     // ---- typed values ------------------------------------------------------------------
 
-    /// The `i64` (or any payload) of `v`.
-    pub(crate) fn load_int(&mut self, v: Value) -> Result<IntValue<'ctx>, LowerError> {
-        self.get_payload(v)
-    }
-
     /// The `i1` of `v` (payload nonzero).
-    pub(crate) fn load_bool(&mut self, v: Value) -> Result<IntValue<'ctx>, LowerError> {
+    pub(crate) fn load_bool(&self, v: Value) -> Result<IntValue<'ctx>, LowerError> {
         let p = self.get_payload(v)?;
         Ok(self
             .b
