@@ -31,7 +31,7 @@ fn load(src: &str) -> (Vm, lazyjit_ir::rt::Val) {
 
 fn compile_latency(c: &mut Criterion) {
     let mut group = c.benchmark_group("baseline-compile");
-    for (label, statements) in [("small", 4), ("medium", 16), ("large", 128)] {
+    for (label, statements) in [("empty", 0), ("small", 4), ("medium", 16), ("large", 128)] {
         let (vm, _) = load(&source(statements));
         let module = &vm.modules()[0];
         let proto = &module.protos[1];

@@ -98,6 +98,12 @@ impl Liveness {
         Liveness { live_out, nvalues: n }
     }
 
+    /// The values that may be used after block `b` (its successors' live-in values less
+    /// their parameters, plus the branch arguments).
+    pub fn live_out(&self, b: Block) -> Option<&BitSet> {
+        self.live_out.get(b.index())
+    }
+
     /// The values that may be used at or after instruction `index` of block `b`
     /// (before it runs: its operands are included, its results are not).
     pub fn live_before(&self, f: &Function, b: Block, index: usize) -> BitSet {

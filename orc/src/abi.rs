@@ -7,9 +7,10 @@
 //! A compiled function runs in the same value-stack frame the interpreter would use:
 //! `nslots` slots of 16 bytes from `base`, value `v` in slot `proto.slot_of[v]`, typed
 //! values stored as boxed values of the matching tag (`i64` as `int`, `f64` as `float`,
-//! `i1` as `bool` with payload 0 or 1). So the collector scans compiled frames exactly as
-//! interpreted ones (by liveness at the frame's `pc`), and a frame can move between
-//! tiers at any instruction boundary. A `Val` is `{ tag: u8 at offset 0, payload: u64 at
+//! `i1` as `bool` with payload 0 or 1). The collector scans compiled frames as it scans
+//! interpreted ones (the slots live at the frame's `pc`); compiled code stores to its
+//! slots only the values that can be read there (see `lower/framed.rs`), so other slots
+//! may hold stale values, which the collector's validated marking tolerates. A `Val` is `{ tag: u8 at offset 0, payload: u64 at
 //! offset 8 }`.
 //!
 //! The host pushes the frame (parameters padded, varargs packed in slot `nparams`,

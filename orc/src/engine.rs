@@ -6,7 +6,8 @@
 //! until a function is first called; a function never called is never compiled.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use lazyjit_ir::interp::compiled::STATUS_ERROR;
@@ -41,6 +42,8 @@ pub struct Engine {
     session: Session,
     opt: OptLevel,
     stats: Arc<EngineStats>,
+    /// Leaf symbols bound so far, and their addresses.
+    leaves: Mutex<HashMap<&'static str, u64>>,
 }
 
 /// Where a failed first call lands instead of the body: it reports the failure as a Lua
@@ -63,7 +66,7 @@ impl Engine {
         let options = SessionOptions { lazy_call_error_handler: Some(failed_body as *const () as usize as u64) };
         let session = Session::with_options(options)?;
         session.define_host_symbols(&glue::helper_symbols())?;
-        Ok(Engine { session, opt, stats: Arc::new(EngineStats::default()) })
+        Ok(Engine { session, opt, stats: Arc::new(EngineStats::default()), leaves: Mutex::new(HashMap::new()) })
     }
 
     /// The counters.
@@ -81,9 +84,36 @@ impl Engine {
         self.session.take_errors()
     }
 
+    /// Binds the leaf fast paths of the module's runtime functions (see
+    /// [`lazyjit_ir::interp::Leaf`]) by their symbols, once each.
+    fn define_leaves(&self, loaded: &LoadedModule) -> Result<(), OrcError> {
+        let mut defined = self.leaves.lock().unwrap_or_else(|p| p.into_inner());
+        let mut new: Vec<(&str, u64)> = Vec::new();
+        for leaf in loaded.runtime.iter().filter_map(|e| e.leaf) {
+            match defined.get(leaf.symbol) {
+                Some(&addr) if addr == leaf.f as usize as u64 => {}
+                Some(_) => {
+                    return Err(OrcError::Codegen(format!(
+                        "two different leaf functions are named `{}`",
+                        leaf.symbol
+                    )))
+                }
+                None => {
+                    defined.insert(leaf.symbol, leaf.f as usize as u64);
+                    new.push((leaf.symbol, leaf.f as usize as u64));
+                }
+            }
+        }
+        if !new.is_empty() {
+            self.session.define_host_symbols(&new)?;
+        }
+        Ok(())
+    }
+
     /// Gives every function of the VM's module number `module` a lazy entry.
     pub fn attach(&self, vm: &Vm, module: usize) -> Result<(), OrcError> {
         let loaded = &vm.modules()[module];
+        self.define_leaves(loaded)?;
         for proto in &loaded.protos {
             let name = format!("lzf.{module}.{}", proto.index);
             let target = Target(proto, &**loaded);

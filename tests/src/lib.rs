@@ -43,9 +43,15 @@ pub fn orcrun() -> PathBuf {
 
 /// Runs `program args...` in `dir` with `stdin` bytes; returns the output.
 pub fn run_in(dir: &Path, program: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    run_in_env(dir, program, args, stdin, &[])
+}
+
+/// [`run_in`] with extra environment variables.
+pub fn run_in_env(dir: &Path, program: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     use std::io::Write;
     let mut child = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -65,6 +71,11 @@ pub fn run_in(dir: &Path, program: &Path, args: &[&str], stdin: &[u8]) -> Output
 /// Runs `orcrun` with the arguments in `dir`.
 pub fn orcrun_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     run_in(dir, &orcrun(), args, stdin)
+}
+
+/// Runs `orcrun` with the arguments in `dir`, with extra environment variables.
+pub fn orcrun_in_env(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    run_in_env(dir, &orcrun(), args, stdin, env)
 }
 
 /// A short description of a mismatch between expected and actual bytes.

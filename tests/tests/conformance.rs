@@ -1,14 +1,22 @@
 //! Every program of `shared/conformance/public` gives exactly the stdout (and exit
 //! status, and stderr lines) `lua5.4` gives, in every tier: `orcrun --tier interp` and
-//! `orcrun --tier baseline` (one trial per program and tier, named `tier/program`).
+//! `orcrun --tier baseline` (one trial per program and tier, named `tier/program`), and
+//! in the JIT with a collection at every safepoint (`gc-stress/program`,
+//! `LAZYJIT_GC_STRESS=1`), which catches a value compiled code needs but keeps only in
+//! a register across a collection.
 
-use lazyjit_tests::{first_difference, orcrun_in, shared, TIERS};
+use lazyjit_tests::{first_difference, orcrun_in_env, shared, TIERS};
 use libtest_mimic::{Arguments, Failed, Trial};
+
+/// The pseudo-tier of the JIT under collection stress.
+const GC_STRESS: &str = "gc-stress";
 
 fn check(dir: &std::path::Path, name: &str, tier: &str) -> Result<(), Failed> {
     let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).ok();
     let stdin = read("stdin").unwrap_or_default();
-    let out = orcrun_in(dir, &["--tier", tier, &format!("{name}.lua")], &stdin);
+    let (tier, env): (&str, &[(&str, &str)]) =
+        if tier == GC_STRESS { ("baseline", &[("LAZYJIT_GC_STRESS", "1")]) } else { (tier, &[]) };
+    let out = orcrun_in_env(dir, &["--tier", tier, &format!("{name}.lua")], &stdin, env);
     let mut problems = Vec::new();
     let expected = read("expected").unwrap_or_default();
     if out.stdout != expected {
@@ -45,6 +53,7 @@ fn main() {
     assert!(!names.is_empty(), "no conformance programs found");
     let trials = TIERS
         .iter()
+        .chain(std::iter::once(&GC_STRESS))
         .flat_map(|&tier| names.iter().map(move |name| (tier, name.clone())))
         .map(|(tier, name)| {
             let dir = dir.clone();

@@ -1,6 +1,6 @@
 //! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
 
-use lazyjit_ir::interp::{access, Effects, LResult, LuaError, RtFn, RtRegistry, Vm};
+use lazyjit_ir::interp::{access, Effects, LResult, Leaf, LeafVal, LuaError, RtFn, RtRegistry, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Opcode, Type};
 
@@ -9,7 +9,7 @@ use crate::lualib::{number, ForLoop, Num};
 
 use super::convert::{num_of, to_float, to_number, tostring as tostring_val};
 use super::meta::{index as index_val, setindex as setindex_val};
-use super::{obj_type_name, raw_set_checked};
+use super::{key, obj_type_name, raw_set_checked, Key};
 
 #[inline]
 fn arg(a: &[Val], i: usize) -> Val {
@@ -93,6 +93,56 @@ fn setindex(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
     }
     setindex_val(vm, obj, k, v).map(|_| Val::NIL)
 }
+
+/// The leaf of `lua.index`: a table read, following `__index` tables (a function
+/// handler, or anything not a table, is left to [`index`]).
+unsafe extern "C" fn index_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, _: u64, _: u64) -> LeafVal {
+    let Some(ktag) = Tag::from_u8(t1 as u8) else { return LeafVal::MISS };
+    let k = Val::from_raw(ktag, p1);
+    let mut obj = (t0, p0);
+    for _ in 0..LEAF_CHAIN {
+        if obj.0 != Tag::Table as u64 {
+            return LeafVal::MISS;
+        }
+        let t = access::table_of(Val::from_raw(Tag::Table, obj.1));
+        let v = t.get(k);
+        if !v.is_nil() || t.meta.is_null() {
+            return LeafVal::of(v);
+        }
+        // SAFETY: the ABI gives a live VM; a metatable pointer refers to a live table.
+        let h = unsafe { (*t.meta).get_str(key(&mut *vm, Key::Index)) };
+        if h.is_nil() {
+            return LeafVal::of(Val::NIL);
+        }
+        obj = (h.tag() as u64, h.payload());
+    }
+    LeafVal::MISS
+}
+
+/// The leaf of `lua.setindex`: a write to an existing slot of a table (any slot of the
+/// array part when the table has no metatable). Insertions, which allocate, and
+/// `__newindex` are left to [`setindex`].
+unsafe extern "C" fn setindex_leaf(_: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, t2: u64, p2: u64) -> LeafVal {
+    let (Some(ktag), Some(vtag)) = (Tag::from_u8(t1 as u8), Tag::from_u8(t2 as u8)) else {
+        return LeafVal::MISS;
+    };
+    if t0 != Tag::Table as u64 {
+        return LeafVal::MISS;
+    }
+    let t = access::table_of(Val::from_raw(Tag::Table, p0));
+    let (k, v) = (Val::from_raw(ktag, p1), Val::from_raw(vtag, p2));
+    let done = (ktag == Tag::Int && t.meta.is_null() && t.set_existing_int(k.int_unchecked(), v))
+        || t.set_existing(k, v);
+    if done {
+        LeafVal::of(Val::NIL)
+    } else {
+        LeafVal::MISS
+    }
+}
+
+/// How many `__index` tables a leaf follows before leaving the lookup to the runtime
+/// function.
+const LEAF_CHAIN: usize = 8;
 
 fn tostring(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
     tostring_val(vm, arg(a, 0))
@@ -249,6 +299,15 @@ pub(crate) fn register(r: &mut RtRegistry) {
     ];
     for &(name, tags, op) in paths {
         if let Err(e) = r.declare_fast_path(name, tags, op) {
+            debug_assert!(false, "{e}");
+        }
+    }
+    let leaves: &[(&str, Leaf)] = &[
+        ("lua.index", Leaf { symbol: "lua.index.leaf", f: index_leaf }),
+        ("lua.setindex", Leaf { symbol: "lua.setindex.leaf", f: setindex_leaf }),
+    ];
+    for &(name, leaf) in leaves {
+        if let Err(e) = r.declare_leaf(name, leaf) {
             debug_assert!(false, "{e}");
         }
     }

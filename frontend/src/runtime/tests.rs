@@ -256,6 +256,64 @@ fn index_and_setindex_with_metatables() {
     assert_eq!(text(access::table_of(store).get(x)), "hello");
 }
 
+/// Calls the leaf of runtime function `name` on up to three operands.
+fn leaf(vm: &mut Vm, name: &str, args: &[Val]) -> lazyjit_ir::interp::LeafVal {
+    let r = registry();
+    let l = r.get(name).and_then(|e| e.leaf).unwrap_or_else(|| panic!("{name} has no leaf"));
+    let a = |i: usize| args.get(i).map_or((0, 0), |v| (v.tag() as u64, v.payload()));
+    let ((t0, p0), (t1, p1), (t2, p2)) = (a(0), a(1), a(2));
+    // SAFETY: a live VM and live operands, as compiled code passes them.
+    unsafe { (l.f)(vm, t0, p0, t1, p1, t2, p2) }
+}
+
+#[test]
+fn leaves_answer_as_their_functions_or_miss() {
+    use lazyjit_ir::interp::LeafVal;
+    let mut vm = new_vm();
+    let vm = &mut vm;
+    let same = |vm: &mut Vm, args: &[Val]| {
+        let want = rt(vm, "lua.index", args).ok().expect("index works");
+        assert_eq!(leaf(vm, "lua.index", args), LeafVal::of(want), "index {args:?}");
+    };
+    // Array part, hash part, absent keys, float keys that are integers.
+    let t = vm.new_table(0, 0);
+    let (k, hello) = (s(vm, "greet"), s(vm, "hello"));
+    raw_set(vm, t, Val::int(1), Val::int(10));
+    raw_set(vm, t, k, hello);
+    for key in [Val::int(1), Val::float(1.0), Val::int(2), Val::int(0), k, Val::float(f64::NAN), Val::TRUE] {
+        same(vm, &[t, key]);
+    }
+    // A chain of `__index` tables is followed; a missing key at its end is nil.
+    let mt = vm.new_table(0, 0);
+    let ik = key(vm, Key::Index);
+    raw_set(vm, mt, ik, t);
+    let child = vm.new_table(0, 0);
+    access::table_of(child).meta = mt.payload() as *mut _;
+    let missing = s(vm, "missing");
+    same(vm, &[child, k]);
+    same(vm, &[child, missing]);
+    // A function handler, or a non-table, is left to the function.
+    let f = func(vm, "print");
+    let fmt = vm.new_table(0, 0);
+    raw_set(vm, fmt, ik, f);
+    access::table_of(child).meta = fmt.payload() as *mut _;
+    assert_eq!(leaf(vm, "lua.index", &[child, k]), LeafVal::MISS);
+    assert_eq!(leaf(vm, "lua.index", &[hello, k]), LeafVal::MISS);
+    assert_eq!(leaf(vm, "lua.index", &[Val::NIL, k]), LeafVal::MISS);
+
+    // setindex: existing slots are written; insertions and `__newindex` are missed.
+    let nil = LeafVal::of(Val::NIL);
+    assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(1), Val::int(11)]), nil);
+    assert_eq!(access::table_of(t).get(Val::int(1)).as_int(), Some(11));
+    assert_eq!(leaf(vm, "lua.setindex", &[t, k, Val::int(3)]), nil);
+    assert_eq!(access::table_of(t).get(k).as_int(), Some(3));
+    assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(2), Val::int(1)]), LeafVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[t, missing, Val::int(1)]), LeafVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[child, k, Val::int(1)]), LeafVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[Val::int(1), k, Val::int(1)]), LeafVal::MISS);
+    assert!(access::table_of(child).get(k).is_nil());
+}
+
 #[test]
 fn constructors_presize_the_array_part() {
     let mut vm = new_vm();

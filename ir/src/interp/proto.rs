@@ -340,13 +340,18 @@ impl Proto {
             (0..self.nslots).for_each(f);
             return;
         };
-        let liveness = self.liveness.get_or_init(|| crate::liveness::Liveness::compute(&self.mir));
+        let liveness = self.liveness();
         for v in liveness.live_before(&self.mir, Block(block), index as usize).iter() {
             f(self.slot_of[v]);
         }
         if self.vararg {
             f(self.nparams);
         }
+    }
+
+    /// The liveness of the function's values (computed on first use).
+    pub fn liveness(&self) -> &crate::liveness::Liveness {
+        self.liveness.get_or_init(|| crate::liveness::Liveness::compute(&self.mir))
     }
 
     /// The op index where block `b`'s instruction `index` starts, if it exists.

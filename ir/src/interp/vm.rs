@@ -58,7 +58,56 @@ pub struct RtEntry {
     pub effects: Effects,
     /// Typed fast paths, tried in order.
     pub fast_paths: Vec<FastPath>,
+    /// A leaf fast path, if declared (see [`Leaf`]).
+    pub leaf: Option<Leaf>,
 }
+
+/// A runtime function's *leaf* fast path: a host function compiled code calls directly
+/// (by `symbol`, bound when a module is attached to an engine) before the generic call.
+///
+/// `f(vm, tag0, payload0, tag1, payload1, tag2, payload2)` receives up to three
+/// operands (missing ones as `nil`) and returns the runtime function's result as
+/// `(tag, payload)`, or the tag [`LEAF_MISS`] when it cannot decide cheaply; then the
+/// runtime function is called as usual. A leaf must return exactly what the runtime
+/// function would for the operands, and must not allocate, raise an error, run Lua code
+/// or change the VM other than as the runtime function would (it may write a table slot
+/// that already exists): it runs without a safepoint and without updating the frame.
+/// Typical leaves: a table read, a write to an existing table slot.
+#[derive(Clone, Copy, Debug)]
+pub struct Leaf {
+    /// The symbol compiled code calls it by (unique per function, stable across runs so
+    /// that compiled code can be cached).
+    pub symbol: &'static str,
+    /// The code.
+    pub f: LeafFn,
+}
+
+/// See [`Leaf`].
+pub type LeafFn = unsafe extern "C" fn(*mut Vm, u64, u64, u64, u64, u64, u64) -> LeafVal;
+
+/// A value in two registers, as a [`Leaf`] returns it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafVal {
+    /// The tag number, or [`LEAF_MISS`].
+    pub tag: u64,
+    /// The payload.
+    pub payload: u64,
+}
+
+impl LeafVal {
+    /// The answer "not decided here".
+    pub const MISS: LeafVal = LeafVal { tag: LEAF_MISS, payload: 0 };
+
+    /// The value `v`.
+    #[inline]
+    pub fn of(v: Val) -> LeafVal {
+        LeafVal { tag: v.tag() as u64, payload: v.payload() }
+    }
+}
+
+/// The tag a [`Leaf`] returns when it leaves the call to the runtime function.
+pub const LEAF_MISS: u64 = 0xfe;
 
 /// Runtime functions by name, bound into modules when they are loaded.
 #[derive(Default, Clone)]
@@ -73,7 +122,17 @@ impl RtRegistry {
     }
     /// Registers a runtime function.
     pub fn register(&mut self, name: &str, f: RtFn, ret: Type, effects: Effects) {
-        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new() });
+        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None });
+    }
+    /// Declares the leaf fast path of a registered function (see [`Leaf`]). Fails if the
+    /// function is unknown or already has one.
+    pub fn declare_leaf(&mut self, name: &str, leaf: Leaf) -> Result<(), String> {
+        let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
+        if e.leaf.is_some() {
+            return Err(format!("runtime function '{name}' already has a leaf"));
+        }
+        e.leaf = Some(leaf);
+        Ok(())
     }
     /// Declares a typed fast path of a registered function (see [`FastPath`]).
     /// Fails if the function is unknown or the op does not fit the tags and result type.

@@ -86,6 +86,9 @@ pub struct Heap {
     gray: Vec<*mut GcHeader>,
     /// Print a line per collection on stderr (`LAZYJIT_GC_TRACE=1`).
     pub trace: bool,
+    /// Collect at every safepoint (`LAZYJIT_GC_STRESS=1`): finds values compiled code or
+    /// a runtime function holds without rooting them. Very slow.
+    stress: bool,
 }
 
 /// Collections start once the heap is this large, whatever survived the last one.
@@ -107,7 +110,18 @@ impl Heap {
             stats: GcStats::default(),
             gray: Vec::new(),
             trace: std::env::var_os("LAZYJIT_GC_TRACE").is_some_and(|v| v == "1"),
+            stress: false,
         }
+        .with_stress(std::env::var_os("LAZYJIT_GC_STRESS").is_some_and(|v| v == "1"))
+    }
+
+    /// This heap, collecting at every safepoint if `stress`.
+    pub fn with_stress(mut self, stress: bool) -> Heap {
+        self.stress = stress;
+        if stress {
+            self.threshold = 0;
+        }
+        self
     }
 
     /// Byte offsets of [`Heap::bytes`] and of the collection threshold in a `Heap`, for
@@ -166,7 +180,7 @@ impl Heap {
         self.sweep();
         self.stats.collections += 1;
         let before = self.threshold;
-        self.threshold = (self.bytes * 2).max(MIN_THRESHOLD);
+        self.threshold = if self.stress { 0 } else { (self.bytes * 2).max(MIN_THRESHOLD) };
         if self.trace {
             eprintln!(
                 "gc #{}: threshold {} KiB -> live {} KiB in {} objects, next at {} KiB",

@@ -222,6 +222,36 @@ impl Table {
         }
     }
 
+    /// Stores `value` at `key` if the table holds a non-`nil` value there (no growth, no
+    /// rehash, no metamethod to consult); returns whether it did.
+    pub fn set_existing(&mut self, key: Val, value: Val) -> bool {
+        let key = match key.tag() {
+            Tag::Float => match float_key(key.float_unchecked()) {
+                Some(i) => Val::int(i),
+                None => key,
+            },
+            _ => key,
+        };
+        if key.tag() == Tag::Int {
+            let idx = (key.int_unchecked() as u64).wrapping_sub(1);
+            if idx < self.arr.len() as u64 {
+                let slot = &mut self.arr[idx as usize];
+                if slot.is_nil() {
+                    return false;
+                }
+                *slot = value;
+                return true;
+            }
+        }
+        match self.hash.find(key) {
+            Some(i) if !self.hash.entries[i].value.is_nil() => {
+                self.hash.entries[i].value = value;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Raw set; returns the growth in bytes (for the heap's account).
     pub fn set(&mut self, key: Val, value: Val) -> Result<usize, KeyError> {
         match key.tag() {

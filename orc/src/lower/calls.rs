@@ -308,7 +308,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             }
         }
         let Some((&(last_c, last_tag, last_payload), earlier)) = candidates.split_last() else {
-            let (tag, payload) = self.rtcall_regs(rt, site, &ops)?;
+            let (tag, payload) = match entry.leaf {
+                Some(leaf) => self.rtcall_leaf(leaf.symbol, rt, site, &ops)?,
+                None => self.rtcall_regs(rt, site, &ops)?,
+            };
             return self.define(result, tag, payload);
         };
         let mut any = last_c;
@@ -316,24 +319,42 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             any = self.b.build_or(any, c, "")?;
         }
         let (fast_tag, fast_payload) = self.select_paths(earlier, last_tag, last_payload)?;
+        let (tag, payload) = self.or_generic(any, false, (fast_tag, fast_payload), rt, site, &ops)?;
+        self.define(result, tag, payload)
+    }
+
+    /// `fast` if `cond` is `!slow_if`, else the result of calling runtime function `rt`
+    /// on `ops` (in a cold block).
+    fn or_generic(
+        &mut self,
+        cond: IntValue<'ctx>,
+        slow_if: bool,
+        fast: (IntValue<'ctx>, IntValue<'ctx>),
+        rt: RtId,
+        site: i64,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         let head = self.current_block()?;
-        let slow = self.new_block("rt.slow");
+        let slow_bb = self.new_block("rt.slow");
         let done = self.new_block("rt.done");
-        self.b.build_conditional_branch(any, done, slow)?;
-        self.b.position_at_end(slow);
-        let (slow_tag, slow_payload) = self.rtcall_regs(rt, site, &ops)?;
+        if slow_if {
+            self.b.build_conditional_branch(cond, slow_bb, done)?;
+        } else {
+            self.b.build_conditional_branch(cond, done, slow_bb)?;
+        }
+        self.b.position_at_end(slow_bb);
+        let (slow_tag, slow_payload) = self.rtcall_regs(rt, site, ops)?;
         let slow_end = self.current_block()?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
         let tphi = self.b.build_phi(self.t.i8, "")?;
-        tphi.add_incoming(&[(&fast_tag, head), (&slow_tag, slow_end)]);
+        tphi.add_incoming(&[(&fast.0, head), (&slow_tag, slow_end)]);
         let pphi = self.b.build_phi(self.t.i64, "")?;
-        pphi.add_incoming(&[(&fast_payload, head), (&slow_payload, slow_end)]);
-        self.define(
-            result,
+        pphi.add_incoming(&[(&fast.1, head), (&slow_payload, slow_end)]);
+        Ok((
             tphi.as_basic_value().into_int_value(),
             pphi.as_basic_value().into_int_value(),
-        )
+        ))
     }
 
     /// The value of the first of `candidates` whose condition holds, else
@@ -370,6 +391,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             self.i32c(pc as i64).into(),
             self.i32c(ops.len() as i64).into(),
         ];
+        self.push_operands(&mut call_args, ops)?;
+        self.call_pair(Helper::RtCallV, &call_args)
+    }
+
+    /// Appends three operands as `i64` tag/payload pairs (missing ones `nil`), as
+    /// `lz_rtcall_v` and leaves take them.
+    fn push_operands(
+        &self,
+        call_args: &mut Vec<inkwell::values::BasicMetadataValueEnum<'ctx>>,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<(), LowerError> {
         for i in 0..3 {
             let (tag, payload) = match ops.get(i) {
                 Some(&(tag, payload)) => (self.b.build_int_z_extend(tag, self.t.i64, "")?, payload),
@@ -378,7 +410,36 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             call_args.push(tag.into());
             call_args.push(payload.into());
         }
-        self.call_pair(Helper::RtCallV, &call_args)
+        Ok(())
+    }
+
+    /// Calls the leaf fast path `symbol` of runtime function `rt` (see
+    /// [`lazyjit_ir::interp::Leaf`]) on up to three operands in registers; if it answers
+    /// [`lazyjit_ir::interp::LEAF_MISS`], calls the function (`lz_rtcall_v`).
+    fn rtcall_leaf(
+        &mut self,
+        symbol: &str,
+        rt: RtId,
+        site: i64,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        let f = self.leaf_decl(symbol);
+        let mut call_args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = vec![self.vm.into()];
+        self.push_operands(&mut call_args, ops)?;
+        let pair = match self.b.build_call(f, &call_args, "")?.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) if v.is_struct_value() => v.into_struct_value(),
+            _ => return Err(LowerError::Malformed(format!("{symbol} returns no value"))),
+        };
+        let wide_tag = self.b.build_extract_value(pair, 0, "")?.into_int_value();
+        let payload = self.b.build_extract_value(pair, 1, "")?.into_int_value();
+        let miss = self.b.build_int_compare(
+            IntPredicate::EQ,
+            wide_tag,
+            self.t.i64.const_int(lazyjit_ir::interp::LEAF_MISS, false),
+            "",
+        )?;
+        let tag = self.b.build_int_truncate(wide_tag, self.t.i8, "")?;
+        self.or_generic(miss, true, (tag, payload), rt, site, ops)
     }
 
     /// A runtime call through `lz_rtcall`, its result stored to `result`'s slot (not

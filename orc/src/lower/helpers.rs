@@ -147,6 +147,25 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         f
     }
 
+    /// The declaration of a runtime function's leaf fast path `symbol`:
+    /// `{i64, i64} (ptr vm, i64 tag0, i64 payload0, i64 tag1, i64 payload1, i64 tag2,
+    /// i64 payload2)` (see [`lazyjit_ir::interp::Leaf`]).
+    pub(crate) fn leaf_decl(&self, symbol: &str) -> FunctionValue<'ctx> {
+        if let Some(f) = self.module.get_function(symbol) {
+            return f;
+        }
+        let i64t: BasicMetadataTypeEnum<'ctx> = self.t.i64.into();
+        let params = [self.t.ptr.into(), i64t, i64t, i64t, i64t, i64t, i64t];
+        let ty = self
+            .ctx
+            .struct_type(&[self.t.i64.into(), self.t.i64.into()], false)
+            .fn_type(&params, false);
+        let f = self.module.add_function(symbol, ty, Some(Linkage::External));
+        let nounwind = Attribute::get_named_enum_kind_id("nounwind");
+        f.add_attribute(AttributeLoc::Function, self.ctx.create_enum_attribute(nounwind, 0));
+        f
+    }
+
     /// Calls a helper returning a value in registers ([`R::Pair`]): its `(tag, payload)`,
     /// the tag truncated to `i8` (a failure, the tag [`abi::ERROR_TAG`], branches to the
     /// failure exit).

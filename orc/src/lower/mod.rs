@@ -3,20 +3,21 @@
 //! [`lower_proto`] turns one loaded function ([`Proto`]) into an LLVM module that defines
 //! one external function, the body, with the calling convention of [`crate::abi`]:
 //! `i64 body(ptr vm, ptr closure, ptr base)`. The body runs in the frame the interpreter
-//! would use: every MIR value lives in its frame slot (`base + 16 * slot_of[v]`, a tag
-//! byte at offset 0 and a payload at offset 8), typed values as boxed values of the
-//! matching tag, so frames look the same in every tier. Each instruction loads its
-//! operands from their slots, computes, and stores its result to its slot; within a
-//! block, values already loaded or stored stay in LLVM registers until the next helper
-//! call (see `values.rs`), and LLVM's optimizer may keep more.
+//! would use (`base + 16 * slot_of[v]` for value `v`: a tag byte at offset 0 and a
+//! payload at offset 8; typed values as boxed values of the matching tag). MIR values
+//! are SSA values in LLVM registers (`values.rs`); those the collector, a
+//! deoptimization or a helper may read from the frame are also stored to their slots
+//! (`framed.rs`).
 //!
 //! Everything the interpreter does with a Rust call (calls, runtime functions, cells,
 //! closures, packs) is a call to a host helper of [`crate::abi`], declared by name in the
 //! module; pure typed arithmetic, branches, block-parameter moves, returns and the typed
-//! fast paths of runtime calls are inline.
+//! fast paths of runtime calls are inline, and a runtime function's leaf fast path is a
+//! direct call tried before the generic one.
 //!
-//! The code is split by op family: `values.rs` (slot access), `arith.rs` (typed
-//! arithmetic, `truthy`/`not`/`tag`, boxes), `objects.rs` (constants, cells, upvalues,
+//! The code is split by op family: `values.rs` (SSA values and slots), `framed.rs`
+//! (which values are stored), `arith.rs` (typed arithmetic, `truthy`/`not`/`tag`,
+//! boxes), `objects.rs` (constants, cells, upvalues,
 //! closures, packs, varargs, globals), `calls.rs` (`call`, `call.pack`, `tailcall`,
 //! `rtcall` with inline fast paths), `control.rs` (`jump`, `brif`, `return`, guards) and
 //! `helpers.rs` (helper declarations).
@@ -24,6 +25,7 @@
 mod arith;
 mod calls;
 mod control;
+mod framed;
 mod helpers;
 mod objects;
 mod values;
@@ -239,7 +241,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             count_a,
             count_b,
             proto_ptr,
-            ssa: values::Ssa::new(proto.mir.values.len()),
+            ssa: values::Ssa::new(proto.mir.values.len(), framed::framed_values(proto)),
             cur: Inst(0),
         })
     }

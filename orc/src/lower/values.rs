@@ -7,11 +7,11 @@
 //! allocator to place. Typed values have constant tags (`i64` is an `int`, `f64` a
 //! `float`, `i1` a `bool` 0/1), so their tests fold away.
 //!
-//! Every definition is also stored to the value's frame slot (tag byte at offset 0,
-//! stored as a whole zero-extended 8-byte word so padding is zero; payload at 8): the
-//! frame must be exact whenever a helper runs, because the collector scans it and errors
-//! and tracebacks inspect it. Helpers that produce a value write it to its slot and the
-//! lowering loads it back once.
+//! The definition of a *framed* value (one the collector, a deoptimization or a helper
+//! may read from the frame, see `framed.rs`) is also stored to its frame slot (tag byte
+//! at offset 0, stored as a whole zero-extended 8-byte word so padding is zero; payload
+//! at 8). Helpers that produce a value write it to its slot and the lowering loads it
+//! back once.
 //!
 //! Blocks are lowered in reverse postorder, so a value's definition is lowered before
 //! any use it dominates.
@@ -20,6 +20,7 @@ use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValue, FloatValue, IntValue, PhiValue, PointerValue};
 use inkwell::IntPredicate;
 
+use lazyjit_ir::liveness::BitSet;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Type, Value};
 
@@ -29,6 +30,8 @@ use crate::abi;
 /// The LLVM values of MIR values, and the `phi`s of block parameters.
 pub(crate) struct Ssa<'ctx> {
     vals: Vec<Option<(IntValue<'ctx>, IntValue<'ctx>)>>,
+    /// The values stored to their slots (see `framed.rs`).
+    framed: BitSet,
     /// Per block parameter value: its tag and its payload `phi`.
     phis: Vec<Option<(ParamTag<'ctx>, PhiValue<'ctx>)>>,
 }
@@ -43,8 +46,8 @@ enum ParamTag<'ctx> {
 }
 
 impl<'ctx> Ssa<'ctx> {
-    pub fn new(nvalues: usize) -> Ssa<'ctx> {
-        Ssa { vals: vec![None; nvalues], phis: vec![None; nvalues] }
+    pub fn new(nvalues: usize, framed: BitSet) -> Ssa<'ctx> {
+        Ssa { vals: vec![None; nvalues], framed, phis: vec![None; nvalues] }
     }
 }
 
@@ -244,7 +247,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             )));
         }
         for (&a, &p) in args.iter().zip(params) {
-            if self.slot(a)? != self.slot(p)? {
+            if self.is_framed(p) && (self.slot(a)? != self.slot(p)? || !self.is_framed(a)) {
                 let (tag, payload) = self.get(a)?;
                 self.store_raw(self.value_ptr(p)?, tag, payload)?;
             }
@@ -296,9 +299,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// Defines `v` as `(tag, payload)`: records it and stores it to its slot.
+    /// Whether `v` is kept in its frame slot (see `framed.rs`).
+    pub(crate) fn is_framed(&self, v: Value) -> bool {
+        self.ssa.framed.contains(v.index())
+    }
+
+    /// Defines `v` as `(tag, payload)`: records it and, if it is framed, stores it to its
+    /// slot.
     pub(crate) fn define(&mut self, v: Value, tag: IntValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
-        self.store_raw(self.value_ptr(v)?, tag, payload)?;
+        if self.is_framed(v) {
+            self.store_raw(self.value_ptr(v)?, tag, payload)?;
+        }
         self.record(v, tag, payload)
     }
 
@@ -308,11 +319,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.record(v, tag, payload)
     }
 
-    /// Defines `to` as a copy of `from` (no store when they share a slot, as the
-    /// decoder arranges for most copies).
+    /// Defines `to` as a copy of `from` (no store when they share a slot that `from` is
+    /// stored to, as the decoder arranges for most copies).
     pub(crate) fn define_copy(&mut self, from: Value, to: Value) -> Result<(), LowerError> {
         let (tag, payload) = self.get(from)?;
-        if self.slot(from)? == self.slot(to)? {
+        if self.slot(from)? == self.slot(to)? && self.is_framed(from) {
             self.record(to, tag, payload)
         } else {
             self.define(to, tag, payload)

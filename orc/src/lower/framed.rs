@@ -1,0 +1,137 @@
+//! Which MIR values compiled code keeps in their frame slots.
+//!
+//! A frame is read by three parties: the collector at a safepoint (it marks the slots
+//! live at the frame's position, see `Proto::live_slots`), a guard's deoptimization
+//! (the interpreter resumes from the frame), and helpers that take an operand by
+//! address (a callee, a spread pack, a cell's initial value). A value is *framed*,
+//! stored to its slot where it is defined (and by the edges into its block, for a block
+//! parameter), when one of them may need it there:
+//!
+//! - it is live across an instruction that may reach a safepoint (any helper that can
+//!   allocate or run Lua code), or, for instructions that hand operands to helpers
+//!   through memory, it is an operand of one;
+//! - it is live into a loop header: every edge into one is a safepoint;
+//! - it is live at a guard (a failing guard resumes in the interpreter).
+//!
+//! Runtime calls with up to three fixed operands pass them in registers (the helper
+//! keeps them on its own, scanned, stack), so their operands are framed only if they
+//! stay live after the call. Every other value lives in registers only; its slot may
+//! hold a stale value of an earlier, dead occupant, which the collector's validated
+//! marking tolerates.
+
+use lazyjit_ir::interp::Proto;
+use lazyjit_ir::liveness::BitSet;
+use lazyjit_ir::function::BlockData;
+use lazyjit_ir::{Block, Inst, InstData, Opcode};
+
+use super::MAX_STAGED;
+
+/// The framed values of `proto`'s function, indexed by value.
+pub(crate) fn framed_values(proto: &Proto) -> BitSet {
+    let f = &proto.mir;
+    let liveness = proto.liveness();
+    let mut framed = BitSet::new(f.values.len());
+    for (bi, block) in f.blocks.iter().enumerate() {
+        let Some(out) = liveness.live_out(Block(bi as u32)) else { continue };
+        let mut live = out.clone();
+        for &inst in block.insts.iter().rev() {
+            let node = &f.insts[inst.index()];
+            // `live` holds the values live after `inst`.
+            for s in node.data.successors() {
+                let target = &f.blocks[s.block.index()];
+                if target.loop_header {
+                    framed.union_with(&liveness.live_before(f, s.block, 0));
+                    for p in &target.params {
+                        framed.insert(p.index());
+                    }
+                }
+            }
+            for r in &node.results {
+                live.remove(r.index());
+            }
+            match safepoint(&node.data) {
+                Safepoint::No => {}
+                Safepoint::AfterOperandsInRegisters => {
+                    framed.union_with(&live);
+                }
+                Safepoint::WithOperandsInMemory => {
+                    framed.union_with(&live);
+                    node.data.for_each_operand(|v| framed.insert(v.index()));
+                }
+            }
+            if let InstData::Guard { .. } = node.data {
+                framed.union_with(&liveness.live_before(f, Block(bi as u32), index_of(block, inst)));
+            }
+            node.data.for_each_operand(|v| live.insert(v.index()));
+        }
+    }
+    framed
+}
+
+/// Whether an instruction may reach a safepoint, and how its operands reach helpers.
+enum Safepoint {
+    /// It never calls a helper that allocates, runs Lua code or reads the frame.
+    No,
+    /// A runtime call whose operands travel in registers.
+    AfterOperandsInRegisters,
+    /// Anything else that calls out: operands may be read from their slots.
+    WithOperandsInMemory,
+}
+
+fn safepoint(data: &InstData) -> Safepoint {
+    match data.opcode() {
+        Opcode::Const
+        | Opcode::Iconst
+        | Opcode::Fconst
+        | Opcode::Bconst
+        | Opcode::BoxInt
+        | Opcode::BoxFloat
+        | Opcode::BoxBool
+        | Opcode::UnboxInt
+        | Opcode::UnboxFloat
+        | Opcode::UnboxBool
+        | Opcode::Truthy
+        | Opcode::Tag
+        | Opcode::Iadd
+        | Opcode::Isub
+        | Opcode::Imul
+        | Opcode::Ineg
+        | Opcode::IcmpEq
+        | Opcode::IcmpNe
+        | Opcode::IcmpLt
+        | Opcode::IcmpLe
+        | Opcode::Fadd
+        | Opcode::Fsub
+        | Opcode::Fmul
+        | Opcode::Fdiv
+        | Opcode::Fneg
+        | Opcode::FcmpEq
+        | Opcode::FcmpLt
+        | Opcode::FcmpLe
+        | Opcode::IntToFloat
+        | Opcode::Not
+        | Opcode::CellGet
+        | Opcode::CellSet
+        | Opcode::Jump
+        | Opcode::Brif
+        | Opcode::Guard
+        | Opcode::GuardTag => Safepoint::No,
+        // Small returns copy from registers to the frame's base; others stage a pack.
+        Opcode::Return => match data {
+            InstData::Return { args, spread: false, .. } if args.len() <= MAX_STAGED => Safepoint::No,
+            _ => Safepoint::WithOperandsInMemory,
+        },
+        Opcode::RtCall => match data {
+            InstData::RtCall { args, spread: false, .. } if args.len() <= 3 => {
+                Safepoint::AfterOperandsInRegisters
+            }
+            _ => Safepoint::WithOperandsInMemory,
+        },
+        _ => Safepoint::WithOperandsInMemory,
+    }
+}
+
+/// The position of `inst` in `block`.
+fn index_of(block: &BlockData, inst: Inst) -> usize {
+    block.insts.iter().position(|&i| i == inst).unwrap_or(0)
+}
