@@ -129,6 +129,12 @@ pub const VM_GC_THRESHOLD_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_THRESHOLD_OFF
 pub const CLOSURE_PROTO_OFFSET: u64 = lazyjit_ir::rt::object::Closure::PROTO_OFFSET as u64;
 /// Offset of the back-edge counter (a `u32`) in a function.
 pub const PROTO_BACKEDGES_OFFSET: u64 = lazyjit_ir::interp::Proto::BACKEDGES_OFFSET as u64;
+/// Offset of a table's metatable pointer (null if none).
+pub const TABLE_META_OFFSET: u64 = lazyjit_ir::rt::object::Table::META_OFFSET as u64;
+/// Offset of the pointer to a table's array part (`t[1]` first, 16-byte values).
+pub const TABLE_ARRAY_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_PTR_OFFSET as u64;
+/// Offset of the length (`u64`) of a table's array part.
+pub const TABLE_ARRAY_LEN_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_LEN_OFFSET as u64;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
 
-use lazyjit_ir::interp::{access, Effects, LResult, Leaf, LeafVal, LuaError, RtFn, RtRegistry, Vm};
+use lazyjit_ir::interp::{access, ArrayAccess, Effects, LResult, Leaf, LeafVal, LuaError, RtFn, RtRegistry, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Opcode, Type};
 
@@ -308,6 +308,12 @@ pub(crate) fn register(r: &mut RtRegistry) {
     ];
     for &(name, leaf) in leaves {
         if let Err(e) = r.declare_leaf(name, leaf) {
+            debug_assert!(false, "{e}");
+        }
+    }
+    // `index` and `setindex` behave so on array slots (see their common cases).
+    for (name, access) in [("lua.index", ArrayAccess::Get), ("lua.setindex", ArrayAccess::Set)] {
+        if let Err(e) = r.declare_array_access(name, access) {
             debug_assert!(false, "{e}");
         }
     }

@@ -60,6 +60,22 @@ pub struct RtEntry {
     pub fast_paths: Vec<FastPath>,
     /// A leaf fast path, if declared (see [`Leaf`]).
     pub leaf: Option<Leaf>,
+    /// An inline array fast path, if declared (see [`ArrayAccess`]).
+    pub array: Option<ArrayAccess>,
+}
+
+/// A runtime function's inline fast path on the array part of a table
+/// ([`crate::rt::object::Table`]), which compiled code performs without a call when the
+/// operands fit, before any leaf or the function itself. The declaration promises that
+/// the function behaves so in that case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayAccess {
+    /// `f(t, k)`: if `t` is a table and `k` an integer in `1..=n` (`n` the length of
+    /// its array part) and `t[k]` is not `nil`, the result is `t[k]`.
+    Get,
+    /// `f(t, k, v)`: if `t` is a table and `k` an integer in `1..=n`, and `t[k]` is not
+    /// `nil` or `t` has no metatable, the call stores `v` at `t[k]` and returns `nil`.
+    Set,
 }
 
 /// A runtime function's *leaf* fast path: a host function compiled code calls directly
@@ -122,7 +138,14 @@ impl RtRegistry {
     }
     /// Registers a runtime function.
     pub fn register(&mut self, name: &str, f: RtFn, ret: Type, effects: Effects) {
-        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None });
+        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None, array: None });
+    }
+    /// Declares the inline array fast path of a registered function (see
+    /// [`ArrayAccess`]). Fails if the function is unknown.
+    pub fn declare_array_access(&mut self, name: &str, access: ArrayAccess) -> Result<(), String> {
+        let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
+        e.array = Some(access);
+        Ok(())
     }
     /// Declares the leaf fast path of a registered function (see [`Leaf`]). Fails if the
     /// function is unknown or already has one.

@@ -135,6 +135,10 @@ pub struct Table {
     hdr: GcHeader,
     /// The metatable, or null.
     pub meta: *mut Table,
+    /// The array part's elements and length, mirrored from `arr` after every change to
+    /// it, for compiled code's inline array accesses ([`Table::ARRAY_PTR_OFFSET`]).
+    arr_ptr: *mut Val,
+    arr_len: u64,
     arr: Vec<Val>,
     hash: HashPart,
 }
@@ -149,14 +153,37 @@ pub enum KeyError {
 }
 
 impl Table {
+    /// Byte offset of the metatable pointer (null if none).
+    pub const META_OFFSET: usize = std::mem::offset_of!(Table, meta);
+    /// Byte offset of the pointer to the array part's first element (`t[1]`; 16-byte
+    /// values, see [`Val`]).
+    pub const ARRAY_PTR_OFFSET: usize = std::mem::offset_of!(Table, arr_ptr);
+    /// Byte offset of the array part's length (`u64`): keys `1..=len` are there.
+    pub const ARRAY_LEN_OFFSET: usize = std::mem::offset_of!(Table, arr_len);
+
     /// A new table with room for `narr` array items and `nhash` other keys.
     pub fn new(narr: usize, nhash: usize) -> Box<Table> {
-        Box::new(Table {
+        let mut t = Box::new(Table {
             hdr: GcHeader::new(Kind::Table),
             meta: std::ptr::null_mut(),
+            arr_ptr: std::ptr::null_mut(),
+            arr_len: 0,
             arr: Vec::with_capacity(narr),
             hash: HashPart::with_capacity(nhash),
-        })
+        });
+        t.sync_array();
+        t
+    }
+
+    /// Appends to the array part, keeping its mirror current.
+    fn arr_push(&mut self, value: Val) {
+        self.arr.push(value);
+        self.sync_array();
+    }
+
+    fn sync_array(&mut self) {
+        self.arr_ptr = self.arr.as_mut_ptr();
+        self.arr_len = self.arr.len() as u64;
     }
 
     /// The array part (`t[1]..t[n]`, possibly with trailing nils).
@@ -281,7 +308,7 @@ impl Table {
         }
         if idx == len && !value.is_nil() {
             let before = self.arr.capacity();
-            self.arr.push(value);
+            self.arr_push(value);
             if !self.hash.is_empty() {
                 self.hash.set(Val::int(i), Val::NIL);
                 self.migrate_from_hash();
@@ -300,13 +327,13 @@ impl Table {
                 break;
             }
             self.hash.set(next, Val::NIL);
-            self.arr.push(v);
+            self.arr_push(v);
         }
     }
 
     /// Appends to the array part at position `len + 1` of the array part (constructors).
     pub fn push_array(&mut self, value: Val) {
-        self.arr.push(value);
+        self.arr_push(value);
     }
 
     /// The length operator's border (raw, no `__len`).

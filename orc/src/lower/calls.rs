@@ -12,6 +12,8 @@
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 
+use lazyjit_ir::interp::{ArrayAccess, Leaf};
+use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Opcode, RtId, SiteId, Value};
 
 use super::helpers::Helper;
@@ -258,6 +260,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         for &a in args {
             ops.push(self.get(a)?);
         }
+        if let Some(access) = entry.array {
+            if let Some((tag, payload)) = self.rtcall_array(access, entry.leaf, rt, site, &ops)? {
+                return self.define(result, tag, payload);
+            }
+        }
         // The interpreter takes declared fast paths for one- or two-operand calls of a
         // function with one or two paths (more: it always calls the function).
         let paths = &entry.fast_paths;
@@ -308,10 +315,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             }
         }
         let Some((&(last_c, last_tag, last_payload), earlier)) = candidates.split_last() else {
-            let (tag, payload) = match entry.leaf {
-                Some(leaf) => self.rtcall_leaf(leaf.symbol, rt, site, &ops)?,
-                None => self.rtcall_regs(rt, site, &ops)?,
-            };
+            let (tag, payload) = self.rtcall_leaf_or_regs(entry.leaf, rt, site, &ops)?;
             return self.define(result, tag, payload);
         };
         let mut any = last_c;
@@ -411,6 +415,121 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             call_args.push(payload.into());
         }
         Ok(())
+    }
+
+    /// Calls runtime function `rt` through its leaf, if it has one, else directly.
+    fn rtcall_leaf_or_regs(
+        &mut self,
+        leaf: Option<Leaf>,
+        rt: RtId,
+        site: i64,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        match leaf {
+            Some(leaf) => self.rtcall_leaf(leaf.symbol, rt, site, ops),
+            None => self.rtcall_regs(rt, site, ops),
+        }
+    }
+
+    /// A runtime call with an inline array fast path (see [`ArrayAccess`]): the table and
+    /// key tags, the bounds and (for a read) the element are checked inline; anything
+    /// else takes the leaf or the function. `None` if the operands cannot fit (wrong
+    /// count, or a constant tag that is never a table or an integer).
+    fn rtcall_array(
+        &mut self,
+        access: ArrayAccess,
+        leaf: Option<Leaf>,
+        rt: RtId,
+        site: i64,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<Option<(IntValue<'ctx>, IntValue<'ctx>)>, LowerError> {
+        let arity = match access {
+            ArrayAccess::Get => 2,
+            ArrayAccess::Set => 3,
+        };
+        if ops.len() != arity {
+            return Ok(None);
+        }
+        let ((ttag, tpay), (ktag, kpay)) = (ops[0], ops[1]);
+        let mut fits = Vec::new();
+        for (tag, want) in [(ttag, Tag::Table), (ktag, Tag::Int)] {
+            match tag.get_zero_extended_constant() {
+                Some(t) if t != want as u64 => return Ok(None),
+                Some(_) => {}
+                None => fits.push(self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(want), "")?),
+            }
+        }
+        let access_bb = self.new_block("arr.access");
+        let hit_bb = self.new_block("arr.hit");
+        let miss_bb = self.new_block("arr.miss");
+        let done = self.new_block("arr.done");
+        let bounds_bb = self.new_block("arr.bounds");
+        match fits.as_slice() {
+            [] => {
+                self.b.build_unconditional_branch(bounds_bb)?;
+            }
+            [c] => {
+                self.b.build_conditional_branch(*c, bounds_bb, miss_bb)?;
+            }
+            [a, b, ..] => {
+                let both = self.b.build_and(*a, *b, "")?;
+                self.b.build_conditional_branch(both, bounds_bb, miss_bb)?;
+            }
+        }
+        self.b.position_at_end(bounds_bb);
+        let table = self.b.build_int_to_ptr(tpay, self.t.ptr, "")?;
+        let len = self.load_word(self.offset_ptr(table, abi::TABLE_ARRAY_LEN_OFFSET)?)?;
+        let index = self.b.build_int_sub(kpay, self.t.i64.const_int(1, false), "")?;
+        let inside = self.b.build_int_compare(IntPredicate::ULT, index, len, "")?;
+        self.b.build_conditional_branch(inside, access_bb, miss_bb)?;
+        self.b.position_at_end(access_bb);
+        let array = self
+            .b
+            .build_load(self.t.ptr, self.offset_ptr(table, abi::TABLE_ARRAY_PTR_OFFSET)?, "")?
+            .into_pointer_value();
+        let bytes = self.b.build_int_mul(index, self.t.i64.const_int(abi::VAL_SIZE, false), "")?;
+        // SAFETY: only builds IR; `index` is below the array part's length.
+        let elem = unsafe { self.b.build_in_bounds_gep(self.t.i8, array, &[bytes], "")? };
+        let etag = self
+            .b
+            .build_load(self.t.i8, self.offset_ptr(elem, abi::VAL_TAG_OFFSET)?, "")?
+            .into_int_value();
+        let present = self.b.build_int_compare(IntPredicate::NE, etag, self.tag_const(Tag::Nil), "")?;
+        let (hit_tag, hit_payload) = match access {
+            ArrayAccess::Get => {
+                self.b.build_conditional_branch(present, hit_bb, miss_bb)?;
+                self.b.position_at_end(hit_bb);
+                let payload = self.load_word(self.offset_ptr(elem, abi::VAL_PAYLOAD_OFFSET)?)?;
+                (etag, payload)
+            }
+            ArrayAccess::Set => {
+                let meta = self
+                    .b
+                    .build_load(self.t.ptr, self.offset_ptr(table, abi::TABLE_META_OFFSET)?, "")?
+                    .into_pointer_value();
+                let no_meta = self.b.build_is_null(meta, "")?;
+                let ok = self.b.build_or(present, no_meta, "")?;
+                self.b.build_conditional_branch(ok, hit_bb, miss_bb)?;
+                self.b.position_at_end(hit_bb);
+                let (vtag, vpay) = ops[2];
+                self.store_raw(elem, vtag, vpay)?;
+                (self.tag_const(Tag::Nil), self.t.i64.const_zero())
+            }
+        };
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(miss_bb);
+        let (miss_tag, miss_payload) = self.rtcall_leaf_or_regs(leaf, rt, site, ops)?;
+        let miss_end = self.current_block()?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        let tphi = self.b.build_phi(self.t.i8, "")?;
+        tphi.add_incoming(&[(&hit_tag, hit_bb), (&miss_tag, miss_end)]);
+        let pphi = self.b.build_phi(self.t.i64, "")?;
+        pphi.add_incoming(&[(&hit_payload, hit_bb), (&miss_payload, miss_end)]);
+        Ok(Some((
+            tphi.as_basic_value().into_int_value(),
+            pphi.as_basic_value().into_int_value(),
+        )))
     }
 
     /// Calls the leaf fast path `symbol` of runtime function `rt` (see
