@@ -8,7 +8,7 @@
 
 use lazyjit_ir::interp::compiled;
 use lazyjit_ir::interp::exec::locate;
-use lazyjit_ir::interp::{access, LuaError, Proto, Vm};
+use lazyjit_ir::interp::{access, LuaError, Proto, RegVal, Vm};
 use lazyjit_ir::rt::object::{Cell, Closure};
 use lazyjit_ir::rt::{Tag, Val};
 
@@ -70,13 +70,6 @@ unsafe extern "C" fn lz_rtcall(
     }
 }
 
-/// A value in two registers, as [`abi::RTCALL_V`] returns it.
-#[repr(C)]
-struct RegVal {
-    tag: u64,
-    payload: u64,
-}
-
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn lz_rtcall_v(
     vm: *mut Vm,
@@ -98,15 +91,9 @@ unsafe extern "C" fn lz_rtcall_v(
     // SAFETY: the ABI: a live VM; the arguments are on this stack, not the value stack.
     let status = unsafe { lz_rtcall(vm, rt, site, args.as_ptr(), n as i32, &mut out, pc) };
     if status != 0 {
-        return RegVal {
-            tag: abi::ERROR_TAG,
-            payload: 0,
-        };
+        return RegVal { tag: abi::ERROR_TAG, payload: 0 };
     }
-    RegVal {
-        tag: out.tag() as u64,
-        payload: out.payload(),
-    }
+    RegVal::of(out)
 }
 
 unsafe extern "C" fn lz_call(

@@ -74,24 +74,29 @@ fn stubs_compile_nothing_and_each_body_compiles_once_on_first_call() {
     assert!(session.take_errors().is_empty());
 }
 
+/// Lazy functions `outer(x) = inner(x) + plus` and `inner(x) = x + k`, with counters of
+/// their materializer runs.
+fn add_outer_and_inner(session: &Session, plus: i64, k: i64) -> (Counter, Counter) {
+    let (outer_runs, inner_runs) = (Counter::default(), Counter::default());
+    let runs = outer_runs.clone();
+    session
+        .add_lazy_function("outer", move |req| {
+            runs.0.fetch_add(1, Ordering::SeqCst);
+            // `inner` by its public name: resolved through impl's forwarding generator to
+            // inner's lazy stub in main.
+            Ok(call_plus(req.symbol(), "inner", plus))
+        })
+        .expect("add outer");
+    session
+        .add_lazy_function("inner", add_const_body(k, &inner_runs))
+        .expect("add inner");
+    (outer_runs, inner_runs)
+}
+
 #[test]
 fn a_body_calling_another_lazy_function_materializes_both_on_first_call() {
     let session = Session::new().expect("session");
-    let (outer_runs, inner_runs) = (Counter::default(), Counter::default());
-    {
-        let runs = outer_runs.clone();
-        session
-            .add_lazy_function("outer", move |req| {
-                runs.0.fetch_add(1, Ordering::SeqCst);
-                // `inner` by its public name: resolved through impl's forwarding
-                // generator to inner's lazy stub in main.
-                Ok(call_plus(req.symbol(), "inner", 100))
-            })
-            .expect("add outer");
-    }
-    session
-        .add_lazy_function("inner", add_const_body(7, &inner_runs))
-        .expect("add inner");
+    let (outer_runs, inner_runs) = add_outer_and_inner(&session, 100, 7);
 
     let outer = unsafe { as_fn(session.lookup("outer").expect("lookup")) };
     assert_eq!((outer_runs.get(), inner_runs.get()), (0, 0));
@@ -109,19 +114,7 @@ fn linking_a_caller_does_not_materialize_its_callee() {
     // outer's body references inner's stub; linking outer must not compile
     // inner. Only calling outer, which calls inner, does.
     let session = Session::new().expect("session");
-    let (outer_runs, inner_runs) = (Counter::default(), Counter::default());
-    {
-        let runs = outer_runs.clone();
-        session
-            .add_lazy_function("outer", move |req| {
-                runs.0.fetch_add(1, Ordering::SeqCst);
-                Ok(call_plus(req.symbol(), "inner", 0))
-            })
-            .expect("add outer");
-    }
-    session
-        .add_lazy_function("inner", add_const_body(3, &inner_runs))
-        .expect("add inner");
+    let (outer_runs, inner_runs) = add_outer_and_inner(&session, 0, 3);
     session
         .lookup_body("outer")
         .expect("materialize outer's body only");

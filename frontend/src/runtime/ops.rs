@@ -1,6 +1,6 @@
 //! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
 
-use lazyjit_ir::interp::{access, ArrayAccess, Effects, LResult, Leaf, LeafVal, LuaError, RtFn, RtRegistry, Vm};
+use lazyjit_ir::interp::{access, ArrayAccess, Effects, LResult, Leaf, RegVal, LuaError, RtFn, RtRegistry, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Opcode, Type};
 
@@ -96,47 +96,47 @@ fn setindex(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
 
 /// The leaf of `lua.index`: a table read, following `__index` tables (a function
 /// handler, or anything not a table, is left to [`index`]).
-unsafe extern "C" fn index_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, _: u64, _: u64) -> LeafVal {
-    let Some(ktag) = Tag::from_u8(t1 as u8) else { return LeafVal::MISS };
+unsafe extern "C" fn index_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, _: u64, _: u64) -> RegVal {
+    let Some(ktag) = Tag::from_u8(t1 as u8) else { return RegVal::MISS };
     let k = Val::from_raw(ktag, p1);
     let mut obj = (t0, p0);
     for _ in 0..LEAF_CHAIN {
         if obj.0 != Tag::Table as u64 {
-            return LeafVal::MISS;
+            return RegVal::MISS;
         }
         let t = access::table_of(Val::from_raw(Tag::Table, obj.1));
         let v = t.get(k);
         if !v.is_nil() || t.meta.is_null() {
-            return LeafVal::of(v);
+            return RegVal::of(v);
         }
         // SAFETY: the ABI gives a live VM; a metatable pointer refers to a live table.
         let h = unsafe { (*t.meta).get_str(key(&mut *vm, Key::Index)) };
         if h.is_nil() {
-            return LeafVal::of(Val::NIL);
+            return RegVal::of(Val::NIL);
         }
         obj = (h.tag() as u64, h.payload());
     }
-    LeafVal::MISS
+    RegVal::MISS
 }
 
 /// The leaf of `lua.setindex`: a write to an existing slot of a table (any slot of the
 /// array part when the table has no metatable). Insertions, which allocate, and
 /// `__newindex` are left to [`setindex`].
-unsafe extern "C" fn setindex_leaf(_: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, t2: u64, p2: u64) -> LeafVal {
+unsafe extern "C" fn setindex_leaf(_: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, t2: u64, p2: u64) -> RegVal {
     let (Some(ktag), Some(vtag)) = (Tag::from_u8(t1 as u8), Tag::from_u8(t2 as u8)) else {
-        return LeafVal::MISS;
+        return RegVal::MISS;
     };
     if t0 != Tag::Table as u64 {
-        return LeafVal::MISS;
+        return RegVal::MISS;
     }
     let t = access::table_of(Val::from_raw(Tag::Table, p0));
     let (k, v) = (Val::from_raw(ktag, p1), Val::from_raw(vtag, p2));
     let done = (ktag == Tag::Int && t.meta.is_null() && t.set_existing_int(k.int_unchecked(), v))
         || t.set_existing(k, v);
     if done {
-        LeafVal::of(Val::NIL)
+        RegVal::of(Val::NIL)
     } else {
-        LeafVal::MISS
+        RegVal::MISS
     }
 }
 

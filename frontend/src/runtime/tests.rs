@@ -257,7 +257,7 @@ fn index_and_setindex_with_metatables() {
 }
 
 /// Calls the leaf of runtime function `name` on up to three operands.
-fn leaf(vm: &mut Vm, name: &str, args: &[Val]) -> lazyjit_ir::interp::LeafVal {
+fn leaf(vm: &mut Vm, name: &str, args: &[Val]) -> lazyjit_ir::interp::RegVal {
     let r = registry();
     let l = r.get(name).and_then(|e| e.leaf).unwrap_or_else(|| panic!("{name} has no leaf"));
     let a = |i: usize| args.get(i).map_or((0, 0), |v| (v.tag() as u64, v.payload()));
@@ -268,12 +268,12 @@ fn leaf(vm: &mut Vm, name: &str, args: &[Val]) -> lazyjit_ir::interp::LeafVal {
 
 #[test]
 fn leaves_answer_as_their_functions_or_miss() {
-    use lazyjit_ir::interp::LeafVal;
+    use lazyjit_ir::interp::RegVal;
     let mut vm = new_vm();
     let vm = &mut vm;
     let same = |vm: &mut Vm, args: &[Val]| {
         let want = rt(vm, "lua.index", args).ok().expect("index works");
-        assert_eq!(leaf(vm, "lua.index", args), LeafVal::of(want), "index {args:?}");
+        assert_eq!(leaf(vm, "lua.index", args), RegVal::of(want), "index {args:?}");
     };
     // Array part, hash part, absent keys, float keys that are integers.
     let t = vm.new_table(0, 0);
@@ -297,20 +297,20 @@ fn leaves_answer_as_their_functions_or_miss() {
     let fmt = vm.new_table(0, 0);
     raw_set(vm, fmt, ik, f);
     access::table_of(child).meta = fmt.payload() as *mut _;
-    assert_eq!(leaf(vm, "lua.index", &[child, k]), LeafVal::MISS);
-    assert_eq!(leaf(vm, "lua.index", &[hello, k]), LeafVal::MISS);
-    assert_eq!(leaf(vm, "lua.index", &[Val::NIL, k]), LeafVal::MISS);
+    assert_eq!(leaf(vm, "lua.index", &[child, k]), RegVal::MISS);
+    assert_eq!(leaf(vm, "lua.index", &[hello, k]), RegVal::MISS);
+    assert_eq!(leaf(vm, "lua.index", &[Val::NIL, k]), RegVal::MISS);
 
     // setindex: existing slots are written; insertions and `__newindex` are missed.
-    let nil = LeafVal::of(Val::NIL);
+    let nil = RegVal::of(Val::NIL);
     assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(1), Val::int(11)]), nil);
     assert_eq!(access::table_of(t).get(Val::int(1)).as_int(), Some(11));
     assert_eq!(leaf(vm, "lua.setindex", &[t, k, Val::int(3)]), nil);
     assert_eq!(access::table_of(t).get(k).as_int(), Some(3));
-    assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(2), Val::int(1)]), LeafVal::MISS);
-    assert_eq!(leaf(vm, "lua.setindex", &[t, missing, Val::int(1)]), LeafVal::MISS);
-    assert_eq!(leaf(vm, "lua.setindex", &[child, k, Val::int(1)]), LeafVal::MISS);
-    assert_eq!(leaf(vm, "lua.setindex", &[Val::int(1), k, Val::int(1)]), LeafVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(2), Val::int(1)]), RegVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[t, missing, Val::int(1)]), RegVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[child, k, Val::int(1)]), RegVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[Val::int(1), k, Val::int(1)]), RegVal::MISS);
     assert!(access::table_of(child).get(k).is_nil());
 }
 

@@ -99,26 +99,27 @@ pub struct Leaf {
 }
 
 /// See [`Leaf`].
-pub type LeafFn = unsafe extern "C" fn(*mut Vm, u64, u64, u64, u64, u64, u64) -> LeafVal;
+pub type LeafFn = unsafe extern "C" fn(*mut Vm, u64, u64, u64, u64, u64, u64) -> RegVal;
 
-/// A value in two registers, as a [`Leaf`] returns it.
+/// A value in two registers (`RAX:RDX` on x86-64), as a [`Leaf`] and compiled code's
+/// register-passing helpers return it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LeafVal {
-    /// The tag number, or [`LEAF_MISS`].
+pub struct RegVal {
+    /// The tag number, or a marker such as [`LEAF_MISS`].
     pub tag: u64,
     /// The payload.
     pub payload: u64,
 }
 
-impl LeafVal {
+impl RegVal {
     /// The answer "not decided here".
-    pub const MISS: LeafVal = LeafVal { tag: LEAF_MISS, payload: 0 };
+    pub const MISS: RegVal = RegVal { tag: LEAF_MISS, payload: 0 };
 
     /// The value `v`.
     #[inline]
-    pub fn of(v: Val) -> LeafVal {
-        LeafVal { tag: v.tag() as u64, payload: v.payload() }
+    pub fn of(v: Val) -> RegVal {
+        RegVal { tag: v.tag() as u64, payload: v.payload() }
     }
 }
 

@@ -103,25 +103,16 @@ impl Default for Heap {
 impl Heap {
     /// An empty heap.
     pub fn new() -> Heap {
+        let stress = std::env::var_os("LAZYJIT_GC_STRESS").is_some_and(|v| v == "1");
         Heap {
             objects: Vec::new(),
             bytes: 0,
-            threshold: MIN_THRESHOLD,
+            threshold: if stress { 0 } else { MIN_THRESHOLD },
             stats: GcStats::default(),
             gray: Vec::new(),
             trace: std::env::var_os("LAZYJIT_GC_TRACE").is_some_and(|v| v == "1"),
-            stress: false,
+            stress,
         }
-        .with_stress(std::env::var_os("LAZYJIT_GC_STRESS").is_some_and(|v| v == "1"))
-    }
-
-    /// This heap, collecting at every safepoint if `stress`.
-    pub fn with_stress(mut self, stress: bool) -> Heap {
-        self.stress = stress;
-        if stress {
-            self.threshold = 0;
-        }
-        self
     }
 
     /// Byte offsets of [`Heap::bytes`] and of the collection threshold in a `Heap`, for

@@ -21,8 +21,7 @@
 
 use lazyjit_ir::interp::Proto;
 use lazyjit_ir::liveness::BitSet;
-use lazyjit_ir::function::BlockData;
-use lazyjit_ir::{Block, Inst, InstData, Opcode};
+use lazyjit_ir::{Block, InstData, Opcode};
 
 use super::MAX_STAGED;
 
@@ -34,7 +33,7 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
     for (bi, block) in f.blocks.iter().enumerate() {
         let Some(out) = liveness.live_out(Block(bi as u32)) else { continue };
         let mut live = out.clone();
-        for &inst in block.insts.iter().rev() {
+        for (index, &inst) in block.insts.iter().enumerate().rev() {
             let node = &f.insts[inst.index()];
             // `live` holds the values live after `inst`.
             for s in node.data.successors() {
@@ -60,7 +59,7 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
                 }
             }
             if let InstData::Guard { .. } = node.data {
-                framed.union_with(&liveness.live_before(f, Block(bi as u32), index_of(block, inst)));
+                framed.union_with(&liveness.live_before(f, Block(bi as u32), index));
             }
             node.data.for_each_operand(|v| live.insert(v.index()));
         }
@@ -129,9 +128,4 @@ fn safepoint(data: &InstData) -> Safepoint {
         },
         _ => Safepoint::WithOperandsInMemory,
     }
-}
-
-/// The position of `inst` in `block`.
-fn index_of(block: &BlockData, inst: Inst) -> usize {
-    block.insts.iter().position(|&i| i == inst).unwrap_or(0)
 }

@@ -135,15 +135,15 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 .struct_type(&[self.t.i64.into(), self.t.i64.into()], false)
                 .fn_type(&params, false),
         };
-        let f = self
-            .module
-            .add_function(h.name(), ty, Some(Linkage::External));
-        // Helpers never unwind into compiled code (they are `extern "C"`: a panic aborts).
+        self.declare_host(h.name(), ty)
+    }
+
+    /// Declares the host function `name` of type `ty`. Host functions never unwind into
+    /// compiled code (they are `extern "C"`: a panic aborts).
+    fn declare_host(&self, name: &str, ty: FunctionType<'ctx>) -> FunctionValue<'ctx> {
+        let f = self.module.add_function(name, ty, Some(Linkage::External));
         let nounwind = Attribute::get_named_enum_kind_id("nounwind");
-        f.add_attribute(
-            AttributeLoc::Function,
-            self.ctx.create_enum_attribute(nounwind, 0),
-        );
+        f.add_attribute(AttributeLoc::Function, self.ctx.create_enum_attribute(nounwind, 0));
         f
     }
 
@@ -160,10 +160,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .ctx
             .struct_type(&[self.t.i64.into(), self.t.i64.into()], false)
             .fn_type(&params, false);
-        let f = self.module.add_function(symbol, ty, Some(Linkage::External));
-        let nounwind = Attribute::get_named_enum_kind_id("nounwind");
-        f.add_attribute(AttributeLoc::Function, self.ctx.create_enum_attribute(nounwind, 0));
-        f
+        self.declare_host(symbol, ty)
     }
 
     /// Calls a helper returning a value in registers ([`R::Pair`]): its `(tag, payload)`,
