@@ -125,6 +125,11 @@ pub const CELL_VALUE_OFFSET: u64 = 8;
 pub const VM_GC_BYTES_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_BYTES_OFFSET as u64;
 /// Offset of the collection threshold (a `usize`) in the VM.
 pub const VM_GC_THRESHOLD_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_THRESHOLD_OFFSET as u64;
+/// Offset of a closure's inline cell pointers (closures with at most
+/// [`CLOSURE_INLINE_CELLS`] cells).
+pub const CLOSURE_INLINE_CELLS_OFFSET: u64 = lazyjit_ir::rt::object::Closure::INLINE_CELLS_OFFSET as u64;
+/// How many cells a closure keeps inline.
+pub const CLOSURE_INLINE_CELLS: u32 = lazyjit_ir::rt::object::INLINE_CELLS as u32;
 /// Offset of the function (`*const Proto`) in a closure.
 pub const CLOSURE_PROTO_OFFSET: u64 = lazyjit_ir::rt::object::Closure::PROTO_OFFSET as u64;
 /// Offset of the back-edge counter (a `u32`) in a function.

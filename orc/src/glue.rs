@@ -118,7 +118,15 @@ unsafe extern "C" fn lz_call(
             .then(|| compiled::entry_of(closure))
             .flatten()
         {
-            Some(body) => compiled::call_compiled(vm, closure, body, at, nargs as usize),
+            Some(body) => {
+                let n = compiled::call_compiled_raw(vm, closure, body, at, nargs as usize);
+                vm.top = saved_top;
+                if n >= 0 {
+                    *nret = n as i32;
+                    return 0;
+                }
+                Err(vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error")))
+            }
             None => vm.call_at(f, at, nargs as usize),
         };
         vm.top = saved_top;

@@ -37,21 +37,90 @@ pub fn entry_of(closure: *mut Closure) -> Option<CompiledFn> {
 /// [`Vm::call_at`] but without counting a nested call from Rust (compiled frames call
 /// each other directly; only the depth limit applies).
 pub fn call_compiled(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> LResult<usize> {
+    let n = call_compiled_raw(vm, closure, body, base, nargs);
+    if n >= 0 {
+        Ok(n as usize)
+    } else {
+        Err(vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error")))
+    }
+}
+
+/// [`call_compiled`] for compiled code's call helper: the result count, or
+/// [`STATUS_ERROR`] with the error left in [`Vm::jit_error`] (an integer result keeps
+/// the common path free of moving a `Result` through memory).
+///
+/// The common case (a fixed-arity function, room for its frame) sets the frame up in
+/// place and calls the body from here: no trampoline of its own, so the callee's native
+/// frame joins the caller's native region (see [`enter_helper`]), which is sound
+/// because every value the frames between them hold is also in a value-stack frame.
+/// Tail calls and errors the body reports continue as in [`run_pushed`].
+#[inline]
+pub fn call_compiled_raw(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> i64 {
+    // SAFETY: closures refer to protos of loaded modules, which outlive the VM's run.
+    let proto = unsafe { &*(*closure).proto };
+    let nparams = proto.nparams as usize;
+    let nslots = proto.nslots as usize;
+    let fits = !proto.vararg
+        && vm.depth < vm.max_depth
+        && vm.frames.len() < vm.frames.capacity()
+        && vm.ensure_stack(base, nslots.max(nargs) + 16).is_ok();
+    if !fits {
+        return call_compiled_slow(vm, closure, body, base, nargs);
+    }
+    let floor = vm.frames.len();
+    let saved_top = vm.top;
+    vm.depth += 1;
+    vm.frames.push(super::FrameInfo { proto, pc: 0, base, closure });
+    for i in nargs..nparams {
+        vm.set(base + i, Val::NIL);
+    }
+    vm.top = base + nslots;
+    proto.calls.store(proto.calls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    vm.safepoint();
+    let at = vm.slot_ptr(base);
+    // SAFETY: the body follows the ABI and the frame is set up for it.
+    let mut status = unsafe { body(vm, closure, at) };
+    if status < 0 {
+        let r = finish(vm, status, floor);
+        status = into_status(vm, r);
+    }
+    exec::unwind_to(vm, floor);
+    vm.top = saved_top;
+    status
+}
+
+/// A result as [`call_compiled_raw`] reports it.
+#[cold]
+fn into_status(vm: &mut Vm, r: LResult<usize>) -> i64 {
+    match r {
+        Ok(n) => n as i64,
+        Err(e) => {
+            vm.jit_error = Some(e);
+            STATUS_ERROR
+        }
+    }
+}
+
+/// [`call_compiled`] through [`exec::push_frame`] and a trampoline of its own.
+#[cold]
+fn call_compiled_slow(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> i64 {
     let floor = vm.frames.len();
     let saved_top = vm.top;
     let r = exec::push_frame(vm, closure, base, nargs).and_then(|()| run_pushed(vm, body, floor));
     exec::unwind_to(vm, floor);
     vm.top = saved_top;
-    r
+    into_status(vm, r)
 }
 
 /// Notes, on entry to a host helper called by compiled code, where the native stack
-/// is: the stretch from here up to the trampoline that entered the body (see
-/// [`run_pushed`]) holds only the body's native frame, whose values are all also in its
-/// value-stack frame (compiled code stores every value it defines), so the collector's
-/// conservative native-stack scan skips it and stale spills in it cannot keep garbage
-/// alive. The helper's own frame lies above the point noted here, but everything it
-/// holds (the instruction's operands) is live in the value-stack frame too.
+/// is: the stretch from here up to the trampoline that entered the outermost body of
+/// the current run (see [`run_pushed`]) holds only native frames of bodies and of the
+/// call helpers between them ([`call_compiled_raw`]). Every value those hold that the
+/// collector needs is also in a value-stack frame (a value live across an instruction
+/// that can reach a safepoint is stored in its frame slot), so the collector's
+/// conservative native-stack scan skips the stretch and stale spills in it cannot keep
+/// garbage alive. The helper's own frame lies above the point noted here, but
+/// everything it holds (the instruction's operands) is in a value-stack frame too.
 #[inline(always)]
 pub fn enter_helper(vm: &mut Vm) {
     let sp = exec::stack_pointer();
@@ -80,24 +149,30 @@ pub(super) fn run_pushed(vm: &mut Vm, body: CompiledFn, floor: usize) -> LResult
 }
 
 /// [`run_pushed`] without the native region.
-fn run_bodies(vm: &mut Vm, mut body: CompiledFn, floor: usize) -> LResult<usize> {
+fn run_bodies(vm: &mut Vm, body: CompiledFn, floor: usize) -> LResult<usize> {
+    let frame = *vm.frames.last().expect("a pushed frame");
+    let base = vm.slot_ptr(frame.base);
+    // SAFETY: the body follows the ABI and the frame is set up for it.
+    let status = unsafe { body(vm, frame.closure, base) };
+    finish(vm, status, floor)
+}
+
+/// Takes the innermost frame's body `status` to the frame's result count: reports its
+/// error, or follows its tail calls into any tier until one returns.
+fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> LResult<usize> {
     loop {
-        let frame = *vm.frames.last().expect("a pushed frame");
-        let base = vm.slot_ptr(frame.base);
-        // SAFETY: the body follows the ABI and the frame is set up for it.
-        let status = unsafe { body(vm, frame.closure, base) };
         if status >= 0 {
             return Ok(status as usize);
         }
         if status != STATUS_TAIL_CALL {
             return Err(vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error")));
         }
+        let frame = *vm.frames.last().expect("a pushed frame");
         let (callee, nargs) = vm.tail_call.take().expect("a pending tail call");
         if callee.tag() != Tag::Func {
             // A native or a value with `__call`: an ordinary call, whose results are the
             // frame's results; its errors are reported at the tail call.
             vm.top = frame.base + nargs;
-            let frame = *vm.frames.last().expect("the frame");
             return vm.call_at(callee, frame.base, nargs).map_err(|e| {
                 // SAFETY: frame protos belong to loaded modules.
                 let proto = unsafe { &*frame.proto };
@@ -106,9 +181,11 @@ fn run_bodies(vm: &mut Vm, mut body: CompiledFn, floor: usize) -> LResult<usize>
         }
         let closure = callee.payload() as *mut Closure;
         exec::replace_frame(vm, closure, nargs)?;
-        match entry_of(closure) {
-            Some(next) => body = next,
-            None => return exec::interpret(vm, floor),
-        }
+        let Some(body) = entry_of(closure) else {
+            return exec::interpret(vm, floor);
+        };
+        let base = vm.slot_ptr(frame.base);
+        // SAFETY: the body follows the ABI and the frame is set up for it.
+        status = unsafe { body(vm, closure, base) };
     }
 }

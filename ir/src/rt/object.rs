@@ -89,8 +89,9 @@ impl Pack {
     }
 }
 
-/// Captures kept inside the closure object itself (most closures have few).
-const INLINE_CELLS: usize = 3;
+/// Captures kept inside the closure object itself (most closures have few): a closure
+/// with at most this many cells keeps them all inline, else all in a separate array.
+pub const INLINE_CELLS: usize = 3;
 
 /// A function value: a loaded MIR function and the cells it captured.
 #[repr(C)]
@@ -106,6 +107,9 @@ pub struct Closure {
 impl Closure {
     /// Byte offset of [`Closure::proto`].
     pub const PROTO_OFFSET: usize = std::mem::offset_of!(Closure, proto);
+    /// Byte offset of the inline cell pointers: cell `i` of a closure with at most
+    /// [`INLINE_CELLS`] cells is the pointer at `INLINE_CELLS_OFFSET + 8 * i`.
+    pub const INLINE_CELLS_OFFSET: usize = std::mem::offset_of!(Closure, inline);
 
     /// A new closure.
     pub fn new(proto: *const Proto, cells: &[*mut Cell]) -> Box<Closure> {

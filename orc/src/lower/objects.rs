@@ -131,6 +131,14 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .ok()
             .filter(|&i| i >= 0 && (i as u32) < self.mir.upvals)
             .ok_or_else(|| LowerError::Malformed(format!("upval {index} out of range")))?;
+        if self.mir.upvals <= abi::CLOSURE_INLINE_CELLS {
+            // The verifier checked that closures of this function capture exactly
+            // `upvals` cells, so they are all inline.
+            let at = self.offset_ptr(self.closure, abi::CLOSURE_INLINE_CELLS_OFFSET + 8 * index as u64)?;
+            let cell = self.b.build_load(self.t.ptr, at, "cell")?.into_pointer_value();
+            let payload = self.b.build_ptr_to_int(cell, self.t.i64, "")?;
+            return self.define(result, self.tag_const(Tag::Cell), payload);
+        }
         let out = self.value_ptr(result)?;
         self.call_helper(
             Helper::Upval,
