@@ -78,9 +78,15 @@ pub const CELL_NEW: &str = "lz_cell_new";
 pub const UPVAL: &str = "lz_upval";
 /// `void lz_globals(ptr vm, ptr out)`: the globals table value.
 pub const GLOBALS: &str = "lz_globals";
-/// `void lz_const_str(ptr closure, i32 string_index, ptr out)`: string constant
-/// `string_index` of the module the running closure's function belongs to.
-pub const CONST_STR: &str = "lz_const_str";
+/// `{i64, i64} lz_hash_get(i64 tag0, i64 payload0, i64 tag1, i64 payload1, i64, i64,
+/// ptr cache)`: if `tag0`/`payload0` is a table whose raw value at key `tag1`/`payload1`
+/// is not `nil`, that value, and the number of the hash-part entry holding it is stored
+/// in the `u32` at `cache` (an inline cache, see `TableAccess`); else `{LEAF_MISS, 0}`.
+pub const HASH_GET: &str = "lz_hash_get";
+/// `i32 lz_hash_set(i64 tag0, i64 payload0, i64 tag1, i64 payload1, i64 tag2,
+/// i64 payload2, ptr cache)`: like `lz_hash_get`, but stores value 2 in the entry
+/// found and returns 1; 0 when the raw value is `nil` (nothing stored).
+pub const HASH_SET: &str = "lz_hash_set";
 /// `void lz_closure(ptr vm, ptr closure, i32 func, ptr cells, i32 ncells, ptr out)`: a
 /// closure of function `func` of the running closure's module over the `ncells` cell
 /// values at `cells`.
@@ -107,10 +113,11 @@ pub const HELPERS: &[&str] = &[
     CELL_NEW,
     UPVAL,
     GLOBALS,
-    CONST_STR,
     CLOSURE,
     BACKEDGE,
     GUARD_FAILED,
+    HASH_GET,
+    HASH_SET,
 ];
 
 /// Offset of a value's tag byte.
@@ -132,6 +139,11 @@ pub const CLOSURE_INLINE_CELLS_OFFSET: u64 = lazyjit_ir::rt::object::Closure::IN
 pub const CLOSURE_INLINE_CELLS: u32 = lazyjit_ir::rt::object::INLINE_CELLS as u32;
 /// Offset of the function (`*const Proto`) in a closure.
 pub const CLOSURE_PROTO_OFFSET: u64 = lazyjit_ir::rt::object::Closure::PROTO_OFFSET as u64;
+/// Offset of the pointer to the module's string constants in a function.
+pub const PROTO_CONSTS_OFFSET: u64 = lazyjit_ir::interp::Proto::CONSTS_OFFSET as u64;
+/// Offset of the pointer to the inline-cache words (a `u32` per MIR instruction) in a
+/// function.
+pub const PROTO_ICS_OFFSET: u64 = lazyjit_ir::interp::Proto::ICS_OFFSET as u64;
 /// Offset of the back-edge counter (a `u32`) in a function.
 pub const PROTO_BACKEDGES_OFFSET: u64 = lazyjit_ir::interp::Proto::BACKEDGES_OFFSET as u64;
 /// Offset of a table's metatable pointer (null if none).
@@ -140,6 +152,12 @@ pub const TABLE_META_OFFSET: u64 = lazyjit_ir::rt::object::Table::META_OFFSET as
 pub const TABLE_ARRAY_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_PTR_OFFSET as u64;
 /// Offset of the length (`u64`) of a table's array part.
 pub const TABLE_ARRAY_LEN_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_LEN_OFFSET as u64;
+/// Offset of the pointer to a table's hash-part entries (key, then value).
+pub const TABLE_HASH_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::HASH_PTR_OFFSET as u64;
+/// Offset of the number of a table's hash-part entries (`u64`).
+pub const TABLE_HASH_LEN_OFFSET: u64 = lazyjit_ir::rt::object::Table::HASH_LEN_OFFSET as u64;
+/// Size of a hash-part entry.
+pub const TABLE_HASH_ENTRY_SIZE: u64 = lazyjit_ir::rt::object::Table::HASH_ENTRY_SIZE as u64;
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@
 use lazyjit_ir::interp::compiled;
 use lazyjit_ir::interp::exec::locate;
 use lazyjit_ir::interp::{access, LuaError, Proto, RegVal, Vm};
-use lazyjit_ir::rt::object::{Cell, Closure};
+use lazyjit_ir::rt::object::{Cell, Closure, Table};
 use lazyjit_ir::rt::{Tag, Val};
 
 use crate::abi;
@@ -218,11 +218,38 @@ unsafe extern "C" fn lz_globals(vm: *mut Vm, out: *mut Val) {
     unsafe { *out = Val::from_raw(Tag::Table, (*vm).globals as u64) };
 }
 
-unsafe extern "C" fn lz_const_str(closure: *mut Closure, index: i32, out: *mut Val) {
-    // SAFETY: the ABI: the running closure's function belongs to a loaded module.
-    unsafe {
-        let module = &*(*(*closure).proto).module;
-        *out = module.consts[index as usize];
+/// The hash-part entry of table `t0/p0` holding key `t1/p1` with a non-`nil` value.
+fn hash_entry(t0: u64, p0: u64, t1: u64, p1: u64) -> Option<(&'static mut Table, usize, Val)> {
+    let ktag = Tag::from_u8(t1 as u8)?;
+    if t0 != Tag::Table as u64 {
+        return None;
+    }
+    let t = access::table_of(Val::from_raw(Tag::Table, p0));
+    let (i, v) = t.hash_entry_of(Val::from_raw(ktag, p1))?;
+    Some((t, i, v))
+}
+
+unsafe extern "C" fn lz_hash_get(t0: u64, p0: u64, t1: u64, p1: u64, _: u64, _: u64, cache: *mut u32) -> RegVal {
+    match hash_entry(t0, p0, t1, p1) {
+        Some((_, i, v)) => {
+            // SAFETY: the ABI: `cache` is the instruction's inline-cache word.
+            unsafe { *cache = i as u32 };
+            RegVal::of(v)
+        }
+        None => RegVal::MISS,
+    }
+}
+
+unsafe extern "C" fn lz_hash_set(t0: u64, p0: u64, t1: u64, p1: u64, t2: u64, p2: u64, cache: *mut u32) -> i32 {
+    let Some(vtag) = Tag::from_u8(t2 as u8) else { return 0 };
+    match hash_entry(t0, p0, t1, p1) {
+        Some((t, i, _)) => {
+            t.set_hash_entry(i, Val::from_raw(vtag, p2));
+            // SAFETY: the ABI: `cache` is the instruction's inline-cache word.
+            unsafe { *cache = i as u32 };
+            1
+        }
+        None => 0,
     }
 }
 
@@ -285,13 +312,14 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::CELL_NEW, lz_cell_new as *const () as usize as u64),
         (abi::UPVAL, lz_upval as *const () as usize as u64),
         (abi::GLOBALS, lz_globals as *const () as usize as u64),
-        (abi::CONST_STR, lz_const_str as *const () as usize as u64),
         (abi::CLOSURE, lz_closure as *const () as usize as u64),
         (abi::BACKEDGE, lz_backedge as *const () as usize as u64),
         (
             abi::GUARD_FAILED,
             lz_guard_failed as *const () as usize as u64,
         ),
+        (abi::HASH_GET, lz_hash_get as *const () as usize as u64),
+        (abi::HASH_SET, lz_hash_set as *const () as usize as u64),
     ];
     debug_assert_eq!(table.len(), abi::HELPERS.len());
     table

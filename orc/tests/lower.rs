@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use lazyjit_ir::interp::{Effects, LResult, LoadedModule, Proto, RtRegistry, Vm};
+use lazyjit_ir::interp::{Effects, LResult, LoadedModule, Proto, RtRegistry, TableAccess, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{
     parse_module, verify_module, Block, Const, Function, FunctionBuilder, InstData, Module, Opcode,
@@ -26,7 +26,7 @@ fn dummy_rt(_: &mut Vm, _: &[Val]) -> LResult<Val> {
 }
 
 /// A registry binding every runtime function `m` declares to a dummy, with `t.add`
-/// given integer and float fast paths.
+/// given integer and float fast paths and `t.get`/`t.put` inline table paths.
 fn registry_for(m: &Module) -> RtRegistry {
     let mut r = RtRegistry::new();
     for d in &m.runtime {
@@ -43,6 +43,11 @@ fn registry_for(m: &Module) -> RtRegistry {
             .expect("icmp.lt path");
         r.declare_fast_path("t.lt", [Tag::Float, Tag::Float], Opcode::FcmpLt)
             .expect("fcmp.lt path");
+    }
+    for (name, access) in [("t.get", TableAccess::Get), ("t.put", TableAccess::Set)] {
+        if m.runtime.iter().any(|d| d.name == name) {
+            r.declare_table_access(name, access).expect("table access");
+        }
     }
     if m.runtime.iter().any(|d| d.name == "t.neg") {
         r.declare_fast_path("t.neg", [Tag::Int, Tag::Nil], Opcode::Ineg)
@@ -108,6 +113,8 @@ rt @t.neg -> val
 rt @t.concat -> val
 rt @t.len -> i64
 rt @t.half -> f64
+rt @t.get -> val
+rt @t.put -> val
 
 function fn0 "main" (params 2, vararg, upvals 4, sites 12) {
 block0(v0: val, v1: val):
@@ -165,6 +172,9 @@ block0(v0: val, v1: val):
     v54, v55 = call v43(v0, ...v36), site7
     v56 = call.pack v43(v1), site8
     v57 = call.pack v43(...v56), site9
+    v64 = rtcall @t.get(v0, v6) -> val, site11
+    v65 = rtcall @t.put(v0, v6, v1) -> val
+    v66 = rtcall @t.get(v0, v4) -> val
     guard.tag v0, int, snap0
     guard v45, 0, snap0
     brif v45, block1(v13, v14), block2(v44)
@@ -385,13 +395,13 @@ unsafe extern "C" fn fake_rtcall_v(
     p1: u64,
     t2: u64,
     p2: u64,
-) -> [u64; 2] {
+) -> lazyjit_ir::interp::RegVal {
     let val = |t: u64, p: u64| Val::from_raw(Tag::from_u8(t as u8).expect("a tag"), p);
     let args = [val(t0, p0), val(t1, p1), val(t2, p2)];
     let mut out = Val::NIL;
     // SAFETY: `n` (at most 3) values at `args`.
     unsafe { fake_rtcall(vm, rt, site, args.as_ptr(), n, &mut out, pc) };
-    [out.tag() as u64, out.payload()]
+    lazyjit_ir::interp::RegVal::of(out)
 }
 
 /// Calls return `args[0] + 1` (an int), then `args[1] + 1`, ...: as many results as
@@ -497,7 +507,7 @@ fn jit(proto: &Proto, module: &LoadedModule, opt: OptLevel) -> (Session, Body) {
                         u64,
                         u64,
                         u64,
-                    ) -> [u64; 2] as usize as u64,
+                    ) -> lazyjit_ir::interp::RegVal as usize as u64,
             ),
             (
                 abi::CALL,

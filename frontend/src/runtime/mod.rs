@@ -105,11 +105,9 @@ pub(crate) fn write_out(vm: &mut Vm, bytes: &[u8]) {
     st(vm).out.write(bytes);
 }
 
-/// A string that is never collected and is kept in the registry.
+/// A string that is never collected, one object per content (see [`Vm::fixed_str`]).
 fn fixed_str(vm: &mut Vm, bytes: &[u8]) -> Val {
-    let v = vm.new_str(bytes);
-    vm.registry.push(v);
-    v
+    vm.fixed_str(bytes)
 }
 
 /// The interned type name of a value (what `type` returns).
@@ -171,7 +169,7 @@ pub(crate) fn raw_set_checked(vm: &mut Vm, t: Val, k: Val, v: Val) -> Result<(),
 
 /// `t.name = v` (raw) with a new string key.
 pub(crate) fn set_field(vm: &mut Vm, t: Val, name: &str, v: Val) {
-    let k = vm.new_str(name.as_bytes());
+    let k = vm.fixed_str(name.as_bytes());
     raw_set(vm, t, k, v);
 }
 

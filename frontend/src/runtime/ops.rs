@@ -1,6 +1,6 @@
 //! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
 
-use lazyjit_ir::interp::{access, ArrayAccess, Effects, LResult, Leaf, RegVal, LuaError, RtFn, RtRegistry, Vm};
+use lazyjit_ir::interp::{access, Effects, FloatPromotion, TableAccess, LResult, Leaf, RegVal, LuaError, RtFn, RtRegistry, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Opcode, Type};
 
@@ -120,9 +120,9 @@ unsafe extern "C" fn index_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64,
 }
 
 /// The leaf of `lua.setindex`: a write to an existing slot of a table (any slot of the
-/// array part when the table has no metatable). Insertions, which allocate, and
-/// `__newindex` are left to [`setindex`].
-unsafe extern "C" fn setindex_leaf(_: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, t2: u64, p2: u64) -> RegVal {
+/// array part, or an append to it, when the table has no metatable). Other insertions
+/// and `__newindex` are left to [`setindex`].
+unsafe extern "C" fn setindex_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, t2: u64, p2: u64) -> RegVal {
     let (Some(ktag), Some(vtag)) = (Tag::from_u8(t1 as u8), Tag::from_u8(t2 as u8)) else {
         return RegVal::MISS;
     };
@@ -131,8 +131,19 @@ unsafe extern "C" fn setindex_leaf(_: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u6
     }
     let t = access::table_of(Val::from_raw(Tag::Table, p0));
     let (k, v) = (Val::from_raw(ktag, p1), Val::from_raw(vtag, p2));
-    let done = (ktag == Tag::Int && t.meta.is_null() && t.set_existing_int(k.int_unchecked(), v))
-        || t.set_existing(k, v);
+    if ktag == Tag::Int && t.meta.is_null() {
+        let i = k.int_unchecked();
+        if t.set_existing_int(i, v) {
+            return RegVal::of(Val::NIL);
+        }
+        if !v.is_nil() && i == t.array().len() as i64 + 1 {
+            let grow = t.set_int(i, v);
+            // SAFETY: the ABI gives the running VM.
+            unsafe { (*vm).heap.account(grow) };
+            return RegVal::of(Val::NIL);
+        }
+    }
+    let done = t.set_existing(k, v);
     if done {
         RegVal::of(Val::NIL)
     } else {
@@ -302,6 +313,18 @@ pub(crate) fn register(r: &mut RtRegistry) {
             debug_assert!(false, "{e}");
         }
     }
+    // Arithmetic on an int and a float is float arithmetic; `/` is on any numbers.
+    let promotions: &[(&str, Opcode, bool)] = &[
+        ("lua.add", Opcode::Fadd, false),
+        ("lua.sub", Opcode::Fsub, false),
+        ("lua.mul", Opcode::Fmul, false),
+        ("lua.div", Opcode::Fdiv, true),
+    ];
+    for &(name, op, ints_too) in promotions {
+        if let Err(e) = r.declare_float_promotion(name, FloatPromotion { op, ints_too }) {
+            debug_assert!(false, "{e}");
+        }
+    }
     let leaves: &[(&str, Leaf)] = &[
         ("lua.index", Leaf { symbol: "lua.index.leaf", f: index_leaf }),
         ("lua.setindex", Leaf { symbol: "lua.setindex.leaf", f: setindex_leaf }),
@@ -312,8 +335,8 @@ pub(crate) fn register(r: &mut RtRegistry) {
         }
     }
     // `index` and `setindex` behave so on array slots (see their common cases).
-    for (name, access) in [("lua.index", ArrayAccess::Get), ("lua.setindex", ArrayAccess::Set)] {
-        if let Err(e) = r.declare_array_access(name, access) {
+    for (name, access) in [("lua.index", TableAccess::Get), ("lua.setindex", TableAccess::Set)] {
+        if let Err(e) = r.declare_table_access(name, access) {
             debug_assert!(false, "{e}");
         }
     }

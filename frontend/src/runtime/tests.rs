@@ -301,13 +301,23 @@ fn leaves_answer_as_their_functions_or_miss() {
     assert_eq!(leaf(vm, "lua.index", &[hello, k]), RegVal::MISS);
     assert_eq!(leaf(vm, "lua.index", &[Val::NIL, k]), RegVal::MISS);
 
-    // setindex: existing slots are written; insertions and `__newindex` are missed.
+    // setindex: existing slots are written, and appends to the array part of a table
+    // without a metatable; other insertions and `__newindex` are missed.
     let nil = RegVal::of(Val::NIL);
     assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(1), Val::int(11)]), nil);
     assert_eq!(access::table_of(t).get(Val::int(1)).as_int(), Some(11));
     assert_eq!(leaf(vm, "lua.setindex", &[t, k, Val::int(3)]), nil);
     assert_eq!(access::table_of(t).get(k).as_int(), Some(3));
-    assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(2), Val::int(1)]), RegVal::MISS);
+    let bytes = vm.heap.bytes;
+    for i in 2..=9 {
+        assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(i), Val::int(i * 10)]), nil);
+    }
+    assert_eq!(access::table_of(t).array().len(), 9);
+    assert_eq!(access::table_of(t).get(Val::int(9)).as_int(), Some(90));
+    assert!(vm.heap.bytes > bytes, "the growth is accounted");
+    assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(11), Val::int(1)]), RegVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(10), Val::NIL]), RegVal::MISS);
+    assert_eq!(leaf(vm, "lua.setindex", &[child, Val::int(1), Val::int(1)]), RegVal::MISS);
     assert_eq!(leaf(vm, "lua.setindex", &[t, missing, Val::int(1)]), RegVal::MISS);
     assert_eq!(leaf(vm, "lua.setindex", &[child, k, Val::int(1)]), RegVal::MISS);
     assert_eq!(leaf(vm, "lua.setindex", &[Val::int(1), k, Val::int(1)]), RegVal::MISS);

@@ -293,6 +293,14 @@ pub struct Proto {
     pub moves: Box<[(u32, u32)]>,
     /// The MIR instruction (block, index) each op came from.
     pub origin: Box<[(u32, u32)]>,
+    /// The module's string constants (`str N` is at `consts_ptr[N]`), for compiled code
+    /// ([`Proto::CONSTS_OFFSET`]).
+    consts_ptr: *const crate::rt::Val,
+    /// One word per MIR instruction for compiled code's inline caches (what a word
+    /// means is up to the code of its instruction; all start at 0).
+    pub ics: Box<[AtomicU32]>,
+    /// `ics`' first word ([`Proto::ICS_OFFSET`]).
+    ics_ptr: *const AtomicU32,
     liveness: std::sync::OnceLock<crate::liveness::Liveness>,
     chunk: *const str,
     /// The module it belongs to.
@@ -308,6 +316,12 @@ impl Proto {
     /// Byte offset of [`Proto::backedges`], for compiled code that counts back edges
     /// inline.
     pub const BACKEDGES_OFFSET: usize = std::mem::offset_of!(Proto, backedges);
+    /// Byte offset of the pointer to the module's string constants (16-byte values;
+    /// `str N` is the N-th).
+    pub const CONSTS_OFFSET: usize = std::mem::offset_of!(Proto, consts_ptr);
+    /// Byte offset of the pointer to the inline-cache words ([`Proto::ics`], a `u32`
+    /// per MIR instruction, by instruction number).
+    pub const ICS_OFFSET: usize = std::mem::offset_of!(Proto, ics_ptr);
 
     /// The chunk (file) name of the module it belongs to.
     pub fn chunk_name(&self) -> &str {
@@ -408,6 +422,7 @@ impl LoadedModule {
 fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *const str) -> Proto {
     let d = super::decode::decode(&f, bound, consts);
     let sites = (0..f.sites).map(|_| SiteProfile::default()).collect();
+    let ics: Box<[AtomicU32]> = (0..f.insts.len()).map(|_| AtomicU32::new(0)).collect();
     Proto {
         index,
         code: d.code,
@@ -423,6 +438,9 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         sites,
         moves: d.moves,
         origin: d.origin,
+        consts_ptr: consts.as_ptr(),
+        ics_ptr: ics.as_ptr(),
+        ics,
         liveness: std::sync::OnceLock::new(),
         chunk,
         module: std::ptr::null(),

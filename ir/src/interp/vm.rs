@@ -60,22 +60,51 @@ pub struct RtEntry {
     pub fast_paths: Vec<FastPath>,
     /// A leaf fast path, if declared (see [`Leaf`]).
     pub leaf: Option<Leaf>,
-    /// An inline array fast path, if declared (see [`ArrayAccess`]).
-    pub array: Option<ArrayAccess>,
+    /// An inline table fast path, if declared (see [`TableAccess`]).
+    pub table: Option<TableAccess>,
+    /// Mixed-number arithmetic in float, if declared (see [`FloatPromotion`]).
+    pub promotion: Option<FloatPromotion>,
 }
 
-/// A runtime function's inline fast path on the array part of a table
-/// ([`crate::rt::object::Table`]), which compiled code performs without a call when the
-/// operands fit, before any leaf or the function itself. The declaration promises that
-/// the function behaves so in that case.
+/// A runtime function's arithmetic on mixed numbers: for two operands that are each an
+/// int or a float, at least one a float (or any two numbers when `ints_too`), the call
+/// computes the float op `op` on both converted to float (an int as `i2f` converts it).
+/// Compiled code computes it inline where the typed fast paths do not apply; the
+/// declaration promises that the function behaves so (Lua's `+ - *` on an int and a
+/// float, and `/` on any numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArrayAccess {
-    /// `f(t, k)`: if `t` is a table and `k` an integer in `1..=n` (`n` the length of
-    /// its array part) and `t[k]` is not `nil`, the result is `t[k]`.
+pub struct FloatPromotion {
+    /// A pure `(f64, f64) -> f64` op.
+    pub op: crate::ops::Opcode,
+    /// Also for two ints.
+    pub ints_too: bool,
+}
+
+/// A runtime function's inline fast path on the raw contents of a table
+/// ([`crate::rt::object::Table`]), which compiled code performs without a call when the
+/// operands fit, before any leaf or the function itself: integer keys within the array
+/// part are checked inline; a constant string key is looked up through an inline cache
+/// of the hash-part entry that held it last. The declaration promises that the function
+/// behaves so in those cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableAccess {
+    /// `f(t, k)`: if `t` is a table whose raw value at `k` is not `nil`, the result is
+    /// that value.
     Get,
-    /// `f(t, k, v)`: if `t` is a table and `k` an integer in `1..=n`, and `t[k]` is not
-    /// `nil` or `t` has no metatable, the call stores `v` at `t[k]` and returns `nil`.
+    /// `f(t, k, v)`: if `t` is a table whose raw value at `k` is not `nil`, or `k` is an
+    /// integer in `1..=n` (`n` the length of its array part) and `t` has no metatable,
+    /// the call stores `v` at `t[k]` and returns `nil`.
     Set,
+}
+
+impl TableAccess {
+    /// The number of operands of the access.
+    pub fn arity(self) -> usize {
+        match self {
+            TableAccess::Get => 2,
+            TableAccess::Set => 3,
+        }
+    }
 }
 
 /// A runtime function's *leaf* fast path: a host function compiled code calls directly
@@ -85,10 +114,12 @@ pub enum ArrayAccess {
 /// operands (missing ones as `nil`) and returns the runtime function's result as
 /// `(tag, payload)`, or the tag [`LEAF_MISS`] when it cannot decide cheaply; then the
 /// runtime function is called as usual. A leaf must return exactly what the runtime
-/// function would for the operands, and must not allocate, raise an error, run Lua code
-/// or change the VM other than as the runtime function would (it may write a table slot
-/// that already exists): it runs without a safepoint and without updating the frame.
-/// Typical leaves: a table read, a write to an existing table slot.
+/// function would for the operands, and must not allocate collectable objects, raise an
+/// error, run Lua code or change the VM other than as the runtime function would (it may
+/// write a table slot, or grow a table's parts and add the growth to the heap's account
+/// with [`crate::rt::gc::Heap::account`]): it runs without a safepoint and without
+/// updating the frame. Typical leaves: a table read, a write to an existing table slot,
+/// an append to an array.
 #[derive(Clone, Copy, Debug)]
 pub struct Leaf {
     /// The symbol compiled code calls it by (unique per function, stable across runs so
@@ -139,13 +170,13 @@ impl RtRegistry {
     }
     /// Registers a runtime function.
     pub fn register(&mut self, name: &str, f: RtFn, ret: Type, effects: Effects) {
-        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None, array: None });
+        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None, table: None, promotion: None });
     }
-    /// Declares the inline array fast path of a registered function (see
-    /// [`ArrayAccess`]). Fails if the function is unknown.
-    pub fn declare_array_access(&mut self, name: &str, access: ArrayAccess) -> Result<(), String> {
+    /// Declares the inline table fast path of a registered function (see
+    /// [`TableAccess`]). Fails if the function is unknown.
+    pub fn declare_table_access(&mut self, name: &str, access: TableAccess) -> Result<(), String> {
         let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
-        e.array = Some(access);
+        e.table = Some(access);
         Ok(())
     }
     /// Declares the leaf fast path of a registered function (see [`Leaf`]). Fails if the
@@ -178,6 +209,22 @@ impl RtRegistry {
             return Err(format!("'{}' does not fit {name} on {tags:?}", op.mnemonic()));
         }
         e.fast_paths.push(FastPath { tags, op });
+        Ok(())
+    }
+    /// Declares the float promotion of a registered function (see [`FloatPromotion`]).
+    /// Fails if the function is unknown, does not return a value, or `op` is not a pure
+    /// `(f64, f64) -> f64` op.
+    pub fn declare_float_promotion(&mut self, name: &str, promotion: FloatPromotion) -> Result<(), String> {
+        let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
+        let op = promotion.op;
+        let fits = op.is_pure()
+            && op.operand_types() == [Type::F64, Type::F64]
+            && matches!(op.results(), crate::ops::Results::One(Type::F64))
+            && e.ret == Type::Val;
+        if !fits {
+            return Err(format!("'{}' cannot promote {name}'s operands", op.mnemonic()));
+        }
+        e.promotion = Some(promotion);
         Ok(())
     }
     /// Looks a function up.
@@ -285,6 +332,8 @@ pub struct Vm {
     /// The traceback of an error raised outside any protected call, taken where it was
     /// raised (for the uncaught-error report).
     pub pending_traceback: Option<String>,
+    /// Never-collected strings by content (see [`Vm::fixed_str`]).
+    fixed_strings: std::collections::HashMap<Box<[u8]>, Val>,
 }
 
 impl Vm {
@@ -316,6 +365,7 @@ impl Vm {
             protected: 0,
             ext: None,
             pending_traceback: None,
+            fixed_strings: std::collections::HashMap::new(),
             nesting: 0,
             jit_error: None,
             tail_call: None,
@@ -387,6 +437,21 @@ impl Vm {
     pub fn new_str(&mut self, bytes: &[u8]) -> Val {
         let p = self.heap.adopt(LStr::new(bytes), bytes.len());
         Val::from_raw(Tag::Str, p as u64)
+    }
+
+    /// The never-collected string with these bytes, made on first request. Module
+    /// constants and the names a frontend keeps (library fields, metamethod names) share
+    /// one object per content, so table lookups with them match keys by identity
+    /// without comparing bytes.
+    pub fn fixed_str(&mut self, bytes: &[u8]) -> Val {
+        if let Some(&v) = self.fixed_strings.get(bytes) {
+            return v;
+        }
+        let v = self.new_str(bytes);
+        // SAFETY: a just-allocated string object.
+        unsafe { (*(v.payload() as *mut LStr)).set_fixed() };
+        self.fixed_strings.insert(bytes.into(), v);
+        v
     }
 
     /// A new table value.
@@ -531,12 +596,7 @@ impl Vm {
         let consts = module
             .strings
             .iter()
-            .map(|s| {
-                let v = self.new_str(s);
-                // SAFETY: just allocated string object.
-                unsafe { (*(v.payload() as *mut LStr)).set_fixed() };
-                v
-            })
+            .map(|s| self.fixed_str(s))
             .collect();
         let loaded = LoadedModule::new(module, bound, consts);
         let main = &loaded.protos[0] as *const Proto;

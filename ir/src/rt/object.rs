@@ -164,6 +164,14 @@ impl Table {
     pub const ARRAY_PTR_OFFSET: usize = std::mem::offset_of!(Table, arr_ptr);
     /// Byte offset of the array part's length (`u64`): keys `1..=len` are there.
     pub const ARRAY_LEN_OFFSET: usize = std::mem::offset_of!(Table, arr_len);
+    /// Byte offset of the pointer to the hash part's entries: each is
+    /// [`Table::HASH_ENTRY_SIZE`] bytes, a key value then a value (`nil` for a dead key),
+    /// in insertion order; a key appears at most once.
+    pub const HASH_PTR_OFFSET: usize = std::mem::offset_of!(Table, hash) + std::mem::offset_of!(HashPart, entries_ptr);
+    /// Byte offset of the number of hash-part entries (`u64`).
+    pub const HASH_LEN_OFFSET: usize = std::mem::offset_of!(Table, hash) + std::mem::offset_of!(HashPart, entries_len);
+    /// Size of a hash-part entry.
+    pub const HASH_ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
 
     /// A new table with room for `narr` array items and `nhash` other keys.
     pub fn new(narr: usize, nhash: usize) -> Box<Table> {
@@ -194,6 +202,20 @@ impl Table {
     #[inline]
     pub fn array(&self) -> &[Val] {
         &self.arr
+    }
+
+    /// The number of the hash-part entry holding `key` (as stored: no normalisation of
+    /// float keys) with a non-`nil` value, and the value: what an inline cache of
+    /// compiled code remembers (see [`Table::HASH_PTR_OFFSET`]).
+    pub fn hash_entry_of(&self, key: Val) -> Option<(usize, Val)> {
+        let i = self.hash.find(key)?;
+        let v = self.hash.entries[i].value;
+        (!v.is_nil()).then_some((i, v))
+    }
+
+    /// Stores `value` in hash-part entry `i`, which [`Table::hash_entry_of`] gave.
+    pub fn set_hash_entry(&mut self, i: usize, value: Val) {
+        self.hash.entries[i].value = value;
     }
 
     /// Every hash-part entry (dead ones have a `nil` value).
@@ -454,6 +476,9 @@ fn key_hash(k: Val) -> u64 {
     }
 }
 
+/// A hash-part entry; compiled code reads and writes them (see
+/// [`Table::HASH_PTR_OFFSET`]).
+#[repr(C)]
 struct Entry {
     key: Val,
     value: Val,
@@ -466,16 +491,26 @@ struct HashPart {
     entries: Vec<Entry>,
     /// 0: empty slot; otherwise entry index + 1. Length is 0 or a power of two.
     index: Vec<u32>,
+    /// `entries`' pointer and length, mirrored after every change to it, for compiled
+    /// code's inline caches.
+    entries_ptr: *mut Entry,
+    entries_len: u64,
 }
 
 impl HashPart {
     fn with_capacity(n: usize) -> HashPart {
-        let mut h = HashPart { entries: Vec::new(), index: Vec::new() };
+        let mut h = HashPart { entries: Vec::new(), index: Vec::new(), entries_ptr: std::ptr::null_mut(), entries_len: 0 };
         if n > 0 {
             h.entries.reserve(n);
             h.index = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(4)];
         }
+        h.sync();
         h
+    }
+
+    fn sync(&mut self) {
+        self.entries_ptr = self.entries.as_mut_ptr();
+        self.entries_len = self.entries.len() as u64;
     }
 
     #[inline]
@@ -525,6 +560,7 @@ impl HashPart {
             self.rehash();
         }
         self.entries.push(Entry { key, value });
+        self.sync();
         self.insert_index(self.entries.len() - 1);
         (self.entries.capacity() * 32 + self.index.len() * 4).saturating_sub(before)
     }
@@ -541,6 +577,7 @@ impl HashPart {
     /// Drops dead entries and resizes the index for the live ones plus growth.
     fn rehash(&mut self) {
         self.entries.retain(|e| !e.value.is_nil());
+        self.sync();
         let want = ((self.entries.len() + 1) * 2).max(4);
         let size = (want * 4 / 3 + 1).next_power_of_two();
         self.index.clear();

@@ -9,12 +9,13 @@
 //! a runtime function's declared typed fast paths (one or two, for one or two operands,
 //! as the interpreter takes them) run inline when the operand tags match.
 
+use inkwell::basic_block::BasicBlock;
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 
-use lazyjit_ir::interp::{ArrayAccess, Leaf};
+use lazyjit_ir::interp::{FloatPromotion, Leaf, TableAccess};
 use lazyjit_ir::rt::Tag;
-use lazyjit_ir::{Opcode, RtId, SiteId, Value};
+use lazyjit_ir::{Const, InstData, Opcode, RtId, SiteId, Value, ValueDef};
 
 use super::helpers::Helper;
 use super::{LowerError, Lowerer, MAX_STAGED};
@@ -260,8 +261,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         for &a in args {
             ops.push(self.get(a)?);
         }
-        if let Some(access) = entry.array {
-            if let Some((tag, payload)) = self.rtcall_array(access, entry.leaf, rt, site, &ops)? {
+        if let Some(access) = entry.table {
+            let fast = if args.len() >= 2 && self.is_const_str(args[1]) {
+                self.rtcall_hash_ic(access, entry.leaf, rt, site, &ops)?
+            } else {
+                self.rtcall_array(access, entry.leaf, rt, site, &ops)?
+            };
+            if let Some((tag, payload)) = fast {
                 return self.define(result, tag, payload);
             }
         }
@@ -314,6 +320,18 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 }
             }
         }
+        if let (Some(promotion), 2) = (entry.promotion, ops.len()) {
+            // After the typed paths: mixed numbers in float.
+            let (cond, payload) = self.promoted(promotion, ops[0], ops[1])?;
+            match cond.get_zero_extended_constant() {
+                Some(0) => {}
+                Some(_) => {
+                    let (tag, payload) = self.select_paths(&candidates, self.tag_const(Tag::Float), payload)?;
+                    return self.define(result, tag, payload);
+                }
+                None => candidates.push((cond, self.tag_const(Tag::Float), payload)),
+            }
+        }
         let Some((&(last_c, last_tag, last_payload), earlier)) = candidates.split_last() else {
             let (tag, payload) = self.rtcall_leaf_or_regs(entry.leaf, rt, site, &ops)?;
             return self.define(result, tag, payload);
@@ -325,6 +343,41 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let (fast_tag, fast_payload) = self.select_paths(earlier, last_tag, last_payload)?;
         let (tag, payload) = self.or_generic(any, false, (fast_tag, fast_payload), rt, site, &ops)?;
         self.define(result, tag, payload)
+    }
+
+    /// Whether a [`FloatPromotion`] applies to operands `a` and `b`, and the float payload
+    /// it computes (meaningful only when it applies).
+    fn promoted(
+        &mut self,
+        promotion: FloatPromotion,
+        a: (IntValue<'ctx>, IntValue<'ctx>),
+        b: (IntValue<'ctx>, IntValue<'ctx>),
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        let mut number = None;
+        let mut float = None;
+        let mut payloads = Vec::with_capacity(2);
+        for (tag, payload) in [a, b] {
+            let is_int = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Int), "")?;
+            let is_float = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Float), "")?;
+            let is_number = self.b.build_or(is_int, is_float, "")?;
+            number = Some(match number {
+                Some(n) => self.b.build_and(n, is_number, "")?,
+                None => is_number,
+            });
+            float = Some(match float {
+                Some(f) => self.b.build_or(f, is_float, "")?,
+                None => is_float,
+            });
+            let converted = self.b.build_signed_int_to_float(payload, self.t.f64, "")?;
+            let converted = self.float_bits(converted)?;
+            payloads.push(self.b.build_select(is_int, converted, payload, "")?.into_int_value());
+        }
+        let (Some(number), Some(float)) = (number, float) else {
+            return Err(LowerError::Malformed("float promotion without operands".into()));
+        };
+        let cond = if promotion.ints_too { number } else { self.b.build_and(number, float, "")? };
+        let (_, payload) = self.typed_op(promotion.op, payloads[0], Some(payloads[1]))?;
+        Ok((cond, payload))
     }
 
     /// `fast` if `cond` is `!slow_if`, else the result of calling runtime function `rt`
@@ -351,14 +404,22 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let slow_end = self.current_block()?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
+        self.value_phi(&[(fast.0, fast.1, head), (slow_tag, slow_payload, slow_end)])
+    }
+
+    /// At the start of a join block: the value (tag, payload) that arrives from each
+    /// predecessor.
+    fn value_phi(
+        &self,
+        incoming: &[(IntValue<'ctx>, IntValue<'ctx>, BasicBlock<'ctx>)],
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         let tphi = self.b.build_phi(self.t.i8, "")?;
-        tphi.add_incoming(&[(&fast.0, head), (&slow_tag, slow_end)]);
         let pphi = self.b.build_phi(self.t.i64, "")?;
-        pphi.add_incoming(&[(&fast.1, head), (&slow_payload, slow_end)]);
-        Ok((
-            tphi.as_basic_value().into_int_value(),
-            pphi.as_basic_value().into_int_value(),
-        ))
+        for (tag, payload, block) in incoming {
+            tphi.add_incoming(&[(tag, *block)]);
+            pphi.add_incoming(&[(payload, *block)]);
+        }
+        Ok((tphi.as_basic_value().into_int_value(), pphi.as_basic_value().into_int_value()))
     }
 
     /// The value of the first of `candidates` whose condition holds, else
@@ -431,23 +492,137 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         }
     }
 
-    /// A runtime call with an inline array fast path (see [`ArrayAccess`]): the table and
-    /// key tags, the bounds and (for a read) the element are checked inline; anything
-    /// else takes the leaf or the function. `None` if the operands cannot fit (wrong
-    /// count, or a constant tag that is never a table or an integer).
-    fn rtcall_array(
+    /// Whether `v` is the result of a string constant.
+    fn is_const_str(&self, v: Value) -> bool {
+        match self.mir.values.get(v.index()).map(|d| d.def) {
+            Some(ValueDef::Result(inst, 0)) => {
+                matches!(self.mir.inst(inst).data, InstData::Const { imm: Const::Str(_), .. })
+            }
+            _ => false,
+        }
+    }
+
+    /// A runtime call with an inline table fast path (see [`TableAccess`]) whose key is a
+    /// string constant: the instruction's inline-cache word ([`abi::PROTO_ICS_OFFSET`])
+    /// names the hash-part entry that held the key last; if the table has that entry
+    /// and it holds the key with a non-`nil` value, the access happens inline. Else
+    /// `lz_hash_get`/`lz_hash_set` look the key up (and refill the cache), and if the
+    /// raw value is `nil` the leaf or the function decides. `None` if the operand count
+    /// does not fit.
+    fn rtcall_hash_ic(
         &mut self,
-        access: ArrayAccess,
+        access: TableAccess,
         leaf: Option<Leaf>,
         rt: RtId,
         site: i64,
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
     ) -> Result<Option<(IntValue<'ctx>, IntValue<'ctx>)>, LowerError> {
-        let arity = match access {
-            ArrayAccess::Get => 2,
-            ArrayAccess::Set => 3,
+        if ops.len() != access.arity() {
+            return Ok(None);
+        }
+        let ((ttag, tpay), (_, kpay)) = (ops[0], ops[1]);
+        let probe_bb = self.new_block("ic.probe");
+        let entry_bb = self.new_block("ic.entry");
+        let value_bb = self.new_block("ic.value");
+        let hit_bb = self.new_block("ic.hit");
+        let refill_bb = self.new_block("ic.refill");
+        let slow_bb = self.new_block("ic.slow");
+        let done = self.new_block("ic.done");
+        let ics = self
+            .b
+            .build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_ICS_OFFSET)?, "ics")?
+            .into_pointer_value();
+        let word = self.offset_ptr(ics, 4 * self.cur.index() as u64)?;
+        let is_table = self.b.build_int_compare(IntPredicate::EQ, ttag, self.tag_const(Tag::Table), "")?;
+        self.b.build_conditional_branch(is_table, probe_bb, slow_bb)?;
+        // The cached entry number against the table's entry count.
+        self.b.position_at_end(probe_bb);
+        let table = self.b.build_int_to_ptr(tpay, self.t.ptr, "")?;
+        let len = self.load_word(self.offset_ptr(table, abi::TABLE_HASH_LEN_OFFSET)?)?;
+        let cached = self.b.build_load(self.t.i32, word, "")?.into_int_value();
+        let cached = self.b.build_int_z_extend(cached, self.t.i64, "")?;
+        let inside = self.b.build_int_compare(IntPredicate::ULT, cached, len, "")?;
+        self.b.build_conditional_branch(inside, entry_bb, refill_bb)?;
+        // The entry holds the key (the same string object).
+        self.b.position_at_end(entry_bb);
+        let entries = self
+            .b
+            .build_load(self.t.ptr, self.offset_ptr(table, abi::TABLE_HASH_PTR_OFFSET)?, "")?
+            .into_pointer_value();
+        let bytes = self.b.build_int_mul(cached, self.t.i64.const_int(abi::TABLE_HASH_ENTRY_SIZE, false), "")?;
+        // SAFETY: only builds IR; `cached` is below the entry count.
+        let entry = unsafe { self.b.build_in_bounds_gep(self.t.i8, entries, &[bytes], "")? };
+        let key_tag = self.b.build_load(self.t.i8, entry, "")?.into_int_value();
+        let key_payload = self.load_word(self.offset_ptr(entry, abi::VAL_PAYLOAD_OFFSET)?)?;
+        let same_tag = self.b.build_int_compare(IntPredicate::EQ, key_tag, self.tag_const(Tag::Str), "")?;
+        let same_payload = self.b.build_int_compare(IntPredicate::EQ, key_payload, kpay, "")?;
+        let same = self.b.build_and(same_tag, same_payload, "")?;
+        self.b.build_conditional_branch(same, value_bb, refill_bb)?;
+        // Its value is not nil.
+        self.b.position_at_end(value_bb);
+        let value = self.offset_ptr(entry, abi::VAL_SIZE)?;
+        let vtag = self.b.build_load(self.t.i8, value, "")?.into_int_value();
+        let present = self.b.build_int_compare(IntPredicate::NE, vtag, self.tag_const(Tag::Nil), "")?;
+        self.b.build_conditional_branch(present, hit_bb, refill_bb)?;
+        self.b.position_at_end(hit_bb);
+        let (hit_tag, hit_payload) = match access {
+            TableAccess::Get => (vtag, self.load_word(self.offset_ptr(value, abi::VAL_PAYLOAD_OFFSET)?)?),
+            TableAccess::Set => {
+                let (vt, vp) = ops[2];
+                self.store_raw(value, vt, vp)?;
+                (self.tag_const(Tag::Nil), self.t.i64.const_zero())
+            }
         };
-        if ops.len() != arity {
+        self.b.build_unconditional_branch(done)?;
+        // The lookup that refills the cache.
+        self.b.position_at_end(refill_bb);
+        let mut args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = Vec::new();
+        self.push_operands(&mut args, ops)?;
+        args.push(word.into());
+        let (refill_tag, refill_payload, found) = match access {
+            TableAccess::Get => {
+                let pair = self.call_helper_value(Helper::HashGet, &args)?.into_struct_value();
+                let wide_tag = self.b.build_extract_value(pair, 0, "")?.into_int_value();
+                let payload = self.b.build_extract_value(pair, 1, "")?.into_int_value();
+                let miss = self.t.i64.const_int(lazyjit_ir::interp::LEAF_MISS, false);
+                let found = self.b.build_int_compare(IntPredicate::NE, wide_tag, miss, "")?;
+                (self.b.build_int_truncate(wide_tag, self.t.i8, "")?, payload, found)
+            }
+            TableAccess::Set => {
+                let stored = self.call_helper_value(Helper::HashSet, &args)?.into_int_value();
+                let found = self.b.build_int_compare(IntPredicate::NE, stored, self.t.i32.const_zero(), "")?;
+                (self.tag_const(Tag::Nil), self.t.i64.const_zero(), found)
+            }
+        };
+        let refill_end = self.current_block()?;
+        self.b.build_conditional_branch(found, done, slow_bb)?;
+        // Not in the hash part: the leaf or the function.
+        self.b.position_at_end(slow_bb);
+        let (slow_tag, slow_payload) = self.rtcall_leaf_or_regs(leaf, rt, site, ops)?;
+        let slow_end = self.current_block()?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        self.value_phi(&[
+            (hit_tag, hit_payload, hit_bb),
+            (refill_tag, refill_payload, refill_end),
+            (slow_tag, slow_payload, slow_end),
+        ])
+        .map(Some)
+    }
+
+    /// A runtime call with an inline array fast path (see [`TableAccess`]): the table and
+    /// key tags, the bounds and (for a read) the element are checked inline; anything
+    /// else takes the leaf or the function. `None` if the operands cannot fit (wrong
+    /// count, or a constant tag that is never a table or an integer).
+    fn rtcall_array(
+        &mut self,
+        access: TableAccess,
+        leaf: Option<Leaf>,
+        rt: RtId,
+        site: i64,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<Option<(IntValue<'ctx>, IntValue<'ctx>)>, LowerError> {
+        if ops.len() != access.arity() {
             return Ok(None);
         }
         let ((ttag, tpay), (ktag, kpay)) = (ops[0], ops[1]);
@@ -496,13 +671,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .into_int_value();
         let present = self.b.build_int_compare(IntPredicate::NE, etag, self.tag_const(Tag::Nil), "")?;
         let (hit_tag, hit_payload) = match access {
-            ArrayAccess::Get => {
+            TableAccess::Get => {
                 self.b.build_conditional_branch(present, hit_bb, miss_bb)?;
                 self.b.position_at_end(hit_bb);
                 let payload = self.load_word(self.offset_ptr(elem, abi::VAL_PAYLOAD_OFFSET)?)?;
                 (etag, payload)
             }
-            ArrayAccess::Set => {
+            TableAccess::Set => {
                 let meta = self
                     .b
                     .build_load(self.t.ptr, self.offset_ptr(table, abi::TABLE_META_OFFSET)?, "")?
@@ -522,14 +697,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let miss_end = self.current_block()?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
-        let tphi = self.b.build_phi(self.t.i8, "")?;
-        tphi.add_incoming(&[(&hit_tag, hit_bb), (&miss_tag, miss_end)]);
-        let pphi = self.b.build_phi(self.t.i64, "")?;
-        pphi.add_incoming(&[(&hit_payload, hit_bb), (&miss_payload, miss_end)]);
-        Ok(Some((
-            tphi.as_basic_value().into_int_value(),
-            pphi.as_basic_value().into_int_value(),
-        )))
+        self.value_phi(&[(hit_tag, hit_payload, hit_bb), (miss_tag, miss_payload, miss_end)]).map(Some)
     }
 
     /// Calls the leaf fast path `symbol` of runtime function `rt` (see

@@ -24,8 +24,9 @@ pub(crate) enum Helper {
     CellNew,
     Upval,
     Globals,
-    ConstStr,
     Closure,
+    HashGet,
+    HashSet,
     Backedge,
     GuardFailed,
 }
@@ -63,7 +64,8 @@ impl Helper {
             Helper::CellNew => abi::CELL_NEW,
             Helper::Upval => abi::UPVAL,
             Helper::Globals => abi::GLOBALS,
-            Helper::ConstStr => abi::CONST_STR,
+            Helper::HashGet => abi::HASH_GET,
+            Helper::HashSet => abi::HASH_SET,
             Helper::Closure => abi::CLOSURE,
             Helper::Backedge => abi::BACKEDGE,
             Helper::GuardFailed => abi::GUARD_FAILED,
@@ -99,8 +101,9 @@ impl Helper {
             Helper::Upval => (R::Void, &[Ptr, I32, Ptr]),
             // (vm, out)
             Helper::Globals => (R::Void, &[Ptr, Ptr]),
-            // (closure, string_index, out)
-            Helper::ConstStr => (R::Void, &[Ptr, I32, Ptr]),
+            // (tag0, payload0, tag1, payload1, tag2, payload2, cache_word)
+            Helper::HashGet => (R::Pair, &[I64, I64, I64, I64, I64, I64, Ptr]),
+            Helper::HashSet => (R::I32, &[I64, I64, I64, I64, I64, I64, Ptr]),
             // (vm, closure, func, cells, ncells, out)
             Helper::Closure => (R::Void, &[Ptr, Ptr, I32, Ptr, I32, Ptr]),
             // (vm, pc)
@@ -212,6 +215,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             inkwell::values::ValueKind::Basic(_) => None,
             inkwell::values::ValueKind::Instruction(_) => None,
         })
+    }
+
+    /// Calls a helper that returns a value.
+    pub(crate) fn call_helper_value(
+        &mut self,
+        h: Helper,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Result<inkwell::values::BasicValueEnum<'ctx>, LowerError> {
+        let f = self.helper(h);
+        match self.b.build_call(f, args, "")?.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) => Ok(v),
+            inkwell::values::ValueKind::Instruction(_) => Err(LowerError::Malformed(format!("{} returns no value", h.name()))),
+        }
     }
 
     /// Calls a helper returning an `i32` status; a nonzero status returns

@@ -42,14 +42,15 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                         "string {s} is not in the module"
                     )));
                 }
-                let out = self.value_ptr(result)?;
-                let args = [
-                    self.closure.into(),
-                    self.i32c(s.0 as i64).into(),
-                    out.into(),
-                ];
-                self.call_helper(Helper::ConstStr, &args)?;
-                return self.define_loaded(result);
+                // The module's constants are never collected: their payloads are
+                // loaded from the function's constant table, their tag is known.
+                let consts = self
+                    .b
+                    .build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_CONSTS_OFFSET)?, "consts")?
+                    .into_pointer_value();
+                let at = self.offset_ptr(consts, abi::VAL_SIZE * s.0 as u64 + abi::VAL_PAYLOAD_OFFSET)?;
+                let payload = self.load_word(at)?;
+                return self.define(result, self.tag_const(Tag::Str), payload);
             }
         };
         self.store_value(result, tag, payload)
