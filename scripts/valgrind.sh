@@ -11,7 +11,8 @@ command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed
 status=0
 run() {
   local tier=$1; shift
-  if valgrind -q --error-exitcode=99 --suppressions="$here/scripts/valgrind.supp" \
+  # The system allocator: Memcheck checks heap accesses against its blocks only.
+  if LAZYJIT_SYSTEM_ALLOC=1 valgrind -q --error-exitcode=99 --suppressions="$here/scripts/valgrind.supp" \
       "$orcrun" --tier "$tier" "$@" > /dev/null 2> /tmp/valgrind.$$.log; then
     echo "ok   $tier $*"
   else

@@ -320,16 +320,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 }
             }
         }
-        if let (Some(promotion), 2) = (entry.promotion, ops.len()) {
-            // After the typed paths: mixed numbers in float.
-            let (cond, payload) = self.promoted(promotion, ops[0], ops[1])?;
-            match cond.get_zero_extended_constant() {
-                Some(0) => {}
-                Some(_) => {
+        // Mixed numbers in float: inline when the operand tags are known to fit, else
+        // tried in the cold block before the call (it would slow the typed paths down).
+        let mut promotion = entry.promotion.filter(|_| ops.len() == 2);
+        if let Some(p) = promotion {
+            if let Some(fits) = self.promotion_fits(p, ops[0].0, ops[1].0)?.get_zero_extended_constant() {
+                promotion = None;
+                if fits != 0 {
+                    let payload = self.promoted(p, ops[0], ops[1])?;
                     let (tag, payload) = self.select_paths(&candidates, self.tag_const(Tag::Float), payload)?;
                     return self.define(result, tag, payload);
                 }
-                None => candidates.push((cond, self.tag_const(Tag::Float), payload)),
             }
         }
         let Some((&(last_c, last_tag, last_payload), earlier)) = candidates.split_last() else {
@@ -341,47 +342,50 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             any = self.b.build_or(any, c, "")?;
         }
         let (fast_tag, fast_payload) = self.select_paths(earlier, last_tag, last_payload)?;
-        let (tag, payload) = self.or_generic(any, false, (fast_tag, fast_payload), rt, site, &ops)?;
+        let (tag, payload) = self.or_generic(any, false, (fast_tag, fast_payload), rt, site, &ops, promotion)?;
         self.define(result, tag, payload)
     }
 
-    /// Whether a [`FloatPromotion`] applies to operands `a` and `b`, and the float payload
-    /// it computes (meaningful only when it applies).
+    /// Whether a [`FloatPromotion`] applies to operands with tags `a` and `b`.
+    fn promotion_fits(
+        &mut self,
+        promotion: FloatPromotion,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+    ) -> Result<IntValue<'ctx>, LowerError> {
+        let is = |tag: IntValue<'ctx>, t: Tag| self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(t), "");
+        let (a_float, b_float) = (is(a, Tag::Float)?, is(b, Tag::Float)?);
+        let a_number = self.b.build_or(is(a, Tag::Int)?, a_float, "")?;
+        let b_number = self.b.build_or(is(b, Tag::Int)?, b_float, "")?;
+        let numbers = self.b.build_and(a_number, b_number, "")?;
+        if promotion.ints_too {
+            return Ok(numbers);
+        }
+        let some_float = self.b.build_or(a_float, b_float, "")?;
+        Ok(self.b.build_and(numbers, some_float, "")?)
+    }
+
+    /// The float payload a [`FloatPromotion`] computes on two number operands (an int
+    /// operand converted to float).
     fn promoted(
         &mut self,
         promotion: FloatPromotion,
         a: (IntValue<'ctx>, IntValue<'ctx>),
         b: (IntValue<'ctx>, IntValue<'ctx>),
-    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
-        let mut number = None;
-        let mut float = None;
-        let mut payloads = Vec::with_capacity(2);
-        for (tag, payload) in [a, b] {
+    ) -> Result<IntValue<'ctx>, LowerError> {
+        let mut floats = [self.t.i64.const_zero(); 2];
+        for (out, (tag, payload)) in floats.iter_mut().zip([a, b]) {
             let is_int = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Int), "")?;
-            let is_float = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Float), "")?;
-            let is_number = self.b.build_or(is_int, is_float, "")?;
-            number = Some(match number {
-                Some(n) => self.b.build_and(n, is_number, "")?,
-                None => is_number,
-            });
-            float = Some(match float {
-                Some(f) => self.b.build_or(f, is_float, "")?,
-                None => is_float,
-            });
             let converted = self.b.build_signed_int_to_float(payload, self.t.f64, "")?;
             let converted = self.float_bits(converted)?;
-            payloads.push(self.b.build_select(is_int, converted, payload, "")?.into_int_value());
+            *out = self.b.build_select(is_int, converted, payload, "")?.into_int_value();
         }
-        let (Some(number), Some(float)) = (number, float) else {
-            return Err(LowerError::Malformed("float promotion without operands".into()));
-        };
-        let cond = if promotion.ints_too { number } else { self.b.build_and(number, float, "")? };
-        let (_, payload) = self.typed_op(promotion.op, payloads[0], Some(payloads[1]))?;
-        Ok((cond, payload))
+        Ok(self.typed_op(promotion.op, floats[0], Some(floats[1]))?.1)
     }
 
-    /// `fast` if `cond` is `!slow_if`, else the result of calling runtime function `rt`
-    /// on `ops` (in a cold block).
+    /// `fast` if `cond` is `!slow_if`, else (in a cold block) the `promotion` if it
+    /// applies, else the result of calling runtime function `rt` on `ops`.
+    #[allow(clippy::too_many_arguments)]
     fn or_generic(
         &mut self,
         cond: IntValue<'ctx>,
@@ -390,6 +394,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         rt: RtId,
         site: i64,
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+        promotion: Option<FloatPromotion>,
     ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         let head = self.current_block()?;
         let slow_bb = self.new_block("rt.slow");
@@ -400,11 +405,23 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             self.b.build_conditional_branch(cond, done, slow_bb)?;
         }
         self.b.position_at_end(slow_bb);
+        let mut incoming = vec![(fast.0, fast.1, head)];
+        if let (Some(p), [a, b]) = (promotion, ops) {
+            let fits = self.promotion_fits(p, a.0, b.0)?;
+            let promote_bb = self.new_block("rt.promote");
+            let call_bb = self.new_block("rt.call");
+            self.b.build_conditional_branch(fits, promote_bb, call_bb)?;
+            self.b.position_at_end(promote_bb);
+            let payload = self.promoted(p, *a, *b)?;
+            incoming.push((self.tag_const(Tag::Float), payload, promote_bb));
+            self.b.build_unconditional_branch(done)?;
+            self.b.position_at_end(call_bb);
+        }
         let (slow_tag, slow_payload) = self.rtcall_regs(rt, site, ops)?;
-        let slow_end = self.current_block()?;
+        incoming.push((slow_tag, slow_payload, self.current_block()?));
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
-        self.value_phi(&[(fast.0, fast.1, head), (slow_tag, slow_payload, slow_end)])
+        self.value_phi(&incoming)
     }
 
     /// At the start of a join block: the value (tag, payload) that arrives from each
@@ -726,7 +743,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             "",
         )?;
         let tag = self.b.build_int_truncate(wide_tag, self.t.i8, "")?;
-        self.or_generic(miss, true, (tag, payload), rt, site, ops)
+        self.or_generic(miss, true, (tag, payload), rt, site, ops, None)
     }
 
     /// A runtime call through `lz_rtcall`, its result stored to `result`'s slot (not

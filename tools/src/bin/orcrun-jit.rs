@@ -4,11 +4,11 @@
 #[path = "../cli.rs"]
 mod cli;
 
-/// Runtime objects are many and small, and programs allocate them at a high rate:
-/// mimalloc's size-class free lists serve them several times faster than the system
-/// allocator (binary-trees spent over 40% of its time in glibc's malloc and free).
+#[path = "../alloc.rs"]
+mod alloc;
+
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::ToolAlloc = alloc::ToolAlloc;
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
