@@ -69,9 +69,9 @@ pub struct RtEntry {
 /// A runtime function's arithmetic on mixed numbers: for two operands that are each an
 /// int or a float, at least one a float (or any two numbers when `ints_too`), the call
 /// computes the float op `op` on both converted to float (an int as `i2f` converts it).
-/// Compiled code computes it inline where the typed fast paths do not apply; the
-/// declaration promises that the function behaves so (Lua's `+ - *` on an int and a
-/// float, and `/` on any numbers).
+/// The baseline tier computes it inline where the operand tags are known to fit (type
+/// speculation is for the rest); the declaration promises that the function behaves so
+/// (Lua's `+ - *` on an int and a float, and `/` on any numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FloatPromotion {
     /// A pure `(f64, f64) -> f64` op.

@@ -320,14 +320,15 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 }
             }
         }
-        // Mixed numbers in float: inline when the operand tags are known to fit, else
-        // tried in the cold block before the call (it would slow the typed paths down).
-        let mut promotion = entry.promotion.filter(|_| ops.len() == 2);
-        if let Some(p) = promotion {
-            if let Some(fits) = self.promotion_fits(p, ops[0].0, ops[1].0)?.get_zero_extended_constant() {
-                promotion = None;
+        // Mixed numbers in float, inline only when the operand tags are known to fit:
+        // checking them at run time too (in the cold block before the call) made
+        // arithmetic-heavy functions 1.7x as costly to compile (criterion
+        // `baseline-compile/medium`: 6.0 -> 10.4 ms) to speed up mixed arithmetic that
+        // the optimizing tier's speculation is for.
+        if let (Some(p), [a, b]) = (entry.promotion, ops.as_slice()) {
+            if let Some(fits) = self.promotion_fits(p, a.0, b.0)?.get_zero_extended_constant() {
                 if fits != 0 {
-                    let payload = self.promoted(p, ops[0], ops[1])?;
+                    let payload = self.promoted(p, *a, *b)?;
                     let (tag, payload) = self.select_paths(&candidates, self.tag_const(Tag::Float), payload)?;
                     return self.define(result, tag, payload);
                 }
@@ -342,7 +343,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             any = self.b.build_or(any, c, "")?;
         }
         let (fast_tag, fast_payload) = self.select_paths(earlier, last_tag, last_payload)?;
-        let (tag, payload) = self.or_generic(any, false, (fast_tag, fast_payload), rt, site, &ops, promotion)?;
+        let (tag, payload) = self.or_generic(any, false, (fast_tag, fast_payload), rt, site, &ops)?;
         self.define(result, tag, payload)
     }
 
@@ -383,9 +384,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(self.typed_op(promotion.op, floats[0], Some(floats[1]))?.1)
     }
 
-    /// `fast` if `cond` is `!slow_if`, else (in a cold block) the `promotion` if it
-    /// applies, else the result of calling runtime function `rt` on `ops`.
-    #[allow(clippy::too_many_arguments)]
+    /// `fast` if `cond` is `!slow_if`, else the result of calling runtime function `rt`
+    /// on `ops` (in a cold block).
     fn or_generic(
         &mut self,
         cond: IntValue<'ctx>,
@@ -394,7 +394,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         rt: RtId,
         site: i64,
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
-        promotion: Option<FloatPromotion>,
     ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         let head = self.current_block()?;
         let slow_bb = self.new_block("rt.slow");
@@ -405,23 +404,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             self.b.build_conditional_branch(cond, done, slow_bb)?;
         }
         self.b.position_at_end(slow_bb);
-        let mut incoming = vec![(fast.0, fast.1, head)];
-        if let (Some(p), [a, b]) = (promotion, ops) {
-            let fits = self.promotion_fits(p, a.0, b.0)?;
-            let promote_bb = self.new_block("rt.promote");
-            let call_bb = self.new_block("rt.call");
-            self.b.build_conditional_branch(fits, promote_bb, call_bb)?;
-            self.b.position_at_end(promote_bb);
-            let payload = self.promoted(p, *a, *b)?;
-            incoming.push((self.tag_const(Tag::Float), payload, promote_bb));
-            self.b.build_unconditional_branch(done)?;
-            self.b.position_at_end(call_bb);
-        }
         let (slow_tag, slow_payload) = self.rtcall_regs(rt, site, ops)?;
-        incoming.push((slow_tag, slow_payload, self.current_block()?));
+        let slow_end = self.current_block()?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
-        self.value_phi(&incoming)
+        self.value_phi(&[(fast.0, fast.1, head), (slow_tag, slow_payload, slow_end)])
     }
 
     /// At the start of a join block: the value (tag, payload) that arrives from each
@@ -743,7 +730,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             "",
         )?;
         let tag = self.b.build_int_truncate(wide_tag, self.t.i8, "")?;
-        self.or_generic(miss, true, (tag, payload), rt, site, ops, None)
+        self.or_generic(miss, true, (tag, payload), rt, site, ops)
     }
 
     /// A runtime call through `lz_rtcall`, its result stored to `result`'s slot (not
