@@ -47,6 +47,25 @@ pub const RTCALL: &str = "lz_rtcall";
 /// arguments passed as tag/payload pairs (those past `nargs` are ignored), returning the
 /// result's tag and payload in registers, or the tag [`ERROR_TAG`] if the function failed.
 pub const RTCALL_V: &str = "lz_rtcall_v";
+/// `{i64, i64} lz_rtcall_v2(ptr vm, i64 call, i64 tag0, i64 payload0, i64 tag1, i64
+/// payload1)`: [`RTCALL_V`] for one or two arguments, with `rt`, `nargs`, `site` and `pc`
+/// packed into `call` ([`pack_rtcall`]), so that every argument travels in a register.
+pub const RTCALL_V2: &str = "lz_rtcall_v2";
+
+/// The `call` word of [`RTCALL_V2`]: bits 0..16 `rt`, 16..18 `nargs` (1 or 2), 18..40
+/// `site + 1`, 40..64 `pc`; `None` when a field does not fit.
+pub fn pack_rtcall(rt: u32, nargs: usize, site: i64, pc: u32) -> Option<u64> {
+    let site = u64::try_from(site + 1).ok().filter(|&s| s < 1 << 22)?;
+    let fits = rt < 1 << 16 && (1..=2).contains(&nargs) && pc < 1 << 24;
+    fits.then(|| rt as u64 | (nargs as u64) << 16 | site << 18 | (pc as u64) << 40)
+}
+
+/// The fields of a [`pack_rtcall`] word: `(rt, nargs, site, pc)`.
+pub fn unpack_rtcall(call: u64) -> (u32, usize, i64, u32) {
+    let site = ((call >> 18) & ((1 << 22) - 1)) as i64 - 1;
+    ((call & 0xffff) as u32, ((call >> 16) & 3) as usize, site, (call >> 40) as u32)
+}
+
 /// The tag [`RTCALL_V`] returns for a failure (no value has it).
 pub const ERROR_TAG: u64 = 0xff;
 /// `i32 lz_call(ptr vm, ptr callee, ptr at, i32 nargs, i32 pc, ptr nret_out)`: calls the
@@ -78,14 +97,14 @@ pub const CELL_NEW: &str = "lz_cell_new";
 pub const UPVAL: &str = "lz_upval";
 /// `void lz_globals(ptr vm, ptr out)`: the globals table value.
 pub const GLOBALS: &str = "lz_globals";
-/// `{i64, i64} lz_hash_get(i64 tag0, i64 payload0, i64 tag1, i64 payload1, i64, i64,
-/// ptr cache)`: if `tag0`/`payload0` is a table whose raw value at key `tag1`/`payload1`
-/// is not `nil`, that value, and the number of the hash-part entry holding it is stored
-/// in the `u32` at `cache` (an inline cache, see `TableAccess`); else `{LEAF_MISS, 0}`.
+/// `{i64, i64} lz_hash_get(ptr table, i64 key, ptr cache)`: if the raw value of `table`
+/// at string `key` (a string object's address) is not `nil`, that value, and the number
+/// of the hash-part entry holding it is stored in the `u32` at `cache` (an inline cache,
+/// see `TableAccess`); else `{LEAF_MISS, 0}`.
 pub const HASH_GET: &str = "lz_hash_get";
-/// `i32 lz_hash_set(i64 tag0, i64 payload0, i64 tag1, i64 payload1, i64 tag2,
-/// i64 payload2, ptr cache)`: like `lz_hash_get`, but stores value 2 in the entry
-/// found and returns 1; 0 when the raw value is `nil` (nothing stored).
+/// `i32 lz_hash_set(ptr table, i64 key, i64 tag, i64 payload, ptr cache)`: like
+/// `lz_hash_get`, but stores the value `tag`/`payload` in the entry found and returns 1;
+/// 0 when the raw value is `nil` (nothing stored).
 pub const HASH_SET: &str = "lz_hash_set";
 /// `void lz_closure(ptr vm, ptr closure, i32 func, ptr cells, i32 ncells, ptr out)`: a
 /// closure of function `func` of the running closure's module over the `ncells` cell
@@ -104,6 +123,7 @@ pub const GUARD_FAILED: &str = "lz_guard_failed";
 pub const HELPERS: &[&str] = &[
     RTCALL,
     RTCALL_V,
+    RTCALL_V2,
     CALL,
     STAGE_PACK,
     TAIL_CALL,
@@ -163,6 +183,20 @@ pub const TABLE_HASH_ENTRY_SIZE: u64 = lazyjit_ir::rt::object::Table::HASH_ENTRY
 mod tests {
     use lazyjit_ir::rt::object::Cell;
     use lazyjit_ir::rt::Val;
+
+    #[test]
+    fn rtcall_words_round_trip_or_refuse() {
+        for (rt, nargs, site, pc) in [(0, 1, -1, 0), (65535, 2, (1 << 22) - 2, (1 << 24) - 1), (7, 2, 3, 12345)] {
+            let call = super::pack_rtcall(rt, nargs, site, pc).expect("fits");
+            assert_eq!(super::unpack_rtcall(call), (rt, nargs, site, pc));
+        }
+        assert_eq!(super::pack_rtcall(1 << 16, 1, 0, 0), None);
+        assert_eq!(super::pack_rtcall(0, 3, 0, 0), None);
+        assert_eq!(super::pack_rtcall(0, 0, 0, 0), None);
+        assert_eq!(super::pack_rtcall(0, 1, (1 << 22) - 1, 0), None);
+        assert_eq!(super::pack_rtcall(0, 1, -2, 0), None);
+        assert_eq!(super::pack_rtcall(0, 1, 0, 1 << 24), None);
+    }
 
     #[test]
     fn layouts_match_the_abi() {

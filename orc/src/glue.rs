@@ -6,6 +6,8 @@
 //! aborts the process with a message (`extern "C"`), and Lua errors come back as a
 //! status with the error left in [`Vm::jit_error`].
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use lazyjit_ir::interp::compiled;
 use lazyjit_ir::interp::exec::locate;
 use lazyjit_ir::interp::{access, LuaError, Proto, RegVal, Vm};
@@ -94,6 +96,12 @@ unsafe extern "C" fn lz_rtcall_v(
         return RegVal { tag: abi::ERROR_TAG, payload: 0 };
     }
     RegVal::of(out)
+}
+
+unsafe extern "C" fn lz_rtcall_v2(vm: *mut Vm, call: u64, t0: u64, p0: u64, t1: u64, p1: u64) -> RegVal {
+    let (rt, nargs, site, pc) = abi::unpack_rtcall(call);
+    // SAFETY: the ABI of `lz_rtcall_v`, with the fields unpacked.
+    unsafe { lz_rtcall_v(vm, rt as i32, site as i32, pc as i32, nargs as i32, t0, p0, t1, p1, 0, 0) }
 }
 
 unsafe extern "C" fn lz_call(
@@ -218,35 +226,32 @@ unsafe extern "C" fn lz_globals(vm: *mut Vm, out: *mut Val) {
     unsafe { *out = Val::from_raw(Tag::Table, (*vm).globals as u64) };
 }
 
-/// The hash-part entry of table `t0/p0` holding key `t1/p1` with a non-`nil` value.
-fn hash_entry(t0: u64, p0: u64, t1: u64, p1: u64) -> Option<(&'static mut Table, usize, Val)> {
-    let ktag = Tag::from_u8(t1 as u8)?;
-    if t0 != Tag::Table as u64 {
-        return None;
-    }
-    let t = access::table_of(Val::from_raw(Tag::Table, p0));
-    let (i, v) = t.hash_entry_of(Val::from_raw(ktag, p1))?;
-    Some((t, i, v))
+/// Remembers hash-part entry `i` in an instruction's inline-cache word.
+fn fill_cache(cache: *const AtomicU32, i: usize) {
+    // SAFETY: the ABI: `cache` is the instruction's word in its function's `ics`.
+    unsafe { (*cache).store(i as u32, Ordering::Relaxed) };
 }
 
-unsafe extern "C" fn lz_hash_get(t0: u64, p0: u64, t1: u64, p1: u64, _: u64, _: u64, cache: *mut u32) -> RegVal {
-    match hash_entry(t0, p0, t1, p1) {
-        Some((_, i, v)) => {
-            // SAFETY: the ABI: `cache` is the instruction's inline-cache word.
-            unsafe { *cache = i as u32 };
+unsafe extern "C" fn lz_hash_get(table: *mut Table, key: u64, cache: *const AtomicU32) -> RegVal {
+    // SAFETY: the ABI: a live table and a string object.
+    let t = unsafe { &*table };
+    match t.hash_entry_of(Val::from_raw(Tag::Str, key)) {
+        Some((i, v)) => {
+            fill_cache(cache, i);
             RegVal::of(v)
         }
         None => RegVal::MISS,
     }
 }
 
-unsafe extern "C" fn lz_hash_set(t0: u64, p0: u64, t1: u64, p1: u64, t2: u64, p2: u64, cache: *mut u32) -> i32 {
-    let Some(vtag) = Tag::from_u8(t2 as u8) else { return 0 };
-    match hash_entry(t0, p0, t1, p1) {
-        Some((t, i, _)) => {
-            t.set_hash_entry(i, Val::from_raw(vtag, p2));
-            // SAFETY: the ABI: `cache` is the instruction's inline-cache word.
-            unsafe { *cache = i as u32 };
+unsafe extern "C" fn lz_hash_set(table: *mut Table, key: u64, tag: u64, payload: u64, cache: *const AtomicU32) -> i32 {
+    let Some(tag) = Tag::from_u8(tag as u8) else { return 0 };
+    // SAFETY: the ABI: a live table and a string object; the VM is single-threaded.
+    let t = unsafe { &mut *table };
+    match t.hash_entry_of(Val::from_raw(Tag::Str, key)) {
+        Some((i, _)) => {
+            t.set_hash_entry(i, Val::from_raw(tag, payload));
+            fill_cache(cache, i);
             1
         }
         None => 0,
@@ -303,6 +308,7 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
     let table: Vec<(&'static str, u64)> = vec![
         (abi::RTCALL, lz_rtcall as *const () as usize as u64),
         (abi::RTCALL_V, lz_rtcall_v as *const () as usize as u64),
+        (abi::RTCALL_V2, lz_rtcall_v2 as *const () as usize as u64),
         (abi::CALL, lz_call as *const () as usize as u64),
         (abi::STAGE_PACK, lz_stage_pack as *const () as usize as u64),
         (abi::TAIL_CALL, lz_tail_call as *const () as usize as u64),

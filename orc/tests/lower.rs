@@ -321,8 +321,8 @@ fn ir_of_a_small_arithmetic_function() {
     let vm = load(small_module(true));
     let text = lower_and_compile(&module_of(&vm).protos[0], module_of(&vm), "small_body");
     assert!(
-        text.contains("declare { i64, i64 } @lz_rtcall_v(ptr, i32, i32, i32, i32, i64, i64, i64, i64, i64, i64)"),
-        "two operands and the result go in registers:\n{text}"
+        text.contains("declare { i64, i64 } @lz_rtcall_v2(ptr, i64, i64, i64, i64, i64)"),
+        "two operands, the packed call and the result go in registers:\n{text}"
     );
     assert!(
         text.contains("fadd double"),
@@ -402,6 +402,12 @@ unsafe extern "C" fn fake_rtcall_v(
     // SAFETY: `n` (at most 3) values at `args`.
     unsafe { fake_rtcall(vm, rt, site, args.as_ptr(), n, &mut out, pc) };
     lazyjit_ir::interp::RegVal::of(out)
+}
+
+unsafe extern "C" fn fake_rtcall_v2(vm: *mut u8, call: u64, t0: u64, p0: u64, t1: u64, p1: u64) -> lazyjit_ir::interp::RegVal {
+    let (rt, n, site, pc) = abi::unpack_rtcall(call);
+    // SAFETY: as for `fake_rtcall_v`.
+    unsafe { fake_rtcall_v(vm, rt as i32, site as i32, pc as i32, n as i32, t0, p0, t1, p1, 0, 0) }
 }
 
 /// Calls return `args[0] + 1` (an int), then `args[1] + 1`, ...: as many results as
@@ -508,6 +514,11 @@ fn jit(proto: &Proto, module: &LoadedModule, opt: OptLevel) -> (Session, Body) {
                         u64,
                         u64,
                     ) -> lazyjit_ir::interp::RegVal as usize as u64,
+            ),
+            (
+                abi::RTCALL_V2,
+                fake_rtcall_v2 as unsafe extern "C" fn(*mut u8, u64, u64, u64, u64, u64) -> lazyjit_ir::interp::RegVal
+                    as usize as u64,
             ),
             (
                 abi::CALL,

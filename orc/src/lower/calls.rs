@@ -453,6 +453,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
     ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         let pc = self.pc()?;
+        if let Some(call) = abi::pack_rtcall(rt.0, ops.len(), site, pc) {
+            // One or two operands: all arguments in registers.
+            let mut call_args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> =
+                vec![self.vm.into(), self.t.i64.const_int(call, false).into()];
+            self.push_n_operands(&mut call_args, ops, 2)?;
+            return self.call_pair(Helper::RtCallV2, &call_args);
+        }
         let mut call_args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = vec![
             self.vm.into(),
             self.i32c(rt.0 as i64).into(),
@@ -471,7 +478,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         call_args: &mut Vec<inkwell::values::BasicMetadataValueEnum<'ctx>>,
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
     ) -> Result<(), LowerError> {
-        for i in 0..3 {
+        self.push_n_operands(call_args, ops, 3)
+    }
+
+    /// Appends `n` operands as `i64` tag/payload pairs (missing ones `nil`).
+    fn push_n_operands(
+        &self,
+        call_args: &mut Vec<inkwell::values::BasicMetadataValueEnum<'ctx>>,
+        ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
+        n: usize,
+    ) -> Result<(), LowerError> {
+        for i in 0..n {
             let (tag, payload) = match ops.get(i) {
                 Some(&(tag, payload)) => (self.b.build_int_z_extend(tag, self.t.i64, "")?, payload),
                 None => (self.t.i64.const_zero(), self.t.i64.const_zero()),
@@ -580,8 +597,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.build_unconditional_branch(done)?;
         // The lookup that refills the cache.
         self.b.position_at_end(refill_bb);
-        let mut args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = Vec::new();
-        self.push_operands(&mut args, ops)?;
+        // (Reached only from blocks where the operand is a table.)
+        let mut args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = vec![table.into(), kpay.into()];
+        if let (TableAccess::Set, Some(&(vtag, vpay))) = (access, ops.get(2)) {
+            args.push(self.b.build_int_z_extend(vtag, self.t.i64, "")?.into());
+            args.push(vpay.into());
+        }
         args.push(word.into());
         let (refill_tag, refill_payload, found) = match access {
             TableAccess::Get => {

@@ -15,6 +15,7 @@ use crate::abi;
 pub(crate) enum Helper {
     RtCall,
     RtCallV,
+    RtCallV2,
     Call,
     StagePack,
     TailCall,
@@ -55,6 +56,7 @@ impl Helper {
         match self {
             Helper::RtCall => abi::RTCALL,
             Helper::RtCallV => abi::RTCALL_V,
+            Helper::RtCallV2 => abi::RTCALL_V2,
             Helper::Call => abi::CALL,
             Helper::StagePack => abi::STAGE_PACK,
             Helper::TailCall => abi::TAIL_CALL,
@@ -83,6 +85,8 @@ impl Helper {
                 R::Pair,
                 &[Ptr, I32, I32, I32, I32, I64, I64, I64, I64, I64, I64],
             ),
+            // (vm, call, tag0, payload0, tag1, payload1)
+            Helper::RtCallV2 => (R::Pair, &[Ptr, I64, I64, I64, I64, I64]),
             // (vm, callee, at, nargs, pc, nret_out)
             Helper::Call => (R::I32, &[Ptr, Ptr, Ptr, I32, I32, Ptr]),
             // (vm, pack, at, n_out)
@@ -101,9 +105,10 @@ impl Helper {
             Helper::Upval => (R::Void, &[Ptr, I32, Ptr]),
             // (vm, out)
             Helper::Globals => (R::Void, &[Ptr, Ptr]),
-            // (tag0, payload0, tag1, payload1, tag2, payload2, cache_word)
-            Helper::HashGet => (R::Pair, &[I64, I64, I64, I64, I64, I64, Ptr]),
-            Helper::HashSet => (R::I32, &[I64, I64, I64, I64, I64, I64, Ptr]),
+            // (table, key, cache_word)
+            Helper::HashGet => (R::Pair, &[Ptr, I64, Ptr]),
+            // (table, key, tag, payload, cache_word)
+            Helper::HashSet => (R::I32, &[Ptr, I64, I64, I64, Ptr]),
             // (vm, closure, func, cells, ncells, out)
             Helper::Closure => (R::Void, &[Ptr, Ptr, I32, Ptr, I32, Ptr]),
             // (vm, pc)
