@@ -1,7 +1,7 @@
 //! Declared typed fast paths of runtime functions: checked when declared, taken by the
 //! interpreter when the operand tags match, and the slow function otherwise.
 
-use lazyjit_ir::interp::{Effects, LResult, RtRegistry, Vm};
+use lazyjit_ir::interp::{Effects, FloatPromotion, LResult, RtRegistry, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Function, FunctionBuilder, Module, Opcode, Type};
 
@@ -45,6 +45,20 @@ fn fast_paths_must_fit_the_tags_and_result() {
     assert!(r.declare_fast_path("t.add", [Tag::Int, Tag::Int], Opcode::IcmpLt).is_err(), "i1 result for a val function");
     assert!(r.declare_fast_path("t.add", [Tag::Int, Tag::Int], Opcode::CellNew).is_err(), "not pure");
     assert!(r.declare_fast_path("missing", [Tag::Int, Tag::Int], Opcode::Iadd).is_err());
+}
+
+#[test]
+fn float_promotions_must_be_float_ops_of_value_functions() {
+    let mut r = registry();
+    let promote = |op| FloatPromotion { op, ints_too: false };
+    assert!(r.declare_float_promotion("t.add", promote(Opcode::Fadd)).is_ok());
+    assert_eq!(r.get("t.add").and_then(|e| e.promotion), Some(promote(Opcode::Fadd)));
+    assert!(r.declare_float_promotion("t.add", promote(Opcode::Iadd)).is_err(), "not a float op");
+    assert!(r.declare_float_promotion("t.add", promote(Opcode::FcmpLt)).is_err(), "not a float result");
+    assert!(r.declare_float_promotion("t.add", promote(Opcode::Fneg)).is_err(), "one operand");
+    assert!(r.declare_float_promotion("missing", promote(Opcode::Fadd)).is_err());
+    r.register("t.half", slow_add, Type::F64, Effects::default());
+    assert!(r.declare_float_promotion("t.half", promote(Opcode::Fadd)).is_err(), "not a val function");
 }
 
 #[test]

@@ -127,7 +127,7 @@ unsafe extern "C" fn lz_call(
             .flatten()
         {
             Some(body) => {
-                let n = compiled::call_compiled_raw(vm, closure, body, at, nargs as usize);
+                let n = compiled::call_compiled(vm, closure, body, at, nargs as usize);
                 vm.top = saved_top;
                 if n >= 0 {
                     *nret = n as i32;

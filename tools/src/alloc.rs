@@ -21,70 +21,52 @@ extern "C" {
     fn getenv(name: *const std::ffi::c_char) -> *mut std::ffi::c_char;
 }
 
+/// The allocator chosen for the process.
 #[inline]
-fn system() -> bool {
-    match CHOICE.load(Ordering::Relaxed) {
+fn chosen() -> &'static dyn GlobalAlloc {
+    let system = match CHOICE.load(Ordering::Relaxed) {
         MIMALLOC => false,
         SYSTEM => true,
         _ => {
             // SAFETY: a NUL-terminated name; `getenv` does not allocate. The first
             // allocation happens before the process starts threads, so the choice
             // never changes under an allocated block.
-            let chosen = unsafe { !getenv(c"LAZYJIT_SYSTEM_ALLOC".as_ptr()).is_null() };
-            CHOICE.store(if chosen { SYSTEM } else { MIMALLOC }, Ordering::Relaxed);
-            chosen
+            let system = unsafe { !getenv(c"LAZYJIT_SYSTEM_ALLOC".as_ptr()).is_null() };
+            CHOICE.store(if system { SYSTEM } else { MIMALLOC }, Ordering::Relaxed);
+            system
         }
+    };
+    if system {
+        &System
+    } else {
+        &mimalloc::MiMalloc
     }
 }
 
-// SAFETY: every call goes to one allocator for the whole process (see `system`), and
+// SAFETY: every call goes to one allocator for the whole process (see `chosen`), and
 // both uphold `GlobalAlloc`'s contract.
 unsafe impl GlobalAlloc for ToolAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        unsafe {
-            if system() {
-                System.alloc(layout)
-            } else {
-                mimalloc::MiMalloc.alloc(layout)
-            }
-        }
+        unsafe { chosen().alloc(layout) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        unsafe {
-            if system() {
-                System.alloc_zeroed(layout)
-            } else {
-                mimalloc::MiMalloc.alloc_zeroed(layout)
-            }
-        }
+        unsafe { chosen().alloc_zeroed(layout) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` came from the same allocator, chosen once.
-        unsafe {
-            if system() {
-                System.dealloc(ptr, layout)
-            } else {
-                mimalloc::MiMalloc.dealloc(ptr, layout)
-            }
-        }
+        unsafe { chosen().dealloc(ptr, layout) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `ptr` came from the same allocator, chosen once.
-        unsafe {
-            if system() {
-                System.realloc(ptr, layout, new_size)
-            } else {
-                mimalloc::MiMalloc.realloc(ptr, layout, new_size)
-            }
-        }
+        unsafe { chosen().realloc(ptr, layout, new_size) }
     }
 }

@@ -1,6 +1,6 @@
 //! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
 
-use lazyjit_ir::interp::{access, Effects, FloatPromotion, TableAccess, LResult, Leaf, RegVal, LuaError, RtFn, RtRegistry, Vm};
+use lazyjit_ir::interp::{access, Effects, FloatPromotion, LResult, Leaf, LuaError, RegVal, RtFn, RtRegistry, TableAccess, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Opcode, Type};
 
@@ -334,7 +334,8 @@ pub(crate) fn register(r: &mut RtRegistry) {
             debug_assert!(false, "{e}");
         }
     }
-    // `index` and `setindex` behave so on array slots (see their common cases).
+    // `index` and `setindex` are raw accesses where the raw value is present (and an
+    // array write needs no metatable): see their common cases.
     for (name, access) in [("lua.index", TableAccess::Get), ("lua.setindex", TableAccess::Set)] {
         if let Err(e) = r.declare_table_access(name, access) {
             debug_assert!(false, "{e}");

@@ -33,63 +33,41 @@ pub fn entry_of(closure: *mut Closure) -> Option<CompiledFn> {
     (entry != 0).then(|| unsafe { std::mem::transmute::<usize, CompiledFn>(entry) })
 }
 
-/// Calls a closure whose function has machine code, from compiled code: like
-/// [`Vm::call_at`] but without counting a nested call from Rust (compiled frames call
-/// each other directly; only the depth limit applies).
-pub fn call_compiled(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> LResult<usize> {
-    let n = call_compiled_raw(vm, closure, body, base, nargs);
-    if n >= 0 {
-        Ok(n as usize)
-    } else {
-        Err(vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error")))
-    }
-}
-
-/// [`call_compiled`] for compiled code's call helper: the result count, or
-/// [`STATUS_ERROR`] with the error left in [`Vm::jit_error`] (an integer result keeps
-/// the common path free of moving a `Result` through memory).
+/// Calls a closure whose function has machine code, from compiled code's call helper:
+/// like [`Vm::call_at`] but without counting a nested call from Rust (compiled frames
+/// call each other directly; only the depth limit applies). Returns the result count,
+/// or [`STATUS_ERROR`] with the error left in [`Vm::jit_error`] (an integer result
+/// keeps the common path free of moving a `Result` through memory).
 ///
-/// The common case (a fixed-arity function, room for its frame) sets the frame up in
-/// place and calls the body from here: no trampoline of its own, so the callee's native
-/// frame joins the caller's native region (see [`enter_helper`]), which is sound
-/// because every value the frames between them hold is also in a value-stack frame.
-/// Tail calls and errors the body reports continue as in [`run_pushed`].
+/// The frame is pushed in place and the body called from here, with no trampoline of
+/// its own: the callee's native frame joins the caller's native region (see
+/// [`enter_helper`]), which is sound because every value the frames between them hold
+/// is also in a value-stack frame. Tail calls and errors the body reports continue as
+/// in [`run_pushed`].
 #[inline]
-pub fn call_compiled_raw(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> i64 {
-    // SAFETY: closures refer to protos of loaded modules, which outlive the VM's run.
-    let proto = unsafe { &*(*closure).proto };
-    let nparams = proto.nparams as usize;
-    let nslots = proto.nslots as usize;
-    let fits = !proto.vararg
-        && vm.depth < vm.max_depth
-        && vm.frames.len() < vm.frames.capacity()
-        && vm.ensure_stack(base, nslots.max(nargs) + 16).is_ok();
-    if !fits {
-        return call_compiled_slow(vm, closure, body, base, nargs);
-    }
+pub fn call_compiled(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> i64 {
     let floor = vm.frames.len();
     let saved_top = vm.top;
-    vm.depth += 1;
-    vm.frames.push(super::FrameInfo { proto, pc: 0, base, closure });
-    for i in nargs..nparams {
-        vm.set(base + i, Val::NIL);
-    }
-    vm.top = base + nslots;
-    proto.calls.store(proto.calls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    vm.safepoint();
-    let at = vm.slot_ptr(base);
-    // SAFETY: the body follows the ABI and the frame is set up for it.
-    let mut status = unsafe { body(vm, closure, at) };
-    if status < 0 {
-        let r = finish(vm, status, floor);
-        status = into_status(vm, r);
-    }
+    let status = match exec::push_frame(vm, closure, base, nargs) {
+        Ok(()) => {
+            let at = vm.slot_ptr(base);
+            // SAFETY: the body follows the ABI and the frame is set up for it.
+            let status = unsafe { body(vm, closure, at) };
+            if status >= 0 {
+                status
+            } else {
+                let r = finish(vm, status, floor);
+                into_status(vm, r)
+            }
+        }
+        Err(e) => into_status(vm, Err(e)),
+    };
     exec::unwind_to(vm, floor);
     vm.top = saved_top;
     status
 }
 
-/// A result as [`call_compiled_raw`] reports it.
+/// A result as [`call_compiled`] reports it.
 #[cold]
 fn into_status(vm: &mut Vm, r: LResult<usize>) -> i64 {
     match r {
@@ -101,21 +79,10 @@ fn into_status(vm: &mut Vm, r: LResult<usize>) -> i64 {
     }
 }
 
-/// [`call_compiled`] through [`exec::push_frame`] and a trampoline of its own.
-#[cold]
-fn call_compiled_slow(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> i64 {
-    let floor = vm.frames.len();
-    let saved_top = vm.top;
-    let r = exec::push_frame(vm, closure, base, nargs).and_then(|()| run_pushed(vm, body, floor));
-    exec::unwind_to(vm, floor);
-    vm.top = saved_top;
-    into_status(vm, r)
-}
-
 /// Notes, on entry to a host helper called by compiled code, where the native stack
 /// is: the stretch from here up to the trampoline that entered the outermost body of
 /// the current run (see [`run_pushed`]) holds only native frames of bodies and of the
-/// call helpers between them ([`call_compiled_raw`]). Every value those hold that the
+/// call helpers between them ([`call_compiled`]). Every value those hold that the
 /// collector needs is also in a value-stack frame (a value live across an instruction
 /// that can reach a safepoint is stored in its frame slot), so the collector's
 /// conservative native-stack scan skips the stretch and stale spills in it cannot keep

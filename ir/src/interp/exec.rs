@@ -96,6 +96,7 @@ pub(super) fn unwind_to(vm: &mut Vm, floor: usize) {
 
 /// Pushes a frame for `closure` whose `nargs` arguments are at `stack[base..]`: checks
 /// the depth and stack, sets up the parameters, counts the call, and offers a safepoint.
+#[inline]
 pub(super) fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<()> {
     if vm.depth >= vm.max_depth || vm.frames.len() == vm.frames.capacity() {
         return Err(LuaError::msg("stack overflow"));
@@ -124,6 +125,7 @@ pub(super) fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) ->
     Ok(())
 }
 
+#[inline]
 fn start_frame(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) {
     setup_params(vm, proto, base, nargs);
     vm.top = base + proto.nslots as usize;
@@ -148,20 +150,27 @@ pub(super) fn stack_pointer() -> usize {
 }
 
 /// Pads missing parameters with `nil` and packs extra arguments of a vararg function.
+#[inline]
 fn setup_params(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) {
     let nparams = proto.nparams as usize;
     if proto.vararg {
-        let pack = if nargs > nparams {
-            let extra = vm.slice(base + nparams, nargs - nparams).to_vec();
-            vm.new_pack(&extra)
-        } else {
-            vm.new_pack(&[])
-        };
-        vm.set(base + nparams, pack);
+        pack_varargs(vm, base, nparams, nargs);
     }
     for i in nargs..nparams {
         vm.set(base + i, Val::NIL);
     }
+}
+
+/// Packs the arguments past the `nparams` fixed ones into slot `base + nparams`.
+#[cold]
+fn pack_varargs(vm: &mut Vm, base: usize, nparams: usize, nargs: usize) {
+    let pack = if nargs > nparams {
+        let extra = vm.slice(base + nparams, nargs - nparams).to_vec();
+        vm.new_pack(&extra)
+    } else {
+        vm.new_pack(&[])
+    };
+    vm.set(base + nparams, pack);
 }
 
 /// Turns a runtime message raised at op `pc` into a positioned Lua error value.

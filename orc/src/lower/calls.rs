@@ -233,12 +233,14 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// `rtcall`: with up to three operands (no spread), the declared typed fast paths
-    /// that apply are computed speculatively (they are pure and cannot trap) and the
-    /// first whose operand tags match is selected; only if none matches is the function
-    /// called, with the operands and the result in registers (`lz_rtcall_v`). Operands
-    /// whose tags are constants decide paths statically. Other calls go through memory
-    /// (`lz_rtcall`).
+    /// `rtcall`: with up to three operands (no spread), what the frontend declared for
+    /// the function: an inline table access (`rtcall_hash_ic`, `rtcall_array`), else the
+    /// typed fast paths that apply, computed speculatively (they are pure and cannot
+    /// trap) with the first whose operand tags match selected (and a float promotion
+    /// when the tags are known to fit); only if none matches is the leaf or the function
+    /// called, with the operands and the result in registers (`lz_rtcall_v2`,
+    /// `lz_rtcall_v`). Operands whose tags are constants decide paths statically. Other
+    /// calls go through memory (`lz_rtcall`).
     pub(crate) fn lower_rtcall(
         &mut self,
         rt: RtId,
@@ -261,8 +263,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         for &a in args {
             ops.push(self.get(a)?);
         }
-        if let Some(access) = entry.table {
-            let fast = if args.len() >= 2 && self.is_const_str(args[1]) {
+        if let Some(access) = entry.table.filter(|a| a.arity() == ops.len()) {
+            let fast = if self.is_const_str(args[1]) {
                 self.rtcall_hash_ic(access, entry.leaf, rt, site, &ops)?
             } else {
                 self.rtcall_array(access, entry.leaf, rt, site, &ops)?
@@ -528,8 +530,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// names the hash-part entry that held the key last; if the table has that entry
     /// and it holds the key with a non-`nil` value, the access happens inline. Else
     /// `lz_hash_get`/`lz_hash_set` look the key up (and refill the cache), and if the
-    /// raw value is `nil` the leaf or the function decides. `None` if the operand count
-    /// does not fit.
+    /// raw value is `nil` the leaf or the function decides. `ops` has the access's
+    /// arity.
     fn rtcall_hash_ic(
         &mut self,
         access: TableAccess,
@@ -538,9 +540,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         site: i64,
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
     ) -> Result<Option<(IntValue<'ctx>, IntValue<'ctx>)>, LowerError> {
-        if ops.len() != access.arity() {
-            return Ok(None);
-        }
         let ((ttag, tpay), (_, kpay)) = (ops[0], ops[1]);
         let probe_bb = self.new_block("ic.probe");
         let entry_bb = self.new_block("ic.entry");
@@ -604,23 +603,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             args.push(vpay.into());
         }
         args.push(word.into());
-        let (refill_tag, refill_payload, found) = match access {
+        let (refill_tag, refill_payload, missed) = match access {
             TableAccess::Get => {
-                let pair = self.call_helper_value(Helper::HashGet, &args)?.into_struct_value();
-                let wide_tag = self.b.build_extract_value(pair, 0, "")?.into_int_value();
-                let payload = self.b.build_extract_value(pair, 1, "")?.into_int_value();
-                let miss = self.t.i64.const_int(lazyjit_ir::interp::LEAF_MISS, false);
-                let found = self.b.build_int_compare(IntPredicate::NE, wide_tag, miss, "")?;
-                (self.b.build_int_truncate(wide_tag, self.t.i8, "")?, payload, found)
+                let pair = self.call_helper_value(Helper::HashGet, &args)?;
+                self.split_pair(pair, lazyjit_ir::interp::LEAF_MISS, Helper::HashGet.name())?
             }
             TableAccess::Set => {
                 let stored = self.call_helper_value(Helper::HashSet, &args)?.into_int_value();
-                let found = self.b.build_int_compare(IntPredicate::NE, stored, self.t.i32.const_zero(), "")?;
-                (self.tag_const(Tag::Nil), self.t.i64.const_zero(), found)
+                let missed = self.b.build_int_compare(IntPredicate::EQ, stored, self.t.i32.const_zero(), "")?;
+                (self.tag_const(Tag::Nil), self.t.i64.const_zero(), missed)
             }
         };
         let refill_end = self.current_block()?;
-        self.b.build_conditional_branch(found, done, slow_bb)?;
+        self.b.build_conditional_branch(missed, slow_bb, done)?;
         // Not in the hash part: the leaf or the function.
         self.b.position_at_end(slow_bb);
         let (slow_tag, slow_payload) = self.rtcall_leaf_or_regs(leaf, rt, site, ops)?;
@@ -637,8 +632,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
 
     /// A runtime call with an inline array fast path (see [`TableAccess`]): the table and
     /// key tags, the bounds and (for a read) the element are checked inline; anything
-    /// else takes the leaf or the function. `None` if the operands cannot fit (wrong
-    /// count, or a constant tag that is never a table or an integer).
+    /// else takes the leaf or the function. `ops` has the access's arity; `None` if a
+    /// constant tag is never a table or an integer.
     fn rtcall_array(
         &mut self,
         access: TableAccess,
@@ -647,9 +642,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         site: i64,
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
     ) -> Result<Option<(IntValue<'ctx>, IntValue<'ctx>)>, LowerError> {
-        if ops.len() != access.arity() {
-            return Ok(None);
-        }
         let ((ttag, tpay), (ktag, kpay)) = (ops[0], ops[1]);
         let mut fits = Vec::new();
         for (tag, want) in [(ttag, Tag::Table), (ktag, Tag::Int)] {
@@ -738,19 +730,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let f = self.leaf_decl(symbol);
         let mut call_args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = vec![self.vm.into()];
         self.push_operands(&mut call_args, ops)?;
-        let pair = match self.b.build_call(f, &call_args, "")?.try_as_basic_value() {
-            inkwell::values::ValueKind::Basic(v) if v.is_struct_value() => v.into_struct_value(),
-            _ => return Err(LowerError::Malformed(format!("{symbol} returns no value"))),
-        };
-        let wide_tag = self.b.build_extract_value(pair, 0, "")?.into_int_value();
-        let payload = self.b.build_extract_value(pair, 1, "")?.into_int_value();
-        let miss = self.b.build_int_compare(
-            IntPredicate::EQ,
-            wide_tag,
-            self.t.i64.const_int(lazyjit_ir::interp::LEAF_MISS, false),
-            "",
-        )?;
-        let tag = self.b.build_int_truncate(wide_tag, self.t.i8, "")?;
+        let pair = self.call_value(f, &call_args, symbol)?;
+        let (tag, payload, miss) = self.split_pair(pair, lazyjit_ir::interp::LEAF_MISS, symbol)?;
         self.or_generic(miss, true, (tag, payload), rt, site, ops)
     }
 

@@ -111,6 +111,9 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::Not
         | Opcode::CellGet
         | Opcode::CellSet
+        // Inline, or a helper that only reads the closure or the VM.
+        | Opcode::Upval
+        | Opcode::Globals
         | Opcode::Jump
         | Opcode::Brif
         | Opcode::Guard

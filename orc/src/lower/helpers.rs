@@ -4,7 +4,7 @@
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, FunctionType};
-use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue};
 use inkwell::IntPredicate;
 
 use super::{LowerError, Lowerer};
@@ -179,31 +179,28 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         h: Helper,
         args: &[BasicMetadataValueEnum<'ctx>],
     ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
-        let f = self.helper(h);
-        let call = self.b.build_call(f, args, "")?;
-        let pair = match call.try_as_basic_value() {
-            inkwell::values::ValueKind::Basic(v) if v.is_struct_value() => v.into_struct_value(),
-            _ => {
-                return Err(LowerError::Malformed(format!(
-                    "{} returns no value",
-                    h.name()
-                )))
-            }
-        };
-        let tag = self.b.build_extract_value(pair, 0, "")?.into_int_value();
-        let payload = self.b.build_extract_value(pair, 1, "")?.into_int_value();
-        let failed = self.b.build_int_compare(
-            IntPredicate::EQ,
-            tag,
-            self.t.i64.const_int(abi::ERROR_TAG, false),
-            "",
-        )?;
-        let fail = self.fail_block()?;
-        let ok = self.new_block("ok");
-        self.b.build_conditional_branch(failed, fail, ok)?;
-        self.b.position_at_end(ok);
-        let tag = self.b.build_int_truncate(tag, self.t.i8, "")?;
+        let pair = self.call_helper_value(h, args)?;
+        let (tag, payload, failed) = self.split_pair(pair, abi::ERROR_TAG, h.name())?;
+        self.fail_if(failed)?;
         Ok((tag, payload))
+    }
+
+    /// A `{i64, i64}` result of `what` as its tag (truncated to `i8`) and payload, and
+    /// whether the tag is `marker` (a failure or a miss, which no value's tag is).
+    pub(crate) fn split_pair(
+        &self,
+        pair: BasicValueEnum<'ctx>,
+        marker: u64,
+        what: &str,
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        let BasicValueEnum::StructValue(pair) = pair else {
+            return Err(LowerError::Malformed(format!("{what} returns no tag and payload")));
+        };
+        let wide_tag = self.b.build_extract_value(pair, 0, "")?.into_int_value();
+        let payload = self.b.build_extract_value(pair, 1, "")?.into_int_value();
+        let marked = self.b.build_int_compare(IntPredicate::EQ, wide_tag, self.t.i64.const_int(marker, false), "")?;
+        let tag = self.b.build_int_truncate(wide_tag, self.t.i8, "")?;
+        Ok((tag, payload, marked))
     }
 
     /// Calls a helper; returns its result, if it has one. Helpers write their outputs to
@@ -227,11 +224,20 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         &mut self,
         h: Helper,
         args: &[BasicMetadataValueEnum<'ctx>],
-    ) -> Result<inkwell::values::BasicValueEnum<'ctx>, LowerError> {
-        let f = self.helper(h);
+    ) -> Result<BasicValueEnum<'ctx>, LowerError> {
+        self.call_value(self.helper(h), args, h.name())
+    }
+
+    /// Calls host function `f` (named `what` in errors), which returns a value.
+    pub(crate) fn call_value(
+        &mut self,
+        f: FunctionValue<'ctx>,
+        args: &[BasicMetadataValueEnum<'ctx>],
+        what: &str,
+    ) -> Result<BasicValueEnum<'ctx>, LowerError> {
         match self.b.build_call(f, args, "")?.try_as_basic_value() {
             inkwell::values::ValueKind::Basic(v) => Ok(v),
-            inkwell::values::ValueKind::Instruction(_) => Err(LowerError::Malformed(format!("{} returns no value", h.name()))),
+            inkwell::values::ValueKind::Instruction(_) => Err(LowerError::Malformed(format!("{what} returns no value"))),
         }
     }
 
@@ -256,6 +262,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             status.get_type().const_zero(),
             "",
         )?;
+        self.fail_if(failed)
+    }
+
+    /// Branches to the failure exit if `failed` holds; continues in a new block.
+    fn fail_if(&mut self, failed: IntValue<'ctx>) -> Result<(), LowerError> {
         let fail = self.fail_block()?;
         let ok = self.new_block("ok");
         self.b.build_conditional_branch(failed, fail, ok)?;
