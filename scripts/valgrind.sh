@@ -19,7 +19,7 @@ run() {
     echo "FAIL $tier $*"; sed 's/^/    /' /tmp/valgrind.$$.log | head -40; status=1
   fi
 }
-for tier in interp baseline; do
+for tier in interp baseline compact; do
   run "$tier" "$bench/binary-trees.lua" 8
   run "$tier" "$bench/closures.lua" 3
   run "$tier" "$bench/fib.lua" 18

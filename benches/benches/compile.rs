@@ -1,14 +1,14 @@
-//! Baseline-tier compile latency (MIR -> object bytes, and -> callable through ORC) for
-//! small, medium and large functions, and end-to-end first-call latency through a lazy
-//! stub.
+//! Baseline-tier compile latency (MIR -> object bytes) of both code shapes for small,
+//! medium and large functions, and end-to-end first-call latency through a lazy stub
+//! (the default tiering: compact code for the loop-free function).
 
 use std::sync::atomic::Ordering;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use lazyjit_ir::interp::Vm;
-use lazyjit_orc::engine::Engine;
-use lazyjit_orc::lower::{lower_proto, LowerOptions};
-use lazyjit_orc::{compile_module, OptLevel};
+use lazyjit_orc::engine::{Engine, Shape};
+use lazyjit_orc::lower::{lower_compact, lower_proto, LowerOptions};
+use lazyjit_orc::{compile_module_with, CodegenOptions, OptLevel, RegAlloc};
 
 /// A Lua function whose body is `n` arithmetic statements (about 3 MIR ops each).
 fn source(n: usize) -> String {
@@ -30,21 +30,35 @@ fn load(src: &str) -> (Vm, lazyjit_ir::rt::Val) {
 }
 
 fn compile_latency(c: &mut Criterion) {
-    let mut group = c.benchmark_group("baseline-compile");
-    for (label, statements) in [("empty", 0), ("small", 4), ("medium", 16), ("large", 128)] {
-        let (vm, _) = load(&source(statements));
-        let module = &vm.modules()[0];
-        let proto = &module.protos[1];
-        let ops = proto.code.len();
-        group.bench_function(format!("{label}-{ops}ops"), |b| {
-            b.iter(|| {
-                let ctx = lazyjit_orc::inkwell::context::Context::create();
-                let m = lower_proto(&ctx, proto, module, &LowerOptions { symbol: "f".into() }).expect("lowers");
-                compile_module(&m, OptLevel::O0).expect("compiles")
-            })
-        });
+    // Inline code (values in registers, fast paths inline; greedy register allocation),
+    // and compact code (one host call per op; fast register allocation), each from MIR
+    // to object bytes.
+    for shape in [Shape::Inline, Shape::Compact] {
+        let mut group = c.benchmark_group(format!("baseline-compile-{}", shape.name()));
+        for (label, statements) in [("empty", 0), ("small", 4), ("medium", 16), ("large", 128)] {
+            let (vm, _) = load(&source(statements));
+            let module = &vm.modules()[0];
+            let proto = &module.protos[1];
+            let ops = proto.code.len();
+            let opts = LowerOptions { symbol: "f".into(), ..Default::default() };
+            let codegen = CodegenOptions {
+                regalloc: if shape == Shape::Compact { RegAlloc::Fast } else { RegAlloc::Greedy },
+                ..CodegenOptions::default()
+            };
+            group.bench_function(format!("{label}-{ops}ops"), |b| {
+                b.iter(|| {
+                    let ctx = lazyjit_orc::inkwell::context::Context::create();
+                    let m = match shape {
+                        Shape::Inline => lower_proto(&ctx, proto, module, &opts),
+                        Shape::Compact => lower_compact(&ctx, proto, &opts),
+                    }
+                    .expect("lowers");
+                    compile_module_with(&m, &codegen).expect("compiles")
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 fn first_call(c: &mut Criterion) {

@@ -119,8 +119,16 @@ pub const BACKEDGE: &str = "lz_backedge";
 /// the optimizing tier deoptimizes here).
 pub const GUARD_FAILED: &str = "lz_guard_failed";
 
+/// `i64 lz_step(ptr vm, i32 pc)`: runs op `pc` of the running frame as the interpreter
+/// does (the compact code shape, `lower/compact.rs`); returns the pc the frame goes on
+/// at (the next op, or a branch's target, block-parameter moves made and back edge
+/// counted), a return's result count, [`STATUS_TAIL_CALL`] or [`STATUS_ERROR`]
+/// (see [`lazyjit_ir::interp::compiled::step`]).
+pub const STEP: &str = "lz_step";
+
 /// Every helper name (the host defines them all).
 pub const HELPERS: &[&str] = &[
+    STEP,
     RTCALL,
     RTCALL_V,
     RTCALL_V2,
@@ -164,6 +172,12 @@ pub const PROTO_CONSTS_OFFSET: u64 = lazyjit_ir::interp::Proto::CONSTS_OFFSET as
 /// Offset of the pointer to the inline-cache words (a `u32` per MIR instruction) in a
 /// function.
 pub const PROTO_ICS_OFFSET: u64 = lazyjit_ir::interp::Proto::ICS_OFFSET as u64;
+/// Offset of the call counter (a `u32`) in a function.
+pub const PROTO_CALLS_OFFSET: u64 = lazyjit_ir::interp::Proto::CALLS_OFFSET as u64;
+/// Offset of the dispatch slot (a code address) in a function.
+pub const PROTO_ENTRY_OFFSET: u64 = lazyjit_ir::interp::Proto::ENTRY_OFFSET as u64;
+/// Offset of the entry the dispatch slot takes when the function gets hot.
+pub const PROTO_HOT_ENTRY_OFFSET: u64 = lazyjit_ir::interp::Proto::HOT_ENTRY_OFFSET as u64;
 /// Offset of the back-edge counter (a `u32`) in a function.
 pub const PROTO_BACKEDGES_OFFSET: u64 = lazyjit_ir::interp::Proto::BACKEDGES_OFFSET as u64;
 /// Offset of a table's metatable pointer (null if none).

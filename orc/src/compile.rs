@@ -67,6 +67,19 @@ pub enum CpuTarget {
     Host,
 }
 
+/// The register allocator of an [`OptLevel::O0`] compile (higher levels always use the
+/// greedy one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum RegAlloc {
+    /// LLVM's greedy allocator: values stay in registers across blocks. About twice the
+    /// cost of the fast one on the same code (see [`set_regalloc`]).
+    #[default]
+    Greedy,
+    /// LLVM's `-O0` allocator: every value live across a block boundary is spilled. For
+    /// code that keeps nothing in registers across ops (the compact shape).
+    Fast,
+}
+
 /// Everything [`compile_module_with`] needs to know besides the module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct CodegenOptions {
@@ -74,18 +87,14 @@ pub struct CodegenOptions {
     pub opt: OptLevel,
     /// CPU to generate code for.
     pub cpu: CpuTarget,
+    /// Register allocator (at `O0`).
+    pub regalloc: RegAlloc,
 }
 
 /// Compiles `module` to an object for the host triple, for the generic x86-64
 /// CPU, PIC, default code model. See [`compile_module_with`].
 pub fn compile_module(module: &Module<'_>, opt: OptLevel) -> Result<ObjectBuffer, OrcError> {
-    compile_module_with(
-        module,
-        &CodegenOptions {
-            opt,
-            cpu: CpuTarget::Generic,
-        },
-    )
+    compile_module_with(module, &CodegenOptions { opt, ..CodegenOptions::default() })
 }
 
 /// Verifies `module`, then (in place) sets its triple and data layout to the
@@ -129,8 +138,8 @@ pub fn compile_module_timed(
             .map_err(|e| OrcError::Codegen(format!("running `{pipeline}`: {e}")))?;
     }
     let t1 = std::time::Instant::now();
-    let buffer = machine
-        .write_to_memory_buffer(module, FileType::Object)
+    let greedy = options.opt != OptLevel::O0 || options.regalloc == RegAlloc::Greedy;
+    let buffer = with_regalloc(greedy, || machine.write_to_memory_buffer(module, FileType::Object))
         .map_err(|e| OrcError::Codegen(e.to_string()))?;
     let times = CompileTimes {
         opt_ns: (t1 - t0).as_nanos() as u64,
@@ -141,18 +150,71 @@ pub fn compile_module_timed(
 
 /// LLVM's process-wide options, set once before any code generation:
 ///
-/// - `-optimize-regalloc`: the greedy register allocator also at `-O0`. The baseline
-///   tier keeps MIR values in SSA registers across blocks; `-O0`'s default fast
-///   allocator spills every such value around every block, which made compiled loops
-///   slower than the interpreter (mandelbrot: 0.94 s against 0.58 s with this option,
-///   side by side); instruction selection stays fast, and a module costs about 2.5x
-///   what it costs with the fast allocator. Higher levels use the greedy one anyway.
 /// - `-enable-misched=false`: no machine instruction scheduling before register
-///   allocation, which `-optimize-regalloc` would otherwise add at `-O0`. Out-of-order
-///   x86 cores gain little from it, and it was the most expensive single pass of a
-///   baseline compile (a 57-op function: 12.4 ms with it, 6.9 ms without, criterion
-///   `baseline-compile/medium`).
-const LLVM_OPTIONS: &[&str] = &["lazyjit", "-optimize-regalloc", "-enable-misched=false"];
+///   allocation, which the greedy allocator's pipeline would otherwise add at `-O0`.
+///   Out-of-order x86 cores gain little from it, and it was the most expensive single
+///   pass of a baseline compile (a 57-op function: 12.4 ms with it, 6.9 ms without,
+///   criterion `baseline-compile/medium`).
+///
+/// The register allocator is chosen per compile ([`RegAlloc`], see [`with_regalloc`]).
+const LLVM_OPTIONS: &[&str] = &["lazyjit", "-enable-misched=false"];
+
+/// Runs `emit` (a code generation) with LLVM's `-optimize-regalloc` option set to
+/// `greedy`.
+///
+/// LLVM has no per-compile way to pick the `-O0` register allocator: the option is
+/// process-wide, and read when a compile builds its codegen pipeline. The greedy
+/// allocator keeps the full lowering's SSA values in registers across blocks (with
+/// `-O0`'s fast allocator every such value is spilled around every block, which made
+/// compiled loops slower than the interpreter: mandelbrot 0.94 s against 0.58 s), at
+/// about twice the compile cost; the compact shape has nothing to keep and wants the
+/// cheap one. So the option is switched between compiles: compiles wanting the current
+/// setting run concurrently, one wanting the other waits until none runs, then flips
+/// it (re-parsing the option is allowed and takes effect, checked with LLVM 19). The
+/// option is set explicitly also for higher levels, where `true` is their default.
+fn with_regalloc<T>(greedy: bool, emit: impl FnOnce() -> T) -> T {
+    use std::sync::{Condvar, Mutex};
+    /// The option's current setting (`None`: never set) and the compiles running with it.
+    static STATE: Mutex<(Option<bool>, usize)> = Mutex::new((None, 0));
+    static IDLE: Condvar = Condvar::new();
+    {
+        let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+        while state.0 != Some(greedy) && state.1 > 0 {
+            state = IDLE.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        if state.0 != Some(greedy) {
+            parse_llvm_options(&["lazyjit", if greedy { "-optimize-regalloc=true" } else { "-optimize-regalloc=false" }]);
+            state.0 = Some(greedy);
+        }
+        state.1 += 1;
+    }
+    /// Leaves the running count, also if `emit` unwinds.
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+            state.1 -= 1;
+            if state.1 == 0 {
+                IDLE.notify_all();
+            }
+        }
+    }
+    let _running = Running;
+    emit()
+}
+
+/// Passes `args` (the first is a program name) to LLVM's option parser. Only fixed,
+/// known-valid options may be passed: LLVM's parser exits the process on an error.
+fn parse_llvm_options<S: AsRef<str>>(args: &[S]) {
+    let owned: Vec<std::ffi::CString> = args
+        .iter()
+        .map(|o| std::ffi::CString::new(o.as_ref()).expect("no NUL in an option"))
+        .collect();
+    let argv: Vec<*const std::ffi::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    // SAFETY: `argv` holds NUL-terminated strings that outlive the call; LLVM copies
+    // what it keeps. Callers make sure no compile builds a pipeline meanwhile.
+    unsafe { llvm_sys::support::LLVMParseCommandLineOptions(argv.len() as i32, argv.as_ptr(), std::ptr::null()) };
+}
 
 /// Registers the native target with LLVM and sets [`LLVM_OPTIONS`], once per process.
 /// `LAZYJIT_LLVM_OPTIONS` (whitespace-separated LLVM options) replaces the list, for
@@ -162,22 +224,8 @@ pub(crate) fn ensure_native_target() -> Result<(), OrcError> {
     INIT.get_or_init(|| {
         let extra = std::env::var("LAZYJIT_LLVM_OPTIONS").ok();
         let base: &[&str] = if extra.is_some() { &LLVM_OPTIONS[..1] } else { LLVM_OPTIONS };
-        let owned: Vec<std::ffi::CString> = base
-            .iter()
-            .copied()
-            .chain(extra.as_deref().unwrap_or("").split_whitespace())
-            .map(|o| std::ffi::CString::new(o).expect("no NUL in an option"))
-            .collect();
-        let argv: Vec<*const std::ffi::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
-        // SAFETY: `argv` holds NUL-terminated strings that outlive the call; LLVM copies
-        // what it keeps. Called once, before any other thread uses LLVM's options.
-        unsafe {
-            llvm_sys::support::LLVMParseCommandLineOptions(
-                argv.len() as i32,
-                argv.as_ptr(),
-                std::ptr::null(),
-            )
-        };
+        let args: Vec<&str> = base.iter().copied().chain(extra.as_deref().unwrap_or("").split_whitespace()).collect();
+        parse_llvm_options(&args);
         Target::initialize_native(&InitializationConfig::default())
     })
     .clone()

@@ -303,9 +303,15 @@ unsafe extern "C" fn lz_guard_failed(vm: *mut Vm, snap: i32, pc: i32) -> i32 {
     }
 }
 
+unsafe extern "C" fn lz_step(vm: *mut Vm, pc: i32) -> i64 {
+    // SAFETY: the ABI: a live VM running the calling body's frame.
+    unsafe { compiled::step(&mut *vm, pc as u32) }
+}
+
 /// Every helper with its address, for [`crate::Session::define_host_symbols`].
 pub fn helper_symbols() -> Vec<(&'static str, u64)> {
     let table: Vec<(&'static str, u64)> = vec![
+        (abi::STEP, lz_step as *const () as usize as u64),
         (abi::RTCALL, lz_rtcall as *const () as usize as u64),
         (abi::RTCALL_V, lz_rtcall_v as *const () as usize as u64),
         (abi::RTCALL_V2, lz_rtcall_v2 as *const () as usize as u64),

@@ -18,7 +18,7 @@ pub mod lower;
 mod object;
 mod session;
 
-pub use compile::{compile_module, compile_module_timed, compile_module_with, CodegenOptions, CompileTimes, CpuTarget, OptLevel};
+pub use compile::{compile_module, compile_module_timed, compile_module_with, CodegenOptions, CompileTimes, CpuTarget, OptLevel, RegAlloc};
 pub use error::OrcError;
 pub use inkwell;
 pub use object::ObjectBuffer;

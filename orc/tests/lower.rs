@@ -15,8 +15,8 @@ use lazyjit_ir::{
     ResumeAt, SnapId, Snapshot, Type, Value,
 };
 use lazyjit_orc::inkwell::context::Context;
-use lazyjit_orc::lower::{lower_proto, LowerOptions, MAX_STAGED};
-use lazyjit_orc::{abi, compile_module, OptLevel, Session};
+use lazyjit_orc::lower::{lower_compact, lower_proto, LowerOptions, MAX_STAGED};
+use lazyjit_orc::{abi, compile_module, compile_module_with, CodegenOptions, OptLevel, RegAlloc, Session};
 
 // ------------------------------------------------------------------------------------
 // Loading MIR
@@ -74,6 +74,7 @@ fn lower_and_compile(proto: &Proto, module: &LoadedModule, symbol: &str) -> Stri
     let ctx = Context::create();
     let opts = LowerOptions {
         symbol: symbol.to_string(),
+        ..Default::default()
     };
     let m = lower_proto(&ctx, proto, module, &opts)
         .unwrap_or_else(|e| panic!("lowering {}: {e}", proto.mir.name));
@@ -230,12 +231,36 @@ fn every_op_lowers_verifies_and_compiles() {
             "{text}"
         );
     }
+    // Every function also lowers to compact code: one `lz_step` per op except jumps
+    // that need no helper, a `switch` per branch that does.
+    for (i, proto) in module.protos.iter().enumerate() {
+        let text = lower_compact_and_compile(proto, &format!("lzc.0.{i}"));
+        let steps = text.matches(&format!("call i64 @{}(", abi::STEP)).count();
+        assert!(steps >= 1 && steps <= proto.code.len(), "{steps} steps for {} ops:\n{text}", proto.code.len());
+    }
     // The main function uses every helper (its four upvals are more than a closure
-    // keeps inline, so `upval` goes through its helper).
-    let text = lower_and_compile(&module.protos[0], module, "allops_main");
+    // keeps inline, so `upval` goes through its helper; `lz_step` is compact code's).
+    let text = lower_and_compile(&module.protos[0], module, "allops_main")
+        + &lower_compact_and_compile(&module.protos[0], "allops_main_compact");
     for h in abi::HELPERS {
         assert!(text.contains(&format!("@{h}(")), "{h} is not used:\n{text}");
     }
+}
+
+/// Lowers `proto` to compact code, verifies it and compiles it with the fast register
+/// allocator; returns the IR text.
+fn lower_compact_and_compile(proto: &Proto, symbol: &str) -> String {
+    let ctx = Context::create();
+    let opts = LowerOptions { symbol: symbol.to_string(), hot_calls: Some(10) };
+    let m = lower_compact(&ctx, proto, &opts).unwrap_or_else(|e| panic!("lowering {}: {e}", proto.mir.name));
+    if let Err(e) = m.verify() {
+        panic!("compact {} does not verify: {e}\n{}", proto.mir.name, m.print_to_string());
+    }
+    let text = m.print_to_string().to_string();
+    let codegen = CodegenOptions { regalloc: RegAlloc::Fast, ..CodegenOptions::default() };
+    let object = compile_module_with(&m, &codegen).unwrap_or_else(|e| panic!("compiling compact {}: {e}", proto.mir.name));
+    assert!(!object.is_empty());
+    text
 }
 
 #[test]
@@ -562,6 +587,7 @@ fn jit(proto: &Proto, module: &LoadedModule, opt: OptLevel) -> (Session, Body) {
         module,
         &LowerOptions {
             symbol: symbol.clone(),
+            ..Default::default()
         },
     )
     .expect("lower");

@@ -95,5 +95,6 @@ pub fn which(cmd: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
 }
 
-/// The tiers every execution test runs in.
-pub const TIERS: [&str; 2] = ["interp", "baseline"];
+/// The tiers every execution test runs in: the interpreter, the default JIT (compact
+/// code moving to inline code), and each code shape of the JIT alone.
+pub const TIERS: [&str; 4] = ["interp", "baseline", "compact", "inline"];

@@ -136,6 +136,24 @@ fn the_jit_is_the_default_tier() {
 }
 
 #[test]
+fn the_default_tier_moves_hot_functions_to_inline_code() {
+    let stats = std::env::temp_dir().join(format!("lazyjit-tier-up-{}.json", std::process::id()));
+    // `hot` runs 3,000 times (compact code, then inline code after 1,000 calls), `cold`
+    // twice (compact code only); the main chunk has a loop (inline code from the start).
+    let prog = "local function hot(x) return x * 2 + 1 end
+local function cold(x) return x .. '!' end
+local s = 0
+for i = 1, 3000 do s = s + hot(i) end
+print(s, cold('a'), cold(1.5))";
+    let (out, err, code) = run(&["--stats-json", stats.to_str().unwrap(), "-e", prog], "");
+    assert_eq!((out.as_str(), code), ("9006000\ta!\t1.5!\n", Some(0)), "{err}");
+    let json = std::fs::read_to_string(&stats).expect("stats written");
+    let _ = std::fs::remove_file(&stats);
+    assert!(json.contains("\"functions_compiled\":3"), "{json}");
+    assert!(json.contains("\"compiles\":{\"compact\":2,\"inline\":2}"), "{json}");
+}
+
+#[test]
 fn stats_name_every_phase() {
     for tier in TIERS {
         let (_, err, code) = run(&["--tier", tier, "--stats", "-e", "local function f() return 1 end print(f())"], "");
@@ -197,6 +215,11 @@ fn emits_llvm_ir_of_one_function_or_all() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out.matches("define i64 @").count(), 1, "{out}");
     assert!(out.contains("ptr %vm, ptr %closure, ptr %base"), "{out}");
+    assert!(!out.contains("@lz_step("), "inline code: {out}");
+    let (out, err, code) = run(&["--tier", "compact", "--emit", "llvm", "--fn", "add", "-e", prog], "");
+    assert_eq!(code, Some(0), "{err}");
+    // `add` is two ops: the `+` (a runtime call) and the return.
+    assert_eq!(out.matches("call i64 @lz_step(").count(), 2, "compact code: {out}");
     let (out, _, code) = run(&["--emit", "llvm", "-e", prog], "");
     assert_eq!(code, Some(0));
     assert_eq!(out.matches("define i64 @").count(), 2, "main and add: {out}");

@@ -25,15 +25,33 @@ use std::time::Instant;
 use lazyjit_lua::driver::{self, RunError};
 
 const USAGE: &str =
-    "usage: orcrun [--tier interp|baseline] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
+    "usage: orcrun [--tier interp|baseline|compact|inline] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
 
 /// An execution tier.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
     /// The interpreter.
     Interp,
-    /// Machine code compiled when a function is first called.
+    /// Machine code compiled when a function is first called: compact code for
+    /// functions without loops, moving to inline code when hot; inline code for
+    /// functions with loops.
     Baseline,
+    /// Compact code only (one host call per op).
+    Compact,
+    /// Inline code only (values in registers, fast paths inline).
+    Inline,
+}
+
+impl Tier {
+    /// The name `--tier` takes and the statistics report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Interp => "interp",
+            Tier::Baseline => "baseline",
+            Tier::Compact => "compact",
+            Tier::Inline => "inline",
+        }
+    }
 }
 
 struct Options {
@@ -67,7 +85,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             "--tier" => match argv.next().as_deref() {
                 Some("interp") => tier = Tier::Interp,
                 Some("baseline") => tier = Tier::Baseline,
-                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline)")),
+                Some("compact") => tier = Tier::Compact,
+                Some("inline") => tier = Tier::Inline,
+                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline, compact, inline)")),
                 None => return Err("--tier needs a value".to_string()),
             },
             "--emit" => match argv.next().as_deref() {
@@ -95,6 +115,9 @@ pub struct RunStats {
     pub tier: &'static str,
     pub functions_defined: usize,
     pub functions_compiled: u64,
+    /// Compiles in the compact and the inline shape.
+    pub compiles_compact: u64,
+    pub compiles_inline: u64,
     pub parse_ns: u64,
     pub lower_mir_ns: u64,
     pub llvm_ir_ns: u64,
@@ -106,11 +129,11 @@ pub struct RunStats {
 }
 
 /// Runs a compiled module in a compiling tier, filling in the statistics.
-pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], &mut RunStats) -> Result<i32, RunError>;
+pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], Tier, &mut RunStats) -> Result<i32, RunError>;
 
 /// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
-/// one named).
-pub type LlvmEmitter = fn(lazyjit_ir::Module, Option<&str>) -> Result<String, String>;
+/// one named): compact code for [`Tier::Compact`], else inline code.
+pub type LlvmEmitter = fn(lazyjit_ir::Module, Option<&str>, Tier) -> Result<String, String>;
 
 /// What only the JIT-linked binary can do.
 #[derive(Clone, Copy)]
@@ -127,13 +150,14 @@ impl RunStats {
         format!(
             concat!(
                 "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_compiled\":{},",
-                "\"compiles\":{{\"baseline\":{}}},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
+                "\"compiles\":{{\"compact\":{},\"inline\":{}}},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
                 "\"passes\":{},\"llvm_ir\":{},\"llvm_opt\":{},\"codegen\":{},\"link\":{},\"run\":{}}}}}"
             ),
             self.tier,
             self.functions_defined,
             self.functions_compiled,
-            self.functions_compiled,
+            self.compiles_compact,
+            self.compiles_inline,
             ms(self.parse_ns),
             ms(self.lower_mir_ns),
             ms(0),
@@ -164,9 +188,9 @@ fn run(
     stats.lower_mir_ns = t.elapsed().as_nanos() as u64;
     stats.functions_defined = module.functions.len();
     match (tier, jit) {
-        (Tier::Baseline, Some(jit)) => {
-            stats.tier = "baseline";
-            (jit.run)(module, script, args, stats)
+        (Tier::Baseline | Tier::Compact | Tier::Inline, Some(jit)) => {
+            stats.tier = tier.name();
+            (jit.run)(module, script, args, tier, stats)
         }
         _ => {
             stats.tier = "interp";
@@ -225,7 +249,7 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
     };
     if opts.emit_mir || opts.emit_llvm {
         return match lazyjit_lua::compile(&source, &chunkname) {
-            Ok(module) if opts.emit_llvm => match jit.map(|j| (j.emit_llvm)(module, opts.only_fn.as_deref())) {
+            Ok(module) if opts.emit_llvm => match jit.map(|j| (j.emit_llvm)(module, opts.only_fn.as_deref(), opts.tier)) {
                 Some(Ok(text)) => {
                     print!("{text}");
                     ExitCode::SUCCESS

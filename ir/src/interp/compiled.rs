@@ -132,7 +132,7 @@ fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> LResult<usize> {
             return Ok(status as usize);
         }
         if status != STATUS_TAIL_CALL {
-            return Err(vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error")));
+            return Err(take_error(vm));
         }
         let frame = *vm.frames.last().expect("a pushed frame");
         let (callee, nargs) = vm.tail_call.take().expect("a pending tail call");
@@ -154,5 +154,49 @@ fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> LResult<usize> {
         let base = vm.slot_ptr(frame.base);
         // SAFETY: the body follows the ABI and the frame is set up for it.
         status = unsafe { body(vm, closure, base) };
+    }
+}
+
+/// The error a body or [`call_compiled`] reported.
+pub fn take_error(vm: &mut Vm) -> LuaError {
+    vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error"))
+}
+
+/// Runs op `pc` of the innermost frame, which a compiled body runs, as the interpreter
+/// does (the interpreter's own loop, stopped after one op of this frame; calls run to
+/// completion). This is all a body of the compact code shape does per op. Returns the
+/// pc where the frame goes on (the next op, or the target of a branch), the result
+/// count after a return (results at the frame's base), [`STATUS_TAIL_CALL`] after a tail
+/// call (pending in [`Vm::tail_call`], arguments at the base) or [`STATUS_ERROR`] (the
+/// error in [`Vm::jit_error`]).
+#[inline]
+pub fn step(vm: &mut Vm, pc: u32) -> i64 {
+    match exec::step_in_frame(vm, pc) {
+        Ok(exec::Stepped::At(next)) => return next as i64,
+        Ok(exec::Stepped::Returned(n)) => return n as i64,
+        Ok(exec::Stepped::Other) => {}
+        Err(e) => {
+            vm.jit_error = Some(e);
+            return STATUS_ERROR;
+        }
+    }
+    step_in_loop(vm, pc)
+}
+
+/// [`step`] for ops the cheap path leaves alone (tail calls, calls of functions without
+/// machine code): the interpreter's loop, stopped after one op of this frame.
+#[cold]
+fn step_in_loop(vm: &mut Vm, pc: u32) -> i64 {
+    enter_helper(vm);
+    let floor = vm.frames.len() - 1;
+    vm.frames[floor].pc = pc;
+    match exec::step_op(vm, floor) {
+        Ok(_) if vm.tail_call.is_some() => STATUS_TAIL_CALL,
+        Ok(n) => n as i64,
+        Err(e) => {
+            exec::unwind_to(vm, floor + 1);
+            vm.jit_error = Some(e);
+            STATUS_ERROR
+        }
     }
 }

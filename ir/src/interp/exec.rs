@@ -258,9 +258,279 @@ fn stage_args_slow(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: 
     Ok(fixed + vals.len())
 }
 
+/// Defines `r!(slot)` and `w!(slot, value)`, the slot accessors `frame_ops!` uses, over
+/// the frame whose first slot `$regs` (a `*mut Val`) points to; `$d` is a `$` token,
+/// for the inner macros' own parameters.
+macro_rules! slot_access {
+    ($d:tt $regs:ident) => {
+        macro_rules! r {
+            ($d i:expr) => {
+                // SAFETY: decoded slot numbers are below `nslots`, and the frame fits the stack.
+                unsafe { *$regs.add($d i as usize) }
+            };
+        }
+        macro_rules! w {
+            ($d i:expr, $d v:expr) => {{
+                let v = $d v;
+                // SAFETY: as for `r!`.
+                unsafe { *$regs.add($d i as usize) = v }
+            }};
+        }
+    };
+}
+
+/// A runtime call with a fixed number of operands (in the context of `frame_ops!`).
+macro_rules! rtcall_fixed {
+    ($vm:ident, $proto:ident, $f:expr, $dst:expr, $site:expr, $args:expr) => {{
+        let args = $args;
+        if let Some(s) = $proto.sites.get(*$site as usize) {
+            s.record(&args);
+        }
+        here!();
+        match $f($vm, &args) {
+            Ok(v) => w!(*$dst, v),
+            Err(e) => fail!(e),
+        }
+    }};
+}
+
+/// A runtime call with integer and float fast paths: `$int` on two integers, `$float` on
+/// two floats, the function `$f` otherwise. Evaluates to the result. Uses the caller's
+/// `here!()` (note the frame before a call out) and `fail!(error)`.
+macro_rules! int_float {
+    ($vm:ident, $proto:ident, $f:expr, $site:expr, $x:expr, $y:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
+        let (x, y) = ($x, $y);
+        if let Some(s) = $proto.sites.get($site as usize) {
+            s.record(&[x, y]);
+        }
+        if x.tag() == Tag::Int && y.tag() == Tag::Int {
+            let ($i, $j) = (x.int_unchecked(), y.int_unchecked());
+            $int
+        } else if x.tag() == Tag::Float && y.tag() == Tag::Float {
+            let ($p, $q) = (x.float_unchecked(), y.float_unchecked());
+            $float
+        } else {
+            here!();
+            match $f($vm, &[x, y]) {
+                Ok(v) => v,
+                Err(e) => fail!(e),
+            }
+        }
+    }};
+}
+
+/// A comparison with integer and float fast paths fused with its branch (in the
+/// context of `frame_ops!`).
+macro_rules! br_cmp_if {
+    ($vm:ident, $proto:ident, $br:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
+        let BrCmpIFOp { f, a, b, site, then_t, else_t } = &**$br;
+        let v = int_float!($vm, $proto, f, *site, r!(*a), r!(*b), |$i, $j| Val::bool($int), |$p, $q| Val::bool($float));
+        branch!(if v.payload() != 0 { then_t } else { else_t });
+    }};
+}
+
+macro_rules! arith_if {
+    ($vm:ident, $proto:ident, $f:expr, $dst:expr, $a:expr, $b:expr, $site:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
+        let v = int_float!($vm, $proto, $f, *$site, r!(*$a), r!(*$b), |$i, $j| $int, |$p, $q| $float);
+        w!(*$dst, v);
+    }};
+}
+
+/// The ops that stay in their frame (everything but calls and returns), as one `match`
+/// on `$op` whose further arms are `$rest`: the interpreter's loop and compiled code's
+/// per-op helper ([`step_in_frame`]) both run ops through it, so they agree by
+/// construction. The caller defines `r!(slot)` and `w!(slot, value)` (frame slots),
+/// `here!()` (note the frame at this op, before anything that may reach a safepoint),
+/// `fail!(error)` (return the error, positioned at this op) and `branch!(target)` (take
+/// a branch).
+macro_rules! frame_ops {
+    ($op:expr, $vm:ident, $proto:ident, $closure:ident, { $($rest:tt)* }) => {
+        match $op {
+        Op::Const { dst, val } => w!(*dst, *val),
+        Op::Move { dst, src } => w!(*dst, r!(*src)),
+        Op::Truthy { dst, a } => w!(*dst, Val::bool(r!(*a).truthy())),
+        Op::Not { dst, a } => w!(*dst, Val::bool(r!(*a).payload() == 0)),
+        Op::CellNew { dst, a } => {
+            let v = $vm.new_cell(r!(*a));
+            w!(*dst, v);
+        }
+        Op::CellGet { dst, a } => w!(*dst, access::cell_of(r!(*a)).value),
+        Op::Unary { op, dst, a } => w!(*dst, unary(*op, r!(*a))),
+        Op::Iadd { dst, a, b } => w!(*dst, Val::int(r!(*a).int_unchecked().wrapping_add(r!(*b).int_unchecked()))),
+        Op::Isub { dst, a, b } => w!(*dst, Val::int(r!(*a).int_unchecked().wrapping_sub(r!(*b).int_unchecked()))),
+        Op::Fadd { dst, a, b } => w!(*dst, Val::float(r!(*a).float_unchecked() + r!(*b).float_unchecked())),
+        Op::Fmul { dst, a, b } => w!(*dst, Val::float(r!(*a).float_unchecked() * r!(*b).float_unchecked())),
+        Op::Binary { op, dst, a, b } => w!(*dst, binary(*op, r!(*a), r!(*b))),
+        Op::PackGet { dst, pack, index } => {
+            let p = access::pack_of(r!(*pack));
+            w!(*dst, p.vals.get(*index as usize).copied().unwrap_or(Val::NIL));
+        }
+        Op::Varargs { dst } => w!(*dst, r!($proto.nparams)),
+        Op::Upval { dst, index } => {
+            // SAFETY: the running closure is live; the verifier checked the index.
+            let cell = unsafe { (*$closure).cells()[*index as usize] };
+            w!(*dst, Val::from_raw(Tag::Cell, cell as u64));
+        }
+        Op::Globals { dst } => w!(*dst, Val::from_raw(Tag::Table, $vm.globals as u64)),
+        Op::CellSet { cell, value } => access::cell_of(r!(*cell)).value = r!(*value),
+        Op::Closure { dst, func, cells } => {
+            let mut buf = [std::ptr::null_mut::<Cell>(); 8];
+            let spilled: Vec<*mut Cell>;
+            let cells: &[*mut Cell] = if cells.len() <= buf.len() {
+                for (b, &c) in buf.iter_mut().zip(cells.iter()) {
+                    *b = r!(c).payload() as *mut Cell;
+                }
+                &buf[..cells.len()]
+            } else {
+                spilled = cells.iter().map(|&c| r!(c).payload() as *mut Cell).collect();
+                &spilled
+            };
+            // SAFETY: protos of a module are contiguous and `func` indexes the module.
+            let target = unsafe { ($proto as *const Proto).sub($proto.index as usize).add(*func as usize) };
+            let v = $vm.new_closure(target, cells);
+            w!(*dst, v);
+        }
+        Op::RtCall2 { f, dst, a, b, site } => rtcall_fixed!($vm, $proto, f, dst, site, [r!(*a), r!(*b)]),
+        Op::RtCall3 { f, dst, a, b, c, site } => rtcall_fixed!($vm, $proto, f, dst, site, [r!(*a), r!(*b), r!(*c)]),
+        Op::RtCall { dst, call } => {
+            let RtCallOp { f, args, spread, site } = &**call;
+            let mut buf = [Val::NIL; 6];
+            let mut heap_args;
+            let argv: &[Val] = if !*spread && args.len() <= buf.len() {
+                for (i, &a) in args.iter().enumerate() {
+                    buf[i] = r!(a);
+                }
+                &buf[..args.len()]
+            } else {
+                heap_args = args.iter().map(|&a| r!(a)).collect::<Vec<_>>();
+                if *spread {
+                    let pack = heap_args.pop().unwrap_or(Val::NIL);
+                    if pack.tag() == Tag::Pack {
+                        heap_args.extend_from_slice(&access::pack_of(pack).vals);
+                    }
+                }
+                &heap_args
+            };
+            if let Some(s) = $proto.sites.get(*site as usize) {
+                s.record(argv);
+            }
+            here!();
+            match f($vm, argv) {
+                Ok(v) => w!(*dst, v),
+                Err(e) => fail!(e),
+            }
+        }
+        Op::AddIF { f, dst, a, b, site } => arith_if!($vm, $proto, f, dst, a, b, site, |i, j| Val::int(i.wrapping_add(j)), |p, q| Val::float(p + q)),
+        Op::SubIF { f, dst, a, b, site } => arith_if!($vm, $proto, f, dst, a, b, site, |i, j| Val::int(i.wrapping_sub(j)), |p, q| Val::float(p - q)),
+        Op::MulIF { f, dst, a, b, site } => arith_if!($vm, $proto, f, dst, a, b, site, |i, j| Val::int(i.wrapping_mul(j)), |p, q| Val::float(p * q)),
+        Op::LtIF { f, dst, a, b, site } => arith_if!($vm, $proto, f, dst, a, b, site, |i, j| Val::bool(i < j), |p, q| Val::bool(p < q)),
+        Op::LeIF { f, dst, a, b, site } => arith_if!($vm, $proto, f, dst, a, b, site, |i, j| Val::bool(i <= j), |p, q| Val::bool(p <= q)),
+        Op::EqIF { f, dst, a, b, site } => arith_if!($vm, $proto, f, dst, a, b, site, |i, j| Val::bool(i == j), |p, q| Val::bool(p == q)),
+        Op::RtFast { f, dst, a, b, unary: is_unary, paths, site } => {
+            let (x, y) = (r!(*a), r!(*b));
+            let args = [x, y];
+            let argv = if *is_unary { &args[..1] } else { &args[..] };
+            if let Some(s) = $proto.sites.get(*site as usize) {
+                s.record(argv);
+            }
+            let v = match paths.find(x, y, *is_unary) {
+                Some(op) if *is_unary => unary(op, x),
+                Some(op) => binary(op, x, y),
+                None => {
+                    here!();
+                    match f($vm, argv) {
+                        Ok(v) => v,
+                        Err(e) => fail!(e),
+                    }
+                }
+            };
+            w!(*dst, v);
+        }
+        Op::Guard { op, arg, imm, snap } => {
+            let x = r!(*arg);
+            let ok = match op {
+                Opcode::GuardTag => x.tag() as i64 == *imm,
+                _ => x.payload() != 0,
+            };
+            if !ok {
+                return Err(LuaError::msg(format!(
+                    "guard failed at snap{snap} in '{}' (the interpreter runs generic code only)",
+                    $proto.mir.name
+                )));
+            }
+        }
+        Op::BrLtIF(br) => br_cmp_if!($vm, $proto, br, |i, j| i < j, |p, q| p < q),
+        Op::BrLeIF(br) => br_cmp_if!($vm, $proto, br, |i, j| i <= j, |p, q| p <= q),
+        Op::BrEqIF(br) => br_cmp_if!($vm, $proto, br, |i, j| i == j, |p, q| p == q),
+        Op::Jump(t) => branch!(t),
+        Op::Brif { cond, then_t, else_t } => {
+            let t = if r!(*cond).payload() != 0 { then_t } else { else_t };
+            branch!(t);
+        }
+        Op::BrCmp { op, a, b, then_t, else_t } => {
+            let t = if binary(*op, r!(*a), r!(*b)).payload() != 0 { then_t } else { else_t };
+            branch!(t);
+        }
+        Op::BrCmpStep(st) => {
+            let cond = binary(st.op, r!(st.a), r!(st.b)).payload() != 0;
+            if cond == st.steps_when {
+                for &(op, dst, a, b) in st.steps.iter() {
+                    let (x, y) = (r!(a).int_unchecked(), r!(b).int_unchecked());
+                    w!(dst, Val::int(if op == Opcode::Iadd { x.wrapping_add(y) } else { x.wrapping_sub(y) }));
+                }
+                branch!(&st.jump);
+            } else {
+                branch!(&st.other);
+            }
+        }
+        Op::BrTruthy { a, then_t, else_t } => {
+            let t = if r!(*a).truthy() { then_t } else { else_t };
+            branch!(t);
+        }
+        Op::BrRtFast(br) => {
+            let BrRtOp { f, a, b, paths, site, then_t, else_t } = &**br;
+            let args = [r!(*a), r!(*b)];
+            if let Some(s) = $proto.sites.get(*site as usize) {
+                s.record(&args);
+            }
+            let cond = match paths.find(args[0], args[1], false) {
+                Some(op) => binary(op, args[0], args[1]),
+                None => {
+                    here!();
+                    match f($vm, &args) {
+                        Ok(v) => v,
+                        Err(e) => fail!(e),
+                    }
+                }
+            };
+            let t = if cond.payload() != 0 { then_t } else { else_t };
+            branch!(t);
+        }
+            $($rest)*
+        }
+    };
+}
+
 /// Runs the innermost frame and every interpreted frame it calls, until the frame just
 /// above `floor` returns; its results are then at its base.
 pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
+    run_ops::<false>(vm, floor)
+}
+
+/// Runs one op of the innermost frame (the one just above `floor`), at its noted `pc`,
+/// as [`interpret`] would, and returns where the frame goes on: the next op's pc after a
+/// straight-line op or a call (which runs to completion, compiled callees through
+/// [`compiled::call_compiled`]), the target's pc after a branch, the result count after
+/// a return. A tail call is not taken: its callee and arguments are left in
+/// [`Vm::tail_call`] (the arguments at the frame's base) for the trampoline. The step
+/// runs inside the native region of the compiled body that asked for it.
+pub(super) fn step_op(vm: &mut Vm, floor: usize) -> LResult<usize> {
+    run_ops::<true>(vm, floor)
+}
+
+/// [`interpret`], or with `STEP`, [`step_op`]: one loop, so that both run every op the
+/// same way.
+fn run_ops<const STEP: bool>(vm: &mut Vm, floor: usize) -> LResult<usize> {
     let mut closure: *mut Closure;
     let mut proto: &Proto;
     let mut base: usize;
@@ -291,8 +561,10 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
     // lies below the callee-saved registers the prologue saved) so the collector's
     // native-stack scan skips it and stale copies in it cannot keep garbage alive.
     let marker = 0usize;
-    vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
-    let region: *mut (usize, usize) = vm.interp_regions.last_mut().expect("just pushed");
+    if !STEP {
+        vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
+    }
+    let region: *mut (usize, usize) = vm.interp_regions.last_mut().expect("a native region");
     // Before anything that may run the collector or other code: note where the frame
     // stopped (for liveness and tracebacks) and the native stack pointer.
     macro_rules! callout {
@@ -306,30 +578,15 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
             }
         }};
     }
-    macro_rules! r {
-        ($i:expr) => {
-            // SAFETY: decoded slot numbers are below `nslots`, and the frame fits the stack.
-            unsafe { *regs.add($i as usize) }
-        };
-    }
-    macro_rules! w {
-        ($i:expr, $v:expr) => {{
-            let v = $v;
-            // SAFETY: as for `r!`.
-            unsafe { *regs.add($i as usize) = v }
-        }};
-    }
+    slot_access!($ regs);
     macro_rules! branch {
         ($t:expr) => {{
             let t: &Target = $t;
             do_moves(regs, &proto.moves, t);
             pc = t.pc;
-            if t.loop_header {
-                proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-                if vm.heap.wants_collection() {
-                    callout!(pc);
-                    vm.collect_garbage();
-                }
+            if t.loop_header && back_edge(vm, proto) {
+                callout!(pc);
+                vm.collect_garbage();
             }
         }};
     }
@@ -347,129 +604,51 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
             // The caller stopped at its call, whose results go to its slots.
             let Op::Call(call) = &code[pc as usize] else { unreachable!("a frame returns to a call") };
             vm.top = frame_end;
-            if call.op == Opcode::CallPack {
-                let vals = vm.slice(results, n).to_vec();
-                let p = vm.new_pack(&vals);
-                w!(call.dsts[0], p);
-            } else {
-                for (i, &d) in call.dsts.iter().enumerate() {
-                    w!(d, if i < n { vm.get(results + i) } else { Val::NIL });
-                }
-            }
+            write_results(vm, regs, call, results, n);
             pc += 1;
         }};
     }
-    // A runtime call with a fixed number of operands.
-    macro_rules! rtcall_fixed {
-        ($f:expr, $dst:expr, $site:expr, $args:expr) => {{
-            let args = $args;
-            if let Some(s) = proto.sites.get(*$site as usize) {
-                s.record(&args);
-            }
-            callout!(pc - 1);
-            match $f(vm, &args) {
-                Ok(v) => w!(*$dst, v),
-                Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-            }
-        }};
+    // What the shared straight-line ops (`frame_ops!`) need: note the frame at this
+    // op before anything that may reach a safepoint, and fail with a positioned error.
+    macro_rules! here {
+        () => {
+            callout!(pc - 1)
+        };
     }
-    // A runtime call with integer and float fast paths: `$int` on two integers, `$float`
-    // on two floats, the function `$f` otherwise. Evaluates to the result.
-    macro_rules! int_float {
-        ($f:expr, $site:expr, $x:expr, $y:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
-            let (x, y) = ($x, $y);
-            if let Some(s) = proto.sites.get($site as usize) {
-                s.record(&[x, y]);
-            }
-            if x.tag() == Tag::Int && y.tag() == Tag::Int {
-                let ($i, $j) = (x.int_unchecked(), y.int_unchecked());
-                $int
-            } else if x.tag() == Tag::Float && y.tag() == Tag::Float {
-                let ($p, $q) = (x.float_unchecked(), y.float_unchecked());
-                $float
-            } else {
-                callout!(pc - 1);
-                match $f(vm, &[x, y]) {
-                    Ok(v) => v,
-                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-                }
-            }
-        }};
+    macro_rules! fail {
+        ($e:expr) => {
+            return Err(locate(vm, proto, pc as usize - 1, $e))
+        };
     }
-    macro_rules! arith_if {
-        ($f:expr, $dst:expr, $a:expr, $b:expr, $site:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
-            let v = int_float!($f, *$site, r!(*$a), r!(*$b), |$i, $j| $int, |$p, $q| $float);
-            w!(*$dst, v);
-        }};
-    }
-    // The same for a comparison fused with its branch.
-    macro_rules! br_cmp_if {
-        ($br:expr, |$i:ident, $j:ident| $int:expr, |$p:ident, $q:ident| $float:expr) => {{
-            let BrCmpIFOp { f, a, b, site, then_t, else_t } = &**$br;
-            let v = int_float!(f, *site, r!(*a), r!(*b), |$i, $j| Val::bool($int), |$p, $q| Val::bool($float));
-            branch!(if v.payload() != 0 { then_t } else { else_t });
-        }};
-    }
+    let mut stepped = false;
     loop {
+        if STEP {
+            if stepped && vm.frames.len() == floor + 1 {
+                return Ok(pc as usize);
+            }
+            stepped = true;
+        }
         debug_assert!((pc as usize) < code.len());
         // SAFETY: every block ends in a terminator, which leaves through a branch or a
         // return, so `pc` always indexes an op (resume points are checked on entry).
         let op = unsafe { code.get_unchecked(pc as usize) };
         pc += 1;
-        match op {
-            Op::Const { dst, val } => w!(*dst, *val),
-            Op::Move { dst, src } => w!(*dst, r!(*src)),
-            Op::Truthy { dst, a } => w!(*dst, Val::bool(r!(*a).truthy())),
-            Op::Not { dst, a } => w!(*dst, Val::bool(r!(*a).payload() == 0)),
-            Op::CellNew { dst, a } => {
-                let v = vm.new_cell(r!(*a));
-                w!(*dst, v);
-            }
-            Op::CellGet { dst, a } => w!(*dst, access::cell_of(r!(*a)).value),
-            Op::Unary { op, dst, a } => w!(*dst, unary(*op, r!(*a))),
-            Op::Iadd { dst, a, b } => w!(*dst, Val::int(r!(*a).int_unchecked().wrapping_add(r!(*b).int_unchecked()))),
-            Op::Isub { dst, a, b } => w!(*dst, Val::int(r!(*a).int_unchecked().wrapping_sub(r!(*b).int_unchecked()))),
-            Op::Fadd { dst, a, b } => w!(*dst, Val::float(r!(*a).float_unchecked() + r!(*b).float_unchecked())),
-            Op::Fmul { dst, a, b } => w!(*dst, Val::float(r!(*a).float_unchecked() * r!(*b).float_unchecked())),
-            Op::Binary { op, dst, a, b } => w!(*dst, binary(*op, r!(*a), r!(*b))),
-            Op::PackGet { dst, pack, index } => {
-                let p = access::pack_of(r!(*pack));
-                w!(*dst, p.vals.get(*index as usize).copied().unwrap_or(Val::NIL));
-            }
-            Op::Varargs { dst } => w!(*dst, r!(proto.nparams)),
-            Op::Upval { dst, index } => {
-                // SAFETY: the running closure is live; the verifier checked the index.
-                let cell = unsafe { (*closure).cells()[*index as usize] };
-                w!(*dst, Val::from_raw(Tag::Cell, cell as u64));
-            }
-            Op::Globals { dst } => w!(*dst, Val::from_raw(Tag::Table, vm.globals as u64)),
-            Op::CellSet { cell, value } => access::cell_of(r!(*cell)).value = r!(*value),
-            Op::Closure { dst, func, cells } => {
-                let mut buf = [std::ptr::null_mut::<Cell>(); 8];
-                let spilled: Vec<*mut Cell>;
-                let cells: &[*mut Cell] = if cells.len() <= buf.len() {
-                    for (b, &c) in buf.iter_mut().zip(cells.iter()) {
-                        *b = r!(c).payload() as *mut Cell;
-                    }
-                    &buf[..cells.len()]
-                } else {
-                    spilled = cells.iter().map(|&c| r!(c).payload() as *mut Cell).collect();
-                    &spilled
-                };
-                // SAFETY: protos of a module are contiguous and `func` indexes the module.
-                let target = unsafe { (proto as *const Proto).sub(proto.index as usize).add(*func as usize) };
-                let v = vm.new_closure(target, cells);
-                w!(*dst, v);
-            }
+        frame_ops!(op, vm, proto, closure, {
             Op::Call(call) => {
-                let CallOp { op, callee, args, spread, dsts, site } = &**call;
+                let CallOp { op, callee, args, spread, dsts: _, site } = &**call;
                 let f = r!(*callee);
-                if let Some(s) = proto.sites.get(*site as usize) {
-                    s.record(&[f]);
-                    s.target.store(f.payload(), Ordering::Relaxed);
-                }
+                record_call(proto, *site, f);
                 let at = frame_end;
                 let n = stage_args(vm, regs, args, *spread, at)?;
+                if STEP && *op == Opcode::TailCall && vm.frames.len() == floor + 1 {
+                    for i in 0..n {
+                        let v = vm.get(at + i);
+                        vm.set(base + i, v);
+                    }
+                    callout!(pc - 1);
+                    vm.tail_call = Some((f, n));
+                    return Ok(n);
+                }
                 if f.tag() == Tag::Func && *op == Opcode::TailCall {
                     let callee = f.payload() as *mut Closure;
                     // Reuse this frame: arguments move down to its base.
@@ -507,7 +686,14 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
                 // instruction's position and names.
                 callout!(pc - 1);
                 vm.top = at + n;
-                let result = vm.call_at(f, at, n);
+                let result = match (STEP && f.tag() == Tag::Func).then(|| compiled::entry_of(f.payload() as *mut Closure)).flatten() {
+                    // Compiled code calling compiled code does not nest a host activation.
+                    Some(body) => {
+                        let n = compiled::call_compiled(vm, f.payload() as *mut Closure, body, at, n);
+                        if n >= 0 { Ok(n as usize) } else { Err(compiled::take_error(vm)) }
+                    }
+                    None => vm.call_at(f, at, n),
+                };
                 vm.top = frame_end;
                 let nret = match result {
                     Ok(n) => n,
@@ -521,139 +707,134 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
                     do_return!(nret);
                     continue;
                 }
-                if *op == Opcode::CallPack {
-                    let vals = vm.slice(at, nret).to_vec();
-                    let p = vm.new_pack(&vals);
-                    w!(dsts[0], p);
-                } else {
-                    for (i, &d) in dsts.iter().enumerate() {
-                        w!(d, if i < nret { vm.get(at + i) } else { Val::NIL });
-                    }
-                }
-            }
-            Op::RtCall2 { f, dst, a, b, site } => rtcall_fixed!(f, dst, site, [r!(*a), r!(*b)]),
-            Op::RtCall3 { f, dst, a, b, c, site } => rtcall_fixed!(f, dst, site, [r!(*a), r!(*b), r!(*c)]),
-            Op::RtCall { dst, call } => {
-                let RtCallOp { f, args, spread, site } = &**call;
-                let mut buf = [Val::NIL; 6];
-                let mut heap_args;
-                let argv: &[Val] = if !*spread && args.len() <= buf.len() {
-                    for (i, &a) in args.iter().enumerate() {
-                        buf[i] = r!(a);
-                    }
-                    &buf[..args.len()]
-                } else {
-                    heap_args = args.iter().map(|&a| r!(a)).collect::<Vec<_>>();
-                    if *spread {
-                        let pack = heap_args.pop().unwrap_or(Val::NIL);
-                        if pack.tag() == Tag::Pack {
-                            heap_args.extend_from_slice(&access::pack_of(pack).vals);
-                        }
-                    }
-                    &heap_args
-                };
-                if let Some(s) = proto.sites.get(*site as usize) {
-                    s.record(argv);
-                }
-                callout!(pc - 1);
-                match f(vm, argv) {
-                    Ok(v) => w!(*dst, v),
-                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-                }
-            }
-            Op::AddIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::int(i.wrapping_add(j)), |p, q| Val::float(p + q)),
-            Op::SubIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::int(i.wrapping_sub(j)), |p, q| Val::float(p - q)),
-            Op::MulIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::int(i.wrapping_mul(j)), |p, q| Val::float(p * q)),
-            Op::LtIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::bool(i < j), |p, q| Val::bool(p < q)),
-            Op::LeIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::bool(i <= j), |p, q| Val::bool(p <= q)),
-            Op::EqIF { f, dst, a, b, site } => arith_if!(f, dst, a, b, site, |i, j| Val::bool(i == j), |p, q| Val::bool(p == q)),
-            Op::BrLtIF(br) => br_cmp_if!(br, |i, j| i < j, |p, q| p < q),
-            Op::BrLeIF(br) => br_cmp_if!(br, |i, j| i <= j, |p, q| p <= q),
-            Op::BrEqIF(br) => br_cmp_if!(br, |i, j| i == j, |p, q| p == q),
-            Op::RtFast { f, dst, a, b, unary: is_unary, paths, site } => {
-                let (x, y) = (r!(*a), r!(*b));
-                let args = [x, y];
-                let argv = if *is_unary { &args[..1] } else { &args[..] };
-                if let Some(s) = proto.sites.get(*site as usize) {
-                    s.record(argv);
-                }
-                if let Some(op) = paths.find(x, y, *is_unary) {
-                    w!(*dst, if *is_unary { unary(op, x) } else { binary(op, x, y) });
-                    continue;
-                }
-                callout!(pc - 1);
-                match f(vm, argv) {
-                    Ok(v) => w!(*dst, v),
-                    Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-                }
-            }
-            Op::Jump(t) => branch!(t),
-            Op::Brif { cond, then_t, else_t } => {
-                let t = if r!(*cond).payload() != 0 { then_t } else { else_t };
-                branch!(t);
-            }
-            Op::BrCmp { op, a, b, then_t, else_t } => {
-                let t = if binary(*op, r!(*a), r!(*b)).payload() != 0 { then_t } else { else_t };
-                branch!(t);
-            }
-            Op::BrCmpStep(st) => {
-                let cond = binary(st.op, r!(st.a), r!(st.b)).payload() != 0;
-                if cond == st.steps_when {
-                    for &(op, dst, a, b) in st.steps.iter() {
-                        let (x, y) = (r!(a).int_unchecked(), r!(b).int_unchecked());
-                        w!(dst, Val::int(if op == Opcode::Iadd { x.wrapping_add(y) } else { x.wrapping_sub(y) }));
-                    }
-                    branch!(&st.jump);
-                } else {
-                    branch!(&st.other);
-                }
-            }
-            Op::BrTruthy { a, then_t, else_t } => {
-                let t = if r!(*a).truthy() { then_t } else { else_t };
-                branch!(t);
-            }
-            Op::BrRtFast(br) => {
-                let BrRtOp { f, a, b, paths, site, then_t, else_t } = &**br;
-                let args = [r!(*a), r!(*b)];
-                if let Some(s) = proto.sites.get(*site as usize) {
-                    s.record(&args);
-                }
-                let cond = match paths.find(args[0], args[1], false) {
-                    Some(op) => binary(op, args[0], args[1]),
-                    None => {
-                        callout!(pc - 1);
-                        match f(vm, &args) {
-                            Ok(v) => v,
-                            Err(e) => return Err(locate(vm, proto, pc as usize - 1, e)),
-                        }
-                    }
-                };
-                let t = if cond.payload() != 0 { then_t } else { else_t };
-                branch!(t);
+                write_results(vm, regs, call, at, nret);
             }
             Op::Return { args, spread } => {
-                let n = stage_args(vm, regs, args, *spread, frame_end)?;
-                for i in 0..n {
-                    let v = vm.get(frame_end + i);
-                    vm.set(base + i, v);
-                }
+                let n = return_values(vm, regs, args, *spread, base, frame_end)?;
                 do_return!(n);
             }
-            Op::Guard { op, arg, imm, snap } => {
-                let x = r!(*arg);
-                let ok = match op {
-                    Opcode::GuardTag => x.tag() as i64 == *imm,
-                    _ => x.payload() != 0,
-                };
-                if !ok {
-                    return Err(LuaError::msg(format!(
-                        "guard failed at snap{snap} in '{}' (the interpreter runs generic code only)",
-                        proto.mir.name
-                    )));
-                }
-            }
+        })
+    }
+}
+
+/// Profiles a call of `f` at `site`.
+#[inline(always)]
+fn record_call(proto: &Proto, site: u32, f: Val) {
+    if let Some(s) = proto.sites.get(site as usize) {
+        s.record(&[f]);
+        s.target.store(f.payload(), Ordering::Relaxed);
+    }
+}
+
+/// Counts a loop back edge; whether the heap wants a collection now (the caller, having
+/// noted the frame at the loop header, collects).
+#[inline(always)]
+fn back_edge(vm: &Vm, proto: &Proto) -> bool {
+    proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    vm.heap.wants_collection()
+}
+
+/// A return's values, moved to the frame's base; returns their number.
+#[inline(always)]
+fn return_values(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, base: usize, frame_end: usize) -> LResult<usize> {
+    let n = stage_args(vm, regs, args, spread, frame_end)?;
+    for i in 0..n {
+        let v = vm.get(frame_end + i);
+        vm.set(base + i, v);
+    }
+    Ok(n)
+}
+
+/// Writes a finished call's `n` results, at `stack[at..]`, to its destination slots.
+#[inline(always)]
+fn write_results(vm: &mut Vm, regs: *mut Val, call: &CallOp, at: usize, n: usize) {
+    // SAFETY: destination slots are below `nslots`, and the frame fits the stack.
+    let w = |d: u32, v: Val| unsafe { *regs.add(d as usize) = v };
+    if call.op == Opcode::CallPack {
+        let vals = vm.slice(at, n).to_vec();
+        let p = vm.new_pack(&vals);
+        w(call.dsts[0], p);
+    } else {
+        for (i, &d) in call.dsts.iter().enumerate() {
+            w(d, if i < n { vm.get(at + i) } else { Val::NIL });
         }
     }
+}
+
+/// What [`step_in_frame`] did.
+pub(super) enum Stepped {
+    /// It ran the op; the frame goes on at this pc.
+    At(u32),
+    /// The op returned this many results (now at the frame's base).
+    Returned(usize),
+    /// It left the op alone: a tail call, or a call of something without machine code.
+    Other,
+}
+
+/// Runs op `pc` of the innermost frame, which a compiled body runs, unless it is a tail
+/// call or a call of something without machine code: the cheap part of
+/// [`super::compiled::step`] (no activation of the interpreter's loop). Branches make
+/// their moves and count back edges as the interpreter's do; calls run to completion
+/// through [`super::compiled::call_compiled`].
+#[inline]
+pub(super) fn step_in_frame(vm: &mut Vm, pc: u32) -> LResult<Stepped> {
+    let frame: *mut FrameInfo = vm.frames.last_mut().expect("a running frame");
+    // SAFETY: just taken from the frame table, which never reallocates; frame protos
+    // belong to loaded modules.
+    let (proto, closure, base) = unsafe { (&*(*frame).proto, (*frame).closure, (*frame).base) };
+    let Some(op) = proto.code.get(pc as usize) else {
+        return Err(LuaError::msg(format!("internal error: no op {pc} in '{}'", proto.mir.name)));
+    };
+    // The frame is at this op (for the collector's liveness and tracebacks); the native
+    // region of the compiled body ends here.
+    // SAFETY: as above.
+    unsafe { (*frame).pc = pc };
+    super::compiled::enter_helper(vm);
+    let regs = vm.slot_ptr(base);
+    let frame_end = base + proto.nslots as usize;
+    slot_access!($ regs);
+    macro_rules! here {
+        () => {};
+    }
+    macro_rules! fail {
+        ($e:expr) => {
+            return Err(locate(vm, proto, pc as usize, $e))
+        };
+    }
+    macro_rules! branch {
+        ($t:expr) => {{
+            let t: &Target = $t;
+            do_moves(regs, &proto.moves, t);
+            if t.loop_header && back_edge(vm, proto) {
+                // SAFETY: as above.
+                unsafe { (*frame).pc = t.pc };
+                vm.collect_garbage();
+            }
+            return Ok(Stepped::At(t.pc));
+        }};
+    }
+    frame_ops!(op, vm, proto, closure, {
+        Op::Return { args, spread } => return return_values(vm, regs, args, *spread, base, frame_end).map(Stepped::Returned),
+        Op::Call(call) if call.op != Opcode::TailCall => {
+            let f = r!(call.callee);
+            let callee = f.payload() as *mut Closure;
+            let Some(body) = (f.tag() == Tag::Func).then(|| compiled::entry_of(callee)).flatten() else {
+                return Ok(Stepped::Other);
+            };
+            record_call(proto, call.site, f);
+            let n = stage_args(vm, regs, &call.args, call.spread, frame_end)?;
+            vm.top = frame_end + n;
+            let nret = compiled::call_compiled(vm, callee, body, frame_end, n);
+            vm.top = frame_end;
+            if nret < 0 {
+                let e = compiled::take_error(vm);
+                fail!(e);
+            }
+            write_results(vm, regs, call, frame_end, nret as usize);
+        }
+        Op::Call(_) => return Ok(Stepped::Other),
+    });
+    Ok(Stepped::At(pc + 1))
 }
 
 /// A pure one-operand op on slot values (typed values are boxed in slots).

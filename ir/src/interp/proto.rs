@@ -285,6 +285,9 @@ pub struct Proto {
     /// function's dispatch slot: callers read it on every call, so a later tier replaces
     /// the code by storing a new entry.
     pub entry: std::sync::atomic::AtomicUsize,
+    /// The entry [`Proto::entry`] takes when the function gets hot (0: none): code of a
+    /// cheap first tier that counts its calls moves the function on by storing it.
+    pub hot_entry: std::sync::atomic::AtomicUsize,
     /// Loop back-edges taken so far.
     pub backedges: AtomicU32,
     /// Type profiles, by site.
@@ -316,6 +319,12 @@ impl Proto {
     /// Byte offset of [`Proto::backedges`], for compiled code that counts back edges
     /// inline.
     pub const BACKEDGES_OFFSET: usize = std::mem::offset_of!(Proto, backedges);
+    /// Byte offset of [`Proto::calls`] (a `u32`).
+    pub const CALLS_OFFSET: usize = std::mem::offset_of!(Proto, calls);
+    /// Byte offset of [`Proto::entry`] (a `usize`).
+    pub const ENTRY_OFFSET: usize = std::mem::offset_of!(Proto, entry);
+    /// Byte offset of [`Proto::hot_entry`] (a `usize`).
+    pub const HOT_ENTRY_OFFSET: usize = std::mem::offset_of!(Proto, hot_entry);
     /// Byte offset of the pointer to the module's string constants (16-byte values;
     /// `str N` is the N-th).
     pub const CONSTS_OFFSET: usize = std::mem::offset_of!(Proto, consts_ptr);
@@ -434,6 +443,7 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         vararg: f.vararg,
         calls: AtomicU32::new(0),
         entry: std::sync::atomic::AtomicUsize::new(0),
+        hot_entry: std::sync::atomic::AtomicUsize::new(0),
         backedges: AtomicU32::new(0),
         sites,
         moves: d.moves,

@@ -24,6 +24,7 @@
 
 mod arith;
 mod calls;
+mod compact;
 mod control;
 mod framed;
 mod helpers;
@@ -43,11 +44,16 @@ use lazyjit_ir::{Function, Inst, InstData, Opcode, Value};
 
 use crate::abi;
 
-/// How [`lower_proto`] names and shapes its output.
-#[derive(Clone, Debug)]
+pub use compact::lower_compact;
+
+/// How [`lower_proto`] and [`lower_compact`] name and shape their output.
+#[derive(Clone, Debug, Default)]
 pub struct LowerOptions {
     /// The body function's name (the symbol the module defines).
     pub symbol: String,
+    /// Compact shape only: the call count at which the body moves the function on to
+    /// [`Proto::hot_entry`] (none: it never does).
+    pub hot_calls: Option<u32>,
 }
 
 /// Why a function could not be lowered.

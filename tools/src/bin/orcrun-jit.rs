@@ -14,14 +14,26 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
-use lazyjit_orc::engine::Engine;
+use lazyjit_orc::engine::{Engine, Shape, Tiering};
 use lazyjit_orc::OptLevel;
 
 /// Runs `module` with the baseline tier: every function compiled (at O0) when first
-/// called.
-fn run_baseline(module: lazyjit_ir::Module, script: &str, args: &[String], stats: &mut cli::RunStats) -> Result<i32, RunError> {
+/// called, in the code shapes `tier` asks for.
+fn run_baseline(
+    module: lazyjit_ir::Module,
+    script: &str,
+    args: &[String],
+    tier: cli::Tier,
+    stats: &mut cli::RunStats,
+) -> Result<i32, RunError> {
+    let tiering = match tier {
+        cli::Tier::Compact => Tiering::only(Shape::Compact),
+        cli::Tier::Inline => Tiering::only(Shape::Inline),
+        _ => Tiering::default(),
+    };
     // The engine outlives the VM's run: its code is only called from within it.
-    let engine = Engine::new(OptLevel::O0).map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
+    let engine = Engine::with_tiering(OptLevel::O0, tiering)
+        .map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
     let t = Instant::now();
     let r = driver::run_module_with(module, script, args, &mut |vm| {
         let last = vm.modules().len() - 1;
@@ -30,6 +42,8 @@ fn run_baseline(module: lazyjit_ir::Module, script: &str, args: &[String], stats
     let total = t.elapsed().as_nanos() as u64;
     let s = engine.stats();
     stats.functions_compiled = s.functions_compiled.load(Ordering::Relaxed);
+    stats.compiles_compact = s.compiles_compact.load(Ordering::Relaxed);
+    stats.compiles_inline = s.compiles_inline.load(Ordering::Relaxed);
     stats.llvm_ir_ns = s.llvm_ir_ns.load(Ordering::Relaxed);
     stats.llvm_opt_ns = s.llvm_opt_ns.load(Ordering::Relaxed);
     stats.codegen_ns = s.codegen_ns.load(Ordering::Relaxed);
@@ -39,8 +53,9 @@ fn run_baseline(module: lazyjit_ir::Module, script: &str, args: &[String], stats
     r
 }
 
-/// The LLVM IR of every function of `module` (or of the one named `only`).
-fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>) -> Result<String, String> {
+/// The LLVM IR of every function of `module` (or of the one named `only`), in compact
+/// code for `--tier compact`, else in inline code.
+fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>, tier: cli::Tier) -> Result<String, String> {
     if let Some(name) = only {
         if !module.functions.iter().any(|f| f.name == name) {
             return Err(format!("no function named '{name}'"));
@@ -54,8 +69,12 @@ fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>) -> Result<String, S
     for proto in loaded.protos.iter().filter(|p| only.is_none_or(|n| p.mir.name == n)) {
         let ctx = lazyjit_orc::inkwell::context::Context::create();
         let symbol = format!("fn{}.{}", proto.index, proto.mir.name);
-        let m = lazyjit_orc::lower::lower_proto(&ctx, proto, loaded, &lazyjit_orc::lower::LowerOptions { symbol })
-            .map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
+        let opts = lazyjit_orc::lower::LowerOptions { symbol, ..Default::default() };
+        let m = match tier {
+            cli::Tier::Compact => lazyjit_orc::lower::lower_compact(&ctx, proto, &opts),
+            _ => lazyjit_orc::lower::lower_proto(&ctx, proto, loaded, &opts),
+        }
+        .map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
         out.push_str(&m.print_to_string().to_string());
     }
     Ok(out)
