@@ -8,10 +8,13 @@
 //! Code comes in two shapes ([`Shape`]): *compact* code (one host call per op, several
 //! times cheaper to compile) and *inline* code (values in registers, typed fast paths
 //! and caches inline, several times faster to run). [`Tiering`] says which a function
-//! gets at its first call (by default compact, unless the function has a loop, where
-//! time goes) and when compact code moves on: its entry counts calls and, at
-//! [`Tiering::hot_calls`], stores the stub of the function's inline code (another lazy
-//! function, compiled at its first call) into the dispatch slot ([`Proto::hot_entry`]).
+//! gets at its first call (by default compact) and when compact code moves on: its
+//! entry counts calls and, at [`Tiering::hot_calls`], stores the stub of the function's
+//! inline code (another lazy function, compiled at its first call) into the dispatch
+//! slot ([`Proto::hot_entry`]); and once the function has taken
+//! [`Tiering::osr_backedges`] back edges, a branch to a loop header calls the header's
+//! on-stack entry (one more lazy function per loop header: inline code from that
+//! header on) to run the rest of the call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::HashMap;
@@ -23,7 +26,7 @@ use lazyjit_ir::interp::{LoadedModule, LuaError, Proto, Vm};
 use lazyjit_ir::rt::object::Closure;
 use lazyjit_ir::rt::Val;
 
-use crate::lower::{lower_compact, lower_proto, LowerOptions};
+use crate::lower::{lower_compact, lower_proto, LowerOptions, OsrExits};
 use crate::{compile_module_timed, glue, CodegenOptions, CpuTarget, OptLevel, OrcError, RegAlloc, Session, SessionOptions};
 
 /// Compile counters and phase times of an engine (nanoseconds).
@@ -35,8 +38,10 @@ pub struct EngineStats {
     pub functions_compiled: AtomicU64,
     /// Compiles in the compact shape.
     pub compiles_compact: AtomicU64,
-    /// Compiles in the inline shape.
+    /// Compiles in the inline shape (whole functions).
     pub compiles_inline: AtomicU64,
+    /// Compiles of on-stack entries (inline code from a loop header on).
+    pub compiles_osr: AtomicU64,
     /// Time building LLVM IR from MIR.
     pub llvm_ir_ns: AtomicU64,
     /// Time in LLVM's IR optimizer (and verifier).
@@ -74,6 +79,9 @@ pub struct Tiering {
     /// The call count at which a function in the compact shape moves to the inline one
     /// (`None`: never).
     pub hot_calls: Option<u32>,
+    /// The back-edge count at which compact code, at a branch to a loop header, leaves
+    /// for inline code entered at that header (on-stack replacement; `None`: never).
+    pub osr_backedges: Option<u32>,
 }
 
 impl Tiering {
@@ -82,15 +90,33 @@ impl Tiering {
     /// of nanoseconds per op; a thousand calls of a small function earn most of it back.
     pub const DEFAULT_HOT_CALLS: u32 = 1000;
 
+    /// Back edges after which compact code replaces itself on the stack by default: a
+    /// loop body of tens of ops costs milliseconds to compile inline and runs some
+    /// tens of nanoseconds per op faster there.
+    pub const DEFAULT_OSR_BACKEDGES: u32 = 1000;
+
     /// Every function in `shape`, for good.
     pub fn only(shape: Shape) -> Tiering {
-        Tiering { loop_free: shape, with_loops: shape, hot_calls: None }
+        Tiering { loop_free: shape, with_loops: shape, hot_calls: None, osr_backedges: None }
+    }
+
+    /// The default tiering, moving on at the first call and the first back edge: every
+    /// transition happens at once (for tests).
+    pub fn eager() -> Tiering {
+        Tiering { hot_calls: Some(1), osr_backedges: Some(1), ..Tiering::default() }
     }
 }
 
 impl Default for Tiering {
+    /// Compact code first, inline code when hot (by calls, or by back edges through
+    /// on-stack replacement).
     fn default() -> Tiering {
-        Tiering { loop_free: Shape::Compact, with_loops: Shape::Inline, hot_calls: Some(Self::DEFAULT_HOT_CALLS) }
+        Tiering {
+            loop_free: Shape::Compact,
+            with_loops: Shape::Compact,
+            hot_calls: Some(Self::DEFAULT_HOT_CALLS),
+            osr_backedges: Some(Self::DEFAULT_OSR_BACKEDGES),
+        }
     }
 }
 
@@ -114,6 +140,17 @@ unsafe extern "C" fn failed_body(vm: *mut Vm, _closure: *mut Closure, _base: *mu
     // SAFETY: called with the body's arguments, so `vm` is the running VM.
     unsafe { (*vm).jit_error = Some(LuaError::msg("the function's machine code could not be built")) };
     STATUS_ERROR
+}
+
+/// What one lazy function of a proto compiles to.
+struct Body {
+    shape: Shape,
+    /// Compact code: calls at which it moves the function on.
+    hot_calls: Option<u32>,
+    /// Compact code: its on-stack replacement.
+    osr: Option<OsrExits>,
+    /// Inline code: an on-stack entry at this loop header (a block number).
+    osr_entry: Option<u32>,
 }
 
 /// Raw pointers to a function and its module, moved into its materializer. They stay
@@ -186,9 +223,21 @@ impl Engine {
             let first = if has_loop { self.tiering.with_loops } else { self.tiering.loop_free };
             let hot_calls = self.tiering.hot_calls.filter(|_| first == Shape::Compact);
             let name = format!("lzf.{module}.{}", proto.index);
-            let stub = self.define_body(&name, proto, loaded, first, hot_calls, true)?;
+            let osr = self.tiering.osr_backedges.filter(|_| first == Shape::Compact && has_loop).map(|backedges| {
+                OsrExits { backedges, symbol_prefix: format!("{name}.osr") }
+            });
+            if let Some(osr) = &osr {
+                // The on-stack entries the compact code calls by name, one per loop header.
+                for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
+                    let entry = Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: Some(h as u32) };
+                    self.define_body(&format!("{}{h}", osr.symbol_prefix), proto, loaded, entry, false)?;
+                }
+            }
+            let body = Body { shape: first, hot_calls, osr, osr_entry: None };
+            let stub = self.define_body(&name, proto, loaded, body, true)?;
             if hot_calls.is_some() {
-                let hot = self.define_body(&format!("{name}.hot"), proto, loaded, Shape::Inline, None, false)?;
+                let hot = Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: None };
+                let hot = self.define_body(&format!("{name}.hot"), proto, loaded, hot, false)?;
                 proto.hot_entry.store(hot as usize, Ordering::Release);
             }
             proto.entry.store(stub as usize, Ordering::Release);
@@ -197,18 +246,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Defines `name` as a lazy function compiling `proto` in `shape` (compact code moving
-    /// on at `hot_calls`); `first`: it is the function's first code, counted in
-    /// `functions_compiled`. Returns the stub's address.
-    fn define_body(
-        &self,
-        name: &str,
-        proto: &Proto,
-        loaded: &LoadedModule,
-        shape: Shape,
-        hot_calls: Option<u32>,
-        first: bool,
-    ) -> Result<u64, OrcError> {
+    /// Defines `name` as a lazy function compiling `body` of `proto`; `first`: it is the
+    /// function's first code, counted in `functions_compiled`. Returns the stub's address.
+    fn define_body(&self, name: &str, proto: &Proto, loaded: &LoadedModule, body: Body, first: bool) -> Result<u64, OrcError> {
+        let Body { shape, hot_calls, osr, osr_entry } = body;
         let target = Target(proto, loaded);
         let (stats, opt) = (self.stats.clone(), self.opt);
         self.session.add_lazy_function(name, move |req| {
@@ -217,7 +258,7 @@ impl Engine {
             let (proto, loaded) = unsafe { (&*target.0, &*target.1) };
             let ctx = crate::inkwell::context::Context::create();
             let t0 = Instant::now();
-            let lower_opts = LowerOptions { symbol: req.symbol().to_string(), hot_calls };
+            let lower_opts = LowerOptions { symbol: req.symbol().to_string(), hot_calls, osr: osr.clone(), osr_entry };
             let (m, codegen) = match shape {
                 Shape::Compact => (
                     lower_compact(&ctx, proto, &lower_opts),
@@ -237,10 +278,12 @@ impl Engine {
             if first {
                 stats.functions_compiled.fetch_add(1, Ordering::Relaxed);
             }
-            match shape {
-                Shape::Compact => stats.compiles_compact.fetch_add(1, Ordering::Relaxed),
-                Shape::Inline => stats.compiles_inline.fetch_add(1, Ordering::Relaxed),
+            let count = match (shape, osr_entry) {
+                (Shape::Compact, _) => &stats.compiles_compact,
+                (Shape::Inline, None) => &stats.compiles_inline,
+                (Shape::Inline, Some(_)) => &stats.compiles_osr,
             };
+            count.fetch_add(1, Ordering::Relaxed);
             Ok(object)
         })?;
         self.session.lookup(name)

@@ -15,7 +15,7 @@ use lazyjit_ir::{
     ResumeAt, SnapId, Snapshot, Type, Value,
 };
 use lazyjit_orc::inkwell::context::Context;
-use lazyjit_orc::lower::{lower_compact, lower_proto, LowerOptions, MAX_STAGED};
+use lazyjit_orc::lower::{lower_compact, lower_proto, LowerOptions, OsrExits, MAX_STAGED};
 use lazyjit_orc::{abi, compile_module, compile_module_with, CodegenOptions, OptLevel, RegAlloc, Session};
 
 // ------------------------------------------------------------------------------------
@@ -238,6 +238,27 @@ fn every_op_lowers_verifies_and_compiles() {
         let steps = text.matches(&format!("call i64 @{}(", abi::STEP)).count();
         assert!(steps >= 1 && steps <= proto.code.len(), "{steps} steps for {} ops:\n{text}", proto.code.len());
     }
+    // Every loop header has an on-stack entry (inline code from the header on); any
+    // other block has none.
+    let mut entries = 0;
+    for proto in module.protos.iter() {
+        for (h, block) in proto.mir.blocks.iter().enumerate() {
+            let ctx = Context::create();
+            let opts = LowerOptions { symbol: format!("osr{h}"), osr_entry: Some(h as u32), ..Default::default() };
+            match lower_proto(&ctx, proto, module, &opts) {
+                Ok(m) if block.loop_header => {
+                    if let Err(e) = m.verify() {
+                        panic!("on-stack entry at block{h} of {} does not verify: {e}\n{}", proto.mir.name, m.print_to_string());
+                    }
+                    compile_module(&m, OptLevel::O0).expect("compiles");
+                    entries += 1;
+                }
+                Ok(_) => panic!("an on-stack entry at block{h} of {}, which heads no loop", proto.mir.name),
+                Err(e) => assert!(!block.loop_header && e.to_string().contains("heads no loop"), "{e}"),
+            };
+        }
+    }
+    assert!(entries > 0, "the module has no loop");
     // The main function uses every helper (its four upvals are more than a closure
     // keeps inline, so `upval` goes through its helper; `lz_step` is compact code's).
     let text = lower_and_compile(&module.protos[0], module, "allops_main")
@@ -251,12 +272,17 @@ fn every_op_lowers_verifies_and_compiles() {
 /// allocator; returns the IR text.
 fn lower_compact_and_compile(proto: &Proto, symbol: &str) -> String {
     let ctx = Context::create();
-    let opts = LowerOptions { symbol: symbol.to_string(), hot_calls: Some(10) };
+    let osr = Some(OsrExits { backedges: 10, symbol_prefix: format!("{symbol}.osr") });
+    let opts = LowerOptions { symbol: symbol.to_string(), hot_calls: Some(10), osr, ..Default::default() };
     let m = lower_compact(&ctx, proto, &opts).unwrap_or_else(|e| panic!("lowering {}: {e}", proto.mir.name));
     if let Err(e) = m.verify() {
         panic!("compact {} does not verify: {e}\n{}", proto.mir.name, m.print_to_string());
     }
     let text = m.print_to_string().to_string();
+    // A branch to a loop header can leave for the header's on-stack entry.
+    for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
+        assert!(text.contains(&format!("@{symbol}.osr{h}(")), "no on-stack exit to block{h}:\n{text}");
+    }
     let codegen = CodegenOptions { regalloc: RegAlloc::Fast, ..CodegenOptions::default() };
     let object = compile_module_with(&m, &codegen).unwrap_or_else(|e| panic!("compiling compact {}: {e}", proto.mir.name));
     assert!(!object.is_empty());

@@ -96,5 +96,6 @@ pub fn which(cmd: &str) -> Option<PathBuf> {
 }
 
 /// The tiers every execution test runs in: the interpreter, the default JIT (compact
-/// code moving to inline code), and each code shape of the JIT alone.
-pub const TIERS: [&str; 4] = ["interp", "baseline", "compact", "inline"];
+/// code moving to inline code), the same moving on at once (`eager`: every function
+/// and every loop changes code as soon as it can), and each code shape alone.
+pub const TIERS: [&str; 5] = ["interp", "baseline", "eager", "compact", "inline"];

@@ -25,17 +25,20 @@ use std::time::Instant;
 use lazyjit_lua::driver::{self, RunError};
 
 const USAGE: &str =
-    "usage: orcrun [--tier interp|baseline|compact|inline] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
+    "usage: orcrun [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
 
 /// An execution tier.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
     /// The interpreter.
     Interp,
-    /// Machine code compiled when a function is first called: compact code for
-    /// functions without loops, moving to inline code when hot; inline code for
-    /// functions with loops.
+    /// Machine code compiled when a function is first called: compact code, moving to
+    /// inline code when hot (after calls, or in the middle of a loop by on-stack
+    /// replacement).
     Baseline,
+    /// The baseline tiering, moving on at the first call and the first back edge (every
+    /// transition at once; for tests).
+    Eager,
     /// Compact code only (one host call per op).
     Compact,
     /// Inline code only (values in registers, fast paths inline).
@@ -50,6 +53,7 @@ impl Tier {
             Tier::Baseline => "baseline",
             Tier::Compact => "compact",
             Tier::Inline => "inline",
+            Tier::Eager => "eager",
         }
     }
 }
@@ -87,7 +91,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
                 Some("baseline") => tier = Tier::Baseline,
                 Some("compact") => tier = Tier::Compact,
                 Some("inline") => tier = Tier::Inline,
-                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline, compact, inline)")),
+                Some("eager") => tier = Tier::Eager,
+                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline, compact, inline, eager)")),
                 None => return Err("--tier needs a value".to_string()),
             },
             "--emit" => match argv.next().as_deref() {
@@ -115,9 +120,10 @@ pub struct RunStats {
     pub tier: &'static str,
     pub functions_defined: usize,
     pub functions_compiled: u64,
-    /// Compiles in the compact and the inline shape.
+    /// Compiles in the compact and the inline shape, and of on-stack entries.
     pub compiles_compact: u64,
     pub compiles_inline: u64,
+    pub compiles_osr: u64,
     pub parse_ns: u64,
     pub lower_mir_ns: u64,
     pub llvm_ir_ns: u64,
@@ -150,7 +156,7 @@ impl RunStats {
         format!(
             concat!(
                 "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_compiled\":{},",
-                "\"compiles\":{{\"compact\":{},\"inline\":{}}},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
+                "\"compiles\":{{\"compact\":{},\"inline\":{},\"osr\":{}}},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
                 "\"passes\":{},\"llvm_ir\":{},\"llvm_opt\":{},\"codegen\":{},\"link\":{},\"run\":{}}}}}"
             ),
             self.tier,
@@ -158,6 +164,7 @@ impl RunStats {
             self.functions_compiled,
             self.compiles_compact,
             self.compiles_inline,
+            self.compiles_osr,
             ms(self.parse_ns),
             ms(self.lower_mir_ns),
             ms(0),
@@ -188,7 +195,7 @@ fn run(
     stats.lower_mir_ns = t.elapsed().as_nanos() as u64;
     stats.functions_defined = module.functions.len();
     match (tier, jit) {
-        (Tier::Baseline | Tier::Compact | Tier::Inline, Some(jit)) => {
+        (Tier::Baseline | Tier::Compact | Tier::Inline | Tier::Eager, Some(jit)) => {
             stats.tier = tier.name();
             (jit.run)(module, script, args, tier, stats)
         }

@@ -18,16 +18,18 @@
 //! LLVM compiles it about seven times faster than inline code (`lower_proto`, which
 //! keeps values in registers and runs typed fast paths inline). It runs slower than
 //! the interpreter (fib: 0.84 s against 0.38 s), as every op pays a call and the
-//! helper's own dispatch on the op; the engine uses it for functions without loops and
-//! moves them to inline code when they get hot.
+//! helper's own dispatch on the op; the engine moves a function to inline code when it
+//! gets hot, by calls (the body's entry counts them, [`LowerOptions::hot_calls`]) or in
+//! a long loop (a branch to a loop header leaves for the header's on-stack entry,
+//! [`LowerOptions::osr`]).
 
 use std::collections::HashMap;
 
 use inkwell::basic_block::BasicBlock;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
-use inkwell::values::IntValue;
-use inkwell::{AddressSpace, IntPredicate};
+use inkwell::values::{BasicValue, FunctionValue, InstructionValue, IntValue, PointerValue};
+use inkwell::{AddressSpace, AtomicOrdering, IntPredicate};
 
 use lazyjit_ir::interp::proto::{Op, Target};
 use lazyjit_ir::interp::Proto;
@@ -61,40 +63,51 @@ fn flow(op: &Op) -> Flow<'_> {
     }
 }
 
-/// At a body's entry: when the function's call counter (the host counted this call)
-/// reaches `hot`, store [`lazyjit_ir::interp::Proto::hot_entry`] to its dispatch slot,
-/// so that later calls run the hotter tier's code (this one goes on here).
-fn count_calls<'ctx>(
+/// Builds the loads and stores compact code makes of its function's fields.
+struct Fields<'a, 'ctx> {
     ctx: &'ctx Context,
-    b: &inkwell::builder::Builder<'ctx>,
-    func: inkwell::values::FunctionValue<'ctx>,
-    closure: inkwell::values::PointerValue<'ctx>,
-    hot: u32,
-) -> Result<(), LowerError> {
-    use inkwell::values::BasicValue;
-    use inkwell::AtomicOrdering::Monotonic;
-    let (i8t, i32t, i64t, ptr) = (ctx.i8_type(), ctx.i32_type(), ctx.i64_type(), ctx.ptr_type(AddressSpace::default()));
-    let field = |base, offset: u64| {
+    b: &'a inkwell::builder::Builder<'ctx>,
+}
+
+impl<'ctx> Fields<'_, 'ctx> {
+    fn at(&self, base: PointerValue<'ctx>, offset: u64) -> Result<PointerValue<'ctx>, LowerError> {
+        let (i8t, i64t) = (self.ctx.i8_type(), self.ctx.i64_type());
         // SAFETY: only builds IR; the offsets are fields of the closure and its function.
-        unsafe { b.build_in_bounds_gep(i8t, base, &[i64t.const_int(offset, false)], "") }
-    };
-    let atomic = |inst: Option<inkwell::values::InstructionValue<'ctx>>, align: u32| -> Result<(), LowerError> {
+        Ok(unsafe { self.b.build_in_bounds_gep(i8t, base, &[i64t.const_int(offset, false)], "")? })
+    }
+
+    /// Makes a load or store of a counter or dispatch slot (Rust atomics) atomic.
+    fn atomic(&self, inst: Option<InstructionValue<'ctx>>, align: u32) -> Result<(), LowerError> {
         let inst = inst.ok_or_else(|| LowerError::Malformed("not an instruction".into()))?;
-        inst.set_atomic_ordering(Monotonic).map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        inst.set_atomic_ordering(AtomicOrdering::Monotonic).map_err(|e| LowerError::Unsupported(e.to_string()))?;
         inst.set_alignment(align).map_err(|e| LowerError::Unsupported(e.to_string()))
-    };
-    let proto = b.build_load(ptr, field(closure, abi::CLOSURE_PROTO_OFFSET)?, "proto")?.into_pointer_value();
-    let calls = b.build_load(i32t, field(proto, abi::PROTO_CALLS_OFFSET)?, "calls")?;
-    atomic(calls.as_instruction_value(), 4)?;
+    }
+
+    /// Whether the `u32` counter at `proto + offset` has reached `n`.
+    fn reached(&self, proto: PointerValue<'ctx>, offset: u64, n: u32) -> Result<IntValue<'ctx>, LowerError> {
+        let i32t = self.ctx.i32_type();
+        let count = self.b.build_load(i32t, self.at(proto, offset)?, "")?;
+        self.atomic(count.as_instruction_value(), 4)?;
+        Ok(self.b.build_int_compare(IntPredicate::UGE, count.into_int_value(), i32t.const_int(n as u64, false), "")?)
+    }
+}
+
+/// At a body's entry: when the function's call counter (the host counted this call)
+/// is exactly `hot`, store [`lazyjit_ir::interp::Proto::hot_entry`] to its dispatch
+/// slot, so that later calls run the hotter tier's code (this one goes on here).
+fn count_calls<'ctx>(f: &Fields<'_, 'ctx>, func: FunctionValue<'ctx>, proto: PointerValue<'ctx>, hot: u32) -> Result<(), LowerError> {
+    let (b, i32t, i64t) = (f.b, f.ctx.i32_type(), f.ctx.i64_type());
+    let calls = b.build_load(i32t, f.at(proto, abi::PROTO_CALLS_OFFSET)?, "calls")?;
+    f.atomic(calls.as_instruction_value(), 4)?;
     let is_hot = b.build_int_compare(IntPredicate::EQ, calls.into_int_value(), i32t.const_int(hot as u64, false), "")?;
-    let tier_up = ctx.append_basic_block(func, "tier.up");
-    let run = ctx.append_basic_block(func, "run");
+    let tier_up = f.ctx.append_basic_block(func, "tier.up");
+    let run = f.ctx.append_basic_block(func, "run");
     b.build_conditional_branch(is_hot, tier_up, run)?;
     b.position_at_end(tier_up);
-    let next = b.build_load(i64t, field(proto, abi::PROTO_HOT_ENTRY_OFFSET)?, "")?;
-    atomic(next.as_instruction_value(), 8)?;
-    let store = b.build_store(field(proto, abi::PROTO_ENTRY_OFFSET)?, next)?;
-    atomic(Some(store), 8)?;
+    let next = b.build_load(i64t, f.at(proto, abi::PROTO_HOT_ENTRY_OFFSET)?, "")?;
+    f.atomic(next.as_instruction_value(), 8)?;
+    let store = b.build_store(f.at(proto, abi::PROTO_ENTRY_OFFSET)?, next)?;
+    f.atomic(Some(store), 8)?;
     b.build_unconditional_branch(run)?;
     b.position_at_end(run);
     Ok(())
@@ -123,6 +136,7 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
     let code = &proto.code;
     let mut starts: Vec<u32> = Vec::with_capacity(mir.blocks.len());
     let mut block_at: HashMap<u32, BasicBlock<'ctx>> = HashMap::with_capacity(mir.blocks.len());
+    let mut block_index: HashMap<u32, usize> = HashMap::with_capacity(mir.blocks.len());
     for (bi, block) in mir.blocks.iter().enumerate() {
         let first = block.insts[0];
         let pc = proto.inst_pc[first.index()];
@@ -131,18 +145,58 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
         }
         starts.push(pc);
         block_at.entry(pc).or_insert_with(|| ctx.append_basic_block(func, &format!("block{bi}")));
+        block_index.entry(pc).or_insert(bi);
     }
     let fail = ctx.append_basic_block(func, "fail");
     b.position_at_end(fail);
     b.build_return(Some(&i64t.const_int(abi::STATUS_ERROR as u64, true)))?;
     b.position_at_end(entry);
-    if let Some(hot) = opts.hot_calls {
-        let closure = func
-            .get_nth_param(1)
-            .ok_or_else(|| LowerError::Malformed("body has no closure parameter".into()))?
-            .into_pointer_value();
-        count_calls(ctx, &b, func, closure, hot)?;
+    let param = |i: u32| -> Result<PointerValue<'ctx>, LowerError> {
+        Ok(func
+            .get_nth_param(i)
+            .ok_or_else(|| LowerError::Malformed("body has too few parameters".into()))?
+            .into_pointer_value())
+    };
+    let (closure, base) = (param(1)?, param(2)?);
+    let fields = Fields { ctx, b: &b };
+    let proto_ptr = if opts.hot_calls.is_some() || opts.osr.is_some() {
+        Some(b.build_load(ptr, fields.at(closure, abi::CLOSURE_PROTO_OFFSET)?, "proto")?.into_pointer_value())
+    } else {
+        None
+    };
+    if let (Some(hot), Some(proto_ptr)) = (opts.hot_calls, proto_ptr) {
+        count_calls(&fields, func, proto_ptr, hot)?;
     }
+    let entry_end = b.get_insert_block().ok_or_else(|| LowerError::Malformed("no insertion block".into()))?;
+    // On-stack replacement: a branch to a loop header goes through a check of the
+    // back-edge count, which leaves for the header's on-stack entry when it is hot.
+    let mut osr_checks: HashMap<usize, BasicBlock<'ctx>> = HashMap::new();
+    let mut osr_check = |bi: usize, header: BasicBlock<'ctx>| -> Result<BasicBlock<'ctx>, LowerError> {
+        let (Some(osr), Some(proto_ptr)) = (&opts.osr, proto_ptr) else { return Ok(header) };
+        if let Some(&check) = osr_checks.get(&bi) {
+            return Ok(check);
+        }
+        let check = ctx.append_basic_block(func, &format!("osr.check{bi}"));
+        let leave = ctx.append_basic_block(func, &format!("osr{bi}"));
+        b.position_at_end(check);
+        let hot = fields.reached(proto_ptr, abi::PROTO_BACKEDGES_OFFSET, osr.backedges)?;
+        b.build_conditional_branch(hot, leave, header)?;
+        b.position_at_end(leave);
+        let target = module.add_function(
+            &format!("{}{bi}", osr.symbol_prefix),
+            i64t.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
+            Some(Linkage::External),
+        );
+        let r = b.build_call(target, &[vm.into(), closure.into(), base.into()], "")?;
+        let r = match r.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) if v.is_int_value() => v.into_int_value(),
+            _ => return Err(LowerError::Malformed("an on-stack entry returns no integer".into())),
+        };
+        b.build_return(Some(&r))?;
+        osr_checks.insert(bi, check);
+        Ok(check)
+    };
+    b.position_at_end(entry_end);
     b.build_unconditional_branch(block_at[&starts[mir.entry().index()]])?;
     let call_step = |pc: u32| -> Result<IntValue<'ctx>, LowerError> {
         let r = b.build_call(step, &[vm.into(), i32t.const_int(pc as u64, false).into()], "")?;
@@ -190,12 +244,18 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
                         }
                     }
                     let r = call_step(pc)?;
+                    let here = b.get_insert_block().ok_or_else(|| LowerError::Malformed("no insertion block".into()))?;
                     let mut cases: Vec<(IntValue<'ctx>, BasicBlock<'ctx>)> = Vec::with_capacity(2);
                     for t in targets {
                         if !cases.iter().any(|(v, _)| v.get_zero_extended_constant() == Some(t.pc as u64)) {
-                            cases.push((i64t.const_int(t.pc as u64, false), block_of(t)?));
+                            let mut dest = block_of(t)?;
+                            if t.loop_header {
+                                dest = osr_check(block_index[&t.pc], dest)?;
+                            }
+                            cases.push((i64t.const_int(t.pc as u64, false), dest));
                         }
                     }
+                    b.position_at_end(here);
                     b.build_switch(r, fail, &cases)?;
                     break;
                 }

@@ -54,6 +54,26 @@ pub struct LowerOptions {
     /// Compact shape only: the call count at which the body moves the function on to
     /// [`Proto::hot_entry`] (none: it never does).
     pub hot_calls: Option<u32>,
+    /// Compact shape only: on-stack replacement at loop headers (none: never).
+    pub osr: Option<OsrExits>,
+    /// Inline shape only: an on-stack entry at this loop header (a block number)
+    /// instead of a whole function. The body starts at the block, with the frame as the
+    /// compact code (or the interpreter) left it at the back edge: block parameters and
+    /// every value live there in their slots. Only the blocks reachable from it are
+    /// lowered; the body runs the rest of the call and returns as the function does.
+    pub osr_entry: Option<u32>,
+}
+
+/// Where compact code leaves for inline code in the middle of a call.
+#[derive(Clone, Debug)]
+pub struct OsrExits {
+    /// On a back edge, once the function's back-edge count ([`Proto::backedges`]) has
+    /// reached this, the body calls the on-stack entry of the loop header and returns
+    /// what it returns.
+    pub backedges: u32,
+    /// The entry of the header of block number `h` is the function named
+    /// `{symbol_prefix}{h}` (with the body signature).
+    pub symbol_prefix: String,
 }
 
 /// Why a function could not be lowered.
@@ -90,7 +110,13 @@ pub fn lower_proto<'ctx>(
     check_shape(proto)?;
     let llmod = ctx.create_module(&opts.symbol);
     let lowerer = Lowerer::new(ctx, llmod, proto, module, &opts.symbol)?;
-    lowerer.run()
+    match opts.osr_entry {
+        None => lowerer.run(None),
+        Some(h) if (h as usize) < proto.mir.blocks.len() && proto.mir.blocks[h as usize].loop_header => {
+            lowerer.run(Some(lazyjit_ir::Block(h)))
+        }
+        Some(h) => Err(LowerError::Malformed(format!("on-stack entry at block{h}, which heads no loop"))),
+    }
 }
 
 /// Checks the invariants the lowering relies on, so that inconsistent input is an error
@@ -137,6 +163,89 @@ fn check_shape(proto: &Proto) -> Result<(), LowerError> {
         }
     }
     Ok(())
+}
+
+/// Swaps block numbers `0` and `first` (so that `first` becomes the entry).
+fn relabel(b: lazyjit_ir::Block, first: lazyjit_ir::Block) -> lazyjit_ir::Block {
+    if b == first {
+        lazyjit_ir::Block(0)
+    } else if b.index() == 0 {
+        first
+    } else {
+        b
+    }
+}
+
+/// The dominator tree of `f`'s control flow entered at block `first`, over blocks
+/// numbered by [`relabel`].
+fn entered_at(f: &Function, first: lazyjit_ir::Block) -> lazyjit_ir::dominators::DominatorTree {
+    let n = f.blocks.len();
+    let mut succs: Vec<Vec<lazyjit_ir::Block>> = vec![Vec::new(); n];
+    for (bi, block) in f.blocks.iter().enumerate() {
+        let Some(&last) = block.insts.last() else { continue };
+        let from = relabel(lazyjit_ir::Block(bi as u32), first).index();
+        succs[from] = f.insts[last.index()].data.successors().iter().map(|bc| relabel(bc.block, first)).collect();
+    }
+    lazyjit_ir::dominators::DominatorTree::from_successors(&succs)
+}
+
+/// Entering at `first` (with `dom` its dominator tree, see [`entered_at`]): the values
+/// defined in the `lowered` blocks whose definitions do not dominate all their uses
+/// there. An outer loop's values, say, which the original entry defines before an
+/// inner loop and the entered code redefines after it. (Values defined outside the
+/// lowered blocks come from the frame at the entry.)
+fn undominated_values(
+    f: &Function,
+    dom: &lazyjit_ir::dominators::DominatorTree,
+    first: lazyjit_ir::Block,
+    lowered: &[bool],
+) -> Vec<Value> {
+    let mut def_block: Vec<Option<lazyjit_ir::Block>> = vec![None; f.values.len()];
+    for (bi, block) in f.blocks.iter().enumerate().filter(|(bi, _)| lowered[*bi]) {
+        let b = lazyjit_ir::Block(bi as u32);
+        for &p in &block.params {
+            def_block[p.index()] = Some(b);
+        }
+        for &inst in &block.insts {
+            for &r in &f.insts[inst.index()].results {
+                def_block[r.index()] = Some(b);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = vec![false; f.values.len()];
+    for (bi, block) in f.blocks.iter().enumerate().filter(|(bi, _)| lowered[*bi]) {
+        let user = lazyjit_ir::Block(bi as u32);
+        for &inst in &block.insts {
+            f.insts[inst.index()].data.for_each_operand(|v| {
+                let Some(def) = def_block[v.index()] else { return };
+                if def != user && !dom.dominates(relabel(def, first), relabel(user, first)) && !seen[v.index()] {
+                    seen[v.index()] = true;
+                    out.push(v);
+                }
+            });
+        }
+    }
+    out
+}
+
+/// Which blocks of `f` can be reached from `from`.
+fn reachable_from(f: &Function, from: lazyjit_ir::Block) -> Vec<bool> {
+    let mut seen = vec![false; f.blocks.len()];
+    let mut work = vec![from];
+    while let Some(b) = work.pop() {
+        if std::mem::replace(&mut seen[b.index()], true) {
+            continue;
+        }
+        if let Some(&last) = f.blocks[b.index()].insts.last() {
+            for bc in f.insts[last.index()].data.successors() {
+                if !seen[bc.block.index()] {
+                    work.push(bc.block);
+                }
+            }
+        }
+    }
+    seen
 }
 
 /// LLVM types the lowering uses.
@@ -256,23 +365,42 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     ///
     /// Blocks go in reverse postorder (definitions before the uses they dominate);
     /// unreachable blocks get an `unreachable` terminator.
-    fn run(mut self) -> Result<Module<'ctx>, LowerError> {
+    ///
+    /// With `start` (an on-stack entry, see [`LowerOptions::osr_entry`]), the body
+    /// enters that block: its parameters and the values live at its start are loaded
+    /// from their slots; only the blocks reachable from it are lowered.
+    fn run(mut self, start: Option<lazyjit_ir::Block>) -> Result<Module<'ctx>, LowerError> {
         let mir = self.mir;
         let entry = self
             .func
             .get_first_basic_block()
             .ok_or_else(|| LowerError::Malformed("no entry block".into()))?;
         self.make_phis()?;
-        // The entry edge: the parameters arrive in their slots.
+        // The entry edge: the parameters (and, entering a loop header, the values live
+        // there) arrive in their slots.
+        let first = start.unwrap_or(mir.entry());
         self.b.position_at_end(entry);
-        for &p in &mir.blocks[mir.entry().index()].params {
+        let params = &mir.blocks[first.index()].params;
+        for &p in params {
             let (tag, payload) = self.load_raw(self.value_ptr(p)?)?;
             self.param_incoming(p, tag, payload, entry)?;
         }
-        self.b
-            .build_unconditional_branch(self.blocks[mir.entry().index()])?;
-        let dom = lazyjit_ir::dominators::DominatorTree::compute(mir);
-        for &block in dom.reverse_postorder() {
+        if start.is_some() {
+            let live = self.proto.liveness().live_before(mir, first, 0);
+            for v in live.iter().map(Value::new).filter(|v| !params.contains(v)) {
+                let (tag, payload) = self.load_raw(self.value_ptr(v)?)?;
+                self.record(v, tag, payload)?;
+            }
+        }
+        self.b.build_unconditional_branch(self.blocks[first.index()])?;
+        let dom = entered_at(mir, first);
+        let lowered = reachable_from(mir, first);
+        if start.is_some() {
+            for v in undominated_values(mir, &dom, first, &lowered) {
+                self.ssa.keep_in_memory(v);
+            }
+        }
+        for &block in dom.reverse_postorder().iter().map(|&b| relabel(b, first)).filter(|b| lowered[b.index()]).collect::<Vec<_>>().iter() {
             let bi = block.index();
             self.b.position_at_end(self.blocks[bi]);
             self.begin_block(bi)?;
@@ -281,7 +409,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
                 self.lower_inst(inst)?;
             }
         }
-        for bi in (0..mir.blocks.len()).filter(|&bi| !dom.is_reachable(lazyjit_ir::Block(bi as u32))) {
+        for bi in (0..mir.blocks.len()).filter(|&bi| !lowered[bi]) {
             self.b.position_at_end(self.blocks[bi]);
             self.b.build_unreachable()?;
         }

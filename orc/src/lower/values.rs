@@ -34,6 +34,10 @@ pub(crate) struct Ssa<'ctx> {
     framed: BitSet,
     /// Per block parameter value: its tag and its payload `phi`.
     phis: Vec<Option<(ParamTag<'ctx>, PhiValue<'ctx>)>>,
+    /// Values kept in memory: stored to their slots where defined (they are framed) and
+    /// loaded at every use (an on-stack entry's values whose definitions no longer
+    /// dominate their uses, see `Lowerer::run`).
+    memory: BitSet,
 }
 
 /// The tag of a block parameter.
@@ -47,7 +51,13 @@ enum ParamTag<'ctx> {
 
 impl<'ctx> Ssa<'ctx> {
     pub fn new(nvalues: usize, framed: BitSet) -> Ssa<'ctx> {
-        Ssa { vals: vec![None; nvalues], framed, phis: vec![None; nvalues] }
+        Ssa { vals: vec![None; nvalues], framed, phis: vec![None; nvalues], memory: BitSet::new(nvalues) }
+    }
+
+    /// Keeps `v` in memory (see [`Ssa::memory`]).
+    pub fn keep_in_memory(&mut self, v: Value) {
+        self.framed.insert(v.index());
+        self.memory.insert(v.index());
     }
 }
 
@@ -267,8 +277,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// The value `v`: `(tag: i8, payload: i64)`.
+    /// The value `v`: `(tag: i8, payload: i64)` (loaded from its slot here if it is kept
+    /// in memory).
     pub(crate) fn get(&self, v: Value) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        if self.ssa.memory.contains(v.index()) {
+            return self.load_raw(self.value_ptr(v)?);
+        }
         self.ssa
             .vals
             .get(v.index())

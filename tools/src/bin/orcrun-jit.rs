@@ -29,6 +29,7 @@ fn run_baseline(
     let tiering = match tier {
         cli::Tier::Compact => Tiering::only(Shape::Compact),
         cli::Tier::Inline => Tiering::only(Shape::Inline),
+        cli::Tier::Eager => Tiering::eager(),
         _ => Tiering::default(),
     };
     // The engine outlives the VM's run: its code is only called from within it.
@@ -40,10 +41,15 @@ fn run_baseline(
         engine.attach(vm, last).map_err(|e| format!("cannot set up the JIT: {e}"))
     });
     let total = t.elapsed().as_nanos() as u64;
+    // A function whose code could not be built raised a Lua error; say why.
+    for e in engine.errors() {
+        eprintln!("orcrun: JIT: {e}");
+    }
     let s = engine.stats();
     stats.functions_compiled = s.functions_compiled.load(Ordering::Relaxed);
     stats.compiles_compact = s.compiles_compact.load(Ordering::Relaxed);
     stats.compiles_inline = s.compiles_inline.load(Ordering::Relaxed);
+    stats.compiles_osr = s.compiles_osr.load(Ordering::Relaxed);
     stats.llvm_ir_ns = s.llvm_ir_ns.load(Ordering::Relaxed);
     stats.llvm_opt_ns = s.llvm_opt_ns.load(Ordering::Relaxed);
     stats.codegen_ns = s.codegen_ns.load(Ordering::Relaxed);
