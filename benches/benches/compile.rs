@@ -1,5 +1,5 @@
 //! Baseline-tier compile latency (MIR -> object bytes) of both code shapes for small,
-//! medium and large functions, and end-to-end first-call latency through a lazy stub
+//! medium (straight, and with a loop) and large functions, and end-to-end first-call latency through a lazy stub
 //! (the default tiering: compact code for the loop-free function).
 
 use std::sync::atomic::Ordering;
@@ -10,11 +10,18 @@ use lazyjit_orc::engine::{Engine, Shape};
 use lazyjit_orc::lower::{lower_compact, lower_proto, LowerOptions};
 use lazyjit_orc::{compile_module_with, CodegenOptions, OptLevel, RegAlloc};
 
-/// A Lua function whose body is `n` arithmetic statements (about 3 MIR ops each).
-fn source(n: usize) -> String {
+/// A Lua function whose body is `n` arithmetic statements (about 3 MIR ops each), in a
+/// counted loop if `looped`.
+fn source(n: usize, looped: bool) -> String {
     let mut s = String::from("local function f(a, b)\n  local x = a\n");
+    if looped {
+        s.push_str("  for i = 1, b do\n");
+    }
     for i in 0..n {
         s.push_str(&format!("  x = x * {} + b - {}\n", i % 7 + 1, i % 5));
+    }
+    if looped {
+        s.push_str("  end\n");
     }
     s.push_str("  return x\nend\nreturn f\n");
     s
@@ -35,8 +42,9 @@ fn compile_latency(c: &mut Criterion) {
     // to object bytes.
     for shape in [Shape::Inline, Shape::Compact] {
         let mut group = c.benchmark_group(format!("baseline-compile-{}", shape.name()));
-        for (label, statements) in [("empty", 0), ("small", 4), ("medium", 16), ("large", 128)] {
-            let (vm, _) = load(&source(statements));
+        let sizes = [("empty", 0, false), ("small", 4, false), ("medium", 16, false), ("medium-loop", 6, true), ("large", 128, false)];
+        for (label, statements, looped) in sizes {
+            let (vm, _) = load(&source(statements, looped));
             let module = &vm.modules()[0];
             let proto = &module.protos[1];
             let ops = proto.code.len();
@@ -64,7 +72,7 @@ fn compile_latency(c: &mut Criterion) {
 fn first_call(c: &mut Criterion) {
     let mut group = c.benchmark_group("first-call");
     group.sample_size(20);
-    let src = source(16);
+    let src = source(16, false);
     group.bench_function("stub-to-result", |b| {
         b.iter_batched(
             || {

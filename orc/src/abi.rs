@@ -123,7 +123,8 @@ pub const GUARD_FAILED: &str = "lz_guard_failed";
 /// does (the compact code shape, `lower/compact.rs`); returns the pc the frame goes on
 /// at (the next op, or a branch's target, block-parameter moves made and back edge
 /// counted), a return's result count, [`STATUS_TAIL_CALL`] or [`STATUS_ERROR`]
-/// (see [`lazyjit_ir::interp::compiled::step`]).
+/// (see [`lazyjit_ir::interp::compiled::step`]). After a failed step, later steps
+/// return [`STATUS_ERROR`] without running their op until the error is taken.
 pub const STEP: &str = "lz_step";
 
 /// Every helper name (the host defines them all).

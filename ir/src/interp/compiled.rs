@@ -169,8 +169,15 @@ pub fn take_error(vm: &mut Vm) -> LuaError {
 /// count after a return (results at the frame's base), [`STATUS_TAIL_CALL`] after a tail
 /// call (pending in [`Vm::tail_call`], arguments at the base) or [`STATUS_ERROR`] (the
 /// error in [`Vm::jit_error`]).
+///
+/// Once an op has failed, every later step returns [`STATUS_ERROR`] at once without
+/// running its op, until the error is taken: a body can run straight-line ops without
+/// testing each one's status, and find the error at its next branch, return or tail call.
 #[inline]
 pub fn step(vm: &mut Vm, pc: u32) -> i64 {
+    if vm.jit_error.is_some() {
+        return STATUS_ERROR;
+    }
     match exec::step_in_frame(vm, pc) {
         Ok(exec::Stepped::At(next)) => return next as i64,
         Ok(exec::Stepped::Returned(n)) => return n as i64,

@@ -44,23 +44,21 @@ impl<'ctx> Lowerer<'_, 'ctx> {
 
     /// Counts a back edge in the function's counter and, if the heap wants a
     /// collection, calls the safepoint (`lz_backedge`, the frame at `pc`).
+    ///
+    /// The counter (a Rust `AtomicU32` only the VM's thread writes) is read and written
+    /// with plain aligned moves, which is what x86 does for relaxed atomics anyway: LLVM's
+    /// fast instruction selector has no atomic operations and would hand the whole
+    /// block to the much slower SelectionDAG.
     fn count_backedge(&mut self, pc: u32) -> Result<(), LowerError> {
-        use inkwell::AtomicOrdering::Monotonic;
         let counter = self.offset_ptr(self.proto_ptr, abi::PROTO_BACKEDGES_OFFSET)?;
         let n = self.b.build_load(self.t.i32, counter, "")?;
-        let load = n
-            .as_instruction_value()
-            .ok_or_else(|| LowerError::Malformed("load".into()))?;
-        load.set_atomic_ordering(Monotonic)
-            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
-        load.set_alignment(4)
+        n.as_instruction_value()
+            .ok_or_else(|| LowerError::Malformed("load".into()))?
+            .set_alignment(4)
             .map_err(|e| LowerError::Unsupported(e.to_string()))?;
         let next = self.b.build_int_add(n.into_int_value(), self.i32c(1), "")?;
-        let store = self.b.build_store(counter, next)?;
-        store
-            .set_atomic_ordering(Monotonic)
-            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
-        store
+        self.b
+            .build_store(counter, next)?
             .set_alignment(4)
             .map_err(|e| LowerError::Unsupported(e.to_string()))?;
         let bytes = self.load_word(self.offset_ptr(self.vm, abi::VM_GC_BYTES_OFFSET)?)?;
