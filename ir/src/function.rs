@@ -354,6 +354,74 @@ impl Function {
         self.insts[last.index()].data.opcode().is_terminator().then_some(last)
     }
 
+    /// Drops the instructions that are in no block (what passes removed) and the values
+    /// only they defined, and renumbers the rest in their order: what remains reads as
+    /// if built that way. Snapshot entries keep their keys (values of the generic
+    /// function) and have their sources renumbered. Returns whether anything was dropped.
+    pub fn compact(&mut self) -> bool {
+        let mut placed = vec![false; self.insts.len()];
+        for b in &self.blocks {
+            for &i in &b.insts {
+                placed[i.index()] = true;
+            }
+        }
+        let live_value = |v: &ValueData| match v.def {
+            ValueDef::Result(i, _) => placed.get(i.index()).copied().unwrap_or(false),
+            ValueDef::Param(..) => true,
+        };
+        if placed.iter().all(|&p| p) && self.values.iter().all(live_value) {
+            return false;
+        }
+        let mut inst_map = vec![None; self.insts.len()];
+        let mut insts = Vec::new();
+        for (i, node) in std::mem::take(&mut self.insts).into_iter().enumerate() {
+            if placed[i] {
+                inst_map[i] = Some(Inst(insts.len() as u32));
+                insts.push(node);
+            }
+        }
+        let mut value_map = vec![None; self.values.len()];
+        let mut values = Vec::new();
+        for (v, data) in std::mem::take(&mut self.values).into_iter().enumerate() {
+            let def = match data.def {
+                ValueDef::Result(i, n) => match inst_map[i.index()] {
+                    Some(i) => ValueDef::Result(i, n),
+                    None => continue,
+                },
+                param => param,
+            };
+            value_map[v] = Some(Value(values.len() as u32));
+            values.push(ValueData { ty: data.ty, def });
+        }
+        // A dropped value can only be used by dropped instructions (a pass that leaves
+        // a use of one behind made invalid MIR, which the verifier reports).
+        let map = |v: Value| value_map.get(v.index()).copied().flatten().unwrap_or(v);
+        for node in &mut insts {
+            node.data.map_operands(map);
+            for r in &mut node.results {
+                *r = map(*r);
+            }
+        }
+        for b in &mut self.blocks {
+            for p in &mut b.params {
+                *p = map(*p);
+            }
+            for i in &mut b.insts {
+                *i = inst_map[i.index()].expect("a placed instruction");
+            }
+        }
+        for snap in &mut self.snapshots {
+            for (_, src) in &mut snap.entries {
+                if let SnapSource::Value(v) = src {
+                    *v = map(*v);
+                }
+            }
+        }
+        self.insts = insts;
+        self.values = values;
+        true
+    }
+
     /// Adds a value definition.
     pub fn make_value(&mut self, ty: Type, def: ValueDef) -> Value {
         let v = Value::new(self.values.len());

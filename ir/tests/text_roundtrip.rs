@@ -773,3 +773,25 @@ fn op_reference_is_up_to_date() {
         assert!(committed.contains(&format!("`{}`", op.mnemonic())));
     }
 }
+
+#[test]
+fn compact_drops_detached_instructions_and_renumbers() {
+    let src = "module \"c\"\n\nfunction fn0 \"f\" (params 1) {\nblock0(v0: val):\n    v1 = iconst 1\n    v2 = iconst 2\n    v3 = iadd v1, v2\n    v4 = box.int v3\n    return v4\n}\n";
+    let mut m = lazyjit_ir::parse_module(src).expect("parses");
+    let f = &mut m.functions[0];
+    assert!(!f.compact(), "nothing to drop");
+    // Detach `v2 = iconst 2` and use `v1` in its place.
+    let two = f.blocks[0].insts.remove(1);
+    let v2 = f.insts[two.index()].results[0];
+    for node in &mut f.insts {
+        node.data.map_operands(|v| if v == v2 { lazyjit_ir::Value::new(1) } else { v });
+    }
+    assert!(f.compact());
+    assert_eq!(f.insts.len(), 4);
+    assert_eq!(f.values.len(), 4);
+    let text = lazyjit_ir::print_module(&m);
+    assert!(text.contains("v2 = iadd v1, v1") && text.contains("v3 = box.int v2") && text.contains("return v3"), "{text}");
+    assert!(!text.contains("detached"), "{text}");
+    lazyjit_ir::verify_module(&m).expect("valid after compacting");
+    assert_eq!(lazyjit_ir::parse_module(&text).expect("reparses"), m);
+}

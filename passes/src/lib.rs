@@ -1,2 +1,124 @@
-//! Optimization passes over MIR. Filled by the optimizing-tier work; empty for now.
+//! Optimization passes over MIR, and the one registry that names them.
+//!
+//! A pass rewrites one [`Function`] in place ([`Pass::run`]) and reports whether it
+//! changed anything and what it did, as named counts ("instructions removed": 3).
+//! [`PASSES`] is the single list of pass names: pipelines, tier policies, command-line
+//! switches and timing statistics all refer to passes by these names.
+//! [`run_pipeline`] runs a list of passes over a function, optionally verifying the
+//! module after every pass (tests always do), and times each one. A pass removes an
+//! instruction by taking it out of its block; after a pass that changed the function
+//! the pipeline compacts it ([`Function::compact`]), so values and instructions are
+//! numbered densely again.
 #![deny(missing_docs)]
+
+pub mod dce;
+
+use std::time::{Duration, Instant};
+
+use lazyjit_ir::{verify_function, Function, Module, VerifyError};
+
+/// What a pass did to a function.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Whether the function changed.
+    pub changed: bool,
+    /// Named counts of what the pass did (e.g. `("instructions removed", 3)`).
+    pub counts: Vec<(&'static str, u64)>,
+}
+
+/// A MIR-to-MIR transformation.
+pub trait Pass {
+    /// Rewrites `f` (a function of `module`, which the pass may read but not change).
+    fn run(&self, module: &Module, f: &mut Function) -> PassReport;
+}
+
+/// A registered pass: its name, a one-line summary and how to make it.
+pub struct PassInfo {
+    /// The name pipelines, policies and switches use.
+    pub name: &'static str,
+    /// What it does, in one line.
+    pub summary: &'static str,
+    /// Makes the pass.
+    pub make: fn() -> Box<dyn Pass>,
+}
+
+/// Every pass, by name.
+pub const PASSES: &[PassInfo] = &[PassInfo {
+    name: "dce",
+    summary: "removes pure instructions whose results are never used",
+    make: || Box::new(dce::Dce),
+}];
+
+/// The registered pass named `name`.
+pub fn pass_by_name(name: &str) -> Option<&'static PassInfo> {
+    PASSES.iter().find(|p| p.name == name)
+}
+
+/// One pass of a pipeline run: its name, its report and the time it took.
+#[derive(Clone, Debug)]
+pub struct PassRun {
+    /// The pass's registered name.
+    pub name: &'static str,
+    /// What it did.
+    pub report: PassReport,
+    /// How long it ran (verification excluded).
+    pub time: Duration,
+}
+
+/// Why a pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A name in the pipeline is not a registered pass.
+    #[error("unknown pass '{name}' (available: {available})")]
+    UnknownPass {
+        /// The name given.
+        name: String,
+        /// The registered names, comma-separated.
+        available: String,
+    },
+    /// The function no longer verifies after a pass (a bug in the pass).
+    #[error("after pass '{pass}', {function} does not verify: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        /// The pass that ran last.
+        pass: &'static str,
+        /// The function's name.
+        function: String,
+        /// What the verifier found.
+        errors: Vec<VerifyError>,
+    },
+}
+
+/// Runs the passes named `names`, in order, over `f` (a function of `module`). With
+/// `verify`, the function is verified after every pass, and a pass that leaves it
+/// invalid stops the pipeline with [`PipelineError::Invalid`]. Names are checked before
+/// anything runs.
+pub fn run_pipeline(module: &Module, f: &mut Function, names: &[&str], verify: bool) -> Result<Vec<PassRun>, PipelineError> {
+    let passes = names
+        .iter()
+        .map(|&name| {
+            pass_by_name(name).ok_or_else(|| PipelineError::UnknownPass {
+                name: name.to_string(),
+                available: PASSES.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut runs = Vec::with_capacity(passes.len());
+    for info in passes {
+        let pass = (info.make)();
+        let t = Instant::now();
+        let report = pass.run(module, f);
+        if report.changed {
+            f.compact();
+        }
+        let time = t.elapsed();
+        if verify {
+            verify_function(module, f).map_err(|errors| PipelineError::Invalid {
+                pass: info.name,
+                function: f.name.clone(),
+                errors,
+            })?;
+        }
+        runs.push(PassRun { name: info.name, report, time });
+    }
+    Ok(runs)
+}
