@@ -11,6 +11,7 @@
 //! numbered densely again.
 #![deny(missing_docs)]
 
+pub mod const_fold;
 pub mod dce;
 
 use std::time::{Duration, Instant};
@@ -43,11 +44,18 @@ pub struct PassInfo {
 }
 
 /// Every pass, by name.
-pub const PASSES: &[PassInfo] = &[PassInfo {
-    name: "dce",
-    summary: "removes pure instructions whose results are never used",
-    make: || Box::new(dce::Dce),
-}];
+pub const PASSES: &[PassInfo] = &[
+    PassInfo {
+        name: "const_fold",
+        summary: "turns operations on constants into constants, and branches on them into jumps",
+        make: || Box::new(const_fold::ConstFold),
+    },
+    PassInfo {
+        name: "dce",
+        summary: "removes pure instructions whose results are never used",
+        make: || Box::new(dce::Dce),
+    },
+];
 
 /// The registered pass named `name`.
 pub fn pass_by_name(name: &str) -> Option<&'static PassInfo> {
