@@ -13,6 +13,7 @@
 
 pub mod const_fold;
 pub mod dce;
+pub mod gvn;
 
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,11 @@ pub const PASSES: &[PassInfo] = &[
         name: "dce",
         summary: "removes pure instructions whose results are never used",
         make: || Box::new(dce::Dce),
+    },
+    PassInfo {
+        name: "gvn",
+        summary: "reuses the result of a dominating identical pure computation",
+        make: || Box::new(gvn::Gvn),
     },
 ];
 

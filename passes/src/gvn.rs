@@ -1,0 +1,149 @@
+//! Global value numbering: an operation that computes what a dominating operation
+//! already computed reuses that result.
+//!
+//! Two pure instructions are the same computation when they have the same opcode, the
+//! same immediate (compared by bits, so `0.0` and `-0.0` stay apart) and the same
+//! operands, taken in a canonical order for commutative operations (`iadd a, b` is
+//! `iadd b, a`). Purity is what makes this sound: the op table's `PURE` flag promises no
+//! effects and no failure, so the first computation's result is the second's wherever
+//! the first dominates the second.
+//!
+//! The pass walks the dominator tree depth first with a scoped table of the computations
+//! seen on the path from the entry: entering a block adds its computations, leaving it
+//! forgets them, so a computation is only ever replaced by one in a dominating block
+//! (or earlier in the same block). A replaced instruction is taken out of its block and
+//! every use of its result (operands, branch arguments, snapshot sources) is rewritten
+//! to the earlier result. Operands are looked up after rewriting, so whole expression
+//! trees merge in one walk.
+//!
+//! Constants take part like any pure operation (two `iconst 1` merge). Runtime calls,
+//! calls, cell reads and anything with effects never do; merging loads across writes
+//! needs memory dependence, which MIR does not model yet.
+
+use std::collections::HashMap;
+
+use lazyjit_ir::dominators::DominatorTree;
+use lazyjit_ir::ops::flags::COMMUTATIVE;
+use lazyjit_ir::{Block, Const, Function, InstData, Module, Opcode, SnapSource, Value};
+
+use crate::{Pass, PassReport};
+
+/// The global value numbering pass (`gvn`).
+pub struct Gvn;
+
+/// An immediate, compared by bits.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Imm {
+    None,
+    Int(i64),
+    Const(u8, u64),
+}
+
+fn const_key(c: &Const) -> Imm {
+    match c {
+        Const::Nil => Imm::Const(0, 0),
+        Const::Bool(b) => Imm::Const(1, *b as u64),
+        Const::Int(i) => Imm::Const(2, *i as u64),
+        Const::Float(x) => Imm::Const(3, x.to_bits()),
+        Const::Str(s) => Imm::Const(4, s.index() as u64),
+    }
+}
+
+/// What an instruction computes, if it is a pure one-result computation.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    op: Opcode,
+    args: Vec<Value>,
+    imm: Imm,
+}
+
+fn key_of(data: &InstData, nresults: usize, subst: &[Value]) -> Option<Key> {
+    let op = data.opcode();
+    if !op.is_pure() || nresults != 1 {
+        return None;
+    }
+    let (args, imm) = match data {
+        InstData::Nullary { .. } => (Vec::new(), Imm::None),
+        InstData::NullaryImm { imm, .. } => (Vec::new(), Imm::Int(*imm)),
+        InstData::Unary { arg, .. } => (vec![*arg], Imm::None),
+        InstData::UnaryImm { arg, imm, .. } => (vec![*arg], Imm::Int(*imm)),
+        InstData::Binary { args, .. } => (args.to_vec(), Imm::None),
+        InstData::Const { imm, .. } => (Vec::new(), const_key(imm)),
+        _ => return None,
+    };
+    let mut args: Vec<Value> = args.into_iter().map(|v| subst[v.index()]).collect();
+    if op.flags() & COMMUTATIVE != 0 {
+        args.sort();
+    }
+    Some(Key { op, args, imm })
+}
+
+impl Pass for Gvn {
+    fn run(&self, _module: &Module, f: &mut Function) -> PassReport {
+        let dom = DominatorTree::compute(f);
+        let mut children: Vec<Vec<Block>> = vec![Vec::new(); f.blocks.len()];
+        for &b in dom.reverse_postorder() {
+            if let Some(parent) = dom.idom(b) {
+                children[parent.index()].push(b);
+            }
+        }
+        let mut subst: Vec<Value> = (0..f.values.len()).map(Value::new).collect();
+        let mut table: HashMap<Key, Value> = HashMap::new();
+        let mut dead = vec![false; f.insts.len()];
+        let mut merged = 0u64;
+        // Depth first over the dominator tree; `Exit` forgets what a block added.
+        enum Step {
+            Enter(Block),
+            Exit(Vec<Key>),
+        }
+        let mut stack = vec![Step::Enter(f.entry())];
+        while let Some(step) = stack.pop() {
+            let block = match step {
+                Step::Enter(b) => b,
+                Step::Exit(keys) => {
+                    for k in keys {
+                        table.remove(&k);
+                    }
+                    continue;
+                }
+            };
+            let mut added = Vec::new();
+            for &inst in &f.blocks[block.index()].insts {
+                let node = &f.insts[inst.index()];
+                let Some(key) = key_of(&node.data, node.results.len(), &subst) else { continue };
+                let result = node.results[0];
+                match table.get(&key) {
+                    Some(&earlier) => {
+                        subst[result.index()] = earlier;
+                        dead[inst.index()] = true;
+                        merged += 1;
+                    }
+                    None => {
+                        table.insert(key.clone(), result);
+                        added.push(key);
+                    }
+                }
+            }
+            stack.push(Step::Exit(added));
+            for &child in children[block.index()].iter().rev() {
+                stack.push(Step::Enter(child));
+            }
+        }
+        if merged > 0 {
+            for block in &mut f.blocks {
+                block.insts.retain(|i| !dead[i.index()]);
+            }
+            for node in &mut f.insts {
+                node.data.map_operands(|v| subst[v.index()]);
+            }
+            for snap in &mut f.snapshots {
+                for (_, src) in &mut snap.entries {
+                    if let SnapSource::Value(v) = src {
+                        *v = subst[v.index()];
+                    }
+                }
+            }
+        }
+        PassReport { changed: merged > 0, counts: vec![("instructions merged", merged)] }
+    }
+}
