@@ -23,8 +23,8 @@ use crate::object::ObjectBuffer;
 /// How hard LLVM optimizes a module before code generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum OptLevel {
-    /// No IR passes; fast instruction selection (and the greedy register allocator, see
-    /// [`LLVM_OPTIONS`]). The baseline tier.
+    /// No IR passes; fast instruction selection; the register allocator of
+    /// [`CodegenOptions::regalloc`]. The baseline tier.
     #[default]
     O0,
     /// `default<O1>` pipeline, codegen at `-O1`.
@@ -72,7 +72,7 @@ pub enum CpuTarget {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum RegAlloc {
     /// LLVM's greedy allocator: values stay in registers across blocks. About twice the
-    /// cost of the fast one on the same code (see [`set_regalloc`]).
+    /// cost of the fast one on the same code (see `with_regalloc`).
     #[default]
     Greedy,
     /// LLVM's `-O0` allocator: every value live across a block boundary is spilled. For

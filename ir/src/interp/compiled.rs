@@ -43,7 +43,7 @@ pub fn entry_of(closure: *mut Closure) -> Option<CompiledFn> {
 /// its own: the callee's native frame joins the caller's native region (see
 /// [`enter_helper`]), which is sound because every value the frames between them hold
 /// is also in a value-stack frame. Tail calls and errors the body reports continue as
-/// in [`run_pushed`].
+/// in `run_pushed`.
 #[inline]
 pub fn call_compiled(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base: usize, nargs: usize) -> i64 {
     let floor = vm.frames.len();
@@ -81,7 +81,7 @@ fn into_status(vm: &mut Vm, r: LResult<usize>) -> i64 {
 
 /// Notes, on entry to a host helper called by compiled code, where the native stack
 /// is: the stretch from here up to the trampoline that entered the outermost body of
-/// the current run (see [`run_pushed`]) holds only native frames of bodies and of the
+/// the current run (see `run_pushed`) holds only native frames of bodies and of the
 /// call helpers between them ([`call_compiled`]). Every value those hold that the
 /// collector needs is also in a value-stack frame (a value live across an instruction
 /// that can reach a safepoint is stored in its frame slot), so the collector's

@@ -1,5 +1,5 @@
 //! Loaded functions: a function's MIR decoded into the interpreter's operand form (see
-//! [`super::decode`]), plus its counters and profiles.
+//! `decode`), plus its counters and profiles.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 

@@ -24,7 +24,7 @@ pub enum Tag {
     Table = 5,
     /// A closure object (a MIR function and its cells).
     Func = 6,
-    /// A native function: the payload points to a static [`super::Native`].
+    /// A native function: the payload points to a static [`crate::interp::Native`].
     Native = 7,
     /// A cell object (a captured local).
     Cell = 8,
