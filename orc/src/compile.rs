@@ -238,6 +238,9 @@ thread_local! {
 
 /// This thread's target machine for `options`, created on first use.
 fn target_machine(options: CodegenOptions) -> Result<Rc<TargetMachine>, OrcError> {
+    // The register allocator is a pipeline option (see `with_regalloc`), not the
+    // machine's: one machine serves both.
+    let options = CodegenOptions { regalloc: RegAlloc::default(), ..options };
     if let Some(machine) = MACHINES.with(|m| {
         m.borrow()
             .iter()

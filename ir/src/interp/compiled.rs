@@ -163,8 +163,10 @@ pub fn take_error(vm: &mut Vm) -> LuaError {
 }
 
 /// Runs op `pc` of the innermost frame, which a compiled body runs, as the interpreter
-/// does (the interpreter's own loop, stopped after one op of this frame; calls run to
-/// completion). This is all a body of the compact code shape does per op. Returns the
+/// does: with the interpreter's own code for the op (`exec::step_in_frame`; a tail call
+/// or a call of something without machine code goes through the interpreter's loop,
+/// stopped after one op of this frame), calls running to completion. This is all a body
+/// of the compact code shape does per op. Returns the
 /// pc where the frame goes on (the next op, or the target of a branch), the result
 /// count after a return (results at the frame's base), [`STATUS_TAIL_CALL`] after a tail
 /// call (pending in [`Vm::tail_call`], arguments at the base) or [`STATUS_ERROR`] (the

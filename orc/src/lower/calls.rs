@@ -233,6 +233,22 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
+    /// The address of element `index` (an `i64` the caller checked against the count) of
+    /// the array whose pointer a table keeps at `ptr_offset` (the array part, or the hash
+    /// part's entries), elements `size` bytes apart.
+    fn table_element(
+        &self,
+        table: PointerValue<'ctx>,
+        ptr_offset: u64,
+        index: IntValue<'ctx>,
+        size: u64,
+    ) -> Result<PointerValue<'ctx>, LowerError> {
+        let base = self.b.build_load(self.t.ptr, self.offset_ptr(table, ptr_offset)?, "")?.into_pointer_value();
+        let bytes = self.b.build_int_mul(index, self.t.i64.const_int(size, false), "")?;
+        // SAFETY: only builds IR; the caller checked `index` against the element count.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.t.i8, base, &[bytes], "")? })
+    }
+
     /// `rtcall`: with up to three operands (no spread), what the frontend declared for
     /// the function: an inline table access (`rtcall_hash_ic`, `rtcall_array`), else the
     /// typed fast paths that apply, computed speculatively (they are pure and cannot
@@ -565,13 +581,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.build_conditional_branch(inside, entry_bb, refill_bb)?;
         // The entry holds the key (the same string object).
         self.b.position_at_end(entry_bb);
-        let entries = self
-            .b
-            .build_load(self.t.ptr, self.offset_ptr(table, abi::TABLE_HASH_PTR_OFFSET)?, "")?
-            .into_pointer_value();
-        let bytes = self.b.build_int_mul(cached, self.t.i64.const_int(abi::TABLE_HASH_ENTRY_SIZE, false), "")?;
-        // SAFETY: only builds IR; `cached` is below the entry count.
-        let entry = unsafe { self.b.build_in_bounds_gep(self.t.i8, entries, &[bytes], "")? };
+        let entry = self.table_element(table, abi::TABLE_HASH_PTR_OFFSET, cached, abi::TABLE_HASH_ENTRY_SIZE)?;
         let key_tag = self.b.build_load(self.t.i8, entry, "")?.into_int_value();
         let key_payload = self.load_word(self.offset_ptr(entry, abi::VAL_PAYLOAD_OFFSET)?)?;
         let same_tag = self.b.build_int_compare(IntPredicate::EQ, key_tag, self.tag_const(Tag::Str), "")?;
@@ -675,13 +685,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let inside = self.b.build_int_compare(IntPredicate::ULT, index, len, "")?;
         self.b.build_conditional_branch(inside, access_bb, miss_bb)?;
         self.b.position_at_end(access_bb);
-        let array = self
-            .b
-            .build_load(self.t.ptr, self.offset_ptr(table, abi::TABLE_ARRAY_PTR_OFFSET)?, "")?
-            .into_pointer_value();
-        let bytes = self.b.build_int_mul(index, self.t.i64.const_int(abi::VAL_SIZE, false), "")?;
-        // SAFETY: only builds IR; `index` is below the array part's length.
-        let elem = unsafe { self.b.build_in_bounds_gep(self.t.i8, array, &[bytes], "")? };
+        let elem = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, index, abi::VAL_SIZE)?;
         let etag = self
             .b
             .build_load(self.t.i8, self.offset_ptr(elem, abi::VAL_TAG_OFFSET)?, "")?

@@ -18,10 +18,10 @@
 //! needs a register across ops, and a straight run of ops is one block of calls:
 //! LLVM compiles it about nine times faster than inline code (`lower_proto`, which
 //! keeps values in registers and runs typed fast paths inline). It runs slower than
-//! the interpreter (fib: 0.84 s against 0.38 s), as every op pays a call and the
-//! helper's own dispatch on the op; the engine moves a function to inline code when it
-//! gets hot, by calls (the body's entry counts them, [`LowerOptions::hot_calls`]) or in
-//! a long loop (a branch to a loop header leaves for the header's on-stack entry,
+//! the interpreter (fib 32: 0.75–0.78 s against 0.40–0.43 s), as every op pays a call
+//! and the helper's own dispatch on the op; the engine moves a function to inline code
+//! when it gets hot, by calls (the body's entry counts them, [`LowerOptions::hot_calls`])
+//! or in a long loop (a branch to a loop header leaves for the header's on-stack entry,
 //! [`LowerOptions::osr`]).
 
 use std::collections::HashMap;
@@ -138,8 +138,9 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
     let mir = &proto.mir;
     let code = &proto.code;
     let mut starts: Vec<u32> = Vec::with_capacity(mir.blocks.len());
-    let mut block_at: HashMap<u32, BasicBlock<'ctx>> = HashMap::with_capacity(mir.blocks.len());
-    let mut block_index: HashMap<u32, usize> = HashMap::with_capacity(mir.blocks.len());
+    // The MIR block and LLVM block starting at each block's first op (every block ends
+    // in a terminator, which decodes to an op of its own, so no two blocks share one).
+    let mut block_at: HashMap<u32, (usize, BasicBlock<'ctx>)> = HashMap::with_capacity(mir.blocks.len());
     for (bi, block) in mir.blocks.iter().enumerate() {
         let first = block.insts[0];
         let pc = proto.inst_pc[first.index()];
@@ -147,8 +148,9 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
             return Err(LowerError::Malformed(format!("block{bi} starts past the code")));
         }
         starts.push(pc);
-        block_at.entry(pc).or_insert_with(|| ctx.append_basic_block(func, &format!("block{bi}")));
-        block_index.entry(pc).or_insert(bi);
+        if block_at.insert(pc, (bi, ctx.append_basic_block(func, &format!("block{bi}")))).is_some() {
+            return Err(LowerError::Malformed(format!("block{bi} starts at the op of another block")));
+        }
     }
     let fail = ctx.append_basic_block(func, "fail");
     b.position_at_end(fail);
@@ -200,7 +202,7 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
         Ok(check)
     };
     b.position_at_end(entry_end);
-    b.build_unconditional_branch(block_at[&starts[mir.entry().index()]])?;
+    b.build_unconditional_branch(block_at[&starts[mir.entry().index()]].1)?;
     let call_step = |pc: u32| -> Result<IntValue<'ctx>, LowerError> {
         let r = b.build_call(step, &[vm.into(), i32t.const_int(pc as u64, false).into()], "")?;
         match r.try_as_basic_value() {
@@ -208,12 +210,8 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
             _ => Err(LowerError::Malformed(format!("{} returns no integer", abi::STEP))),
         }
     };
-    let mut lowered = vec![false; code.len()];
     for (bi, &start) in starts.iter().enumerate() {
-        if std::mem::replace(&mut lowered[start as usize], true) {
-            continue; // an empty block sharing its first op with the next
-        }
-        b.position_at_end(block_at[&start]);
+        b.position_at_end(block_at[&start].1);
         let mut pc = start;
         loop {
             let op = code
@@ -234,7 +232,7 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
                     let block_of = |t: &Target| {
                         block_at
                             .get(&t.pc)
-                            .copied()
+                            .map(|&(_, bb)| bb)
                             .ok_or_else(|| LowerError::Malformed(format!("a branch to op {}, not a block", t.pc)))
                     };
                     if let [t] = targets[..] {
@@ -250,7 +248,7 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
                         if !cases.iter().any(|(v, _)| v.get_zero_extended_constant() == Some(t.pc as u64)) {
                             let mut dest = block_of(t)?;
                             if t.loop_header {
-                                dest = osr_check(block_index[&t.pc], dest)?;
+                                dest = osr_check(block_at[&t.pc].0, dest)?;
                             }
                             cases.push((i64t.const_int(t.pc as u64, false), dest));
                         }

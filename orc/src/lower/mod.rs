@@ -229,25 +229,6 @@ fn undominated_values(
     out
 }
 
-/// Which blocks of `f` can be reached from `from`.
-fn reachable_from(f: &Function, from: lazyjit_ir::Block) -> Vec<bool> {
-    let mut seen = vec![false; f.blocks.len()];
-    let mut work = vec![from];
-    while let Some(b) = work.pop() {
-        if std::mem::replace(&mut seen[b.index()], true) {
-            continue;
-        }
-        if let Some(&last) = f.blocks[b.index()].insts.last() {
-            for bc in f.insts[last.index()].data.successors() {
-                if !seen[bc.block.index()] {
-                    work.push(bc.block);
-                }
-            }
-        }
-    }
-    seen
-}
-
 /// LLVM types the lowering uses.
 #[derive(Clone, Copy)]
 pub(crate) struct Types<'ctx> {
@@ -394,13 +375,17 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         }
         self.b.build_unconditional_branch(self.blocks[first.index()])?;
         let dom = entered_at(mir, first);
-        let lowered = reachable_from(mir, first);
+        // The blocks reachable from `first` (all, from the entry); only they are lowered.
+        let lowered: Vec<bool> =
+            (0..mir.blocks.len()).map(|bi| dom.is_reachable(relabel(lazyjit_ir::Block(bi as u32), first))).collect();
         if start.is_some() {
             for v in undominated_values(mir, &dom, first, &lowered) {
                 self.ssa.keep_in_memory(v);
             }
         }
-        for &block in dom.reverse_postorder().iter().map(|&b| relabel(b, first)).filter(|b| lowered[b.index()]).collect::<Vec<_>>().iter() {
+        // `dom` numbers blocks as `relabel` does; undo it.
+        let order: Vec<lazyjit_ir::Block> = dom.reverse_postorder().iter().map(|&b| relabel(b, first)).collect();
+        for block in order {
             let bi = block.index();
             self.b.position_at_end(self.blocks[bi]);
             self.begin_block(bi)?;
