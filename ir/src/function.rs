@@ -22,6 +22,18 @@ pub enum Const {
 }
 
 impl Const {
+    /// The tag the constant has as a boxed value.
+    pub fn tag(&self) -> crate::rt::Tag {
+        use crate::rt::Tag;
+        match self {
+            Const::Nil => Tag::Nil,
+            Const::Bool(_) => Tag::Bool,
+            Const::Int(_) => Tag::Int,
+            Const::Float(_) => Tag::Float,
+            Const::Str(_) => Tag::Str,
+        }
+    }
+
     /// Bitwise identity (so that `0.0` and `-0.0`, or two NaNs, are told apart or not as
     /// their bits say): the equality value numbering and snapshots need.
     pub fn same(&self, other: &Const) -> bool {
@@ -355,53 +367,62 @@ impl Function {
     }
 
     /// Drops the instructions that are in no block (what passes removed) and the values
-    /// only they defined, and renumbers the rest in their order: what remains reads as
-    /// if built that way. Snapshot entries keep their keys (values of the generic
-    /// function) and have their sources renumbered. Returns whether anything was dropped.
+    /// only they defined, and renumbers the rest in layout order (instructions as the
+    /// blocks list them; values by where they are defined: each block's parameters, then
+    /// its instructions' results): what remains reads as if built that way. Snapshot
+    /// entries keep their keys (values of the generic function) and have their sources
+    /// renumbered. Returns whether anything was dropped or renumbered.
     pub fn compact(&mut self) -> bool {
-        let mut placed = vec![false; self.insts.len()];
-        for b in &self.blocks {
-            for &i in &b.insts {
-                placed[i.index()] = true;
+        let order: Vec<Inst> = self.blocks.iter().flat_map(|b| b.insts.iter().copied()).collect();
+        let mut inst_map: Vec<Option<Inst>> = vec![None; self.insts.len()];
+        for (n, &i) in order.iter().enumerate() {
+            if let Some(slot) = inst_map.get_mut(i.index()) {
+                *slot = Some(Inst(n as u32));
             }
         }
-        let live_value = |v: &ValueData| match v.def {
-            ValueDef::Result(i, _) => placed.get(i.index()).copied().unwrap_or(false),
-            ValueDef::Param(..) => true,
-        };
-        if placed.iter().all(|&p| p) && self.values.iter().all(live_value) {
+        let mut value_order: Vec<Value> = Vec::with_capacity(self.values.len());
+        for b in &self.blocks {
+            value_order.extend(b.params.iter().copied());
+            for &i in &b.insts {
+                value_order.extend(self.insts[i.index()].results.iter().copied());
+            }
+        }
+        let in_order = order.len() == self.insts.len()
+            && order.iter().enumerate().all(|(n, i)| i.index() == n)
+            && value_order.len() == self.values.len()
+            && value_order.iter().enumerate().all(|(n, v)| v.index() == n);
+        if in_order {
             return false;
         }
-        let mut inst_map = vec![None; self.insts.len()];
-        let mut insts = Vec::new();
-        for (i, node) in std::mem::take(&mut self.insts).into_iter().enumerate() {
-            if placed[i] {
-                inst_map[i] = Some(Inst(insts.len() as u32));
-                insts.push(node);
-            }
+        let mut value_map: Vec<Option<Value>> = vec![None; self.values.len()];
+        for (n, &v) in value_order.iter().enumerate() {
+            value_map[v.index()] = Some(Value(n as u32));
         }
-        let mut value_map = vec![None; self.values.len()];
-        let mut values = Vec::new();
-        for (v, data) in std::mem::take(&mut self.values).into_iter().enumerate() {
-            let def = match data.def {
-                ValueDef::Result(i, n) => match inst_map[i.index()] {
-                    Some(i) => ValueDef::Result(i, n),
-                    None => continue,
-                },
-                param => param,
-            };
-            value_map[v] = Some(Value(values.len() as u32));
-            values.push(ValueData { ty: data.ty, def });
-        }
+        let mut old_insts: Vec<Option<InstNode>> = std::mem::take(&mut self.insts).into_iter().map(Some).collect();
+        let old_values = std::mem::take(&mut self.values);
         // A dropped value can only be used by dropped instructions (a pass that leaves
         // a use of one behind made invalid MIR, which the verifier reports).
         let map = |v: Value| value_map.get(v.index()).copied().flatten().unwrap_or(v);
-        for node in &mut insts {
+        let mut insts = Vec::with_capacity(order.len());
+        for &i in &order {
+            let mut node = old_insts[i.index()].take().expect("an instruction placed once");
             node.data.map_operands(map);
             for r in &mut node.results {
                 *r = map(*r);
             }
+            insts.push(node);
         }
+        let values = value_order
+            .iter()
+            .map(|&v| {
+                let data = old_values[v.index()];
+                let def = match data.def {
+                    ValueDef::Result(i, n) => ValueDef::Result(inst_map[i.index()].expect("a placed instruction"), n),
+                    param => param,
+                };
+                ValueData { ty: data.ty, def }
+            })
+            .collect();
         for b in &mut self.blocks {
             for p in &mut b.params {
                 *p = map(*p);

@@ -21,23 +21,12 @@
 
 use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::rt::Tag;
-use lazyjit_ir::{Const, Function, InstData, Module, Opcode, Value};
+use lazyjit_ir::{Const, Function, InstData, Opcode, Value};
 
 use crate::{Pass, PassReport};
 
 /// The constant-folding pass (`const_fold`).
 pub struct ConstFold;
-
-/// The tag number a boxed constant has at run time.
-fn tag_of(c: &Const) -> Tag {
-    match c {
-        Const::Nil => Tag::Nil,
-        Const::Bool(_) => Tag::Bool,
-        Const::Int(_) => Tag::Int,
-        Const::Float(_) => Tag::Float,
-        Const::Str(_) => Tag::Str,
-    }
-}
 
 /// The folded form of `op` on constant operands: the constant op and its immediate.
 fn fold(op: Opcode, args: &[&Const]) -> Option<(Opcode, Const)> {
@@ -53,7 +42,7 @@ fn fold(op: Opcode, args: &[&Const]) -> Option<(Opcode, Const)> {
         (Opcode::UnboxFloat, [Float(x)]) => float(*x),
         (Opcode::UnboxBool, [Bool(b)]) => bool(*b),
         (Opcode::Truthy, [c]) => bool(!matches!(c, Const::Nil | Bool(false))),
-        (Opcode::Tag, [c]) => int(tag_of(c) as i64),
+        (Opcode::Tag, [c]) => int(c.tag() as i64),
         (Opcode::Ineg, [Int(i)]) => int(i.wrapping_neg()),
         (Opcode::Fneg, [Float(x)]) => float(-x),
         (Opcode::IntToFloat, [Int(i)]) => float(*i as f64),
@@ -77,7 +66,7 @@ fn fold(op: Opcode, args: &[&Const]) -> Option<(Opcode, Const)> {
 }
 
 impl Pass for ConstFold {
-    fn run(&self, _module: &Module, f: &mut Function) -> PassReport {
+    fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
         let mut known: Vec<Option<Const>> = vec![None; f.values.len()];
         let (mut folded, mut branches) = (0u64, 0u64);
         let order: Vec<_> = DominatorTree::compute(f).reverse_postorder().to_vec();

@@ -17,7 +17,7 @@
 //! declared free of effects (their declarations live in the runtime registry, which the
 //! pass does not see).
 
-use lazyjit_ir::{Function, Inst, Module, SnapSource, ValueDef};
+use lazyjit_ir::{Function, Inst, SnapSource, ValueDef};
 
 use crate::{Pass, PassReport};
 
@@ -25,7 +25,7 @@ use crate::{Pass, PassReport};
 pub struct Dce;
 
 impl Pass for Dce {
-    fn run(&self, _module: &Module, f: &mut Function) -> PassReport {
+    fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
         let mut uses = vec![0u32; f.values.len()];
         let mut placed = vec![false; f.insts.len()];
         for block in &f.blocks {

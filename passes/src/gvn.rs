@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::ops::flags::COMMUTATIVE;
-use lazyjit_ir::{Block, Const, Function, InstData, Module, Opcode, SnapSource, Value};
+use lazyjit_ir::{Block, Const, Function, InstData, Opcode, SnapSource, Value};
 
 use crate::{Pass, PassReport};
 
@@ -79,7 +79,7 @@ fn key_of(data: &InstData, nresults: usize, subst: &[Value]) -> Option<Key> {
 }
 
 impl Pass for Gvn {
-    fn run(&self, _module: &Module, f: &mut Function) -> PassReport {
+    fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
         let dom = DominatorTree::compute(f);
         let mut children: Vec<Vec<Block>> = vec![Vec::new(); f.blocks.len()];
         for &b in dom.reverse_postorder() {

@@ -11,12 +11,19 @@
 //! numbered densely again.
 #![deny(missing_docs)]
 
+pub mod box_elim;
 pub mod const_fold;
 pub mod dce;
+mod edit;
 pub mod gvn;
+mod profile;
+pub mod type_spec;
+
+pub use profile::{Profile, SiteSeen};
 
 use std::time::{Duration, Instant};
 
+use lazyjit_ir::interp::RtEntry;
 use lazyjit_ir::{verify_function, Function, Module, VerifyError};
 
 /// What a pass did to a function.
@@ -28,10 +35,30 @@ pub struct PassReport {
     pub counts: Vec<(&'static str, u64)>,
 }
 
+/// What a pass may read besides the function it rewrites.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The module the function belongs to.
+    pub module: &'a Module,
+    /// The frontend's declarations of the module's runtime functions, by `RtId`
+    /// (typed fast paths, float promotion, effects); empty when unknown, and then
+    /// nothing is speculated about runtime calls.
+    pub runtime: &'a [RtEntry],
+    /// What the function's profile sites have seen; none: nothing is speculated.
+    pub profile: Option<&'a Profile>,
+}
+
+impl<'a> Context<'a> {
+    /// A context with the module only: no runtime declarations, no profile.
+    pub fn new(module: &'a Module) -> Context<'a> {
+        Context { module, runtime: &[], profile: None }
+    }
+}
+
 /// A MIR-to-MIR transformation.
 pub trait Pass {
-    /// Rewrites `f` (a function of `module`, which the pass may read but not change).
-    fn run(&self, module: &Module, f: &mut Function) -> PassReport;
+    /// Rewrites `f` (a function of `cx.module`, which the pass may read but not change).
+    fn run(&self, cx: &Context, f: &mut Function) -> PassReport;
 }
 
 /// A registered pass: its name, a one-line summary and how to make it.
@@ -46,6 +73,16 @@ pub struct PassInfo {
 
 /// Every pass, by name.
 pub const PASSES: &[PassInfo] = &[
+    PassInfo {
+        name: "type_spec",
+        summary: "replaces runtime calls whose operands' types the profile knows with guarded typed operations",
+        make: || Box::new(type_spec::TypeSpec),
+    },
+    PassInfo {
+        name: "box_elim",
+        summary: "removes box/unbox pairs and guards on known tags, and carries unboxed values through block parameters",
+        make: || Box::new(box_elim::BoxElim),
+    },
     PassInfo {
         name: "const_fold",
         summary: "turns operations on constants into constants, and branches on them into jumps",
@@ -102,11 +139,11 @@ pub enum PipelineError {
     },
 }
 
-/// Runs the passes named `names`, in order, over `f` (a function of `module`). With
+/// Runs the passes named `names`, in order, over `f` (a function of `cx.module`). With
 /// `verify`, the function is verified after every pass, and a pass that leaves it
 /// invalid stops the pipeline with [`PipelineError::Invalid`]. Names are checked before
 /// anything runs.
-pub fn run_pipeline(module: &Module, f: &mut Function, names: &[&str], verify: bool) -> Result<Vec<PassRun>, PipelineError> {
+pub fn run_pipeline(cx: &Context, f: &mut Function, names: &[&str], verify: bool) -> Result<Vec<PassRun>, PipelineError> {
     let passes = names
         .iter()
         .map(|&name| {
@@ -120,13 +157,13 @@ pub fn run_pipeline(module: &Module, f: &mut Function, names: &[&str], verify: b
     for info in passes {
         let pass = (info.make)();
         let t = Instant::now();
-        let report = pass.run(module, f);
+        let report = pass.run(cx, f);
         if report.changed {
             f.compact();
         }
         let time = t.elapsed();
         if verify {
-            verify_function(module, f).map_err(|errors| PipelineError::Invalid {
+            verify_function(cx.module, f).map_err(|errors| PipelineError::Invalid {
                 pass: info.name,
                 function: f.name.clone(),
                 errors,

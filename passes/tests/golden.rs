@@ -6,13 +6,17 @@
 //! call in the interpreter on the module before and after: both must give the
 //! results. `BLESS=1` rewrites the expected text (check the diff).
 //!
+//! The calls also run once on the input before the pipeline, in one VM: the type
+//! profile they leave is what `type_spec` speculates from (no calls: no profile).
+//!
 //! Arguments and results are integers, floats (with a `.`), `true`, `false` and `nil`.
 //! Modules may call the Lua runtime's functions (`rtcall @lua.add` ...), as a realistic
 //! frontend's MIR does; the passes themselves know nothing of Lua.
 
 use std::path::{Path, PathBuf};
 
-use lazyjit_ir::interp::Vm;
+use lazyjit_ir::interp::{RtEntry, Vm};
+use lazyjit_passes::{Context, Profile};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{parse_module, print_module, Module};
 
@@ -76,6 +80,19 @@ fn call(m: Module, args: &[Val]) -> Result<Vec<String>, String> {
     Ok(results.into_iter().map(show).collect())
 }
 
+/// Runs the calls on `m` in one VM: the runtime declarations its calls are bound to,
+/// and the profile of each function after them (what `type_spec` speculates from).
+fn profile(m: &Module, runs: &[Run]) -> Result<(Vec<RtEntry>, Vec<Profile>), String> {
+    let mut vm = Vm::new(None);
+    lazyjit_lua::runtime::install(&mut vm, "golden", &[]);
+    let main = vm.load(m.clone(), &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
+    for run in runs {
+        vm.call(main, &run.args).map_err(|e| format!("{e:?}"))?;
+    }
+    let loaded = vm.modules().last().ok_or("no module loaded")?;
+    Ok((loaded.runtime.clone(), loaded.protos.iter().map(Profile::of).collect()))
+}
+
 /// Checks one golden file; returns the text it should have (for `BLESS`).
 fn check(path: &Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
@@ -98,10 +115,12 @@ fn check(path: &Path) -> Result<String, String> {
     let names: Vec<&str> = passes.iter().map(String::as_str).collect();
     let before = parse_module(input).map_err(|e| format!("input: {e}"))?;
     lazyjit_ir::verify_module(&before).map_err(|e| format!("input does not verify: {e:?}"))?;
+    let (runtime, profiles) = profile(&before, &runs)?;
     let mut after = before.clone();
     for i in 0..after.functions.len() {
         let mut f = after.functions[i].clone();
-        lazyjit_passes::run_pipeline(&after, &mut f, &names, true).map_err(|e| e.to_string())?;
+        let cx = Context { module: &after, runtime: &runtime, profile: Some(&profiles[i]) };
+        lazyjit_passes::run_pipeline(&cx, &mut f, &names, true).map_err(|e| e.to_string())?;
         after.functions[i] = f;
     }
     let printed = print_module(&after);
@@ -156,7 +175,7 @@ fn every_registered_pass_has_golden_files() {
 fn unknown_passes_are_named_in_the_error() {
     let m = parse_module("function fn0 \"f\" (params 0) {\nblock0:\n    v0 = iconst 1\n    return\n}\n").expect("parses");
     let mut f = m.functions[0].clone();
-    let e = lazyjit_passes::run_pipeline(&m, &mut f, &["dce", "warp"], true).expect_err("unknown pass");
+    let e = lazyjit_passes::run_pipeline(&Context::new(&m), &mut f, &["dce", "warp"], true).expect_err("unknown pass");
     assert!(e.to_string().contains("unknown pass 'warp'") && e.to_string().contains("dce"), "{e}");
     // Nothing ran: names are checked first.
     assert_eq!(f, m.functions[0]);

@@ -228,6 +228,8 @@ pub struct SiteProfile {
     seen: AtomicU32,
     /// For calls: the callee last seen (raw payload), 0 if none.
     pub target: AtomicU64,
+    /// Deoptimizations at guards speculating on this site.
+    deopts: AtomicU32,
 }
 
 impl SiteProfile {
@@ -255,6 +257,17 @@ impl SiteProfile {
     /// Whether the site ever ran.
     pub fn ran(&self) -> bool {
         self.seen.load(Ordering::Relaxed) != 0
+    }
+
+    /// Records that a guard speculating on this site failed: the next optimized code
+    /// must not make the same assumption.
+    pub fn record_deopt(&self) {
+        self.deopts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether a speculation on this site ever failed.
+    pub fn failed(&self) -> bool {
+        self.deopts.load(Ordering::Relaxed) != 0
     }
 }
 

@@ -1,0 +1,57 @@
+//! A function's type profile as passes read it: a snapshot of what its sites have seen.
+
+use lazyjit_ir::interp::Proto;
+use lazyjit_ir::rt::Tag;
+
+/// What one profile site has seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SiteSeen {
+    /// For operands 0 and 1: one bit per tag number the operand has had.
+    pub tags: [u16; 2],
+    /// For calls: the callee last seen (raw payload), 0 if none.
+    pub target: u64,
+    /// A speculation made from this site failed before (a guard deoptimized):
+    /// speculating on it again would only deoptimize again.
+    pub failed: bool,
+}
+
+impl SiteSeen {
+    /// The one tag operand `i` has always had, if it ran and had exactly one.
+    pub fn only_tag(&self, i: usize) -> Option<Tag> {
+        let bits = *self.tags.get(i)?;
+        (bits.count_ones() == 1).then(|| Tag::from_u8(bits.trailing_zeros() as u8)).flatten()
+    }
+
+    /// Whether the site ever ran.
+    pub fn ran(&self) -> bool {
+        self.tags[0] != 0 || self.tags[1] != 0
+    }
+}
+
+/// What every site of a function has seen, by site number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// One entry per site.
+    pub sites: Vec<SiteSeen>,
+}
+
+impl Profile {
+    /// The profile a loaded function has gathered so far.
+    pub fn of(proto: &Proto) -> Profile {
+        let sites = proto
+            .sites
+            .iter()
+            .map(|s| SiteSeen {
+                tags: [s.operand_tags(0), s.operand_tags(1)],
+                target: s.target.load(std::sync::atomic::Ordering::Relaxed),
+                failed: s.failed(),
+            })
+            .collect();
+        Profile { sites }
+    }
+
+    /// Site `site`, if the profile has it.
+    pub fn site(&self, site: u32) -> Option<&SiteSeen> {
+        self.sites.get(site as usize)
+    }
+}
