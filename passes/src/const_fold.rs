@@ -20,7 +20,6 @@
 //! business; the frontend-declared fast paths are for `type_spec` to use.
 
 use lazyjit_ir::dominators::DominatorTree;
-use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Const, Function, InstData, Opcode, Value};
 
 use crate::{Pass, PassReport};
