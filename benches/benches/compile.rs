@@ -79,7 +79,7 @@ fn first_call(c: &mut Criterion) {
                 let (mut vm, main) = load(&src);
                 let f = vm.call(main, &[]).expect("main runs")[0];
                 let engine = Engine::new(OptLevel::O0).expect("engine");
-                engine.attach(&vm, 0).expect("attach");
+                engine.attach(&mut vm, 0).expect("attach");
                 (vm, f, engine)
             },
             |(mut vm, f, engine)| {

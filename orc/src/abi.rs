@@ -115,9 +115,20 @@ pub const CLOSURE: &str = "lz_closure";
 /// back edges in [`lazyjit_ir::interp::Proto::backedges`] itself and tests the heap's
 /// counters ([`VM_GC_BYTES_OFFSET`], [`VM_GC_THRESHOLD_OFFSET`]) inline.
 pub const BACKEDGE: &str = "lz_backedge";
-/// `i32 lz_guard_failed(ptr vm, i32 snap, i32 pc)`: a guard failed (generic code has none;
-/// the optimizing tier deoptimizes here).
-pub const GUARD_FAILED: &str = "lz_guard_failed";
+/// `i64 lz_deopt(ptr vm, i32 snap, i32 pc)`: the guard of op `pc` with snapshot `snap`
+/// failed (the guard's code stored the values the snapshot names to their slots): the
+/// frame continues in the interpreter as the generic function; returns the body's
+/// status (see [`lazyjit_ir::interp::compiled::deopt`]).
+pub const DEOPT: &str = "lz_deopt";
+
+/// `i64 lz_enter_version(ptr vm, ptr proto)`: the prologue of optimized code: the frame
+/// becomes one of `proto`, the version the code was made from; 0 or [`STATUS_ERROR`]
+/// (see [`lazyjit_ir::interp::compiled::enter_version`]).
+pub const ENTER_VERSION: &str = "lz_enter_version";
+
+/// `void lz_hot(ptr vm, ptr proto)`: compact code's entry counted the call that makes
+/// the function hot; the JIT moves it on (see [`lazyjit_ir::interp::JitHooks::hot`]).
+pub const HOT: &str = "lz_hot";
 
 /// `i64 lz_step(ptr vm, i32 pc)`: runs op `pc` of the running frame as the interpreter
 /// does (the compact code shape, `lower/compact.rs`); returns the pc the frame goes on
@@ -144,7 +155,9 @@ pub const HELPERS: &[&str] = &[
     GLOBALS,
     CLOSURE,
     BACKEDGE,
-    GUARD_FAILED,
+    DEOPT,
+    ENTER_VERSION,
+    HOT,
     HASH_GET,
     HASH_SET,
 ];

@@ -15,14 +15,27 @@
 //! [`Tiering::osr_backedges`] back edges, a branch to a loop header calls the header's
 //! on-stack entry (one more lazy function per loop header: inline code from that
 //! header on) to run the rest of the call.
+//!
+//! With an optimizing tier ([`Tiering::optimize`]), a hot function is not moved to
+//! inline code but *optimized*: a copy of its MIR goes through the tier's pass
+//! pipeline with the function's type profile (`type_spec` speculates, `box_elim`
+//! unboxes, ...), is decoded into a *version* of the function ([`Proto`], kept by the
+//! engine) and lowered as inline code that runs as that version, with guards whose
+//! failure deoptimizes to the interpreter ([`lazyjit_ir::interp::compiled::deopt`]). A
+//! deoptimization puts the function back on its first code with its call count reset,
+//! so it gets hot again and is optimized again from a profile that now shows the
+//! failure (the failed site is not speculated on again); after
+//! [`Optimize::max_deopts`] it moves to generic inline code for good. The optimized
+//! code is compiled on a rayon thread while the function keeps running in its first
+//! code ([`Optimize::background`]), or at its next call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use lazyjit_ir::interp::compiled::STATUS_ERROR;
-use lazyjit_ir::interp::{LoadedModule, LuaError, Proto, Vm};
+use lazyjit_ir::interp::{JitHooks, LoadedModule, LuaError, Proto, Vm};
 use lazyjit_ir::rt::object::Closure;
 use lazyjit_ir::rt::Val;
 
@@ -42,6 +55,12 @@ pub struct EngineStats {
     pub compiles_inline: AtomicU64,
     /// Compiles of on-stack entries (inline code from a loop header on).
     pub compiles_osr: AtomicU64,
+    /// Compiles of optimized code (versions made by the pass pipeline).
+    pub compiles_optimized: AtomicU64,
+    /// Deoptimizations (failed guards of optimized code).
+    pub deopts: AtomicU64,
+    /// Time in the pass pipeline.
+    pub passes_ns: AtomicU64,
     /// Time building LLVM IR from MIR.
     pub llvm_ir_ns: AtomicU64,
     /// Time in LLVM's IR optimizer (and verifier).
@@ -69,8 +88,43 @@ impl Shape {
     }
 }
 
+/// The optimizing tier: speculative code made from a function's type profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Optimize {
+    /// The passes run, in order, over a copy of the function's MIR (names of
+    /// [`lazyjit_passes::PASSES`]).
+    pub pipeline: Vec<String>,
+    /// LLVM's optimization level for the code.
+    pub opt: OptLevel,
+    /// Deoptimizations after which a function is given generic inline code for good.
+    pub max_deopts: u32,
+    /// Compile on a rayon thread while the function keeps running in its first code
+    /// (else the code is compiled at the function's next call).
+    pub background: bool,
+    /// Verify the MIR after every pass (a pass that breaks it is a bug: the function
+    /// then gets generic inline code).
+    pub verify: bool,
+}
+
+impl Optimize {
+    /// The default pipeline.
+    pub const PIPELINE: &'static [&'static str] = &["type_spec", "box_elim", "const_fold", "gvn", "dce"];
+}
+
+impl Default for Optimize {
+    fn default() -> Optimize {
+        Optimize {
+            pipeline: Optimize::PIPELINE.iter().map(|s| s.to_string()).collect(),
+            opt: OptLevel::O2,
+            max_deopts: 4,
+            background: true,
+            verify: cfg!(debug_assertions),
+        }
+    }
+}
+
 /// Which code a function gets when.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tiering {
     /// The shape at the first call of a function without loops.
     pub loop_free: Shape,
@@ -82,6 +136,9 @@ pub struct Tiering {
     /// The back-edge count at which compact code, at a branch to a loop header, leaves
     /// for inline code entered at that header (on-stack replacement; `None`: never).
     pub osr_backedges: Option<u32>,
+    /// The optimizing tier, which hot functions move to instead of inline code
+    /// (`None`: none).
+    pub optimize: Option<Optimize>,
 }
 
 impl Tiering {
@@ -97,13 +154,18 @@ impl Tiering {
 
     /// Every function in `shape`, for good.
     pub fn only(shape: Shape) -> Tiering {
-        Tiering { loop_free: shape, with_loops: shape, hot_calls: None, osr_backedges: None }
+        Tiering { loop_free: shape, with_loops: shape, hot_calls: None, osr_backedges: None, optimize: None }
     }
 
     /// The default tiering, moving on at the first call and the first back edge: every
     /// transition happens at once (for tests).
     pub fn eager() -> Tiering {
         Tiering { hot_calls: Some(1), osr_backedges: Some(1), ..Tiering::default() }
+    }
+
+    /// The default tiering with the default optimizing tier.
+    pub fn optimizing() -> Tiering {
+        Tiering { optimize: Some(Optimize::default()), ..Tiering::default() }
     }
 }
 
@@ -116,22 +178,37 @@ impl Default for Tiering {
             with_loops: Shape::Compact,
             hot_calls: Some(Self::DEFAULT_HOT_CALLS),
             osr_backedges: Some(Self::DEFAULT_OSR_BACKEDGES),
+            optimize: None,
         }
     }
 }
 
-/// A JIT engine: one ORC session and the baseline tier.
+/// A JIT engine: one ORC session, the baseline tier and, if the tiering has one, the
+/// optimizing tier.
 ///
 /// The code it makes lives as long as the engine: a VM whose functions it attached must
 /// not run them after the engine is dropped (drop the VM first, or never call into it
 /// again).
 pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// The engine's state, shared with the VMs it is attached to (as their
+/// [`JitHooks`]) and its background compiles.
+struct Inner {
     session: Session,
     opt: OptLevel,
     tiering: Tiering,
     stats: Arc<EngineStats>,
     /// Leaf symbols bound so far, and their addresses.
     leaves: Mutex<HashMap<&'static str, u64>>,
+    /// Versions of functions (optimized code's protos), kept as long as their code.
+    versions: Mutex<Vec<Box<Proto>>>,
+    /// Modules as MIR (what passes read), by the address of their loaded module.
+    modules: Mutex<HashMap<usize, Arc<lazyjit_ir::Module>>>,
+    /// Background compiles running.
+    pending: Mutex<usize>,
+    idle: Condvar,
 }
 
 /// Where a failed first call lands instead of the body: it reports the failure as a Lua
@@ -151,6 +228,20 @@ struct Body {
     osr: Option<OsrExits>,
     /// Inline code: an on-stack entry at this loop header (a block number).
     osr_entry: Option<u32>,
+    /// Inline code of a version of the function (optimized code).
+    optimized: bool,
+    /// LLVM's optimization level (inline code).
+    opt: OptLevel,
+}
+
+impl Body {
+    fn compact(hot_calls: Option<u32>, osr: Option<OsrExits>) -> Body {
+        Body { shape: Shape::Compact, hot_calls, osr, osr_entry: None, optimized: false, opt: OptLevel::O0 }
+    }
+
+    fn inline(opt: OptLevel) -> Body {
+        Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: None, optimized: false, opt }
+    }
 }
 
 /// Raw pointers to a function and its module, moved into its materializer. They stay
@@ -170,22 +261,93 @@ impl Engine {
         let options = SessionOptions { lazy_call_error_handler: Some(failed_body as *const () as usize as u64) };
         let session = Session::with_options(options)?;
         session.define_host_symbols(&glue::helper_symbols())?;
-        Ok(Engine { session, opt, tiering, stats: Arc::new(EngineStats::default()), leaves: Mutex::new(HashMap::new()) })
+        let inner = Inner {
+            session,
+            opt,
+            tiering,
+            stats: Arc::new(EngineStats::default()),
+            leaves: Mutex::new(HashMap::new()),
+            versions: Mutex::new(Vec::new()),
+            modules: Mutex::new(HashMap::new()),
+            pending: Mutex::new(0),
+            idle: Condvar::new(),
+        };
+        Ok(Engine { inner: Arc::new(inner) })
     }
 
     /// The counters.
     pub fn stats(&self) -> &EngineStats {
-        &self.stats
+        &self.inner.stats
     }
 
     /// Nanoseconds ORC spent linking compiled objects.
     pub fn link_ns(&self) -> u64 {
-        self.session.stats().link_ns
+        self.inner.session.stats().link_ns
     }
 
     /// Messages of compilations that failed.
     pub fn errors(&self) -> Vec<String> {
-        self.session.take_errors()
+        self.inner.session.take_errors()
+    }
+
+    /// Waits until no background compile is running.
+    pub fn wait_idle(&self) {
+        self.inner.wait_idle();
+    }
+
+    /// Gives every function of the VM's module number `module` a lazy entry, and
+    /// attaches the engine to the VM ([`Vm::jit`]) so that hot functions and
+    /// deoptimizations reach it.
+    pub fn attach(&self, vm: &mut Vm, module: usize) -> Result<(), OrcError> {
+        let inner = &self.inner;
+        let loaded = &vm.modules()[module];
+        inner.define_leaves(loaded)?;
+        for proto in &loaded.protos {
+            let has_loop = proto.mir.blocks.iter().any(|b| b.loop_header);
+            let first = if has_loop { inner.tiering.with_loops } else { inner.tiering.loop_free };
+            let hot_calls = inner.tiering.hot_calls.filter(|_| first == Shape::Compact);
+            let name = format!("lzf.{module}.{}", proto.index);
+            let osr = inner.tiering.osr_backedges.filter(|_| first == Shape::Compact && has_loop).map(|backedges| {
+                OsrExits { backedges, symbol_prefix: format!("{name}.osr") }
+            });
+            if let Some(osr) = &osr {
+                // The on-stack entries the compact code calls by name, one per loop header.
+                for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
+                    let entry = Body { osr_entry: Some(h as u32), ..Body::inline(inner.opt) };
+                    inner.define_body(&format!("{}{h}", osr.symbol_prefix), proto, loaded, entry, false)?;
+                }
+            }
+            let body = match first {
+                Shape::Compact => Body::compact(hot_calls, osr),
+                Shape::Inline => Body::inline(inner.opt),
+            };
+            let stub = inner.define_body(&name, proto, loaded, body, true)?;
+            if hot_calls.is_some() {
+                let hot = inner.define_body(&format!("{name}.hot"), proto, loaded, Body::inline(inner.opt), false)?;
+                proto.hot_entry.store(hot as usize, Ordering::Release);
+            }
+            proto.first_entry.store(stub as usize, Ordering::Release);
+            proto.entry.store(stub as usize, Ordering::Release);
+            inner.stats.functions_defined.fetch_add(1, Ordering::Relaxed);
+        }
+        let hooks: Arc<dyn JitHooks> = self.inner.clone();
+        vm.jit = Some(hooks);
+        Ok(())
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.inner.wait_idle();
+    }
+}
+
+impl Inner {
+    fn wait_idle(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        while *pending > 0 {
+            pending = self.idle.wait(pending).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Binds the leaf fast paths of the module's runtime functions (see
@@ -214,51 +376,20 @@ impl Engine {
         Ok(())
     }
 
-    /// Gives every function of the VM's module number `module` a lazy entry.
-    pub fn attach(&self, vm: &Vm, module: usize) -> Result<(), OrcError> {
-        let loaded = &vm.modules()[module];
-        self.define_leaves(loaded)?;
-        for proto in &loaded.protos {
-            let has_loop = proto.mir.blocks.iter().any(|b| b.loop_header);
-            let first = if has_loop { self.tiering.with_loops } else { self.tiering.loop_free };
-            let hot_calls = self.tiering.hot_calls.filter(|_| first == Shape::Compact);
-            let name = format!("lzf.{module}.{}", proto.index);
-            let osr = self.tiering.osr_backedges.filter(|_| first == Shape::Compact && has_loop).map(|backedges| {
-                OsrExits { backedges, symbol_prefix: format!("{name}.osr") }
-            });
-            if let Some(osr) = &osr {
-                // The on-stack entries the compact code calls by name, one per loop header.
-                for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
-                    let entry = Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: Some(h as u32) };
-                    self.define_body(&format!("{}{h}", osr.symbol_prefix), proto, loaded, entry, false)?;
-                }
-            }
-            let body = Body { shape: first, hot_calls, osr, osr_entry: None };
-            let stub = self.define_body(&name, proto, loaded, body, true)?;
-            if hot_calls.is_some() {
-                let hot = Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: None };
-                let hot = self.define_body(&format!("{name}.hot"), proto, loaded, hot, false)?;
-                proto.hot_entry.store(hot as usize, Ordering::Release);
-            }
-            proto.entry.store(stub as usize, Ordering::Release);
-            self.stats.functions_defined.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
     /// Defines `name` as a lazy function compiling `body` of `proto`; `first`: it is the
     /// function's first code, counted in `functions_compiled`. Returns the stub's address.
     fn define_body(&self, name: &str, proto: &Proto, loaded: &LoadedModule, body: Body, first: bool) -> Result<u64, OrcError> {
-        let Body { shape, hot_calls, osr, osr_entry } = body;
+        let Body { shape, hot_calls, osr, osr_entry, optimized, opt } = body;
         let target = Target(proto, loaded);
-        let (stats, opt) = (self.stats.clone(), self.opt);
+        let stats = self.stats.clone();
         self.session.add_lazy_function(name, move |req| {
             let target = target;
             // SAFETY: see `Target`.
             let (proto, loaded) = unsafe { (&*target.0, &*target.1) };
             let ctx = crate::inkwell::context::Context::create();
             let t0 = Instant::now();
-            let lower_opts = LowerOptions { symbol: req.symbol().to_string(), hot_calls, osr: osr.clone(), osr_entry };
+            let version = optimized.then_some(proto as *const Proto as u64);
+            let lower_opts = LowerOptions { symbol: req.symbol().to_string(), hot_calls, osr: osr.clone(), osr_entry, version };
             let (m, codegen) = match shape {
                 Shape::Compact => (
                     lower_compact(&ctx, proto, &lower_opts),
@@ -278,14 +409,112 @@ impl Engine {
             if first {
                 stats.functions_compiled.fetch_add(1, Ordering::Relaxed);
             }
-            let count = match (shape, osr_entry) {
-                (Shape::Compact, _) => &stats.compiles_compact,
-                (Shape::Inline, None) => &stats.compiles_inline,
-                (Shape::Inline, Some(_)) => &stats.compiles_osr,
+            let count = match (shape, osr_entry, optimized) {
+                (Shape::Compact, _, _) => &stats.compiles_compact,
+                (Shape::Inline, _, true) => &stats.compiles_optimized,
+                (Shape::Inline, None, false) => &stats.compiles_inline,
+                (Shape::Inline, Some(_), false) => &stats.compiles_osr,
             };
             count.fetch_add(1, Ordering::Relaxed);
             Ok(object)
         })?;
         self.session.lookup(name)
+    }
+
+    /// The module of `loaded` as MIR, made once.
+    fn module_of(&self, loaded: &LoadedModule) -> Arc<lazyjit_ir::Module> {
+        let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
+        modules.entry(loaded as *const LoadedModule as usize).or_insert_with(|| Arc::new(loaded.to_module())).clone()
+    }
+
+    /// Runs the optimizing pipeline over `proto` with its current profile and keeps the
+    /// result as a new version of the function; returns the version.
+    fn make_version(&self, proto: &Proto, loaded: &LoadedModule, optimize: &Optimize) -> Result<*const Proto, String> {
+        let t0 = Instant::now();
+        let module = self.module_of(loaded);
+        let profile = lazyjit_passes::Profile::of(proto);
+        let cx = lazyjit_passes::Context { module: &module, runtime: &loaded.runtime, profile: Some(&profile) };
+        let mut f = proto.mir.clone();
+        let names: Vec<&str> = optimize.pipeline.iter().map(String::as_str).collect();
+        lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify).map_err(|e| e.to_string())?;
+        let version = Box::new(loaded.decode_version(f, proto.index));
+        let ptr: *const Proto = &*version;
+        self.versions.lock().unwrap_or_else(|p| p.into_inner()).push(version);
+        self.stats.passes_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        Ok(ptr)
+    }
+
+    /// Moves hot `proto` on: to optimized code (compiled now or in the background), or
+    /// to its generic inline code (no optimizing tier, too many deoptimizations, or a
+    /// pipeline that failed).
+    fn tier_up(self: &Arc<Self>, proto: &Proto) {
+        let generic = || {
+            let hot = proto.hot_entry.load(Ordering::Acquire);
+            if hot != 0 {
+                proto.entry.store(hot, Ordering::Release);
+            }
+        };
+        let Some(optimize) = &self.tiering.optimize else { return generic() };
+        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts {
+            return generic();
+        }
+        // SAFETY: a loaded proto's module outlives it.
+        let loaded = unsafe { &*proto.module };
+        let version = match self.make_version(proto, loaded, optimize) {
+            Ok(v) => v,
+            Err(e) => {
+                self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
+                return generic();
+            }
+        };
+        let n = self.versions.lock().unwrap_or_else(|p| p.into_inner()).len();
+        let name = format!("lzo.{n}.{}", proto.mir.name);
+        let body = Body { optimized: true, ..Body::inline(optimize.opt) };
+        // SAFETY: the version lives as long as the engine.
+        let stub = match self.define_body(&name, unsafe { &*version }, loaded, body, false) {
+            Ok(stub) => stub,
+            Err(e) => {
+                self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
+                return generic();
+            }
+        };
+        if !optimize.background {
+            proto.entry.store(stub as usize, Ordering::Release);
+            return;
+        }
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        let (inner, target) = (self.clone(), Target(proto, loaded));
+        rayon::spawn(move || {
+            let target = target;
+            // SAFETY: the VM waits for background compiles before it drops its modules
+            // (`JitHooks::quiesce`).
+            let proto = unsafe { &*target.0 };
+            if let Ok(body) = inner.session.lookup_body(&name) {
+                proto.entry.store(body as usize, Ordering::Release);
+            }
+            let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+            *pending -= 1;
+            inner.idle.notify_all();
+        });
+    }
+}
+
+impl JitHooks for Inner {
+    fn hot(self: Arc<Self>, _vm: &mut Vm, proto: &Proto) {
+        self.tier_up(proto);
+    }
+
+    fn deoptimized(&self, _vm: &mut Vm, proto: &Proto, _version: &Proto, _snap: u32) {
+        self.stats.deopts.fetch_add(1, Ordering::Relaxed);
+        // Back to the first code, which counts calls again and tiers up once more.
+        let first = proto.first_entry.load(Ordering::Acquire);
+        if first != 0 {
+            proto.calls.store(0, Ordering::Relaxed);
+            proto.entry.store(first, Ordering::Release);
+        }
+    }
+
+    fn quiesce(&self) {
+        self.wait_idle();
     }
 }

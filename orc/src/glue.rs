@@ -290,16 +290,23 @@ unsafe extern "C" fn lz_backedge(vm: *mut Vm, pc: i32) -> i32 {
     0
 }
 
-unsafe extern "C" fn lz_guard_failed(vm: *mut Vm, snap: i32, pc: i32) -> i32 {
-    // SAFETY: the ABI.
+unsafe extern "C" fn lz_deopt(vm: *mut Vm, snap: i32, pc: i32) -> i64 {
+    // SAFETY: the ABI: a live VM running the optimized body's frame.
+    unsafe { compiled::deopt(&mut *vm, snap as u32, pc as u32) }
+}
+
+unsafe extern "C" fn lz_enter_version(vm: *mut Vm, proto: *const Proto) -> i64 {
+    // SAFETY: the ABI: the code passes the version it was made from.
+    unsafe { compiled::enter_version(&mut *vm, proto) }
+}
+
+unsafe extern "C" fn lz_hot(vm: *mut Vm, proto: *const Proto) {
+    // SAFETY: the ABI: a live VM and the running function.
     unsafe {
         let vm = &mut *vm;
-        let proto = running(vm, pc);
-        let msg = format!(
-            "guard failed at snap{snap} in '{}' (no deoptimization target)",
-            proto.mir.name
-        );
-        fail(vm, proto, pc, LuaError::msg(msg))
+        if let Some(jit) = vm.jit.clone() {
+            jit.hot(vm, &*proto);
+        }
     }
 }
 
@@ -326,10 +333,9 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::GLOBALS, lz_globals as *const () as usize as u64),
         (abi::CLOSURE, lz_closure as *const () as usize as u64),
         (abi::BACKEDGE, lz_backedge as *const () as usize as u64),
-        (
-            abi::GUARD_FAILED,
-            lz_guard_failed as *const () as usize as u64,
-        ),
+        (abi::DEOPT, lz_deopt as *const () as usize as u64),
+        (abi::ENTER_VERSION, lz_enter_version as *const () as usize as u64),
+        (abi::HOT, lz_hot as *const () as usize as u64),
         (abi::HASH_GET, lz_hash_get as *const () as usize as u64),
         (abi::HASH_SET, lz_hash_set as *const () as usize as u64),
     ];

@@ -97,5 +97,6 @@ pub fn which(cmd: &str) -> Option<PathBuf> {
 
 /// The tiers every execution test runs in: the interpreter, the default JIT (compact
 /// code moving to inline code), the same moving on at once (`eager`: every function
-/// and every loop changes code as soon as it can), and each code shape alone.
-pub const TIERS: [&str; 5] = ["interp", "baseline", "eager", "compact", "inline"];
+/// and every loop changes code as soon as it can), each code shape alone, and the
+/// optimizing tier (by default, and optimizing at a function's second call).
+pub const TIERS: [&str; 7] = ["interp", "baseline", "eager", "compact", "inline", "optimize", "optimize-now"];

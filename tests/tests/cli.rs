@@ -151,7 +151,7 @@ print(s, cold('a'), cold(1.5))";
     let json = std::fs::read_to_string(&stats).expect("stats written");
     let _ = std::fs::remove_file(&stats);
     assert!(json.contains("\"functions_compiled\":3"), "{json}");
-    assert!(json.contains("\"compiles\":{\"compact\":3,\"inline\":1,\"osr\":1}"), "{json}");
+    assert!(json.contains("\"compiles\":{\"compact\":3,\"inline\":1,\"osr\":1,\"optimized\":0}"), "{json}");
 }
 
 #[test]

@@ -39,6 +39,12 @@ pub enum Tier {
     /// The baseline tiering, moving on at the first call and the first back edge (every
     /// transition at once; for tests).
     Eager,
+    /// The baseline tiering with the optimizing tier: hot functions get speculative
+    /// code from their type profiles, compiled in the background.
+    Optimize,
+    /// The optimizing tiering moving on at the first call and the first back edge, and
+    /// compiling at once (for tests: every speculation is exercised).
+    OptimizeNow,
     /// Compact code only (one host call per op).
     Compact,
     /// Inline code only (values in registers, fast paths inline).
@@ -54,6 +60,8 @@ impl Tier {
             Tier::Compact => "compact",
             Tier::Inline => "inline",
             Tier::Eager => "eager",
+            Tier::Optimize => "optimize",
+            Tier::OptimizeNow => "optimize-now",
         }
     }
 }
@@ -92,7 +100,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
                 Some("compact") => tier = Tier::Compact,
                 Some("inline") => tier = Tier::Inline,
                 Some("eager") => tier = Tier::Eager,
-                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline, compact, inline, eager)")),
+                Some("optimize") => tier = Tier::Optimize,
+                Some("optimize-now") => tier = Tier::OptimizeNow,
+                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline, compact, inline, eager, optimize, optimize-now)")),
                 None => return Err("--tier needs a value".to_string()),
             },
             "--emit" => match argv.next().as_deref() {
@@ -124,6 +134,10 @@ pub struct RunStats {
     pub compiles_compact: u64,
     pub compiles_inline: u64,
     pub compiles_osr: u64,
+    /// Compiles of optimized code, and deoptimizations.
+    pub compiles_optimized: u64,
+    pub deopts: u64,
+    pub passes_ns: u64,
     pub parse_ns: u64,
     pub lower_mir_ns: u64,
     pub llvm_ir_ns: u64,
@@ -156,7 +170,7 @@ impl RunStats {
         format!(
             concat!(
                 "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_compiled\":{},",
-                "\"compiles\":{{\"compact\":{},\"inline\":{},\"osr\":{}}},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
+                "\"compiles\":{{\"compact\":{},\"inline\":{},\"osr\":{},\"optimized\":{}}},\"deopts\":{},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
                 "\"passes\":{},\"llvm_ir\":{},\"llvm_opt\":{},\"codegen\":{},\"link\":{},\"run\":{}}}}}"
             ),
             self.tier,
@@ -165,9 +179,11 @@ impl RunStats {
             self.compiles_compact,
             self.compiles_inline,
             self.compiles_osr,
+            self.compiles_optimized,
+            self.deopts,
             ms(self.parse_ns),
             ms(self.lower_mir_ns),
-            ms(0),
+            ms(self.passes_ns),
             ms(self.llvm_ir_ns),
             ms(self.llvm_opt_ns),
             ms(self.codegen_ns),
@@ -195,16 +211,16 @@ fn run(
     stats.lower_mir_ns = t.elapsed().as_nanos() as u64;
     stats.functions_defined = module.functions.len();
     match (tier, jit) {
-        (Tier::Baseline | Tier::Compact | Tier::Inline | Tier::Eager, Some(jit)) => {
-            stats.tier = tier.name();
-            (jit.run)(module, script, args, tier, stats)
-        }
-        _ => {
+        (Tier::Interp, _) | (_, None) => {
             stats.tier = "interp";
             let t = Instant::now();
             let r = driver::run_module(module, script, args);
             stats.run_ns = t.elapsed().as_nanos() as u64;
             r
+        }
+        (_, Some(jit)) => {
+            stats.tier = tier.name();
+            (jit.run)(module, script, args, tier, stats)
         }
     }
 }

@@ -209,3 +209,104 @@ fn step_in_loop(vm: &mut Vm, pc: u32) -> i64 {
         }
     }
 }
+
+/// Makes the innermost frame, just pushed for a closure of a function whose dispatch
+/// slot holds optimized code, a frame of that code's `version` (its own slots and code
+/// positions, for the collector, errors and deoptimization). Returns 0, or
+/// [`STATUS_ERROR`] if the stack has no room for the version's frame.
+///
+/// # Safety
+/// `version` points to a live proto, a version of the frame's function.
+pub unsafe fn enter_version(vm: &mut Vm, version: *const super::Proto) -> i64 {
+    let floor = vm.frames.len() - 1;
+    let base = vm.frames[floor].base;
+    // SAFETY: the caller's promise.
+    let nslots = unsafe { (*version).nslots } as usize;
+    if let Err(e) = vm.ensure_stack(base, nslots + 16) {
+        vm.jit_error = Some(e);
+        return STATUS_ERROR;
+    }
+    vm.frames[floor].proto = version;
+    vm.top = base + nslots;
+    0
+}
+
+/// Deoptimizes the innermost frame, which runs optimized code, at the failed guard of
+/// op `pc` with snapshot `snap`: rebuilds the generic function's frame in place from the
+/// snapshot (the guard's code stored every value the snapshot names to its slot),
+/// records the failure at the site the guard speculated on, tells the JIT, and runs the
+/// rest of the call in the interpreter. Returns the frame's status as a body reports it
+/// (result count, or [`STATUS_ERROR`] with the error in [`Vm::jit_error`]).
+pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
+    enter_helper(vm);
+    let floor = vm.frames.len() - 1;
+    let frame = vm.frames[floor];
+    // SAFETY: frames refer to live protos and closures of loaded modules.
+    let (version, proto) = unsafe { (&*frame.proto, &*(*frame.closure).proto) };
+    vm.frames[floor].pc = pc;
+    let rebuilt = rebuild_frame(vm, version, proto, frame.base, snap);
+    let resume_pc = match rebuilt {
+        Ok(pc) => pc,
+        Err(e) => {
+            vm.jit_error = Some(e);
+            return STATUS_ERROR;
+        }
+    };
+    vm.frames[floor].proto = proto;
+    vm.frames[floor].pc = resume_pc;
+    vm.top = frame.base + proto.nslots as usize;
+    proto.deopts.fetch_add(1, Ordering::Relaxed);
+    if let Some(jit) = vm.jit.clone() {
+        jit.deoptimized(vm, proto, version, snap);
+    }
+    match exec::interpret(vm, floor) {
+        Ok(n) => n as i64,
+        Err(e) => {
+            exec::unwind_to(vm, floor + 1);
+            vm.jit_error = Some(e);
+            STATUS_ERROR
+        }
+    }
+}
+
+/// Writes the generic frame of `proto` that snapshot `snap` of `version` describes over
+/// the version's frame at `base`; records the failure at the site of the instruction
+/// the snapshot resumes at. Returns the pc to resume at.
+fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base: usize, snap: u32) -> LResult<u32> {
+    let snapshot = version
+        .mir
+        .snapshots
+        .get(snap as usize)
+        .ok_or_else(|| LuaError::msg(format!("deoptimization: no snapshot {snap} in '{}'", version.mir.name)))?;
+    let resume_pc = proto
+        .pc_of(snapshot.resume.block, snapshot.resume.index)
+        .ok_or_else(|| LuaError::msg(format!("deoptimization: '{}' has no {}:{}", proto.mir.name, snapshot.resume.block, snapshot.resume.index)))?;
+    // SAFETY: a loaded proto's module outlives it.
+    let consts = unsafe { &(*proto.module).consts };
+    let mut values = Vec::with_capacity(snapshot.entries.len());
+    for &(generic, src) in &snapshot.entries {
+        let v = match src {
+            crate::function::SnapSource::Value(v) => {
+                let slot = *version.slot_of.get(v.index()).ok_or_else(|| LuaError::msg("deoptimization: a snapshot names a missing value"))?;
+                vm.get(base + slot as usize)
+            }
+            crate::function::SnapSource::Const(c) => super::const_val(c, consts),
+        };
+        let slot = *proto.slot_of.get(generic.index()).ok_or_else(|| LuaError::msg("deoptimization: a snapshot names a missing generic value"))?;
+        values.push((slot, v));
+    }
+    for (slot, v) in values {
+        vm.set(base + slot as usize, v);
+    }
+    let at = proto.mir.blocks.get(snapshot.resume.block.index()).and_then(|b| b.insts.get(snapshot.resume.index as usize));
+    if let Some(&inst) = at {
+        let site = match &proto.mir.insts[inst.index()].data {
+            crate::function::InstData::RtCall { site, .. } | crate::function::InstData::Call { site, .. } => *site,
+            _ => None,
+        };
+        if let Some(s) = site.and_then(|s| proto.sites.get(s.index())) {
+            s.record_deopt();
+        }
+    }
+    Ok(resume_pc)
+}

@@ -301,6 +301,11 @@ pub struct Proto {
     /// The entry [`Proto::entry`] takes when the function gets hot (0: none): code of a
     /// cheap first tier that counts its calls moves the function on by storing it.
     pub hot_entry: std::sync::atomic::AtomicUsize,
+    /// The function's first code (its baseline entry), where the dispatch slot returns
+    /// after optimized code deoptimizes (0: none).
+    pub first_entry: std::sync::atomic::AtomicUsize,
+    /// Deoptimizations of the function's optimized code so far.
+    pub deopts: AtomicU32,
     /// Loop back-edges taken so far.
     pub backedges: AtomicU32,
     /// Type profiles, by site.
@@ -408,6 +413,8 @@ pub struct LoadedModule {
     pub strings: Vec<Vec<u8>>,
     /// The runtime functions its `rtcall`s name, bound (indexed by `RtId`).
     pub runtime: Vec<RtEntry>,
+    /// Their declarations in the module.
+    pub decls: Vec<crate::function::RtDecl>,
 }
 
 impl LoadedModule {
@@ -419,6 +426,7 @@ impl LoadedModule {
             consts,
             strings: module.strings.clone(),
             runtime: bound.clone(),
+            decls: module.runtime.clone(),
         });
         let chunk: *const str = loaded.name.as_str();
         let protos = module
@@ -433,6 +441,27 @@ impl LoadedModule {
             p.module = module_ptr;
         }
         loaded
+    }
+
+    /// Decodes `f`, a version of function `index` of this module (its optimized code,
+    /// say), into a proto of the module: it runs in the frames of function `index`'s
+    /// closures (same parameters), with its own slots, code positions and inline caches.
+    pub fn decode_version(&self, f: Function, index: u32) -> Proto {
+        let mut p = decode(f, index, &self.runtime, &self.consts, self.name.as_str());
+        p.module = self;
+        p
+    }
+
+    /// The module as MIR again (its functions' generic MIR, strings and runtime
+    /// declarations): what passes and the verifier read.
+    pub fn to_module(&self) -> Module {
+        let mut m = Module::new(self.name.clone());
+        for s in &self.strings {
+            m.intern(s);
+        }
+        m.runtime = self.decls.clone();
+        m.functions = self.protos.iter().map(|p| p.mir.clone()).collect();
+        m
     }
 
     /// The text of a debug name.
@@ -457,6 +486,8 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         calls: AtomicU32::new(0),
         entry: std::sync::atomic::AtomicUsize::new(0),
         hot_entry: std::sync::atomic::AtomicUsize::new(0),
+        first_entry: std::sync::atomic::AtomicUsize::new(0),
+        deopts: AtomicU32::new(0),
         backedges: AtomicU32::new(0),
         sites,
         moves: d.moves,

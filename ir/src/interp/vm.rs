@@ -250,6 +250,19 @@ fn default_call_error(_: &mut Vm, v: Val) -> LuaError {
     LuaError::about(0, format!("attempt to call a {} value", v.tag().name()))
 }
 
+/// What a JIT attached to a VM ([`Vm::jit`]) is told by the code it made.
+pub trait JitHooks: Send + Sync {
+    /// `proto`'s code counted enough calls to move it to its next tier.
+    fn hot(self: std::sync::Arc<Self>, vm: &mut Vm, proto: &Proto);
+    /// A guard of `version` (optimized code of `proto`) failed at snapshot `snap`: the
+    /// frame now runs `proto` in the interpreter. The site the guard speculated on has
+    /// recorded the failure already.
+    fn deoptimized(&self, vm: &mut Vm, proto: &Proto, version: &Proto, snap: u32);
+    /// The VM is going away: finish everything that may still touch its functions
+    /// (background compiles storing dispatch slots).
+    fn quiesce(&self);
+}
+
 /// One activation of an interpreted function, for error positions and tracebacks.
 #[derive(Clone, Copy)]
 pub struct FrameInfo {
@@ -320,6 +333,9 @@ pub struct Vm {
     pub ext: Option<Box<dyn Any>>,
     /// Calls into Lua from Rust code now running (bounded like Lua's C calls).
     pub nesting: usize,
+    /// The JIT attached to this VM, if any: told when a function gets hot and when
+    /// optimized code deoptimizes.
+    pub jit: Option<std::sync::Arc<dyn JitHooks>>,
     /// The error a helper of compiled code raised (compiled code returns
     /// [`super::compiled::STATUS_ERROR`] and the caller takes it from here).
     pub jit_error: Option<LuaError>,
@@ -367,6 +383,7 @@ impl Vm {
             pending_traceback: None,
             fixed_strings: std::collections::HashMap::new(),
             nesting: 0,
+            jit: None,
             jit_error: None,
             tail_call: None,
             // Reserved once, like `frames`: interpreter activations keep a pointer to
@@ -700,6 +717,9 @@ impl Vm {
 
 impl Drop for Vm {
     fn drop(&mut self) {
+        if let Some(jit) = self.jit.take() {
+            jit.quiesce();
+        }
         let layout = std::alloc::Layout::array::<Val>(self.stack_slots).expect("stack layout");
         // SAFETY: allocated in `new` with this layout.
         unsafe { std::alloc::dealloc(self.stack as *mut u8, layout) };

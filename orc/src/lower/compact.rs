@@ -96,10 +96,18 @@ impl<'ctx> Fields<'_, 'ctx> {
 }
 
 /// At a body's entry: when the function's call counter (the host counted this call)
-/// is exactly `hot`, store [`lazyjit_ir::interp::Proto::hot_entry`] to its dispatch
-/// slot, so that later calls run the hotter tier's code (this one goes on here).
-fn count_calls<'ctx>(f: &Fields<'_, 'ctx>, func: FunctionValue<'ctx>, proto: PointerValue<'ctx>, hot: u32) -> Result<(), LowerError> {
-    let (b, i32t, i64t) = (f.b, f.ctx.i32_type(), f.ctx.i64_type());
+/// is exactly `hot`, call `lz_hot`, which moves the function on (to optimized code, or
+/// by storing [`lazyjit_ir::interp::Proto::hot_entry`] to its dispatch slot), so that
+/// later calls run the hotter tier's code (this one goes on here).
+fn count_calls<'ctx>(
+    f: &Fields<'_, 'ctx>,
+    module: &Module<'ctx>,
+    func: FunctionValue<'ctx>,
+    vm: PointerValue<'ctx>,
+    proto: PointerValue<'ctx>,
+    hot: u32,
+) -> Result<(), LowerError> {
+    let (b, i32t) = (f.b, f.ctx.i32_type());
     let calls = b.build_load(i32t, f.at(proto, abi::PROTO_CALLS_OFFSET)?, "calls")?;
     f.aligned(calls.as_instruction_value(), 4)?;
     let is_hot = b.build_int_compare(IntPredicate::EQ, calls.into_int_value(), i32t.const_int(hot as u64, false), "")?;
@@ -107,10 +115,9 @@ fn count_calls<'ctx>(f: &Fields<'_, 'ctx>, func: FunctionValue<'ctx>, proto: Poi
     let run = f.ctx.append_basic_block(func, "run");
     b.build_conditional_branch(is_hot, tier_up, run)?;
     b.position_at_end(tier_up);
-    let next = b.build_load(i64t, f.at(proto, abi::PROTO_HOT_ENTRY_OFFSET)?, "")?;
-    f.aligned(next.as_instruction_value(), 8)?;
-    let store = b.build_store(f.at(proto, abi::PROTO_ENTRY_OFFSET)?, next)?;
-    f.aligned(Some(store), 8)?;
+    let ptr = f.ctx.ptr_type(AddressSpace::default());
+    let lz_hot = module.add_function(abi::HOT, f.ctx.void_type().fn_type(&[ptr.into(), ptr.into()], false), Some(Linkage::External));
+    b.build_call(lz_hot, &[vm.into(), proto.into()], "")?;
     b.build_unconditional_branch(run)?;
     b.position_at_end(run);
     Ok(())
@@ -170,7 +177,7 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
         None
     };
     if let (Some(hot), Some(proto_ptr)) = (opts.hot_calls, proto_ptr) {
-        count_calls(&fields, func, proto_ptr, hot)?;
+        count_calls(&fields, &module, func, vm, proto_ptr, hot)?;
     }
     let entry_end = b.get_insert_block().ok_or_else(|| LowerError::Malformed("no insertion block".into()))?;
     // On-stack replacement: a branch to a loop header goes through a check of the

@@ -138,7 +138,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 
     /// `guard` (the condition's payload nonzero) and `guard.tag` (the tag equals the
-    /// immediate): on failure, `lz_guard_failed` and [`abi::STATUS_ERROR`].
+    /// immediate). On failure (a cold path), every value the snapshot names is stored to
+    /// its slot and `lz_deopt` continues the call in the interpreter; the body returns
+    /// the status it reports.
     pub(crate) fn lower_guard(
         &mut self,
         op: Opcode,
@@ -162,15 +164,27 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let fail = self.new_block("guard.fail");
         self.b.build_conditional_branch(ok, pass, fail)?;
         self.b.position_at_end(fail);
+        let snapshot = self
+            .mir
+            .snapshots
+            .get(snap as usize)
+            .ok_or_else(|| LowerError::Malformed(format!("a guard names snap{snap}, which does not exist")))?;
+        for (_, src) in &snapshot.entries {
+            if let lazyjit_ir::SnapSource::Value(v) = *src {
+                let (tag, payload) = self.get(v)?;
+                self.store_raw(self.value_ptr(v)?, tag, payload)?;
+            }
+        }
         let pc = self.pc()?;
         let args = [
             self.vm.into(),
             self.i32c(snap as i64).into(),
             self.i32c(pc as i64).into(),
         ];
-        self.call_helper(Helper::GuardFailed, &args)?;
-        self.b
-            .build_return(Some(&self.t.i64.const_int(abi::STATUS_ERROR as u64, true)))?;
+        let status = self
+            .call_helper(Helper::Deopt, &args)?
+            .ok_or_else(|| LowerError::Malformed("lz_deopt returns no status".into()))?;
+        self.b.build_return(Some(&status))?;
         self.b.position_at_end(pass);
         Ok(())
     }

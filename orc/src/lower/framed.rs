@@ -10,8 +10,11 @@
 //! - it is live across an instruction that may reach a safepoint (any helper that can
 //!   allocate or run Lua code), or, for instructions that hand operands to helpers
 //!   through memory, it is an operand of one;
-//! - it is live into a loop header: every edge into one is a safepoint;
-//! - it is live at a guard (a failing guard resumes in the interpreter).
+//! - it is a `val` live into a loop header: every edge into one is a safepoint (typed
+//!   values hold no references, so the collector does not need them).
+//!
+//! A failing guard stores the values its snapshot names on its own (cold) path, so
+//! guards frame nothing.
 //!
 //! Runtime calls with up to three fixed operands pass them in registers (the helper
 //! keeps them on its own, scanned, stack), so their operands are framed only if they
@@ -21,7 +24,7 @@
 
 use lazyjit_ir::interp::Proto;
 use lazyjit_ir::liveness::BitSet;
-use lazyjit_ir::{Block, InstData, Opcode};
+use lazyjit_ir::{Block, InstData, Opcode, Type};
 
 use super::MAX_STAGED;
 
@@ -33,15 +36,17 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
     for (bi, block) in f.blocks.iter().enumerate() {
         let Some(out) = liveness.live_out(Block(bi as u32)) else { continue };
         let mut live = out.clone();
-        for (index, &inst) in block.insts.iter().enumerate().rev() {
+        for &inst in block.insts.iter().rev() {
             let node = &f.insts[inst.index()];
             // `live` holds the values live after `inst`.
             for s in node.data.successors() {
                 let target = &f.blocks[s.block.index()];
                 if target.loop_header {
-                    framed.union_with(&liveness.live_before(f, s.block, 0));
-                    for p in &target.params {
-                        framed.insert(p.index());
+                    let live = liveness.live_before(f, s.block, 0);
+                    for v in live.iter().chain(target.params.iter().map(|p| p.index())) {
+                        if f.values[v].ty == Type::Val {
+                            framed.insert(v);
+                        }
                     }
                 }
             }
@@ -57,9 +62,6 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
                     framed.union_with(&live);
                     node.data.for_each_operand(|v| framed.insert(v.index()));
                 }
-            }
-            if let InstData::Guard { .. } = node.data {
-                framed.union_with(&liveness.live_before(f, Block(bi as u32), index));
             }
             node.data.for_each_operand(|v| live.insert(v.index()));
         }

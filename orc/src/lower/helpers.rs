@@ -29,7 +29,7 @@ pub(crate) enum Helper {
     HashGet,
     HashSet,
     Backedge,
-    GuardFailed,
+    Deopt,
 }
 
 /// Parameter kinds of helper signatures.
@@ -70,7 +70,7 @@ impl Helper {
             Helper::HashSet => abi::HASH_SET,
             Helper::Closure => abi::CLOSURE,
             Helper::Backedge => abi::BACKEDGE,
-            Helper::GuardFailed => abi::GUARD_FAILED,
+            Helper::Deopt => abi::DEOPT,
         }
     }
 
@@ -114,7 +114,7 @@ impl Helper {
             // (vm, pc)
             Helper::Backedge => (R::I32, &[Ptr, I32]),
             // (vm, snap, pc)
-            Helper::GuardFailed => (R::I32, &[Ptr, I32, I32]),
+            Helper::Deopt => (R::I64, &[Ptr, I32, I32]),
         }
     }
 }

@@ -62,6 +62,13 @@ pub struct LowerOptions {
     /// every value live there in their slots. Only the blocks reachable from it are
     /// lowered; the body runs the rest of the call and returns as the function does.
     pub osr_entry: Option<u32>,
+    /// Inline shape only: the proto is a *version* of a function (its optimized code)
+    /// at this address, which the body runs as: the prologue makes the frame (pushed for
+    /// the function) one of the version (`lz_enter_version`), and the version's own
+    /// counters, constants and inline caches are used. Failing guards deoptimize to the
+    /// function. Code made so refers to the version by address: it is only valid in this
+    /// process.
+    pub version: Option<u64>,
 }
 
 /// Where compact code leaves for inline code in the middle of a call.
@@ -109,7 +116,7 @@ pub fn lower_proto<'ctx>(
 ) -> Result<Module<'ctx>, LowerError> {
     check_shape(proto)?;
     let llmod = ctx.create_module(&opts.symbol);
-    let lowerer = Lowerer::new(ctx, llmod, proto, module, &opts.symbol)?;
+    let lowerer = Lowerer::new(ctx, llmod, proto, module, &opts.symbol, opts.version)?;
     match opts.osr_entry {
         None => lowerer.run(None),
         Some(h) if (h as usize) < proto.mir.blocks.len() && proto.mir.blocks[h as usize].loop_header => {
@@ -279,6 +286,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         proto: &'a Proto,
         loaded: &'a LoadedModule,
         symbol: &str,
+        version: Option<u64>,
     ) -> Result<Self, LowerError> {
         let t = Types {
             i8: ctx.i8_type(),
@@ -313,11 +321,34 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         let tmp_val = b.build_alloca(t.i64.array_type(2), "tmpval")?;
         let count_a = b.build_alloca(t.i32, "count_a")?;
         let count_b = b.build_alloca(t.i32, "count_b")?;
-        // SAFETY: only builds IR; the offset stays within the closure object.
-        let proto_field = unsafe {
-            b.build_in_bounds_gep(t.i8, closure, &[t.i64.const_int(abi::CLOSURE_PROTO_OFFSET, false)], "")?
+        let proto_ptr = match version {
+            None => {
+                // SAFETY: only builds IR; the offset stays within the closure object.
+                let proto_field = unsafe {
+                    b.build_in_bounds_gep(t.i8, closure, &[t.i64.const_int(abi::CLOSURE_PROTO_OFFSET, false)], "")?
+                };
+                b.build_load(t.ptr, proto_field, "proto")?.into_pointer_value()
+            }
+            Some(addr) => {
+                let p = b.build_int_to_ptr(t.i64.const_int(addr, false), t.ptr, "version")?;
+                let enter = module.add_function(
+                    abi::ENTER_VERSION,
+                    t.i64.fn_type(&[t.ptr.into(), t.ptr.into()], false),
+                    Some(Linkage::External),
+                );
+                let status = match b.build_call(enter, &[vm.into(), p.into()], "")?.try_as_basic_value() {
+                    inkwell::values::ValueKind::Basic(v) if v.is_int_value() => v.into_int_value(),
+                    _ => return Err(LowerError::Malformed("lz_enter_version returns no status".into())),
+                };
+                let failed = b.build_int_compare(inkwell::IntPredicate::SLT, status, t.i64.const_zero(), "")?;
+                let (fail, go) = (ctx.append_basic_block(func, "enter.fail"), ctx.append_basic_block(func, "enter"));
+                b.build_conditional_branch(failed, fail, go)?;
+                b.position_at_end(fail);
+                b.build_return(Some(&status))?;
+                b.position_at_end(go);
+                p
+            }
         };
-        let proto_ptr = b.build_load(t.ptr, proto_field, "proto")?.into_pointer_value();
         Ok(Lowerer {
             ctx,
             module,
@@ -352,9 +383,10 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// from their slots; only the blocks reachable from it are lowered.
     fn run(mut self, start: Option<lazyjit_ir::Block>) -> Result<Module<'ctx>, LowerError> {
         let mir = self.mir;
+        // The entry code (`new` left the builder at its end) ends here.
         let entry = self
-            .func
-            .get_first_basic_block()
+            .b
+            .get_insert_block()
             .ok_or_else(|| LowerError::Malformed("no entry block".into()))?;
         self.make_phis()?;
         // The entry edge: the parameters (and, entering a loop header, the values live

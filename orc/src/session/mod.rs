@@ -414,6 +414,13 @@ impl Session {
     /// Takes every error reported so far: LLVM's (through the execution
     /// session's error reporter, e.g. failed links or failed lazy calls) and
     /// failed materializers'.
+    /// Records an error of the client's own (a compile it gave up), reported with the
+    /// session's in [`Session::take_errors`].
+    pub fn record_error(&self, message: String) {
+        self.shared.record_error(message)
+    }
+
+    /// Messages of the errors recorded so far (cleared).
     pub fn take_errors(&self) -> Vec<String> {
         self.shared.take_errors()
     }
