@@ -3,7 +3,7 @@
 //! dispatch slots, plus `compile_module` to turn inkwell modules into object
 //! bytes.
 //!
-//! This crate knows nothing of Lua or of lazyjit's MIR: a lazy function is a
+//! The session layer knows nothing of Lua or of lazyjit's MIR: a lazy function is a
 //! name and a closure that produces an object when the function is first
 //! called. See [`Session`] for the layout of the JIT and
 //! [`take_failed_lazy_calls`] for what a failed first call does.
@@ -16,6 +16,7 @@ mod error;
 mod glue;
 pub mod lower;
 mod object;
+pub mod policy;
 mod session;
 
 pub use compile::{compile_module, compile_module_timed, compile_module_with, CodegenOptions, CompileTimes, CpuTarget, OptLevel, RegAlloc};

@@ -12,7 +12,7 @@ use lazyjit_ir::interp::{Effects, LResult, LoadedModule, Proto, RtRegistry, Tabl
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{
     parse_module, verify_module, Block, Const, Function, FunctionBuilder, InstData, Module, Opcode,
-    ResumeAt, SnapId, Snapshot, Type, Value,
+    ResumeAt, SnapId, SnapSource, Snapshot, Type, Value,
 };
 use lazyjit_orc::inkwell::context::Context;
 use lazyjit_orc::lower::{lower_compact, lower_proto, LowerOptions, OsrExits, MAX_STAGED};
@@ -71,11 +71,12 @@ fn module_of(vm: &Vm) -> &LoadedModule {
 
 /// Lowers, verifies and compiles `proto` at O0 and O2; returns the unoptimized IR text.
 fn lower_and_compile(proto: &Proto, module: &LoadedModule, symbol: &str) -> String {
+    lower_and_compile_with(proto, module, LowerOptions { symbol: symbol.to_string(), ..Default::default() })
+}
+
+/// [`lower_and_compile`] with `opts`.
+fn lower_and_compile_with(proto: &Proto, module: &LoadedModule, opts: LowerOptions) -> String {
     let ctx = Context::create();
-    let opts = LowerOptions {
-        symbol: symbol.to_string(),
-        ..Default::default()
-    };
     let m = lower_proto(&ctx, proto, module, &opts)
         .unwrap_or_else(|e| panic!("lowering {}: {e}", proto.mir.name));
     if let Err(e) = m.verify() {
@@ -87,7 +88,7 @@ fn lower_and_compile(proto: &Proto, module: &LoadedModule, symbol: &str) -> Stri
         );
     }
     let text = m.print_to_string().to_string();
-    assert!(m.get_function(symbol).is_some(), "defines {symbol}");
+    assert!(m.get_function(&opts.symbol).is_some(), "defines {}", opts.symbol);
     compile_module(&m, OptLevel::O0).expect("compile at O0");
     let ctx2 = Context::create();
     let m2 = lower_proto(&ctx2, proto, module, &opts).expect("lowering again");
@@ -260,9 +261,13 @@ fn every_op_lowers_verifies_and_compiles() {
     }
     assert!(entries > 0, "the module has no loop");
     // The main function uses every helper (its four upvals are more than a closure
-    // keeps inline, so `upval` goes through its helper; `lz_step` is compact code's).
-    let text = lower_and_compile(&module.protos[0], module, "allops_main")
-        + &lower_compact_and_compile(&module.protos[0], "allops_main_compact");
+    // keeps inline, so `upval` goes through its helper; `lz_step` and `lz_hot` are
+    // compact code's, `lz_enter_version` a version's).
+    let proto = &module.protos[0];
+    let version = LowerOptions { symbol: "allops_version".into(), version: Some(proto as *const Proto as u64), ..Default::default() };
+    let text = lower_and_compile(proto, module, "allops_main")
+        + &lower_compact_and_compile(proto, "allops_main_compact")
+        + &lower_and_compile_with(proto, module, version);
     for h in abi::HELPERS {
         assert!(text.contains(&format!("@{h}(")), "{h} is not used:\n{text}");
     }
@@ -522,9 +527,12 @@ unsafe extern "C" fn fake_new_pack(_vm: *mut u8, vals: *const Val, n: i32, out: 
     0
 }
 
-extern "C" fn fake_guard_failed(_vm: *mut u8, snap: i32, pc: i32) -> i32 {
+/// What the fake `lz_deopt` returns (the body must return it as its status).
+const DEOPT_STATUS: i64 = 7;
+
+extern "C" fn fake_deopt(_vm: *mut u8, snap: i32, pc: i32) -> i64 {
     calls(|c| c.guards.push((snap, pc)));
-    0
+    DEOPT_STATUS
 }
 
 /// A session with the fake helpers and `proto`'s body compiled at `opt`.
@@ -600,8 +608,8 @@ fn jit(proto: &Proto, module: &LoadedModule, opt: OptLevel) -> (Session, Body) {
                     as usize as u64,
             ),
             (
-                abi::GUARD_FAILED,
-                fake_guard_failed as extern "C" fn(*mut u8, i32, i32) -> i32 as usize as u64,
+                abi::DEOPT,
+                fake_deopt as extern "C" fn(*mut u8, i32, i32) -> i64 as usize as u64,
             ),
         ])
         .expect("host symbols");
@@ -1122,7 +1130,7 @@ fn guard_module() -> Module {
             block: Block(0),
             index: 0,
         },
-        entries: Vec::new(),
+        entries: vec![(Value::new(0), SnapSource::Value(Value::new(0)))],
     });
     let mut m = Module::new("guard.mir");
     m.add_function(f);
@@ -1130,7 +1138,7 @@ fn guard_module() -> Module {
 }
 
 #[test]
-fn failed_guards_report_and_stop() {
+fn failed_guards_deoptimize_at_their_snapshot_and_position() {
     let vm = load(guard_module());
     let (proto, module) = (&module_of(&vm).protos[0], module_of(&vm));
     let first_pc = proto.inst_pc[proto.mir.blocks[0].insts[0].index()] as i32;
@@ -1140,11 +1148,15 @@ fn failed_guards_report_and_stop() {
         let (status, frame) = run(proto, body, &[Val::int(3)]);
         assert_eq!((status, frame[0].as_int()), (1, Some(3)));
         assert!(calls(|c| c.guards.is_empty()));
-        let (status, _) = run(proto, body, &[Val::float(3.0)]);
-        assert_eq!(status, abi::STATUS_ERROR);
+        // The snapshot's value (the parameter) is in its slot when `lz_deopt` runs, and
+        // the body returns what it reports.
+        let (status, frame) = run(proto, body, &[Val::float(3.0)]);
+        assert_eq!(status, DEOPT_STATUS);
+        assert_eq!(frame[0].as_float(), Some(3.0));
         assert_eq!(calls(|c| c.guards.clone()), vec![(0, first_pc)]);
-        let (status, _) = run(proto, body, &[Val::int(-3)]);
-        assert_eq!(status, abi::STATUS_ERROR);
+        let (status, frame) = run(proto, body, &[Val::int(-3)]);
+        assert_eq!(status, DEOPT_STATUS);
+        assert_eq!(frame[0].as_int(), Some(-3));
         assert_eq!(calls(|c| c.guards.clone()), vec![(0, second_pc)]);
     }
 }

@@ -95,8 +95,52 @@ pub fn which(cmd: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
 }
 
-/// The tiers every execution test runs in: the interpreter, the default JIT (compact
-/// code moving to inline code), the same moving on at once (`eager`: every function
-/// and every loop changes code as soon as it can), each code shape alone, and the
-/// optimizing tier (by default, and optimizing at a function's second call).
-pub const TIERS: [&str; 7] = ["interp", "baseline", "eager", "compact", "inline", "optimize", "optimize-now"];
+/// The tiers every execution test runs in: the interpreter; the three policy files of
+/// `policies/` (`policy:NAME`): the default (optimizing hot functions), the baseline
+/// tier only, and optimizing at a function's second call; the baseline tier moving on
+/// at once (`eager`: every function and every loop changes code as soon as it can);
+/// and each code shape alone.
+pub const TIERS: [&str; 7] =
+    ["interp", "policy:default", "policy:baseline-only", "policy:optimize-now", "eager", "compact", "inline"];
+
+/// The `orcrun` options that select `tier` (one of [`TIERS`], or any `--tier` name),
+/// followed by `rest`.
+pub fn tier_args<'a>(tier: &str, rest: &[&'a str]) -> Vec<String> {
+    let mut args = match tier.strip_prefix("policy:") {
+        Some(name) => {
+            let file = workspace().join("policies").join(format!("{name}.ron"));
+            vec!["--policy".to_string(), file.to_string_lossy().into_owned()]
+        }
+        None => vec!["--tier".to_string(), tier.to_string()],
+    };
+    args.extend(rest.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The `.lua` files of `dir`, by name, sorted (panics if there are none: a test over an
+/// empty directory would check nothing).
+pub fn lua_programs(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().filter(|n| n.ends_with(".lua")).map(String::from))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no programs in {}", dir.display());
+    files
+}
+
+/// One test per tier of [`TIERS`] and program of `files`, named `tier/program`: `make`
+/// gets the name, the tier and the file.
+pub fn in_every_tier<T>(files: &[String], make: impl Fn(String, &'static str, String) -> T) -> Vec<T> {
+    TIERS
+        .iter()
+        .flat_map(|&tier| files.iter().map(move |f| (tier, f.clone())))
+        .map(|(tier, file)| make(format!("{tier}/{}", file.trim_end_matches(".lua")), tier, file))
+        .collect()
+}
+
+/// `args` as the `&[&str]` the runners take.
+pub fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}

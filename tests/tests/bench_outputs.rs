@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use lazyjit_tests::{first_difference, orcrun_in, run_in, shared, which, TIERS};
+use lazyjit_tests::{strs, tier_args, first_difference, orcrun_in, run_in, shared, which, TIERS};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The SMALL size from a program's header comment (`SMALL: 11`).
@@ -18,7 +18,7 @@ fn check(dir: &Path, file: &str, size: &str, tier: &str) -> Result<(), Failed> {
     if !want.status.success() {
         return Err(format!("lua5.4 failed: {}", String::from_utf8_lossy(&want.stderr)).into());
     }
-    let got = orcrun_in(dir, &["--tier", tier, file, size], b"");
+    let got = orcrun_in(dir, &strs(&tier_args(tier, &[file, size])), b"");
     if !got.status.success() {
         return Err(format!("orcrun failed: {}", String::from_utf8_lossy(&got.stderr)).into());
     }

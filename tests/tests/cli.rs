@@ -1,6 +1,6 @@
 //! `orcrun`'s command line: ways to give a program, arguments, errors and exit codes.
 
-use lazyjit_tests::{orcrun_in, workspace, TIERS};
+use lazyjit_tests::{strs, tier_args, orcrun_in, workspace, TIERS};
 
 fn run(args: &[&str], stdin: &str) -> (String, String, Option<i32>) {
     let dir = std::env::temp_dir();
@@ -71,7 +71,7 @@ fn syntax_errors_name_file_line_column_with_a_caret() {
 #[test]
 fn uncaught_errors_exit_1_with_the_message_and_a_traceback() {
     for tier in TIERS {
-        let (out, err, code) = run(&["--tier", tier, "-e", "print('before') local t = nil\nprint(t.x)"], "");
+        let (out, err, code) = run(&strs(&tier_args(tier, &["-e", "print('before') local t = nil\nprint(t.x)"])), "");
         assert_eq!(out, "before\n");
         assert_eq!(code, Some(1));
         assert!(err.contains("orcrun: (command line):2: attempt to index a nil value (local 't')"), "{tier}: {err}");
@@ -108,7 +108,7 @@ fn deep_recursion_works_and_runaway_recursion_is_a_lua_error() {
 print(f(200000))
 print(pcall(f, 1e7))";
     for tier in TIERS {
-        let (out, err, code) = run(&["--tier", tier, "-e", prog], "");
+        let (out, err, code) = run(&strs(&tier_args(tier, &["-e", prog])), "");
         assert_eq!(code, Some(0), "{tier}: {err}");
         assert_eq!(out, "200000\nfalse\t(command line):1: stack overflow\n", "{tier}");
     }
@@ -118,7 +118,7 @@ print(pcall(f, 1e7))";
 fn tail_calls_run_in_constant_stack() {
     let prog = "local function loop(n) if n == 0 then return 'done' end return loop(n - 1) end print(loop(10000000))";
     for tier in TIERS {
-        let (out, err, code) = run(&["--tier", tier, "-e", prog], "");
+        let (out, err, code) = run(&strs(&tier_args(tier, &["-e", prog])), "");
         assert_eq!((out.as_str(), code), ("done\n", Some(0)), "{tier}: {err}");
     }
 }
@@ -131,33 +131,69 @@ fn the_jit_is_the_default_tier() {
     assert_eq!((out.as_str(), code), ("42\n", Some(0)), "{err}");
     let json = std::fs::read_to_string(&stats).expect("stats written");
     let _ = std::fs::remove_file(&stats);
-    assert!(json.contains("\"tier\":\"baseline\""), "{json}");
+    assert!(json.contains("\"tier\":\"default\""), "{json}");
     assert!(json.contains("\"functions_compiled\":2"), "{json}");
 }
 
-#[test]
-fn the_default_tier_moves_hot_functions_to_inline_code() {
-    let stats = std::env::temp_dir().join(format!("lazyjit-tier-up-{}.json", std::process::id()));
-    // `hot` runs 3,000 times (compact code, then inline code after 1,000 calls), `cold`
-    // twice (compact code only); the main chunk's loop leaves its compact code for an
-    // on-stack entry after 1,000 back edges.
-    let prog = "local function hot(x) return x * 2 + 1 end
+/// `hot` runs 3,000 times (compact code, then better code after 1,000 calls), `cold`
+/// twice (compact code only); the main chunk's loop leaves its compact code for an
+/// on-stack entry after 1,000 back edges.
+const TIER_UP: &str = "local function hot(x) return x * 2 + 1 end
 local function cold(x) return x .. '!' end
 local s = 0
 for i = 1, 3000 do s = s + hot(i) end
 print(s, cold('a'), cold(1.5))";
-    let (out, err, code) = run(&["--stats-json", stats.to_str().unwrap(), "-e", prog], "");
+
+/// Runs [`TIER_UP`] with `options`; returns its statistics.
+fn tier_up_stats(options: &[&str]) -> String {
+    let stats = std::env::temp_dir().join(format!("lazyjit-tier-up-{}-{}.json", std::process::id(), options.join("")));
+    let mut args = options.to_vec();
+    args.extend(["--stats-json", stats.to_str().unwrap(), "-e", TIER_UP]);
+    let (out, err, code) = run(&args, "");
     assert_eq!((out.as_str(), code), ("9006000\ta!\t1.5!\n", Some(0)), "{err}");
     let json = std::fs::read_to_string(&stats).expect("stats written");
     let _ = std::fs::remove_file(&stats);
+    json
+}
+
+#[test]
+fn the_baseline_tier_moves_hot_functions_to_inline_code() {
+    let json = tier_up_stats(&["--tier", "baseline"]);
     assert!(json.contains("\"functions_compiled\":3"), "{json}");
     assert!(json.contains("\"compiles\":{\"compact\":3,\"inline\":1,\"osr\":1,\"optimized\":0}"), "{json}");
 }
 
 #[test]
+fn the_default_policy_optimizes_hot_functions() {
+    let json = tier_up_stats(&[]);
+    assert!(json.contains("\"functions_compiled\":3"), "{json}");
+    assert!(json.contains("\"compiles\":{\"compact\":3,\"inline\":0,\"osr\":1,\"optimized\":1}"), "{json}");
+    assert!(json.contains("\"deopts\":0"), "{json}");
+}
+
+#[test]
+fn a_malformed_policy_is_an_error_with_its_position() {
+    let dir = tempdir_file("bad.ron", "TierPolicy(\n  baseline: (loop_free: Compact,\n    with_loops: Sideways,");
+    let (out, err, code) = run(&["--policy", dir.to_str().unwrap(), "-e", "print(1)"], "");
+    assert_eq!((out.as_str(), code), ("", Some(1)), "{err}");
+    assert!(err.contains("bad.ron:3:25: ") && err.contains("Sideways"), "{err}");
+    let (_, err, code) = run(&["--policy", "no-such-policy.ron", "-e", "print(1)"], "");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot read policy no-such-policy.ron") && err.contains("optimize-now"), "{err}");
+    let _ = std::fs::remove_file(&dir);
+}
+
+/// Writes `text` to a fresh file named `name` in the temporary directory.
+fn tempdir_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("lazyjit-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
 fn stats_name_every_phase() {
     for tier in TIERS {
-        let (_, err, code) = run(&["--tier", tier, "--stats", "-e", "local function f() return 1 end print(f())"], "");
+        let (_, err, code) = run(&strs(&tier_args(tier, &["--stats", "-e", "local function f() return 1 end print(f())"])), "");
         assert_eq!(code, Some(0), "{err}");
         for key in ["functions_defined", "functions_compiled", "compiles", "parse", "lower_mir", "passes", "llvm_ir", "llvm_opt", "codegen", "link", "run"] {
             assert!(err.contains(&format!("\"{key}\":")), "{tier}: {key} missing in {err}");

@@ -5,7 +5,7 @@
 //! `LAZYJIT_GC_STRESS=1`), which catches a value compiled code needs but keeps only in
 //! a register across a collection.
 
-use lazyjit_tests::{first_difference, orcrun_in_env, shared, TIERS};
+use lazyjit_tests::{strs, tier_args, first_difference, orcrun_in_env, shared, TIERS};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The pseudo-tier of the JIT under collection stress.
@@ -15,8 +15,8 @@ fn check(dir: &std::path::Path, name: &str, tier: &str) -> Result<(), Failed> {
     let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).ok();
     let stdin = read("stdin").unwrap_or_default();
     let (tier, env): (&str, &[(&str, &str)]) =
-        if tier == GC_STRESS { ("baseline", &[("LAZYJIT_GC_STRESS", "1")]) } else { (tier, &[]) };
-    let out = orcrun_in_env(dir, &["--tier", tier, &format!("{name}.lua")], &stdin, env);
+        if tier == GC_STRESS { ("policy:optimize-now", &[("LAZYJIT_GC_STRESS", "1")]) } else { (tier, &[]) };
+    let out = orcrun_in_env(dir, &strs(&tier_args(tier, &[&format!("{name}.lua")])), &stdin, env);
     let mut problems = Vec::new();
     let expected = read("expected").unwrap_or_default();
     if out.stdout != expected {

@@ -7,8 +7,11 @@
 //! orcrun [OPTIONS] FILE.lua [ARGS...]   run a file (ARGS become `...` and `arg`)
 //! orcrun [OPTIONS] -e CODE [ARGS...]    run a string
 //! orcrun [OPTIONS] - [ARGS...]          run standard input
-//! OPTIONS: --tier baseline  compile each function to machine code when first called
-//!                           (the default)
+//! OPTIONS: --policy P       run under tier policy P: a built-in one (default,
+//!                           baseline-only, optimize-now) or a RON file (the default:
+//!                           `--policy default`, policies/default.ron)
+//!          --tier baseline  the baseline tier only (compact code, inline when hot)
+//!          --tier compact|inline|eager  one code shape, or every transition at once
 //!          --tier interp    run in the interpreter
 //!          --emit mir       print the generic MIR instead of running
 //!          --emit llvm      print the baseline tier's LLVM IR (before LLVM's optimizer)
@@ -25,7 +28,7 @@ use std::time::Instant;
 use lazyjit_lua::driver::{self, RunError};
 
 const USAGE: &str =
-    "usage: orcrun [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
+    "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
 
 /// An execution tier.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,12 +42,8 @@ pub enum Tier {
     /// The baseline tiering, moving on at the first call and the first back edge (every
     /// transition at once; for tests).
     Eager,
-    /// The baseline tiering with the optimizing tier: hot functions get speculative
-    /// code from their type profiles, compiled in the background.
-    Optimize,
-    /// The optimizing tiering moving on at the first call and the first back edge, and
-    /// compiling at once (for tests: every speculation is exercised).
-    OptimizeNow,
+    /// The tiers a policy describes (`--policy`; the default).
+    Policy,
     /// Compact code only (one host call per op).
     Compact,
     /// Inline code only (values in registers, fast paths inline).
@@ -60,14 +59,15 @@ impl Tier {
             Tier::Compact => "compact",
             Tier::Inline => "inline",
             Tier::Eager => "eager",
-            Tier::Optimize => "optimize",
-            Tier::OptimizeNow => "optimize-now",
+            Tier::Policy => "policy",
         }
     }
 }
 
 struct Options {
     tier: Tier,
+    /// With [`Tier::Policy`]: the policy's name or file (none: the default).
+    policy: Option<String>,
     emit_mir: bool,
     emit_llvm: bool,
     /// Only this function (by name) for `--emit`.
@@ -88,7 +88,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     let mut emit_mir = false;
     let mut emit_llvm = false;
     let mut only_fn = None;
-    let mut tier = Tier::Baseline;
+    let mut tier = Tier::Policy;
+    let mut policy = None;
     let mut stats = false;
     let mut stats_json = None;
     let source = loop {
@@ -100,11 +101,13 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
                 Some("compact") => tier = Tier::Compact,
                 Some("inline") => tier = Tier::Inline,
                 Some("eager") => tier = Tier::Eager,
-                Some("optimize") => tier = Tier::Optimize,
-                Some("optimize-now") => tier = Tier::OptimizeNow,
-                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline, compact, inline, eager, optimize, optimize-now)")),
+                Some(other) => return Err(format!("unknown tier '{other}' (available: interp, baseline, compact, inline, eager)")),
                 None => return Err("--tier needs a value".to_string()),
             },
+            "--policy" => {
+                tier = Tier::Policy;
+                policy = Some(argv.next().ok_or("--policy needs a policy name or file")?);
+            }
             "--emit" => match argv.next().as_deref() {
                 Some("mir") => emit_mir = true,
                 Some("llvm") => emit_llvm = true,
@@ -121,13 +124,14 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             _ => break Source::File(arg),
         }
     };
-    Ok(Options { tier, emit_mir, emit_llvm, only_fn, stats, stats_json, source, args: argv.collect() })
+    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
 #[derive(Default)]
 pub struct RunStats {
-    pub tier: &'static str,
+    /// The tier's name, or the policy's.
+    pub tier: String,
     pub functions_defined: usize,
     pub functions_compiled: u64,
     /// Compiles in the compact and the inline shape, and of on-stack entries.
@@ -148,8 +152,9 @@ pub struct RunStats {
     pub run_ns: u64,
 }
 
-/// Runs a compiled module in a compiling tier, filling in the statistics.
-pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], Tier, &mut RunStats) -> Result<i32, RunError>;
+/// Runs a compiled module in a compiling tier (for [`Tier::Policy`], under the named
+/// policy: a built-in name or a file), filling in the statistics.
+pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], Tier, Option<&str>, &mut RunStats) -> Result<i32, RunError>;
 
 /// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
 /// one named): compact code for [`Tier::Compact`], else inline code.
@@ -200,6 +205,7 @@ fn run(
     script: &str,
     args: &[String],
     tier: Tier,
+    policy: Option<&str>,
     jit: Option<Jit>,
     stats: &mut RunStats,
 ) -> Result<i32, RunError> {
@@ -212,15 +218,18 @@ fn run(
     stats.functions_defined = module.functions.len();
     match (tier, jit) {
         (Tier::Interp, _) | (_, None) => {
-            stats.tier = "interp";
+            stats.tier = "interp".to_string();
             let t = Instant::now();
             let r = driver::run_module(module, script, args);
             stats.run_ns = t.elapsed().as_nanos() as u64;
             r
         }
         (_, Some(jit)) => {
-            stats.tier = tier.name();
-            (jit.run)(module, script, args, tier, stats)
+            stats.tier = match tier {
+                Tier::Policy => policy.unwrap_or("default").to_string(),
+                _ => tier.name().to_string(),
+            };
+            (jit.run)(module, script, args, tier, policy, stats)
         }
     }
 }
@@ -304,10 +313,10 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         };
     }
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
-    let (args, tier) = (opts.args, opts.tier);
+    let (args, tier, policy) = (opts.args, opts.tier, opts.policy);
     let outcome = driver::on_vm_thread(move || {
         let mut stats = RunStats::default();
-        let r = run(&source, &chunkname, &script, &args, tier, jit, &mut stats);
+        let r = run(&source, &chunkname, &script, &args, tier, policy.as_deref(), jit, &mut stats);
         (r, stats)
     });
     let outcome = match outcome {

@@ -14,38 +14,52 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
-use lazyjit_orc::engine::{Engine, Optimize, Shape, Tiering};
+use lazyjit_orc::engine::{Engine, Shape, Tiering};
+use lazyjit_orc::policy::TierPolicy;
 use lazyjit_orc::OptLevel;
 
-/// Runs `module` with the baseline tier: every function compiled (at O0) when first
-/// called, in the code shapes `tier` asks for.
-fn run_baseline(
+/// The policy `--policy` names: a built-in one, or a RON file.
+fn load_policy(name: &str) -> Result<TierPolicy, String> {
+    if let Some(p) = TierPolicy::builtin(name) {
+        return Ok(p);
+    }
+    let text = std::fs::read_to_string(name).map_err(|e| {
+        let builtin: Vec<&str> = lazyjit_orc::policy::BUILTIN.iter().map(|(n, _)| *n).collect();
+        format!("cannot read policy {name}: {e} (built-in policies: {})", builtin.join(", "))
+    })?;
+    TierPolicy::parse(&text).map_err(|e| format!("{name}:{e}"))
+}
+
+/// Runs `module` compiled lazily: under a policy, or in the baseline tier's code shapes
+/// that `tier` asks for (generic inline code at O0).
+fn run_jit(
     module: lazyjit_ir::Module,
     script: &str,
     args: &[String],
     tier: cli::Tier,
+    policy: Option<&str>,
     stats: &mut cli::RunStats,
 ) -> Result<i32, RunError> {
-    let tiering = match tier {
-        cli::Tier::Compact => Tiering::only(Shape::Compact),
-        cli::Tier::Inline => Tiering::only(Shape::Inline),
-        cli::Tier::Eager => Tiering::eager(),
-        cli::Tier::Optimize => Tiering::optimizing(),
-        cli::Tier::OptimizeNow => {
-            let optimize = Optimize { background: false, verify: true, ..Optimize::default() };
-            // Hot at the second call, so that the first has left a profile.
-            Tiering { optimize: Some(optimize), hot_calls: Some(2), ..Tiering::eager() }
+    let (tiering, opt) = match tier {
+        cli::Tier::Compact => (Tiering::only(Shape::Compact), OptLevel::O0),
+        cli::Tier::Inline => (Tiering::only(Shape::Inline), OptLevel::O0),
+        cli::Tier::Eager => (Tiering::eager(), OptLevel::O0),
+        cli::Tier::Policy => {
+            let p = load_policy(policy.unwrap_or("default")).map_err(RunError::Engine)?;
+            (p.tiering(), p.inline_opt())
         }
-        _ => Tiering::default(),
+        _ => (Tiering::default(), OptLevel::O0),
     };
     // The engine outlives the VM's run: its code is only called from within it.
-    let engine = Engine::with_tiering(OptLevel::O0, tiering)
+    let engine = Engine::with_tiering(opt, tiering)
         .map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
     let t = Instant::now();
     let r = driver::run_module_with(module, script, args, &mut |vm| {
         let last = vm.modules().len() - 1;
         engine.attach(vm, last).map_err(|e| format!("cannot set up the JIT: {e}"))
     });
+    // Background compiles still running finish (their statistics count).
+    engine.wait_idle();
     let total = t.elapsed().as_nanos() as u64;
     // A function whose code could not be built raised a Lua error; say why.
     for e in engine.errors() {
@@ -96,5 +110,5 @@ fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>, tier: cli::Tier) ->
 }
 
 fn main() -> std::process::ExitCode {
-    cli::main_with(Some(cli::Jit { run: run_baseline, emit_llvm }))
+    cli::main_with(Some(cli::Jit { run: run_jit, emit_llvm }))
 }

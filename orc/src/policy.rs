@@ -1,0 +1,223 @@
+//! Tier policies: which code a function gets when, written in RON.
+//!
+//! A [`TierPolicy`] names the tiers a function goes through and everything that decides
+//! them: the code shape of the first tier, the call and back-edge counts at which a
+//! function moves on, the pass pipeline and LLVM optimization level of the optimizing
+//! tier, background compilation and the deoptimization limit. The policy files in
+//! `policies/` are commented examples; `default.ron` is built in as the default
+//! ([`TierPolicy::default`]), and [`TierPolicy::builtin`] knows them all by name.
+//!
+//! ```
+//! let policy = lazyjit_orc::policy::TierPolicy::parse(
+//!     "TierPolicy(baseline: (loop_free: Compact, with_loops: Compact, hot_calls: Some(10), \
+//!      osr_backedges: None, opt_level: O0), optimize: None)",
+//! ).unwrap();
+//! assert_eq!(policy.tiering().hot_calls, Some(10));
+//! ```
+
+use serde::Deserialize;
+
+use crate::engine::{Optimize, Shape, Tiering};
+use crate::OptLevel;
+
+/// A tier policy (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierPolicy {
+    /// The baseline tier: every function's code at its first call.
+    pub baseline: BaselinePolicy,
+    /// The optimizing tier (none: hot functions move to generic inline code).
+    pub optimize: Option<OptimizePolicy>,
+}
+
+/// The baseline tier.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinePolicy {
+    /// The code shape at the first call of a function without loops.
+    pub loop_free: ShapeName,
+    /// The code shape at the first call of a function with a loop.
+    pub with_loops: ShapeName,
+    /// Calls after which compact code moves the function on (none: never).
+    pub hot_calls: Option<u32>,
+    /// Back edges after which compact code enters a loop's hotter code in the middle of
+    /// the call (on-stack replacement; none: never).
+    pub osr_backedges: Option<u32>,
+    /// LLVM's optimization level for generic inline code.
+    pub opt_level: OptLevelName,
+}
+
+/// The optimizing tier.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizePolicy {
+    /// The pass pipeline, by registered pass names.
+    pub pipeline: Vec<String>,
+    /// LLVM's optimization level for optimized code.
+    pub opt_level: OptLevelName,
+    /// Deoptimizations after which a function keeps generic code.
+    pub max_deopts: u32,
+    /// Compile in the background while the function keeps running.
+    pub background: bool,
+    /// Verify the MIR after every pass.
+    #[serde(default)]
+    pub verify: bool,
+}
+
+/// A code shape, as policies spell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[allow(missing_docs)]
+pub enum ShapeName {
+    Compact,
+    Inline,
+}
+
+/// An LLVM optimization level, as policies spell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[allow(missing_docs)]
+pub enum OptLevelName {
+    O0,
+    O1,
+    O2,
+    O3,
+}
+
+impl From<ShapeName> for Shape {
+    fn from(s: ShapeName) -> Shape {
+        match s {
+            ShapeName::Compact => Shape::Compact,
+            ShapeName::Inline => Shape::Inline,
+        }
+    }
+}
+
+impl From<OptLevelName> for OptLevel {
+    fn from(o: OptLevelName) -> OptLevel {
+        match o {
+            OptLevelName::O0 => OptLevel::O0,
+            OptLevelName::O1 => OptLevel::O1,
+            OptLevelName::O2 => OptLevel::O2,
+            OptLevelName::O3 => OptLevel::O3,
+        }
+    }
+}
+
+/// Why a policy was rejected: where and what.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct PolicyError {
+    /// 1-based line of the problem (0: the policy as a whole).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The policies that come with lazyjit, by name: their text.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("default", include_str!("../../policies/default.ron")),
+    ("baseline-only", include_str!("../../policies/baseline-only.ron")),
+    ("optimize-now", include_str!("../../policies/optimize-now.ron")),
+];
+
+impl TierPolicy {
+    /// Parses a policy from RON text, and checks that its pipeline names registered
+    /// passes.
+    pub fn parse(text: &str) -> Result<TierPolicy, PolicyError> {
+        let policy: TierPolicy = ron::from_str(text).map_err(|e| PolicyError {
+            line: e.position.line,
+            column: e.position.col,
+            message: e.code.to_string(),
+        })?;
+        if let Some(opt) = &policy.optimize {
+            for name in &opt.pipeline {
+                if lazyjit_passes::pass_by_name(name).is_none() {
+                    let (line, column) = position_of(text, &format!("\"{name}\""));
+                    let available: Vec<&str> = lazyjit_passes::PASSES.iter().map(|p| p.name).collect();
+                    return Err(PolicyError {
+                        line,
+                        column,
+                        message: format!("unknown pass '{name}' (available: {})", available.join(", ")),
+                    });
+                }
+            }
+        }
+        Ok(policy)
+    }
+
+    /// The built-in policy named `name` (see [`BUILTIN`]).
+    pub fn builtin(name: &str) -> Option<TierPolicy> {
+        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        Some(TierPolicy::parse(text).expect("built-in policies parse"))
+    }
+
+    /// How the engine applies the policy.
+    pub fn tiering(&self) -> Tiering {
+        let b = &self.baseline;
+        Tiering {
+            loop_free: b.loop_free.into(),
+            with_loops: b.with_loops.into(),
+            hot_calls: b.hot_calls,
+            osr_backedges: b.osr_backedges,
+            optimize: self.optimize.as_ref().map(|o| Optimize {
+                pipeline: o.pipeline.clone(),
+                opt: o.opt_level.into(),
+                max_deopts: o.max_deopts,
+                background: o.background,
+                verify: o.verify,
+            }),
+        }
+    }
+
+    /// LLVM's optimization level for generic inline code.
+    pub fn inline_opt(&self) -> OptLevel {
+        self.baseline.opt_level.into()
+    }
+}
+
+impl Default for TierPolicy {
+    /// `policies/default.ron`.
+    fn default() -> TierPolicy {
+        TierPolicy::builtin("default").expect("the default policy is built in")
+    }
+}
+
+/// The 1-based line and column of the first occurrence of `needle` in `text` (0, 0 if
+/// absent).
+fn position_of(text: &str, needle: &str) -> (usize, usize) {
+    let Some(at) = text.find(needle) else { return (0, 0) };
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = at - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_policies_parse() {
+        for (name, _) in BUILTIN {
+            assert!(TierPolicy::builtin(name).is_some(), "{name}");
+        }
+        assert!(TierPolicy::default().optimize.is_some());
+        assert!(TierPolicy::builtin("baseline-only").unwrap().optimize.is_none());
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = TierPolicy::parse("TierPolicy(\n  baseline: (loop_free: Compact,\n    with_loops: Sideways,").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.to_string().starts_with("3:"), "{e}");
+        let text = "TierPolicy(baseline: (loop_free: Compact, with_loops: Compact, hot_calls: None, \
+                    osr_backedges: None, opt_level: O0),\n optimize: Some((pipeline: [\"dce\", \"warp\"], \
+                    opt_level: O2, max_deopts: 1, background: false)))";
+        let e = TierPolicy::parse(text).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 36), "{e}");
+        assert!(e.message.contains("unknown pass 'warp'"), "{e}");
+        let e = TierPolicy::parse("TierPolicy(speed: 11)").unwrap_err();
+        assert!(e.message.contains("speed"), "{e}");
+    }
+}
