@@ -106,23 +106,6 @@ pub struct Optimize {
     pub verify: bool,
 }
 
-impl Optimize {
-    /// The default pipeline.
-    pub const PIPELINE: &'static [&'static str] = &["type_spec", "box_elim", "const_fold", "gvn", "dce"];
-}
-
-impl Default for Optimize {
-    fn default() -> Optimize {
-        Optimize {
-            pipeline: Optimize::PIPELINE.iter().map(|s| s.to_string()).collect(),
-            opt: OptLevel::O2,
-            max_deopts: 4,
-            background: true,
-            verify: cfg!(debug_assertions),
-        }
-    }
-}
-
 /// Which code a function gets when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tiering {
@@ -137,7 +120,8 @@ pub struct Tiering {
     /// for inline code entered at that header (on-stack replacement; `None`: never).
     pub osr_backedges: Option<u32>,
     /// The optimizing tier, which hot functions move to instead of inline code
-    /// (`None`: none).
+    /// (`None`: none; the default policy's is `TierPolicy::default().tiering()`, see
+    /// [`crate::policy`]).
     pub optimize: Option<Optimize>,
 }
 
@@ -161,11 +145,6 @@ impl Tiering {
     /// transition happens at once (for tests).
     pub fn eager() -> Tiering {
         Tiering { hot_calls: Some(1), osr_backedges: Some(1), ..Tiering::default() }
-    }
-
-    /// The default tiering with the default optimizing tier.
-    pub fn optimizing() -> Tiering {
-        Tiering { optimize: Some(Optimize::default()), ..Tiering::default() }
     }
 }
 
@@ -429,7 +408,8 @@ impl Inner {
 
     /// Runs the optimizing pipeline over `proto` with its current profile and keeps the
     /// result as a new version of the function; returns the version.
-    fn make_version(&self, proto: &Proto, loaded: &LoadedModule, optimize: &Optimize) -> Result<*const Proto, String> {
+    /// The number is the version's among the engine's (for unique symbol names).
+    fn make_version(&self, proto: &Proto, loaded: &LoadedModule, optimize: &Optimize) -> Result<(*const Proto, usize), String> {
         let t0 = Instant::now();
         let module = self.module_of(loaded);
         let profile = lazyjit_passes::Profile::of(proto);
@@ -439,9 +419,10 @@ impl Inner {
         lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify).map_err(|e| e.to_string())?;
         let version = Box::new(loaded.decode_version(f, proto.index));
         let ptr: *const Proto = &*version;
-        self.versions.lock().unwrap_or_else(|p| p.into_inner()).push(version);
+        let mut versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+        versions.push(version);
         self.stats.passes_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        Ok(ptr)
+        Ok((ptr, versions.len()))
     }
 
     /// Moves hot `proto` on: to optimized code (compiled now or in the background), or
@@ -460,14 +441,13 @@ impl Inner {
         }
         // SAFETY: a loaded proto's module outlives it.
         let loaded = unsafe { &*proto.module };
-        let version = match self.make_version(proto, loaded, optimize) {
+        let (version, n) = match self.make_version(proto, loaded, optimize) {
             Ok(v) => v,
             Err(e) => {
                 self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
                 return generic();
             }
         };
-        let n = self.versions.lock().unwrap_or_else(|p| p.into_inner()).len();
         let name = format!("lzo.{n}.{}", proto.mir.name);
         let body = Body { optimized: true, ..Body::inline(optimize.opt) };
         // SAFETY: the version lives as long as the engine.

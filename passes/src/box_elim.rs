@@ -136,7 +136,7 @@ impl Pass for BoxElim {
                 match &node.data {
                     InstData::Unary { op, arg } if matches!(op, Opcode::UnboxInt | Opcode::UnboxFloat | Opcode::UnboxBool) => {
                         if let Some(InstData::Unary { op: bop, arg: x }) = def_data(f, *arg) {
-                            if unboxed(boxed_tag(*bop).unwrap_or(Tag::Nil)).is_some_and(|(_, _, u)| u == *op) {
+                            if boxed_tag(*bop).and_then(unboxed).is_some_and(|(_, _, u)| u == *op) {
                                 subst[result.expect("an unbox has a result").index()] = Some(*x);
                                 pairs += 1;
                                 continue;
