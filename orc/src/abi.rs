@@ -34,7 +34,7 @@
 //! host functions bound by name (absolute symbols), so objects hold no process
 //! addresses and can be cached and linked into another process.
 
-pub use lazyjit_ir::interp::compiled::{CompiledFn, STATUS_ERROR, STATUS_TAIL_CALL};
+pub use lazyjit_ir::interp::compiled::{CompiledFn, STATUS_ERROR, STATUS_OSR_DECLINED, STATUS_TAIL_CALL};
 
 /// `i32 lz_rtcall(ptr vm, i32 rt, i32 site, ptr args, i32 nargs, ptr out, i32 pc)`:
 /// calls runtime function `rt` (index into the module's runtime declarations) on
@@ -126,6 +126,12 @@ pub const DEOPT: &str = "lz_deopt";
 /// (see [`lazyjit_ir::interp::compiled::enter_version`]).
 pub const ENTER_VERSION: &str = "lz_enter_version";
 
+/// `i64 lz_osr(ptr vm, ptr closure, ptr base, i32 header)`: compact code at a hot back
+/// edge to loop header `header` leaves for the header's on-stack entry; returns its
+/// status, or [`STATUS_OSR_DECLINED`] when there is none to take and the code goes on
+/// to the header (see [`lazyjit_ir::interp::compiled::osr`]).
+pub const OSR: &str = "lz_osr";
+
 /// `void lz_hot(ptr vm, ptr proto)`: compact code's entry counted the call that makes
 /// the function hot; the JIT moves it on (see [`lazyjit_ir::interp::JitHooks::hot`]).
 pub const HOT: &str = "lz_hot";
@@ -157,6 +163,7 @@ pub const HELPERS: &[&str] = &[
     BACKEDGE,
     DEOPT,
     ENTER_VERSION,
+    OSR,
     HOT,
     HASH_GET,
     HASH_SET,

@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use lazyjit_ir::interp::compiled::STATUS_ERROR;
+use lazyjit_ir::interp::compiled::{OSR_PENDING, STATUS_ERROR};
 use lazyjit_ir::interp::{JitHooks, LoadedModule, LuaError, Proto, Vm};
 use lazyjit_ir::rt::object::Closure;
 use lazyjit_ir::rt::Val;
@@ -185,6 +185,14 @@ struct Inner {
     versions: Mutex<Vec<Box<Proto>>>,
     /// Modules as MIR (what passes read), by the address of their loaded module.
     modules: Mutex<HashMap<usize, Arc<lazyjit_ir::Module>>>,
+    /// The generic on-stack entries (inline code from a loop header on), by proto
+    /// address and header, where an optimizing tier may choose another.
+    generic_osr: Mutex<HashMap<(usize, u32), u64>>,
+    /// Versions made as on-stack entries: the loop header of each, by version address.
+    osr_versions: Mutex<HashMap<usize, u32>>,
+    /// Loop headers (by proto address and header) whose optimized entry waits for the
+    /// enclosing loop's header: the back edges waited so far.
+    osr_waits: Mutex<HashMap<(usize, u32), u32>>,
     /// Background compiles running.
     pending: Mutex<usize>,
     idle: Condvar,
@@ -248,6 +256,9 @@ impl Engine {
             leaves: Mutex::new(HashMap::new()),
             versions: Mutex::new(Vec::new()),
             modules: Mutex::new(HashMap::new()),
+            generic_osr: Mutex::new(HashMap::new()),
+            osr_versions: Mutex::new(HashMap::new()),
+            osr_waits: Mutex::new(HashMap::new()),
             pending: Mutex::new(0),
             idle: Condvar::new(),
         };
@@ -286,14 +297,22 @@ impl Engine {
             let first = if has_loop { inner.tiering.with_loops } else { inner.tiering.loop_free };
             let hot_calls = inner.tiering.hot_calls.filter(|_| first == Shape::Compact);
             let name = format!("lzf.{module}.{}", proto.index);
-            let osr = inner.tiering.osr_backedges.filter(|_| first == Shape::Compact && has_loop).map(|backedges| {
-                OsrExits { backedges, symbol_prefix: format!("{name}.osr") }
-            });
-            if let Some(osr) = &osr {
-                // The on-stack entries the compact code calls by name, one per loop header.
+            let osr = inner
+                .tiering
+                .osr_backedges
+                .filter(|_| first == Shape::Compact && has_loop)
+                .map(|backedges| OsrExits { backedges });
+            if osr.is_some() {
+                // The generic on-stack entries, one per loop header. Without an optimizing
+                // tier they are the entries; with one, it chooses when the loop gets hot.
                 for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
                     let entry = Body { osr_entry: Some(h as u32), ..Body::inline(inner.opt) };
-                    inner.define_body(&format!("{}{h}", osr.symbol_prefix), proto, loaded, entry, false)?;
+                    let stub = inner.define_body(&format!("{name}.osr{h}"), proto, loaded, entry, false)?;
+                    let key = (proto as *const Proto as usize, h as u32);
+                    inner.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).insert(key, stub);
+                    if inner.tiering.optimize.is_none() {
+                        proto.osr_slots[h].store(stub as usize, Ordering::Release);
+                    }
                 }
             }
             let body = match first {
@@ -409,15 +428,28 @@ impl Inner {
     /// Runs the optimizing pipeline over `proto` with its current profile and keeps the
     /// result as a new version of the function; returns the version.
     /// The number is the version's among the engine's (for unique symbol names).
-    fn make_version(&self, proto: &Proto, loaded: &LoadedModule, optimize: &Optimize) -> Result<(*const Proto, usize), String> {
+    ///
+    /// With `osr`, the version is that on-stack entry ([`lazyjit_passes::osr`]) instead
+    /// of the whole function.
+    fn make_version(
+        &self,
+        proto: &Proto,
+        loaded: &LoadedModule,
+        optimize: &Optimize,
+        osr: Option<lazyjit_passes::osr::OsrEntry>,
+    ) -> Result<(*const Proto, usize), String> {
         let t0 = Instant::now();
         let module = self.module_of(loaded);
         let profile = lazyjit_passes::Profile::of(proto);
         let cx = lazyjit_passes::Context { module: &module, runtime: &loaded.runtime, profile: Some(&profile) };
-        let mut f = proto.mir.clone();
+        let (mut f, from) = match osr {
+            None => (proto.mir.clone(), Vec::new()),
+            Some(e) => (e.function, e.from),
+        };
         let names: Vec<&str> = optimize.pipeline.iter().map(String::as_str).collect();
         lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify).map_err(|e| e.to_string())?;
-        let version = Box::new(loaded.decode_version(f, proto.index));
+        let mut version = Box::new(loaded.decode_version(f, proto.index));
+        version.osr_from = from.iter().map(|&(v, tag)| (proto.slot_of[v.index()], tag as u8)).collect();
         let ptr: *const Proto = &*version;
         let mut versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
         versions.push(version);
@@ -441,57 +473,163 @@ impl Inner {
         }
         // SAFETY: a loaded proto's module outlives it.
         let loaded = unsafe { &*proto.module };
-        let (version, n) = match self.make_version(proto, loaded, optimize) {
-            Ok(v) => v,
-            Err(e) => {
-                self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
-                return generic();
+        match self.make_version(proto, loaded, optimize, None) {
+            Ok((version, n)) => {
+                let name = format!("lzo.{n}.{}", proto.mir.name);
+                if self.install(proto, version, &name, optimize, &proto.entry).is_ok() {
+                    return;
+                }
             }
-        };
-        let name = format!("lzo.{n}.{}", proto.mir.name);
+            Err(e) => self.session.record_error(format!("optimizing {}: {e}", proto.mir.name)),
+        }
+        generic()
+    }
+
+    /// Defines the code of `version` (of `proto`) as `name` and stores its entry into
+    /// `slot`: the lazy stub at once, or (compiling in the background) a pending mark
+    /// and then the compiled body.
+    fn install(
+        self: &Arc<Self>,
+        proto: &Proto,
+        version: *const Proto,
+        name: &str,
+        optimize: &Optimize,
+        slot: &std::sync::atomic::AtomicUsize,
+    ) -> Result<(), ()> {
+        // SAFETY: a loaded proto's module outlives it.
+        let loaded = unsafe { &*proto.module };
         let body = Body { optimized: true, ..Body::inline(optimize.opt) };
         // SAFETY: the version lives as long as the engine.
-        let stub = match self.define_body(&name, unsafe { &*version }, loaded, body, false) {
+        let stub = match self.define_body(name, unsafe { &*version }, loaded, body, false) {
             Ok(stub) => stub,
             Err(e) => {
                 self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
-                return generic();
+                return Err(());
             }
         };
         if !optimize.background {
-            proto.entry.store(stub as usize, Ordering::Release);
-            return;
+            slot.store(stub as usize, Ordering::Release);
+            return Ok(());
+        }
+        let is_entry = std::ptr::eq(slot, &proto.entry);
+        if !is_entry {
+            // An on-stack entry slot: nothing to enter until the code is ready.
+            slot.store(OSR_PENDING, Ordering::Release);
         }
         *self.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        let (inner, target) = (self.clone(), Target(proto, loaded));
+        let (inner, target, name) = (self.clone(), SlotRef(slot), name.to_string());
         rayon::spawn(move || {
             let target = target;
             // SAFETY: the VM waits for background compiles before it drops its modules
-            // (`JitHooks::quiesce`).
-            let proto = unsafe { &*target.0 };
-            if let Ok(body) = inner.session.lookup_body(&name) {
-                proto.entry.store(body as usize, Ordering::Release);
+            // (`JitHooks::quiesce`), and slots live in its protos.
+            let slot = unsafe { &*target.0 };
+            match inner.session.lookup_body(&name) {
+                Ok(body) => slot.store(body as usize, Ordering::Release),
+                // No code: an on-stack entry is chosen again at the next hot back edge.
+                Err(_) if !is_entry => slot.store(0, Ordering::Release),
+                Err(_) => {}
             }
             let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
             *pending -= 1;
             inner.idle.notify_all();
         });
+        Ok(())
+    }
+
+    /// Chooses the on-stack entry of loop header `header` of `proto`, whose frame is the
+    /// innermost of `vm`: an optimized version specialized to the frame's values, or the
+    /// generic entry. Stores it in the header's slot and returns it (0: none yet).
+    fn choose_osr(self: &Arc<Self>, vm: &Vm, proto: &Proto, header: u32) -> usize {
+        let slot = &proto.osr_slots[header as usize];
+        let key = (proto as *const Proto as usize, header);
+        let generic = || {
+            let stub = self.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied().unwrap_or(0);
+            slot.store(stub as usize, Ordering::Release);
+            stub as usize
+        };
+        let Some(optimize) = &self.tiering.optimize else { return generic() };
+        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts {
+            return generic();
+        }
+        // An inner loop whose values come from its enclosing loop: wait (a while) for a
+        // back edge to the enclosing loop's header, whose entry can be optimized.
+        if let Some(waited) = self.osr_waits.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&key) {
+            *waited += 1;
+            return if *waited > OSR_WAIT_BACKEDGES { generic() } else { 0 };
+        }
+        let Some(frame) = vm.frames.last() else { return generic() };
+        let base = frame.base;
+        let tag_of = |v: lazyjit_ir::Value| vm.get(base + proto.slot_of[v.index()] as usize).tag();
+        let entry = match lazyjit_passes::osr::entry_at(&proto.mir, lazyjit_ir::Block(header), tag_of) {
+            Ok(entry) => entry,
+            Err(lazyjit_passes::osr::Decline::Enclosed(_)) => {
+                self.osr_waits.lock().unwrap_or_else(|p| p.into_inner()).insert(key, 0);
+                return 0;
+            }
+            Err(_) => return generic(),
+        };
+        // SAFETY: a loaded proto's module outlives it.
+        let loaded = unsafe { &*proto.module };
+        let (version, n) = match self.make_version(proto, loaded, optimize, Some(entry)) {
+            Ok(v) => v,
+            Err(e) => {
+                self.session.record_error(format!("optimizing {} at block{header}: {e}", proto.mir.name));
+                return generic();
+            }
+        };
+        self.osr_versions.lock().unwrap_or_else(|p| p.into_inner()).insert(version as usize, header);
+        let name = format!("lzo.{n}.{}.osr{header}", proto.mir.name);
+        if self.install(proto, version, &name, optimize, slot).is_err() {
+            return generic();
+        }
+        match slot.load(Ordering::Acquire) {
+            OSR_PENDING => 0,
+            entry => entry,
+        }
     }
 }
+
+/// Back edges an inner loop's on-stack entry waits for its enclosing loop's header
+/// before it takes the generic entry (see [`Inner::choose_osr`]).
+const OSR_WAIT_BACKEDGES: u32 = 10_000;
+
+/// A dispatch slot moved into a background compile (see [`Target`] for why it stays
+/// valid).
+struct SlotRef(*const std::sync::atomic::AtomicUsize);
+// SAFETY: an atomic, shared by design.
+unsafe impl Send for SlotRef {}
 
 impl JitHooks for Inner {
     fn hot(self: Arc<Self>, _vm: &mut Vm, proto: &Proto) {
         self.tier_up(proto);
     }
 
-    fn deoptimized(&self, _vm: &mut Vm, proto: &Proto, _version: &Proto, _snap: u32) {
+    fn deoptimized(&self, _vm: &mut Vm, proto: &Proto, version: &Proto, _snap: u32) {
         self.stats.deopts.fetch_add(1, Ordering::Relaxed);
+        let osr = self.osr_versions.lock().unwrap_or_else(|p| p.into_inner()).get(&(version as *const Proto as usize)).copied();
+        if let Some(header) = osr {
+            // The next hot back edge chooses the header's entry again (re-optimized from
+            // a profile that shows the failure, or generic after too many).
+            proto.osr_slots[header as usize].store(0, Ordering::Release);
+            return;
+        }
         // Back to the first code, which counts calls again and tiers up once more.
         let first = proto.first_entry.load(Ordering::Acquire);
         if first != 0 {
             proto.calls.store(0, Ordering::Relaxed);
             proto.entry.store(first, Ordering::Release);
         }
+    }
+
+    fn osr_entry(self: Arc<Self>, vm: &mut Vm, proto: &Proto, header: u32) -> usize {
+        self.choose_osr(vm, proto, header)
+    }
+
+    fn osr_declined(&self, _vm: &mut Vm, proto: &Proto, header: u32) {
+        // Specialized to tags the loop no longer has: generic from now on.
+        let key = (proto as *const Proto as usize, header);
+        let stub = self.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied().unwrap_or(0);
+        proto.osr_slots[header as usize].store(stub as usize, Ordering::Release);
     }
 
     fn quiesce(&self) {

@@ -300,6 +300,11 @@ unsafe extern "C" fn lz_enter_version(vm: *mut Vm, proto: *const Proto) -> i64 {
     unsafe { compiled::enter_version(&mut *vm, proto) }
 }
 
+unsafe extern "C" fn lz_osr(vm: *mut Vm, closure: *mut Closure, base: *mut Val, header: i32) -> i64 {
+    // SAFETY: the ABI: a live VM running the calling body's frame, with its arguments.
+    unsafe { compiled::osr(&mut *vm, closure, base, header as u32) }
+}
+
 unsafe extern "C" fn lz_hot(vm: *mut Vm, proto: *const Proto) {
     // SAFETY: the ABI: a live VM and the running function.
     unsafe {
@@ -335,6 +340,7 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::BACKEDGE, lz_backedge as *const () as usize as u64),
         (abi::DEOPT, lz_deopt as *const () as usize as u64),
         (abi::ENTER_VERSION, lz_enter_version as *const () as usize as u64),
+        (abi::OSR, lz_osr as *const () as usize as u64),
         (abi::HOT, lz_hot as *const () as usize as u64),
         (abi::HASH_GET, lz_hash_get as *const () as usize as u64),
         (abi::HASH_SET, lz_hash_set as *const () as usize as u64),

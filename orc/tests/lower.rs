@@ -277,7 +277,7 @@ fn every_op_lowers_verifies_and_compiles() {
 /// allocator; returns the IR text.
 fn lower_compact_and_compile(proto: &Proto, symbol: &str) -> String {
     let ctx = Context::create();
-    let osr = Some(OsrExits { backedges: 10, symbol_prefix: format!("{symbol}.osr") });
+    let osr = Some(OsrExits { backedges: 10 });
     let opts = LowerOptions { symbol: symbol.to_string(), hot_calls: Some(10), osr, ..Default::default() };
     let m = lower_compact(&ctx, proto, &opts).unwrap_or_else(|e| panic!("lowering {}: {e}", proto.mir.name));
     if let Err(e) = m.verify() {
@@ -286,7 +286,7 @@ fn lower_compact_and_compile(proto: &Proto, symbol: &str) -> String {
     let text = m.print_to_string().to_string();
     // A branch to a loop header can leave for the header's on-stack entry.
     for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
-        assert!(text.contains(&format!("@{symbol}.osr{h}(")), "no on-stack exit to block{h}:\n{text}");
+        assert!(text.contains(&format!("@{}(ptr %vm, ptr %0, ptr %1, i32 {h})", abi::OSR)), "no on-stack exit to block{h}:\n{text}");
     }
     let codegen = CodegenOptions { regalloc: RegAlloc::Fast, ..CodegenOptions::default() };
     let object = compile_module_with(&m, &codegen).unwrap_or_else(|e| panic!("compiling compact {}: {e}", proto.mir.name));

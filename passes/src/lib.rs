@@ -16,6 +16,7 @@ pub mod const_fold;
 pub mod dce;
 mod edit;
 pub mod gvn;
+pub mod osr;
 mod profile;
 pub mod type_spec;
 

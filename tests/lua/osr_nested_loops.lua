@@ -91,3 +91,18 @@ local function with_pcall(n)
   return ok_count, errs
 end
 print(with_pcall(2000))
+
+-- The inner loop gets hot first: the code is entered at the inner loop's header, with
+-- the outer loop's values (a value defined before the inner loop, passed around the
+-- outer loop in place of another) in the frame.
+local function inner_first(n)
+  local a, b, s = 0, 1, 0
+  for i = 1, n do
+    local c = a + b
+    a = b
+    b = c
+    for j = 1, 1500 do s = s + j % 3 end
+  end
+  return a, b, s
+end
+print(inner_first(10))

@@ -165,9 +165,10 @@ fn the_baseline_tier_moves_hot_functions_to_inline_code() {
 
 #[test]
 fn the_default_policy_optimizes_hot_functions() {
+    // `hot` by its calls; the main chunk's loop by an optimized on-stack entry.
     let json = tier_up_stats(&[]);
     assert!(json.contains("\"functions_compiled\":3"), "{json}");
-    assert!(json.contains("\"compiles\":{\"compact\":3,\"inline\":0,\"osr\":1,\"optimized\":1}"), "{json}");
+    assert!(json.contains("\"compiles\":{\"compact\":3,\"inline\":0,\"osr\":0,\"optimized\":2}"), "{json}");
     assert!(json.contains("\"deopts\":0"), "{json}");
 }
 

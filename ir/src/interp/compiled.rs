@@ -23,6 +23,12 @@ pub type CompiledFn = unsafe extern "C" fn(*mut Vm, *mut Closure, *mut Val) -> i
 pub const STATUS_ERROR: i64 = -1;
 /// A body's status: a tail call is pending in [`Vm::tail_call`].
 pub const STATUS_TAIL_CALL: i64 = -2;
+/// A status of an on-stack entry only: the frame's values do not have the tags the
+/// entry was specialized to; nothing happened, and the caller goes on in its own code.
+pub const STATUS_OSR_DECLINED: i64 = -3;
+/// In an on-stack entry slot ([`super::Proto::osr_slots`]): the entry is being compiled;
+/// until it is ready, the code goes on without it.
+pub const OSR_PENDING: usize = 1;
 
 /// The machine-code entry of a closure's function, if it has one.
 #[inline]
@@ -217,18 +223,88 @@ fn step_in_loop(vm: &mut Vm, pc: u32) -> i64 {
 ///
 /// # Safety
 /// `version` points to a live proto, a version of the frame's function.
+///
+/// A version made for an on-stack entry ([`super::Proto::osr_from`]) is entered by the
+/// function's own code in the middle of a call: its entry parameters are read from the
+/// function's frame slots, after checking that they have the tags the version expects
+/// (else [`STATUS_OSR_DECLINED`], with the frame untouched).
 pub unsafe fn enter_version(vm: &mut Vm, version: *const super::Proto) -> i64 {
     let floor = vm.frames.len() - 1;
     let base = vm.frames[floor].base;
     // SAFETY: the caller's promise.
-    let nslots = unsafe { (*version).nslots } as usize;
+    let version = unsafe { &*version };
+    let nslots = version.nslots as usize;
+    let mut entry_values = Vec::new();
+    let mut varargs = None;
+    if !version.osr_from.is_empty() {
+        entry_values.reserve(version.osr_from.len());
+        for &(slot, tag) in version.osr_from.iter() {
+            let v = vm.get(base + slot as usize);
+            if v.tag() as u8 != tag {
+                return STATUS_OSR_DECLINED;
+            }
+            entry_values.push(v);
+        }
+        if version.vararg {
+            // The extra arguments' pack sits past the fixed parameters, in both frames.
+            // SAFETY: frames run closures of loaded functions.
+            let nparams = unsafe { (*(*vm.frames[floor].closure).proto).nparams };
+            varargs = Some(vm.get(base + nparams as usize));
+        }
+    }
     if let Err(e) = vm.ensure_stack(base, nslots + 16) {
         vm.jit_error = Some(e);
         return STATUS_ERROR;
     }
+    let params = &version.mir.blocks[version.mir.entry().index()].params;
+    for (&p, v) in params.iter().zip(entry_values) {
+        vm.set(base + version.slot_of[p.index()] as usize, v);
+    }
+    if let Some(pack) = varargs {
+        vm.set(base + version.nparams as usize, pack);
+    }
     vm.frames[floor].proto = version;
     vm.top = base + nslots;
     0
+}
+
+/// Leaves the innermost frame's code for the on-stack entry of loop header `header` of
+/// its function (the code is at a back edge to it, with the frame's values in their
+/// slots), asking the JIT to choose the entry if none is chosen yet. Returns the
+/// entry's status: the call's result count, [`STATUS_ERROR`] or [`STATUS_TAIL_CALL`] as a
+/// body does, or [`STATUS_OSR_DECLINED`] if there is no entry to take (the caller goes on
+/// to the header itself).
+///
+/// # Safety
+/// `closure` is the innermost frame's closure and `base` its frame base, as a body gets
+/// them.
+pub unsafe fn osr(vm: &mut Vm, closure: *mut Closure, base: *mut Val, header: u32) -> i64 {
+    // SAFETY: frames run closures of loaded functions.
+    let proto = unsafe { &*(*closure).proto };
+    let Some(slot) = proto.osr_slots.get(header as usize) else { return STATUS_OSR_DECLINED };
+    let mut entry = slot.load(Ordering::Acquire);
+    if entry == OSR_PENDING {
+        return STATUS_OSR_DECLINED;
+    }
+    if entry == 0 {
+        let Some(jit) = vm.jit.clone() else { return STATUS_OSR_DECLINED };
+        enter_helper(vm);
+        entry = jit.osr_entry(vm, proto, header);
+        if entry == 0 {
+            return STATUS_OSR_DECLINED;
+        }
+    }
+    // SAFETY: osr slots hold on-stack entries, which take a body's arguments.
+    let status = unsafe {
+        let body: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
+        body(vm, closure, base)
+    };
+    if status == STATUS_OSR_DECLINED {
+        if let Some(jit) = vm.jit.clone() {
+            jit.osr_declined(vm, proto, header);
+        }
+    }
+    status
 }
 
 /// Deoptimizes the innermost frame, which runs optimized code, at the failed guard of

@@ -308,6 +308,16 @@ pub struct Proto {
     pub deopts: AtomicU32,
     /// Loop back-edges taken so far.
     pub backedges: AtomicU32,
+    /// Per block: the on-stack entry of the loop it heads (a
+    /// [`super::compiled::CompiledFn`] entered with the frame as the function's code left
+    /// it at a back edge), 0 while none is chosen. Code that leaves for an on-stack entry
+    /// reads it through the JIT ([`super::JitHooks::osr_entry`] chooses one when it is 0).
+    pub osr_slots: Box<[std::sync::atomic::AtomicUsize]>,
+    /// A version made to be entered on the stack ([`super::compiled::enter_version`]):
+    /// for each of its entry block's parameters, the frame slot of the function's value it
+    /// starts from and the tag that value must have (the version was specialized to it).
+    /// Empty for a version entered by calls, and for the function itself.
+    pub osr_from: Box<[(u32, u8)]>,
     /// Type profiles, by site.
     pub sites: Box<[SiteProfile]>,
     /// Block-parameter moves of every branch: `(from, to)` slot pairs.
@@ -489,6 +499,8 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         first_entry: std::sync::atomic::AtomicUsize::new(0),
         deopts: AtomicU32::new(0),
         backedges: AtomicU32::new(0),
+        osr_slots: f.blocks.iter().map(|_| std::sync::atomic::AtomicUsize::new(0)).collect(),
+        osr_from: Box::new([]),
         sites,
         moves: d.moves,
         origin: d.origin,

@@ -258,6 +258,13 @@ pub trait JitHooks: Send + Sync {
     /// frame now runs `proto` in the interpreter. The site the guard speculated on has
     /// recorded the failure already.
     fn deoptimized(&self, vm: &mut Vm, proto: &Proto, version: &Proto, snap: u32);
+    /// `proto`'s code is at a back edge to loop header `header` and has taken enough back
+    /// edges to leave for an on-stack entry, but [`Proto::osr_slots`] names none: choose
+    /// one and return it (also storing it there), or 0 to go on in the code running now.
+    fn osr_entry(self: std::sync::Arc<Self>, vm: &mut Vm, proto: &Proto, header: u32) -> usize;
+    /// The on-stack entry of `header` was a version specialized to tags the frame does
+    /// not have now (it returned [`super::compiled::STATUS_OSR_DECLINED`]).
+    fn osr_declined(&self, vm: &mut Vm, proto: &Proto, header: u32);
     /// The VM is going away: finish everything that may still touch its functions
     /// (background compiles storing dispatch slots).
     fn quiesce(&self);

@@ -194,16 +194,26 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
         let hot = fields.reached(proto_ptr, abi::PROTO_BACKEDGES_OFFSET, osr.backedges)?;
         b.build_conditional_branch(hot, leave, header)?;
         b.position_at_end(leave);
-        let target = module.add_function(
-            &format!("{}{bi}", osr.symbol_prefix),
-            i64t.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
-            Some(Linkage::External),
-        );
-        let r = b.build_call(target, &[vm.into(), closure.into(), base.into()], "")?;
+        let enter = match module.get_function(abi::OSR) {
+            Some(f) => f,
+            None => module.add_function(
+                abi::OSR,
+                i64t.fn_type(&[ptr.into(), ptr.into(), ptr.into(), i32t.into()], false),
+                Some(Linkage::External),
+            ),
+        };
+        let h = i32t.const_int(bi as u64, false);
+        let r = b.build_call(enter, &[vm.into(), closure.into(), base.into(), h.into()], "")?;
         let r = match r.try_as_basic_value() {
             inkwell::values::ValueKind::Basic(v) if v.is_int_value() => v.into_int_value(),
-            _ => return Err(LowerError::Malformed("an on-stack entry returns no integer".into())),
+            _ => return Err(LowerError::Malformed("lz_osr returns no integer".into())),
         };
+        // Declined (no entry to take): on to the header in this code.
+        let declined = i64t.const_int(abi::STATUS_OSR_DECLINED as u64, true);
+        let stay = b.build_int_compare(IntPredicate::EQ, r, declined, "")?;
+        let left = ctx.append_basic_block(func, &format!("osr.left{bi}"));
+        b.build_conditional_branch(stay, header, left)?;
+        b.position_at_end(left);
         b.build_return(Some(&r))?;
         osr_checks.insert(bi, check);
         Ok(check)

@@ -28,7 +28,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .blocks
             .get(bi)
             .ok_or_else(|| LowerError::Malformed(format!("branch to missing {}", bc.block)))?;
-        self.store_args(bi, &bc.args)?;
+        let vals = self.branch_args(bi, &bc.args)?;
+        self.store_args(bi, &bc.args, &vals)?;
         if target.loop_header {
             let first = *target
                 .insts
@@ -37,7 +38,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             let pc = self.inst_pc(first)?;
             self.count_backedge(pc)?;
         }
-        self.add_incoming(bi, &bc.args)?;
+        self.add_incoming(bi, &vals)?;
         self.b.build_unconditional_branch(self.blocks[bi])?;
         Ok(())
     }

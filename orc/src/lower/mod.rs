@@ -71,16 +71,14 @@ pub struct LowerOptions {
     pub version: Option<u64>,
 }
 
-/// Where compact code leaves for inline code in the middle of a call.
+/// Where compact code leaves for inline or optimized code in the middle of a call.
 #[derive(Clone, Debug)]
 pub struct OsrExits {
     /// On a back edge, once the function's back-edge count ([`Proto::backedges`]) has
-    /// reached this, the body calls the on-stack entry of the loop header and returns
-    /// what it returns.
+    /// reached this, the body leaves for the on-stack entry of the loop header
+    /// ([`Proto::osr_slots`], through [`crate::abi::OSR`]) and returns what it returns;
+    /// if there is none to take, it goes on to the header.
     pub backedges: u32,
-    /// The entry of the header of block number `h` is the function named
-    /// `{symbol_prefix}{h}` (with the body signature).
-    pub symbol_prefix: String,
 }
 
 /// Why a function could not be lowered.

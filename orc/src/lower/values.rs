@@ -243,12 +243,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// Stores `args` to the slots of MIR block `target`'s parameters, as the
-    /// interpreter's moves do (all sources are already in registers, so the order does
-    /// not matter; a parameter sharing its argument's slot needs no store).
-    pub(crate) fn store_args(&mut self, target: usize, args: &[Value]) -> Result<(), LowerError> {
-        let mir = self.mir;
-        let params = &mir.blocks[target].params;
+    /// The values of a branch's arguments, read before anything of the branch is
+    /// stored: an argument kept in memory (see `Ssa::keep_in_memory`) is loaded from its
+    /// slot, which may be one of the target's parameters (`a, b = b, a`).
+    pub(crate) fn branch_args(&self, target: usize, args: &[Value]) -> Result<Vec<(IntValue<'ctx>, IntValue<'ctx>)>, LowerError> {
+        let params = &self.mir.blocks[target].params;
         if params.len() != args.len() {
             return Err(LowerError::Malformed(format!(
                 "block{target} takes {} arguments, the branch passes {}",
@@ -256,22 +255,34 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 args.len()
             )));
         }
-        for (&a, &p) in args.iter().zip(params) {
+        args.iter().map(|&a| self.get(a)).collect()
+    }
+
+    /// Stores a branch's arguments (`args`, whose values [`Self::branch_args`] read) to
+    /// the slots of MIR block `target`'s parameters, as the interpreter's moves do (a
+    /// parameter sharing its argument's slot needs no store).
+    pub(crate) fn store_args(
+        &mut self,
+        target: usize,
+        args: &[Value],
+        vals: &[(IntValue<'ctx>, IntValue<'ctx>)],
+    ) -> Result<(), LowerError> {
+        let mir = self.mir;
+        for ((&a, &p), &(tag, payload)) in args.iter().zip(&mir.blocks[target].params).zip(vals) {
             if self.is_framed(p) && (self.slot(a)? != self.slot(p)? || !self.is_framed(a)) {
-                let (tag, payload) = self.get(a)?;
                 self.store_raw(self.value_ptr(p)?, tag, payload)?;
             }
         }
         Ok(())
     }
 
-    /// Adds `args` to the `phi`s of MIR block `target`'s parameters, as incoming from the
-    /// current LLVM block (the one that ends in the branch).
-    pub(crate) fn add_incoming(&mut self, target: usize, args: &[Value]) -> Result<(), LowerError> {
+    /// Adds a branch's argument values to the `phi`s of MIR block `target`'s
+    /// parameters, as incoming from the current LLVM block (the one that ends in the
+    /// branch).
+    pub(crate) fn add_incoming(&mut self, target: usize, vals: &[(IntValue<'ctx>, IntValue<'ctx>)]) -> Result<(), LowerError> {
         let mir = self.mir;
         let from = self.current_block()?;
-        for (&a, &p) in args.iter().zip(&mir.blocks[target].params) {
-            let (tag, payload) = self.get(a)?;
+        for (&p, &(tag, payload)) in mir.blocks[target].params.iter().zip(vals) {
             self.param_incoming(p, tag, payload, from)?;
         }
         Ok(())
