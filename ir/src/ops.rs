@@ -169,6 +169,7 @@ op_table! {
     // -- speculation ---------------------------------------------------------------------
     Guard "guard" Guard [I1] R::None, GUARD, "Deoptimizes at the snapshot unless the condition holds.";
     GuardTag "guard.tag" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value has the tag.";
+    GuardFn "guard.fn" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value is a closure of the module's function N (`guard.fn v1, fn3, snap0`).";
 }
 
 impl Opcode {

@@ -369,6 +369,9 @@ impl<'a> Verifier<'a> {
                 if op == Opcode::GuardTag && u8::try_from(*imm).ok().and_then(Tag::from_u8).is_none() {
                     self.err(loc, format!("{imm} is not a tag number"));
                 }
+                if op == Opcode::GuardFn && usize::try_from(*imm).map_or(true, |n| n >= self.m.functions.len()) {
+                    self.err(loc, format!("fn{imm} does not exist"));
+                }
                 if snap.index() >= f.snapshots.len() {
                     self.err(loc, format!("snapshot {snap} does not exist"));
                 }

@@ -136,6 +136,7 @@ fn all_ops_module() -> Module {
         let pk = b.call_pack(clo, vec![], false);
         b.guard(Opcode::Guard, lt, 0, SnapId(0));
         b.guard(Opcode::GuardTag, a, 2, SnapId(1));
+        b.guard(Opcode::GuardFn, clo, 1, SnapId(1));
         let ai = b.unary(Opcode::UnboxInt, a);
         b.brif(lt, b1, vec![ai, len], b2, vec![]);
 

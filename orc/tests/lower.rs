@@ -178,6 +178,7 @@ block0(v0: val, v1: val):
     v65 = rtcall @t.put(v0, v6, v1) -> val
     v66 = rtcall @t.get(v0, v4) -> val
     guard.tag v0, int, snap0
+    guard.fn v0, fn1, snap0
     guard v45, 0, snap0
     brif v45, block1(v13, v14), block2(v44)
 block1(v58: i64, v59: f64) loop:

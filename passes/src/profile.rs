@@ -1,6 +1,6 @@
 //! A function's type profile as passes read it: a snapshot of what its sites have seen.
 
-use lazyjit_ir::interp::Proto;
+use lazyjit_ir::interp::{Proto, SiteProfile};
 use lazyjit_ir::rt::Tag;
 
 /// What one profile site has seen.
@@ -8,8 +8,12 @@ use lazyjit_ir::rt::Tag;
 pub struct SiteSeen {
     /// For operands 0 and 1: one bit per tag number the operand has had.
     pub tags: [u16; 2],
-    /// For calls: the callee last seen (raw payload), 0 if none.
+    /// For calls: the one target every call had (see `SiteProfile::target`), 0 if none
+    /// or if they differed.
     pub target: u64,
+    /// For calls: the function of the module whose closures every call called, if
+    /// they all did.
+    pub callee: Option<u32>,
     /// A speculation made from this site failed before (a guard deoptimized):
     /// speculating on it again would only deoptimize again.
     pub failed: bool,
@@ -38,13 +42,18 @@ pub struct Profile {
 impl Profile {
     /// The profile a loaded function has gathered so far.
     pub fn of(proto: &Proto) -> Profile {
+        // SAFETY: a loaded proto's module outlives it (a proto not loaded has none).
+        let protos = unsafe { proto.module.as_ref() }.map_or(&[][..], |m| &m.protos[..]);
         let sites = proto
             .sites
             .iter()
-            .map(|s| SiteSeen {
-                tags: [s.operand_tags(0), s.operand_tags(1)],
-                target: s.target.load(std::sync::atomic::Ordering::Relaxed),
-                failed: s.failed(),
+            .map(|s| {
+                let target = match s.target.load(std::sync::atomic::Ordering::Relaxed) {
+                    SiteProfile::MANY_TARGETS => 0,
+                    t => t,
+                };
+                let callee = protos.iter().position(|p| target != 0 && p as *const Proto as u64 == target).map(|i| i as u32);
+                SiteSeen { tags: [s.operand_tags(0), s.operand_tags(1)], target, callee, failed: s.failed() }
             })
             .collect();
         Profile { sites }

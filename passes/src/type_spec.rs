@@ -28,9 +28,22 @@
 //! interpreter performs the call itself, so nothing is lost. The guards of one call
 //! share its snapshot.
 //!
+//! A call (`call`, `call.pack`, `tailcall`) whose callee has always been a closure of
+//! one function of the module (the profile's call target) gets a guard on it:
+//!
+//! ```text
+//! guard.fn v4, fn2, snap1        ; deoptimize unless v4 is a closure of fn2
+//! v5 = call v4(v3)
+//! ```
+//!
+//! so that the call's target is known in the code after it (a hot global function that
+//! is replaced, or a method found through another metatable, deoptimizes). The call
+//! itself stays a call through the callee's dispatch slot.
+//!
 //! It does not fire where:
 //! - the site never ran, an operand has had more than one tag, or no declaration
-//!   covers the tags seen (a polymorphic site stays a runtime call);
+//!   covers the tags seen (a polymorphic site stays a runtime call); a call whose
+//!   callees were closures of different functions, or anything else;
 //! - a speculation on the site deoptimized before (the profile marks the site failed:
 //!   guessing again would deoptimize again);
 //! - the call spreads a pack or has more than two operands, or has no site;
@@ -108,13 +121,37 @@ impl Pass for TypeSpec {
             return PassReport::default();
         }
         let liveness = Liveness::compute(f);
-        let (mut calls, mut guards) = (0u64, 0u64);
+        let (mut calls, mut guards, mut targets) = (0u64, 0u64, 0u64);
+        // A snapshot resuming the generic function at instruction `k` of `block`.
+        let snapshot_at = |f: &mut Function, block: Block, k: usize| {
+            let snap = SnapId::new(f.snapshots.len());
+            let live = liveness.live_before(f, block, k);
+            f.snapshots.push(Snapshot {
+                resume: ResumeAt { block, index: k as u32 },
+                entries: live.iter().map(|v| (Value::new(v), SnapSource::Value(Value::new(v)))).collect(),
+            });
+            snap
+        };
         for bi in 0..f.blocks.len() {
             let block = Block::new(bi);
             let original = f.blocks[bi].insts.clone();
             let mut insts: Vec<Inst> = Vec::with_capacity(original.len());
             for (k, &inst) in original.iter().enumerate() {
                 let node = &f.insts[inst.index()];
+                if let InstData::Call { callee, site: Some(site), .. } = &node.data {
+                    // A call that always called closures of one function of the module.
+                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
+                    if let Some(n) = seen.and_then(|s| s.callee) {
+                        let (callee, debug) = (*callee, node.debug);
+                        let snap = snapshot_at(f, block, k);
+                        let guard = InstData::Guard { op: Opcode::GuardFn, arg: callee, imm: n as i64, snap };
+                        insts.push(make1(f, guard, debug).0);
+                        guards += 1;
+                        targets += 1;
+                    }
+                    insts.push(inst);
+                    continue;
+                }
                 let InstData::RtCall { rt, args, spread: false, site: Some(site), .. } = &node.data else {
                     insts.push(inst);
                     continue;
@@ -147,12 +184,7 @@ impl Pass for TypeSpec {
                     insts.push(inst);
                     continue;
                 };
-                let snap = SnapId::new(f.snapshots.len());
-                let live = liveness.live_before(f, block, k);
-                f.snapshots.push(Snapshot {
-                    resume: ResumeAt { block, index: k as u32 },
-                    entries: live.iter().map(|v| (Value::new(v), SnapSource::Value(Value::new(v)))).collect(),
-                });
+                let snap = snapshot_at(f, block, k);
                 let mut place = |f: &mut Function, data: InstData| {
                     let (i, r) = make1(f, data, debug);
                     insts.push(i);
@@ -186,6 +218,9 @@ impl Pass for TypeSpec {
             }
             f.blocks[bi].insts = insts;
         }
-        PassReport { changed: calls > 0, counts: vec![("calls speculated", calls), ("guards inserted", guards)] }
+        PassReport {
+            changed: calls + targets > 0,
+            counts: vec![("calls speculated", calls), ("call targets guarded", targets), ("guards inserted", guards)],
+        }
     }
 }

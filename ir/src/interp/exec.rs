@@ -450,6 +450,12 @@ macro_rules! frame_ops {
             let x = r!(*arg);
             let ok = match op {
                 Opcode::GuardTag => x.tag() as i64 == *imm,
+                // SAFETY: a `Func` value's payload is a live closure, and a proto's
+                // module outlives it.
+                Opcode::GuardFn => x.tag() == Tag::Func && unsafe {
+                    let protos = &(*$proto.module).protos;
+                    usize::try_from(*imm).ok().and_then(|n| protos.get(n)).is_some_and(|p| std::ptr::eq((*(x.payload() as *const Closure)).proto, p))
+                },
                 _ => x.payload() != 0,
             };
             if !ok {
@@ -717,12 +723,19 @@ fn run_ops<const STEP: bool>(vm: &mut Vm, floor: usize) -> LResult<usize> {
     }
 }
 
-/// Profiles a call of `f` at `site`.
+/// Profiles a call of `f` at `site`: its tag, and its target (see
+/// [`SiteProfile::record_target`](super::proto::SiteProfile::record_target)).
 #[inline(always)]
 fn record_call(proto: &Proto, site: u32, f: Val) {
     if let Some(s) = proto.sites.get(site as usize) {
         s.record(&[f]);
-        s.target.store(f.payload(), Ordering::Relaxed);
+        let target = if f.tag() == Tag::Func {
+            // SAFETY: a `Func` value's payload is a live closure.
+            unsafe { (*(f.payload() as *const Closure)).proto as u64 }
+        } else {
+            f.payload()
+        };
+        s.record_target(target);
     }
 }
 

@@ -226,7 +226,9 @@ pub enum Op {
 pub struct SiteProfile {
     /// Bits `0..16`: tags of operand 0; bits `16..32`: tags of operand 1.
     seen: AtomicU32,
-    /// For calls: the callee last seen (raw payload), 0 if none.
+    /// For calls: what every callee so far has been (the proto of a closure, the
+    /// payload of anything else), 0 if none, [`SiteProfile::MANY_TARGETS`] if they
+    /// differed.
     pub target: AtomicU64,
     /// Deoptimizations at guards speculating on this site.
     deopts: AtomicU32,
@@ -257,6 +259,20 @@ impl SiteProfile {
     /// Whether the site ever ran.
     pub fn ran(&self) -> bool {
         self.seen.load(Ordering::Relaxed) != 0
+    }
+
+    /// [`SiteProfile::target`] of a call site whose callees differed.
+    pub const MANY_TARGETS: u64 = u64::MAX;
+
+    /// Records a call's target: for a closure, its proto's address (closures of one
+    /// function count as one target); else the callee's payload.
+    #[inline(always)]
+    pub fn record_target(&self, target: u64) {
+        let seen = self.target.load(Ordering::Relaxed);
+        if seen != target {
+            let now = if seen == 0 { target } else { Self::MANY_TARGETS };
+            self.target.store(now, Ordering::Relaxed);
+        }
     }
 
     /// Records that a guard speculating on this site failed: the next optimized code

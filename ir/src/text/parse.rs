@@ -824,6 +824,7 @@ impl Parser {
                 let arg = self.value()?;
                 self.expect_punct(',')?;
                 let imm = match self.peek() {
+                    Tok::Ident(_) if op == Opcode::GuardFn => self.entity("fn", "a function (`fnN`)")? as i64,
                     Tok::Ident(s) => match Tag::from_name(s) {
                         Some(t) => {
                             self.next();

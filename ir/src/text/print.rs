@@ -307,6 +307,9 @@ fn write_inst(out: &mut String, m: &Module, f: &Function, node: &InstNode) {
             let tag = if *op == Opcode::GuardTag { u8::try_from(*imm).ok().and_then(Tag::from_u8) } else { None };
             match tag {
                 Some(t) => out.push_str(t.name()),
+                None if *op == Opcode::GuardFn => {
+                    let _ = write!(out, "fn{imm}");
+                }
                 None => {
                     let _ = write!(out, "{imm}");
                 }

@@ -227,6 +227,7 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
             _ => Err(LowerError::Malformed(format!("{} returns no integer", abi::STEP))),
         }
     };
+    let dom = lazyjit_ir::dominators::DominatorTree::compute(mir);
     for (bi, &start) in starts.iter().enumerate() {
         b.position_at_end(block_at[&start].1);
         let mut pc = start;
@@ -264,8 +265,12 @@ pub fn lower_compact<'ctx>(ctx: &'ctx Context, proto: &Proto, opts: &LowerOption
                     for t in targets {
                         if !cases.iter().any(|(v, _)| v.get_zero_extended_constant() == Some(t.pc as u64)) {
                             let mut dest = block_of(t)?;
-                            if t.loop_header {
-                                dest = osr_check(block_at[&t.pc].0, dest)?;
+                            // Only a back edge (from a block the header dominates) may
+                            // leave: entering the loop, nothing of it has run (or been
+                            // profiled) yet.
+                            let header = block_at[&t.pc].0;
+                            if t.loop_header && dom.dominates(lazyjit_ir::Block(header as u32), lazyjit_ir::Block(bi as u32)) {
+                                dest = osr_check(header, dest)?;
                             }
                             cases.push((i64t.const_int(t.pc as u64, false), dest));
                         }

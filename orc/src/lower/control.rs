@@ -138,8 +138,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// `guard` (the condition's payload nonzero) and `guard.tag` (the tag equals the
-    /// immediate). On failure (a cold path), every value the snapshot names is stored to
+    /// `guard` (the condition's payload nonzero), `guard.tag` (the tag equals the
+    /// immediate) and `guard.fn` (a closure whose proto is the module function the
+    /// immediate numbers). On failure (a cold path), every value the snapshot names is stored to
     /// its slot and `lz_deopt` continues the call in the interpreter; the body returns
     /// the status it reports.
     pub(crate) fn lower_guard(
@@ -149,20 +150,32 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         imm: i64,
         snap: u32,
     ) -> Result<(), LowerError> {
-        let ok = if op == Opcode::GuardTag {
-            let tag = self.get_tag(arg)?;
-            let wide = self.b.build_int_z_extend(tag, self.t.i64, "")?;
-            self.b.build_int_compare(
-                IntPredicate::EQ,
-                wide,
-                self.t.i64.const_int(imm as u64, true),
-                "",
-            )?
-        } else {
-            self.load_bool(arg)?
-        };
         let pass = self.new_block("guard.ok");
         let fail = self.new_block("guard.fail");
+        let tag_is = |this: &Self, tag: i64| -> Result<_, LowerError> {
+            let wide = this.b.build_int_z_extend(this.get_tag(arg)?, this.t.i64, "")?;
+            Ok(this.b.build_int_compare(IntPredicate::EQ, wide, this.t.i64.const_int(tag as u64, true), "")?)
+        };
+        let ok = match op {
+            Opcode::GuardTag => tag_is(self, imm)?,
+            Opcode::GuardFn => {
+                // A closure, whose proto is the function's (known by address here).
+                let proto = usize::try_from(imm)
+                    .ok()
+                    .and_then(|n| self.loaded.protos.get(n))
+                    .ok_or_else(|| LowerError::Malformed(format!("guard.fn names fn{imm}, which does not exist")))?;
+                let closure = self.new_block("guard.closure");
+                self.b.build_conditional_branch(tag_is(self, lazyjit_ir::rt::Tag::Func as i64)?, closure, fail)?;
+                self.b.position_at_end(closure);
+                let payload = self.get_payload(arg)?;
+                let object = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
+                let field = self.offset_ptr(object, abi::CLOSURE_PROTO_OFFSET)?;
+                let seen = self.b.build_load(self.t.i64, field, "")?.into_int_value();
+                let want = self.t.i64.const_int(proto as *const lazyjit_ir::interp::Proto as u64, false);
+                self.b.build_int_compare(IntPredicate::EQ, seen, want, "")?
+            }
+            _ => self.load_bool(arg)?,
+        };
         self.b.build_conditional_branch(ok, pass, fail)?;
         self.b.position_at_end(fail);
         let snapshot = self

@@ -119,7 +119,8 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::Jump
         | Opcode::Brif
         | Opcode::Guard
-        | Opcode::GuardTag => Safepoint::No,
+        | Opcode::GuardTag
+        | Opcode::GuardFn => Safepoint::No,
         // Small returns copy from registers to the frame's base; others stage a pack.
         Opcode::Return => match data {
             InstData::Return { args, spread: false, .. } if args.len() <= MAX_STAGED => Safepoint::No,

@@ -1,3 +1,4 @@
+-- expect-deopts: 1
 -- A hot global function is replaced in the middle of the loop that calls it.
 function f(x) return x + 1 end
 local s = 0

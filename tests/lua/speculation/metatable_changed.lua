@@ -1,3 +1,4 @@
+-- expect-deopts: 1
 -- Method calls through __index, with the metatable (and its __index) changed mid-loop.
 local A = {}
 A.__index = A
