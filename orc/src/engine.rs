@@ -308,9 +308,10 @@ impl Engine {
                 for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
                     let entry = Body { osr_entry: Some(h as u32), ..Body::inline(inner.opt) };
                     let stub = inner.define_body(&format!("{name}.osr{h}"), proto, loaded, entry, false)?;
-                    let key = (proto as *const Proto as usize, h as u32);
-                    inner.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).insert(key, stub);
-                    if inner.tiering.optimize.is_none() {
+                    if inner.tiering.optimize.is_some() {
+                        let key = (proto as *const Proto as usize, h as u32);
+                        inner.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).insert(key, stub);
+                    } else {
                         proto.osr_slots[h].store(stub as usize, Ordering::Release);
                     }
                 }
@@ -536,17 +537,22 @@ impl Inner {
         Ok(())
     }
 
+    /// Stores the generic on-stack entry of loop header `header` of `proto` into the
+    /// header's slot and returns it.
+    fn take_generic_osr(&self, proto: &Proto, header: u32) -> usize {
+        let key = (proto as *const Proto as usize, header);
+        let stub = self.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied().unwrap_or(0) as usize;
+        proto.osr_slots[header as usize].store(stub, Ordering::Release);
+        stub
+    }
+
     /// Chooses the on-stack entry of loop header `header` of `proto`, whose frame is the
     /// innermost of `vm`: an optimized version specialized to the frame's values, or the
     /// generic entry. Stores it in the header's slot and returns it (0: none yet).
     fn choose_osr(self: &Arc<Self>, vm: &Vm, proto: &Proto, header: u32) -> usize {
         let slot = &proto.osr_slots[header as usize];
         let key = (proto as *const Proto as usize, header);
-        let generic = || {
-            let stub = self.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied().unwrap_or(0);
-            slot.store(stub as usize, Ordering::Release);
-            stub as usize
-        };
+        let generic = || self.take_generic_osr(proto, header);
         let Some(optimize) = &self.tiering.optimize else { return generic() };
         if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts {
             return generic();
@@ -627,9 +633,7 @@ impl JitHooks for Inner {
 
     fn osr_declined(&self, _vm: &mut Vm, proto: &Proto, header: u32) {
         // Specialized to tags the loop no longer has: generic from now on.
-        let key = (proto as *const Proto as usize, header);
-        let stub = self.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied().unwrap_or(0);
-        proto.osr_slots[header as usize].store(stub as usize, Ordering::Release);
+        self.take_generic_osr(proto, header);
     }
 
     fn quiesce(&self) {

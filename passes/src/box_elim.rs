@@ -26,7 +26,7 @@
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Block, BlockCall, Const, Function, Inst, InstData, Opcode, Type, Value, ValueDef};
 
-use crate::edit::{make1, replace_uses};
+use crate::edit::{make1, replace_uses, unboxed};
 use crate::{Context, Pass, PassReport};
 
 /// The box elimination pass (`box_elim`).
@@ -38,16 +38,6 @@ fn def_data(f: &Function, v: Value) -> Option<&InstData> {
         ValueDef::Result(i, _) => Some(&f.insts[i.index()].data),
         ValueDef::Param(..) => None,
     }
-}
-
-/// The type a tag's payload unboxes to, and the box and unbox ops.
-fn unboxed(tag: Tag) -> Option<(Type, Opcode, Opcode)> {
-    Some(match tag {
-        Tag::Int => (Type::I64, Opcode::BoxInt, Opcode::UnboxInt),
-        Tag::Float => (Type::F64, Opcode::BoxFloat, Opcode::UnboxFloat),
-        Tag::Bool => (Type::I1, Opcode::BoxBool, Opcode::UnboxBool),
-        _ => return None,
-    })
 }
 
 /// The tag a box op gives.

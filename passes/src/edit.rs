@@ -1,6 +1,18 @@
 //! Small editing tools the passes share: making instructions, rewriting uses.
 
-use lazyjit_ir::{DebugInfo, Function, Inst, InstData, InstNode, Results, SnapSource, Type, Value, ValueDef};
+use lazyjit_ir::rt::Tag;
+use lazyjit_ir::{DebugInfo, Function, Inst, InstData, InstNode, Opcode, Results, SnapSource, Type, Value, ValueDef};
+
+/// The type a tag's payload unboxes to, and the box and unbox ops (for ints, floats and
+/// booleans; other values stay boxed).
+pub(crate) fn unboxed(tag: Tag) -> Option<(Type, Opcode, Opcode)> {
+    Some(match tag {
+        Tag::Int => (Type::I64, Opcode::BoxInt, Opcode::UnboxInt),
+        Tag::Float => (Type::F64, Opcode::BoxFloat, Opcode::UnboxFloat),
+        Tag::Bool => (Type::I1, Opcode::BoxBool, Opcode::UnboxBool),
+        _ => return None,
+    })
+}
 
 /// Makes an instruction with results of `types` (placed in no block: the caller puts
 /// `Inst` where it belongs). Returns it and its results.

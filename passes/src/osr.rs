@@ -39,6 +39,8 @@ use lazyjit_ir::liveness::Liveness;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Block, BlockCall, DebugInfo, Function, Inst, InstData, InstNode, Opcode, Type, Value, ValueDef};
 
+use crate::edit::unboxed;
+
 /// An on-stack entry's MIR, and where its entry parameters come from.
 #[derive(Clone, Debug)]
 pub struct OsrEntry {
@@ -97,15 +99,6 @@ fn block_of_insts(f: &Function) -> Vec<Option<Block>> {
         }
     }
     at
-}
-
-fn unbox_box(tag: Tag) -> Option<(Opcode, Opcode, Type)> {
-    Some(match tag {
-        Tag::Int => (Opcode::UnboxInt, Opcode::BoxInt, Type::I64),
-        Tag::Float => (Opcode::UnboxFloat, Opcode::BoxFloat, Type::F64),
-        Tag::Bool => (Opcode::UnboxBool, Opcode::BoxBool, Type::I1),
-        _ => return None,
-    })
 }
 
 fn push_inst(f: &mut Function, data: InstData, results: Vec<Value>) -> Inst {
@@ -173,7 +166,7 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
         let n = entry_params.len() as u32;
         // A `val` that is not an int, float or boolean arrives as it is: as the
         // parameter itself if it is a carried value (which keeps its number).
-        if ty == Type::Val && unbox_box(tag).is_none() {
+        if ty == Type::Val && unboxed(tag).is_none() {
             let y = if carried_value {
                 g.values[v.index()].def = ValueDef::Param(entry, n);
                 v
@@ -189,7 +182,7 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
         }
         // Unboxed from the parameter: a typed value (the frame keeps it boxed), or a
         // `val` boxed again, so that its tag is known.
-        let Some((unbox, boxop, unboxed_ty)) = unbox_box(tag) else {
+        let Some((unboxed_ty, boxop, unbox)) = unboxed(tag) else {
             return Err(Decline::Mistyped(v, ty.name(), tag));
         };
         if ty != Type::Val && ty != unboxed_ty {

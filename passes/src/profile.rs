@@ -8,11 +8,8 @@ use lazyjit_ir::rt::Tag;
 pub struct SiteSeen {
     /// For operands 0 and 1: one bit per tag number the operand has had.
     pub tags: [u16; 2],
-    /// For calls: the one target every call had (see `SiteProfile::target`), 0 if none
-    /// or if they differed.
-    pub target: u64,
     /// For calls: the function of the module whose closures every call called, if
-    /// they all did.
+    /// they all did (see `SiteProfile::target`).
     pub callee: Option<u32>,
     /// A speculation made from this site failed before (a guard deoptimized):
     /// speculating on it again would only deoptimize again.
@@ -48,12 +45,10 @@ impl Profile {
             .sites
             .iter()
             .map(|s| {
-                let target = match s.target.load(std::sync::atomic::Ordering::Relaxed) {
-                    SiteProfile::MANY_TARGETS => 0,
-                    t => t,
-                };
-                let callee = protos.iter().position(|p| target != 0 && p as *const Proto as u64 == target).map(|i| i as u32);
-                SiteSeen { tags: [s.operand_tags(0), s.operand_tags(1)], target, callee, failed: s.failed() }
+                let target = s.target.load(std::sync::atomic::Ordering::Relaxed);
+                let one_target = target != 0 && target != SiteProfile::MANY_TARGETS;
+                let callee = protos.iter().position(|p| one_target && p as *const Proto as u64 == target).map(|i| i as u32);
+                SiteSeen { tags: [s.operand_tags(0), s.operand_tags(1)], callee, failed: s.failed() }
             })
             .collect();
         Profile { sites }

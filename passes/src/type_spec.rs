@@ -55,7 +55,7 @@ use lazyjit_ir::liveness::Liveness;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Block, Function, Inst, InstData, Opcode, ResumeAt, SnapId, SnapSource, Snapshot, Type, Value};
 
-use crate::edit::make1;
+use crate::edit::{make1, unboxed};
 use crate::{Context, Pass, PassReport};
 
 /// The type speculation pass (`type_spec`).
@@ -69,15 +69,6 @@ struct Plan {
     op: Opcode,
     /// Convert integer operands to float first (float promotion).
     promote: bool,
-}
-
-fn unbox_op(tag: Tag) -> Option<Opcode> {
-    Some(match tag {
-        Tag::Int => Opcode::UnboxInt,
-        Tag::Float => Opcode::UnboxFloat,
-        Tag::Bool => Opcode::UnboxBool,
-        _ => return None,
-    })
 }
 
 fn box_op(ty: Type) -> Option<Opcode> {
@@ -194,7 +185,7 @@ impl Pass for TypeSpec {
                 for (&a, &tag) in args.iter().zip(&plan.tags) {
                     place(f, InstData::Guard { op: Opcode::GuardTag, arg: a, imm: tag as i64, snap });
                     guards += 1;
-                    let unbox = unbox_op(tag).expect("fast paths and promotion take ints, floats or booleans");
+                    let (_, _, unbox) = unboxed(tag).expect("fast paths and promotion take ints, floats or booleans");
                     let mut x = place(f, InstData::Unary { op: unbox, arg: a }).expect("an unbox has a result");
                     if plan.promote && tag == Tag::Int {
                         x = place(f, InstData::Unary { op: Opcode::IntToFloat, arg: x }).expect("i2f has a result");
