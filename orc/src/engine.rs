@@ -29,7 +29,7 @@
 //! code is compiled on a rayon thread while the function keeps running in its first
 //! code ([`Optimize::background`]), or at its next call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
@@ -179,6 +179,8 @@ struct Inner {
     opt: OptLevel,
     tiering: Tiering,
     stats: Arc<EngineStats>,
+    /// [`Traces`] as bits.
+    traces: Arc<AtomicU8>,
     /// Leaf symbols bound so far, and their addresses.
     leaves: Mutex<HashMap<&'static str, u64>>,
     /// Versions of functions (optimized code's protos), kept as long as their code.
@@ -190,9 +192,6 @@ struct Inner {
     generic_osr: Mutex<HashMap<(usize, u32), u64>>,
     /// Versions made as on-stack entries: the loop header of each, by version address.
     osr_versions: Mutex<HashMap<usize, u32>>,
-    /// Loop headers (by proto address and header) whose optimized entry waits for the
-    /// enclosing loop's header: the back edges waited so far.
-    osr_waits: Mutex<HashMap<(usize, u32), u32>>,
     /// Background compiles running.
     pending: Mutex<usize>,
     idle: Condvar,
@@ -204,6 +203,26 @@ unsafe extern "C" fn failed_body(vm: *mut Vm, _closure: *mut Closure, _base: *mu
     // SAFETY: called with the body's arguments, so `vm` is the running VM.
     unsafe { (*vm).jit_error = Some(LuaError::msg("the function's machine code could not be built")) };
     STATUS_ERROR
+}
+
+/// What the engine reports on standard error as it works ([`Engine::set_traces`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traces {
+    /// One line per compile: the function, the code it gets, why, and the time taken
+    /// (passes and LLVM); and one per loop whose optimized entry was declined.
+    pub tier: bool,
+    /// One line per deoptimization: the function, the guard that failed, its snapshot,
+    /// and what the guarded value held.
+    pub deopt: bool,
+}
+
+const TRACE_TIER: u8 = 1;
+const TRACE_DEOPT: u8 = 2;
+
+impl Traces {
+    fn bits(self) -> u8 {
+        (if self.tier { TRACE_TIER } else { 0 }) | (if self.deopt { TRACE_DEOPT } else { 0 })
+    }
 }
 
 /// What one lazy function of a proto compiles to.
@@ -219,15 +238,17 @@ struct Body {
     optimized: bool,
     /// LLVM's optimization level (inline code).
     opt: OptLevel,
+    /// Why it is compiled (for the tier trace).
+    why: String,
 }
 
 impl Body {
     fn compact(hot_calls: Option<u32>, osr: Option<OsrExits>) -> Body {
-        Body { shape: Shape::Compact, hot_calls, osr, osr_entry: None, optimized: false, opt: OptLevel::O0 }
+        Body { shape: Shape::Compact, hot_calls, osr, osr_entry: None, optimized: false, opt: OptLevel::O0, why: "first call".into() }
     }
 
     fn inline(opt: OptLevel) -> Body {
-        Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: None, optimized: false, opt }
+        Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: None, optimized: false, opt, why: "first call".into() }
     }
 }
 
@@ -253,12 +274,12 @@ impl Engine {
             opt,
             tiering,
             stats: Arc::new(EngineStats::default()),
+            traces: Arc::new(AtomicU8::new(0)),
             leaves: Mutex::new(HashMap::new()),
             versions: Mutex::new(Vec::new()),
             modules: Mutex::new(HashMap::new()),
             generic_osr: Mutex::new(HashMap::new()),
             osr_versions: Mutex::new(HashMap::new()),
-            osr_waits: Mutex::new(HashMap::new()),
             pending: Mutex::new(0),
             idle: Condvar::new(),
         };
@@ -268,6 +289,12 @@ impl Engine {
     /// The counters.
     pub fn stats(&self) -> &EngineStats {
         &self.inner.stats
+    }
+
+    /// Reports compiles and deoptimizations on standard error from now on, as `traces`
+    /// says.
+    pub fn set_traces(&self, traces: Traces) {
+        self.inner.traces.store(traces.bits(), Ordering::Relaxed);
     }
 
     /// Nanoseconds ORC spent linking compiled objects.
@@ -306,7 +333,8 @@ impl Engine {
                 // The generic on-stack entries, one per loop header. Without an optimizing
                 // tier they are the entries; with one, it chooses when the loop gets hot.
                 for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
-                    let entry = Body { osr_entry: Some(h as u32), ..Body::inline(inner.opt) };
+                    let why = format!("loop at block{h} hot");
+                    let entry = Body { osr_entry: Some(h as u32), why, ..Body::inline(inner.opt) };
                     let stub = inner.define_body(&format!("{name}.osr{h}"), proto, loaded, entry, false)?;
                     if inner.tiering.optimize.is_some() {
                         let key = (proto as *const Proto as usize, h as u32);
@@ -322,7 +350,8 @@ impl Engine {
             };
             let stub = inner.define_body(&name, proto, loaded, body, true)?;
             if hot_calls.is_some() {
-                let hot = inner.define_body(&format!("{name}.hot"), proto, loaded, Body::inline(inner.opt), false)?;
+                let body = Body { why: "hot".into(), ..Body::inline(inner.opt) };
+                let hot = inner.define_body(&format!("{name}.hot"), proto, loaded, body, false)?;
                 proto.hot_entry.store(hot as usize, Ordering::Release);
             }
             proto.first_entry.store(stub as usize, Ordering::Release);
@@ -378,9 +407,9 @@ impl Inner {
     /// Defines `name` as a lazy function compiling `body` of `proto`; `first`: it is the
     /// function's first code, counted in `functions_compiled`. Returns the stub's address.
     fn define_body(&self, name: &str, proto: &Proto, loaded: &LoadedModule, body: Body, first: bool) -> Result<u64, OrcError> {
-        let Body { shape, hot_calls, osr, osr_entry, optimized, opt } = body;
+        let Body { shape, hot_calls, osr, osr_entry, optimized, opt, why } = body;
         let target = Target(proto, loaded);
-        let stats = self.stats.clone();
+        let (stats, traces) = (self.stats.clone(), self.traces.clone());
         self.session.add_lazy_function(name, move |req| {
             let target = target;
             // SAFETY: see `Target`.
@@ -415,6 +444,16 @@ impl Inner {
                 (Shape::Inline, Some(_), false) => &stats.compiles_osr,
             };
             count.fetch_add(1, Ordering::Relaxed);
+            if traces.load(Ordering::Relaxed) & TRACE_TIER != 0 {
+                let code = match (shape, osr_entry, optimized) {
+                    (Shape::Compact, _, _) => "compact code".to_string(),
+                    (Shape::Inline, None, false) => "inline code".to_string(),
+                    (Shape::Inline, _, true) => "optimized code".to_string(),
+                    (Shape::Inline, Some(h), false) => format!("inline code entered at block{h}"),
+                };
+                let ms = t0.elapsed().as_secs_f64() * 1e3;
+                eprintln!("[tier] {} (line {}): {code}, {why}, {ms:.2} ms", proto.describe(), proto.mir.line);
+            }
             Ok(object)
         })?;
         self.session.lookup(name)
@@ -442,10 +481,15 @@ impl Inner {
         let t0 = Instant::now();
         let module = self.module_of(loaded);
         let profile = lazyjit_passes::Profile::of(proto);
-        let cx = lazyjit_passes::Context { module: &module, runtime: &loaded.runtime, profile: Some(&profile) };
-        let (mut f, from) = match osr {
-            None => (proto.mir.clone(), Vec::new()),
-            Some(e) => (e.function, e.from),
+        let (mut f, from, stands_for) = match osr {
+            None => (proto.mir.clone(), Vec::new(), Vec::new()),
+            Some(e) => (e.function, e.from, e.stands_for),
+        };
+        let cx = lazyjit_passes::Context {
+            module: &module,
+            runtime: &loaded.runtime,
+            profile: Some(&profile),
+            stands_for: &stands_for,
         };
         let names: Vec<&str> = optimize.pipeline.iter().map(String::as_str).collect();
         lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify).map_err(|e| e.to_string())?;
@@ -474,10 +518,15 @@ impl Inner {
         }
         // SAFETY: a loaded proto's module outlives it.
         let loaded = unsafe { &*proto.module };
+        let t0 = Instant::now();
         match self.make_version(proto, loaded, optimize, None) {
             Ok((version, n)) => {
                 let name = format!("lzo.{n}.{}", proto.mir.name);
-                if self.install(proto, version, &name, optimize, &proto.entry).is_ok() {
+                let deopts = proto.deopts.load(Ordering::Relaxed);
+                let again = if deopts > 0 { format!(" (again, after {deopts} deoptimizations)") } else { String::new() };
+                let hot = self.tiering.hot_calls.map_or(String::new(), |n| format!(" after {n} calls"));
+                let why = format!("hot{hot}{again}; passes {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
+                if self.install(proto, version, &name, optimize, &proto.entry, why).is_ok() {
                     return;
                 }
             }
@@ -496,10 +545,11 @@ impl Inner {
         name: &str,
         optimize: &Optimize,
         slot: &std::sync::atomic::AtomicUsize,
+        why: String,
     ) -> Result<(), ()> {
         // SAFETY: a loaded proto's module outlives it.
         let loaded = unsafe { &*proto.module };
-        let body = Body { optimized: true, ..Body::inline(optimize.opt) };
+        let body = Body { optimized: true, why, ..Body::inline(optimize.opt) };
         // SAFETY: the version lives as long as the engine.
         let stub = match self.define_body(name, unsafe { &*version }, loaded, body, false) {
             Ok(stub) => stub,
@@ -551,29 +601,30 @@ impl Inner {
     /// generic entry. Stores it in the header's slot and returns it (0: none yet).
     fn choose_osr(self: &Arc<Self>, vm: &Vm, proto: &Proto, header: u32) -> usize {
         let slot = &proto.osr_slots[header as usize];
-        let key = (proto as *const Proto as usize, header);
         let generic = || self.take_generic_osr(proto, header);
         let Some(optimize) = &self.tiering.optimize else { return generic() };
         if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts {
             return generic();
         }
-        // An inner loop whose values come from its enclosing loop: wait (a while) for a
-        // back edge to the enclosing loop's header, whose entry can be optimized.
-        if let Some(waited) = self.osr_waits.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&key) {
-            *waited += 1;
-            return if *waited > OSR_WAIT_BACKEDGES { generic() } else { 0 };
+        // One on-stack entry of a function compiles at a time: the loop whose entry is
+        // being made is where the function runs (other headers it passes wait for it).
+        if proto.osr_slots.iter().any(|s| s.load(Ordering::Acquire) == OSR_PENDING) {
+            return 0;
         }
         let Some(frame) = vm.frames.last() else { return generic() };
         let base = frame.base;
         let tag_of = |v: lazyjit_ir::Value| vm.get(base + proto.slot_of[v.index()] as usize).tag();
         let entry = match lazyjit_passes::osr::entry_at(&proto.mir, lazyjit_ir::Block(header), tag_of) {
             Ok(entry) => entry,
-            Err(lazyjit_passes::osr::Decline::Enclosed(_)) => {
-                self.osr_waits.lock().unwrap_or_else(|p| p.into_inner()).insert(key, 0);
-                return 0;
+            Err(decline) => {
+                if self.traces.load(Ordering::Relaxed) & TRACE_TIER != 0 {
+                    let (name, line) = (proto.describe(), proto.mir.line);
+                    eprintln!("[tier] {name} (line {line}): the loop at block{header} gets inline code: {decline}");
+                }
+                return generic();
             }
-            Err(_) => return generic(),
         };
+        let t0 = Instant::now();
         // SAFETY: a loaded proto's module outlives it.
         let loaded = unsafe { &*proto.module };
         let (version, n) = match self.make_version(proto, loaded, optimize, Some(entry)) {
@@ -585,7 +636,8 @@ impl Inner {
         };
         self.osr_versions.lock().unwrap_or_else(|p| p.into_inner()).insert(version as usize, header);
         let name = format!("lzo.{n}.{}.osr{header}", proto.mir.name);
-        if self.install(proto, version, &name, optimize, slot).is_err() {
+        let why = format!("entered at block{header} (loop hot); passes {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
+        if self.install(proto, version, &name, optimize, slot, why).is_err() {
             return generic();
         }
         match slot.load(Ordering::Acquire) {
@@ -595,9 +647,34 @@ impl Inner {
     }
 }
 
-/// Back edges an inner loop's on-stack entry waits for its enclosing loop's header
-/// before it takes the generic entry (see [`Inner::choose_osr`]).
-const OSR_WAIT_BACKEDGES: u32 = 10_000;
+/// What failed at a deoptimization at op `pc` of `version` with snapshot `snap`: the
+/// guard, its snapshot and resume point, and what the guarded value held (read from
+/// the rebuilt generic frame, the innermost of `vm`, when the snapshot carries it).
+fn explain_deopt(vm: &Vm, proto: &Proto, version: &Proto, snap: u32, pc: u32) -> String {
+    use lazyjit_ir::function::{InstData, SnapSource};
+    let inst = version
+        .origin
+        .get(pc as usize)
+        .and_then(|&(b, i)| version.mir.blocks.get(b as usize)?.insts.get(i as usize).copied());
+    let Some(InstData::Guard { op, arg, imm, .. }) = inst.map(|i| &version.mir.insts[i.index()].data) else {
+        return format!("snapshot {snap} at op {pc}");
+    };
+    let what = match op {
+        lazyjit_ir::Opcode::GuardFn => format!("fn{imm}"),
+        lazyjit_ir::Opcode::GuardTag => lazyjit_ir::rt::Tag::from_u8(*imm as u8).map_or("?", |t| t.name()).to_string(),
+        _ => String::new(),
+    };
+    let mut text = format!("{} {arg}{}{what}, snap{snap} failed", op.mnemonic(), if what.is_empty() { "" } else { ", " });
+    let Some(snapshot) = version.mir.snapshots.get(snap as usize) else { return text };
+    let held = snapshot.entries.iter().find(|(_, src)| *src == SnapSource::Value(*arg)).map(|(generic, _)| *generic);
+    if let (Some(generic), Some(frame)) = (held, vm.frames.last()) {
+        if let Some(&slot) = proto.slot_of.get(generic.index()) {
+            let tag = vm.get(frame.base + slot as usize).tag();
+            text += &format!(" ({arg} holds a {})", tag.name());
+        }
+    }
+    text + &format!("; resumes at {}:{} in the interpreter", snapshot.resume.block, snapshot.resume.index)
+}
 
 /// A dispatch slot moved into a background compile (see [`Target`] for why it stays
 /// valid).
@@ -610,8 +687,15 @@ impl JitHooks for Inner {
         self.tier_up(proto);
     }
 
-    fn deoptimized(&self, _vm: &mut Vm, proto: &Proto, version: &Proto, _snap: u32) {
+    fn deoptimized(&self, vm: &mut Vm, proto: &Proto, version: &Proto, snap: u32, pc: u32) {
         self.stats.deopts.fetch_add(1, Ordering::Relaxed);
+        if self.traces.load(Ordering::Relaxed) & TRACE_DEOPT != 0 {
+            let optimize = self.tiering.optimize.as_ref();
+            let limit = optimize.map_or(String::new(), |o| format!(" of {}", o.max_deopts));
+            let (name, line) = (proto.describe(), version.line_at(pc));
+            let deopts = proto.deopts.load(Ordering::Relaxed);
+            eprintln!("[deopt] {name} (line {line}): {}; deoptimization {deopts}{limit}", explain_deopt(vm, proto, version, snap, pc));
+        }
         let osr = self.osr_versions.lock().unwrap_or_else(|p| p.into_inner()).get(&(version as *const Proto as usize)).copied();
         if let Some(header) = osr {
             // The next hot back edge chooses the header's entry again (re-optimized from

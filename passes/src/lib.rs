@@ -25,7 +25,7 @@ pub use profile::{Profile, SiteSeen};
 use std::time::{Duration, Instant};
 
 use lazyjit_ir::interp::RtEntry;
-use lazyjit_ir::{verify_function, Function, Module, VerifyError};
+use lazyjit_ir::{verify_function, Function, Module, Value, VerifyError};
 
 /// What a pass did to a function.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,12 +47,21 @@ pub struct Context<'a> {
     pub runtime: &'a [RtEntry],
     /// What the function's profile sites have seen; none: nothing is speculated.
     pub profile: Option<&'a Profile>,
+    /// Values of the function that stand for another value of the generic function
+    /// (an on-stack entry's new header parameters, see [`osr::OsrEntry::stands_for`]):
+    /// snapshots name the generic value.
+    pub stands_for: &'a [(Value, Value)],
 }
 
 impl<'a> Context<'a> {
+    /// The generic value `v` stands for (itself unless [`Context::stands_for`] says).
+    pub fn generic_value(&self, v: Value) -> Value {
+        self.stands_for.iter().find(|&&(p, _)| p == v).map_or(v, |&(_, g)| g)
+    }
+
     /// A context with the module only: no runtime declarations, no profile.
     pub fn new(module: &'a Module) -> Context<'a> {
-        Context { module, runtime: &[], profile: None }
+        Context { module, runtime: &[], profile: None, stands_for: &[] }
     }
 }
 

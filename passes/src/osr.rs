@@ -30,11 +30,33 @@
 //! check those tags first ([`OsrEntry::from`] lists them with the generic values they
 //! come from) and not enter when they differ.
 //!
+//! A value live at the header that an *enclosing* loop defines (an outer loop's counter,
+//! a value computed in its body) is defined again on each trip round the enclosing
+//! loop, which the copy keeps: block 0 cannot simply take over its definition. Block 0
+//! and the old definition now both define it, so the copy is put back into SSA form for
+//! it: a new block parameter wherever the two meet and the value is live (the header,
+//! and any block where the enclosing loop's paths join after it), and every use reads
+//! the definition that reaches it:
+//!
+//! ```text
+//! block0(y0, y1):                ; y1: the frame's ci
+//!   jump block5(y0, y1)
+//! block2:                        ; in the enclosing loop
+//!   v9 = rtcall @lua.sub(..)     ; ci
+//!   jump block5(v4, v9)
+//! block5(v12: val, v30: val) loop:   ; v30 stands for v9 from here on
+//!   ...
+//!   jump block5(v13, v30)        ; back edge
+//! ```
+//!
+//! The new parameters stand for the generic value in snapshots
+//! ([`OsrEntry::stands_for`]: a deopt inside the loop writes the parameter to the
+//! generic value's slot).
+//!
 //! It declines (an error saying why) where the header heads no loop, reaches the
-//! function's entry, has a live pack, or has a live value defined
-//! inside an enclosing loop (the value would need a block parameter on the way back to
-//! the header; not done yet).
+//! function's entry, or has a live pack.
 
+use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::liveness::Liveness;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Block, BlockCall, DebugInfo, Function, Inst, InstData, InstNode, Opcode, Type, Value, ValueDef};
@@ -49,6 +71,10 @@ pub struct OsrEntry {
     /// Per parameter of block 0, in order: the generic value it starts from (in the
     /// frame of the function at the back edge) and the tag the entry was specialized to.
     pub from: Vec<(Value, Tag)>,
+    /// Values of the function that stand for another (generic) value: the header's
+    /// parameters added for values of enclosing loops, with the value each replaces.
+    /// Snapshots name the generic value.
+    pub stands_for: Vec<(Value, Value)>,
 }
 
 /// Why a header gets no on-stack entry.
@@ -63,10 +89,6 @@ pub enum Decline {
     /// A value live at the header is a pack.
     #[error("{0}, live at the header, is a pack")]
     Pack(Value),
-    /// A value live at the header is defined inside a loop enclosing the header:
-    /// entering the enclosing loop's header instead would do.
-    #[error("{0}, live at the header, is defined inside a loop enclosing it")]
-    Enclosed(Value),
     /// A typed value holds a value of another tag (the frame is not what the MIR says).
     #[error("{0}, live at the header, is an {1} but holds a {2:?}")]
     Mistyped(Value, &'static str, Tag),
@@ -130,15 +152,17 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
             return Err(Decline::Pack(v));
         }
     }
-    for &v in &carried {
-        let def = match f.values[v.index()].def {
-            ValueDef::Param(b, _) => Some(b),
-            ValueDef::Result(i, _) => inst_block[i.index()],
-        };
-        if def.is_some_and(|b| reached[b.index()]) {
-            return Err(Decline::Enclosed(v));
-        }
-    }
+    // Values of enclosing loops: defined again on the way back to the header.
+    let enclosed: Vec<bool> = carried
+        .iter()
+        .map(|&v| {
+            let def = match f.values[v.index()].def {
+                ValueDef::Param(b, _) => Some(b),
+                ValueDef::Result(i, _) => inst_block[i.index()],
+            };
+            def.is_some_and(|b| reached[b.index()])
+        })
+        .collect();
 
     let mut g = f.clone();
     // The code the header does not reach becomes stubs; block numbers stay.
@@ -158,16 +182,20 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
     let mut from = Vec::with_capacity(params.len() + carried.len());
     let mut insts = Vec::new();
     let mut args = Vec::with_capacity(params.len());
+    let mut from_enclosing = Vec::new();
     let entry = Block::new(0);
-    for (k, &v) in params.iter().chain(&carried).enumerate() {
-        let carried_value = k >= params.len();
+    let kinds = params.iter().map(|_| Carried::HeaderParam).chain(enclosed.iter().map(|&e| if e { Carried::Enclosed } else { Carried::Before }));
+    for (&v, kind) in params.iter().chain(&carried).zip(kinds) {
+        // A value from before the loop keeps its number (block 0 defines it now); the
+        // header's parameters get theirs from block 0's arguments, and values of
+        // enclosing loops from new header parameters.
+        let keeps_number = kind == Carried::Before;
         let ty = f.value_type(v);
         let tag = tag_of(v);
         let n = entry_params.len() as u32;
-        // A `val` that is not an int, float or boolean arrives as it is: as the
-        // parameter itself if it is a carried value (which keeps its number).
-        if ty == Type::Val && unboxed(tag).is_none() {
-            let y = if carried_value {
+        // A `val` that is not an int, float or boolean arrives as it is.
+        let value = if ty == Type::Val && unboxed(tag).is_none() {
+            let y = if keeps_number {
                 g.values[v.index()].def = ValueDef::Param(entry, n);
                 v
             } else {
@@ -175,39 +203,169 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
             };
             entry_params.push(y);
             from.push((v, tag));
-            if !carried_value {
-                args.push(y);
-            }
-            continue;
-        }
-        // Unboxed from the parameter: a typed value (the frame keeps it boxed), or a
-        // `val` boxed again, so that its tag is known.
-        let Some((unboxed_ty, boxop, unbox)) = unboxed(tag) else {
-            return Err(Decline::Mistyped(v, ty.name(), tag));
-        };
-        if ty != Type::Val && ty != unboxed_ty {
-            return Err(Decline::Mistyped(v, ty.name(), tag));
-        }
-        let y = g.make_value(Type::Val, ValueDef::Param(entry, n));
-        entry_params.push(y);
-        from.push((v, tag));
-        let typed = if ty != Type::Val && carried_value { v } else { g.make_value(unboxed_ty, ValueDef::Param(entry, 0)) };
-        insts.push(push_inst(&mut g, InstData::Unary { op: unbox, arg: y }, vec![typed]));
-        let value = if ty == Type::Val {
-            let boxed = if carried_value { v } else { g.make_value(Type::Val, ValueDef::Param(entry, 0)) };
-            insts.push(push_inst(&mut g, InstData::Unary { op: boxop, arg: typed }, vec![boxed]));
-            boxed
+            y
         } else {
-            typed
+            // Unboxed from the parameter: a typed value (the frame keeps it boxed), or a
+            // `val` boxed again, so that its tag is known.
+            let Some((unboxed_ty, boxop, unbox)) = unboxed(tag) else {
+                return Err(Decline::Mistyped(v, ty.name(), tag));
+            };
+            if ty != Type::Val && ty != unboxed_ty {
+                return Err(Decline::Mistyped(v, ty.name(), tag));
+            }
+            let y = g.make_value(Type::Val, ValueDef::Param(entry, n));
+            entry_params.push(y);
+            from.push((v, tag));
+            let typed = if ty != Type::Val && keeps_number { v } else { g.make_value(unboxed_ty, ValueDef::Param(entry, 0)) };
+            insts.push(push_inst(&mut g, InstData::Unary { op: unbox, arg: y }, vec![typed]));
+            if ty == Type::Val {
+                let boxed = if keeps_number { v } else { g.make_value(Type::Val, ValueDef::Param(entry, 0)) };
+                insts.push(push_inst(&mut g, InstData::Unary { op: boxop, arg: typed }, vec![boxed]));
+                boxed
+            } else {
+                typed
+            }
         };
-        if !carried_value {
-            args.push(value);
+        match kind {
+            Carried::HeaderParam => args.push(value),
+            Carried::Enclosed => from_enclosing.push((v, value)),
+            Carried::Before => {}
         }
     }
+    let stands_for = if from_enclosing.is_empty() {
+        Vec::new()
+    } else {
+        let (stands_for, header_args) = repair(&mut g, header, &reached, &from_enclosing);
+        args.extend(header_args);
+        stands_for
+    };
     let jump = push_inst(&mut g, InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: header, args } }, Vec::new());
     insts.push(jump);
     g.blocks[0].params = entry_params;
     g.blocks[0].insts = insts;
     g.params = g.blocks[0].params.len() as u32;
-    Ok(OsrEntry { function: g, from })
+    Ok(OsrEntry { function: g, from, stands_for })
+}
+
+/// How a value live at the header reaches the entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    /// A parameter of the header.
+    HeaderParam,
+    /// Defined before the loop: block 0 defines it now.
+    Before,
+    /// Defined in an enclosing loop (again on each of its trips).
+    Enclosed,
+}
+
+/// Puts `g` (the entry's copy, its unreached blocks already stubs, block 0 about to jump
+/// to `header`) back into SSA form for values of enclosing loops: each `(v, e)` of
+/// `values` is a value live at the header that a block the header reaches defines, and
+/// `e` its value from block 0. Both now define `v`'s variable, so block parameters go
+/// where the two meet (the iterated dominance frontier of `v`'s block, where `v` is
+/// live: at least the header), and every use reads the definition that reaches it.
+/// Returns each new parameter with the value it stands for, and the arguments block 0
+/// passes to the header's new parameters (in order).
+fn repair(g: &mut Function, header: Block, reached: &[bool], values: &[(Value, Value)]) -> (Vec<(Value, Value)>, Vec<Value>) {
+    let n = g.blocks.len();
+    // The entry's CFG: block 0 jumps to the header; the rest as in `g`.
+    let mut succs: Vec<Vec<Block>> = vec![Vec::new(); n];
+    succs[0].push(header);
+    for bi in (0..n).filter(|&b| reached[b]) {
+        if let Some(t) = g.terminator(Block::new(bi)) {
+            succs[bi].extend(g.insts[t.index()].data.successors().iter().map(|d| d.block));
+        }
+    }
+    let mut preds: Vec<Vec<Block>> = vec![Vec::new(); n];
+    for (bi, ss) in succs.iter().enumerate() {
+        for s in ss {
+            preds[s.index()].push(Block::new(bi));
+        }
+    }
+    let dom = DominatorTree::from_successors(&succs);
+    // Dominance frontiers.
+    let mut frontier: Vec<Vec<Block>> = vec![Vec::new(); n];
+    for b in dom.reverse_postorder() {
+        if preds[b.index()].len() < 2 {
+            continue;
+        }
+        let idom = dom.idom(*b);
+        for &p in preds[b.index()].iter().filter(|p| dom.is_reachable(**p)) {
+            let mut runner = Some(p);
+            while let Some(r) = runner.filter(|&r| Some(r) != idom) {
+                if !frontier[r.index()].contains(b) {
+                    frontier[r.index()].push(*b);
+                }
+                runner = dom.idom(r);
+            }
+        }
+    }
+    let liveness = Liveness::compute(g);
+    let live_in: Vec<Option<lazyjit_ir::liveness::BitSet>> =
+        (0..n).map(|b| reached[b].then(|| liveness.live_before(g, Block::new(b), 0))).collect();
+    let inst_block = block_of_insts(g);
+    let mut stands_for = Vec::new();
+    let mut header_args = Vec::new();
+    for &(v, entry_value) in values {
+        let def_block = match g.values[v.index()].def {
+            ValueDef::Param(b, _) => b,
+            ValueDef::Result(i, _) => inst_block[i.index()].expect("a value of a reached block is placed"),
+        };
+        // Blocks where the two definitions meet and `v` is live: a parameter each.
+        let mut param_at: Vec<Option<Value>> = vec![None; n];
+        let mut work = vec![def_block];
+        while let Some(w) = work.pop() {
+            for &x in &frontier[w.index()] {
+                if x == def_block || param_at[x.index()].is_some() || !live_in[x.index()].as_ref().is_some_and(|l| l.contains(v.index())) {
+                    continue;
+                }
+                let p = g.make_value(g.value_type(v), ValueDef::Param(x, g.blocks[x.index()].params.len() as u32));
+                g.blocks[x.index()].params.push(p);
+                param_at[x.index()] = Some(p);
+                stands_for.push((p, v));
+                work.push(x);
+            }
+        }
+        if let Some(p) = param_at[header.index()] {
+            debug_assert!(g.blocks[header.index()].params.last() == Some(&p));
+            header_args.push(entry_value);
+        }
+        // Each use reads the definition that reaches it: walk the dominator tree.
+        let mut reaching: Vec<Option<Value>> = vec![None; n];
+        reaching[0] = Some(entry_value);
+        for &b in dom.reverse_postorder().iter().filter(|b| b.index() != 0) {
+            let mut cur = match param_at[b.index()] {
+                Some(p) => p,
+                None => reaching[dom.idom(b).expect("a reachable block other than the entry").index()].expect("set before"),
+            };
+            if matches!(g.values[v.index()].def, ValueDef::Param(d, _) if d == b) {
+                cur = v;
+            }
+            for k in 0..g.blocks[b.index()].insts.len() {
+                let inst = g.blocks[b.index()].insts[k];
+                let node = &mut g.insts[inst.index()];
+                node.data.map_operands(|x| if x == v { cur } else { x });
+                match &mut node.data {
+                    InstData::Jump { dest, .. } => {
+                        if param_at[dest.block.index()].is_some() {
+                            dest.args.push(cur);
+                        }
+                    }
+                    InstData::Brif { then_dest, else_dest, .. } => {
+                        for dest in [then_dest, else_dest] {
+                            if param_at[dest.block.index()].is_some() {
+                                dest.args.push(cur);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if node.results.contains(&v) {
+                    cur = v;
+                }
+            }
+            reaching[b.index()] = Some(cur);
+        }
+    }
+    (stands_for, header_args)
 }

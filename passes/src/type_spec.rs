@@ -119,7 +119,7 @@ impl Pass for TypeSpec {
             let live = liveness.live_before(f, block, k);
             f.snapshots.push(Snapshot {
                 resume: ResumeAt { block, index: k as u32 },
-                entries: live.iter().map(|v| (Value::new(v), SnapSource::Value(Value::new(v)))).collect(),
+                entries: live.iter().map(|v| (cx.generic_value(Value::new(v)), SnapSource::Value(Value::new(v)))).collect(),
             });
             snap
         };

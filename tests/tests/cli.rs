@@ -173,6 +173,35 @@ fn the_default_policy_optimizes_hot_functions() {
 }
 
 #[test]
+fn trace_tier_names_every_compile_and_why() {
+    let (out, err, code) = run(&["--trace-tier", "-e", TIER_UP], "");
+    assert_eq!((out.as_str(), code), ("9006000\ta!\t1.5!\n", Some(0)), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    // Three functions' first code, then `hot` optimized and the loop's optimized entry.
+    assert_eq!(lines.len(), 5, "{err}");
+    assert!(lines.iter().all(|l| l.starts_with("[tier] ") && l.ends_with(" ms")), "{err}");
+    assert!(lines.iter().any(|l| l.starts_with("[tier] main chunk (line 0): compact code, first call, ")), "{err}");
+    assert!(lines.iter().any(|l| l.starts_with("[tier] function 'hot' (line 1): optimized code, hot after 1000 calls; passes ")), "{err}");
+    assert!(lines.iter().any(|l| l.starts_with("[tier] main chunk (line 0): optimized code, entered at block")), "{err}");
+    assert_eq!(lines.iter().filter(|l| l.contains("function 'cold' (line 2): compact code, first call")).count(), 1, "{err}");
+    // Without the flag, nothing.
+    let (_, err, _) = run(&["-e", TIER_UP], "");
+    assert_eq!(err, "");
+}
+
+#[test]
+fn trace_deopt_names_the_failed_guard_and_what_the_value_held() {
+    let prog = "local function f(x) return x + 1 end
+for i = 1, 10 do f(i) end
+print(f(0.5))";
+    let (out, err, code) = run(&["--policy", "optimize-now", "--trace-deopt", "-e", prog], "");
+    assert_eq!((out.as_str(), code), ("1.5\n", Some(0)), "{err}");
+    let line = err.lines().find(|l| l.starts_with("[deopt] function 'f' (line 1): guard.tag v")).unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains(", int, snap0 failed (v") && line.contains(" holds a float); resumes at block0:"), "{line}");
+    assert!(line.ends_with("; deoptimization 1 of 4"), "{line}");
+}
+
+#[test]
 fn a_malformed_policy_is_an_error_with_its_position() {
     let dir = tempdir_file("bad.ron", "TierPolicy(\n  baseline: (loop_free: Compact,\n    with_loops: Sideways,");
     let (out, err, code) = run(&["--policy", dir.to_str().unwrap(), "-e", "print(1)"], "");

@@ -18,6 +18,10 @@
 //!          --fn NAME        with --emit: only the function named NAME
 //!          --stats          print compile and run statistics on stderr at exit
 //!          --stats-json P   write them to P as one JSON object
+//!          --trace-tier     one line on stderr per compile (function, code, why, time)
+//!                           and per loop whose optimized entry was declined
+//!          --trace-deopt    one line on stderr per deoptimization (function, guard,
+//!                           snapshot, what the guarded value held)
 //! ```
 
 use std::io::Read;
@@ -28,7 +32,7 @@ use std::time::Instant;
 use lazyjit_lua::driver::{self, RunError};
 
 const USAGE: &str =
-    "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] (FILE.lua | -e CODE | -) [ARGS...]";
+    "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] (FILE.lua | -e CODE | -) [ARGS...]";
 
 /// An execution tier.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,8 +78,18 @@ struct Options {
     only_fn: Option<String>,
     stats: bool,
     stats_json: Option<String>,
+    traces: Traces,
     source: Source,
     args: Vec<String>,
+}
+
+/// What the JIT reports on stderr as it runs (`--trace-tier`, `--trace-deopt`).
+#[derive(Clone, Copy, Default)]
+pub struct Traces {
+    /// One line per compile.
+    pub tier: bool,
+    /// One line per deoptimization.
+    pub deopt: bool,
 }
 
 enum Source {
@@ -92,6 +106,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     let mut policy = None;
     let mut stats = false;
     let mut stats_json = None;
+    let mut traces = Traces::default();
     let source = loop {
         let Some(arg) = argv.next() else { return Err(USAGE.to_string()) };
         match arg.as_str() {
@@ -116,6 +131,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             },
             "--fn" => only_fn = Some(argv.next().ok_or("--fn needs a function name")?),
             "--stats" => stats = true,
+            "--trace-tier" => traces.tier = true,
+            "--trace-deopt" => traces.deopt = true,
             "--stats-json" => stats_json = Some(argv.next().ok_or("--stats-json needs a path")?),
             "-e" => break Source::Code(argv.next().ok_or("-e needs a chunk of code")?),
             "-" => break Source::Stdin,
@@ -124,7 +141,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             _ => break Source::File(arg),
         }
     };
-    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, source, args: argv.collect() })
+    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
@@ -153,8 +170,9 @@ pub struct RunStats {
 }
 
 /// Runs a compiled module in a compiling tier (for [`Tier::Policy`], under the named
-/// policy: a built-in name or a file), filling in the statistics.
-pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], Tier, Option<&str>, &mut RunStats) -> Result<i32, RunError>;
+/// policy: a built-in name or a file), with the traces asked for, filling in the
+/// statistics.
+pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], Tier, Option<&str>, Traces, &mut RunStats) -> Result<i32, RunError>;
 
 /// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
 /// one named): compact code for [`Tier::Compact`], else inline code.
@@ -206,6 +224,7 @@ fn run(
     args: &[String],
     tier: Tier,
     policy: Option<&str>,
+    traces: Traces,
     jit: Option<Jit>,
     stats: &mut RunStats,
 ) -> Result<i32, RunError> {
@@ -229,7 +248,7 @@ fn run(
                 Tier::Policy => policy.unwrap_or("default").to_string(),
                 _ => tier.name().to_string(),
             };
-            (jit.run)(module, script, args, tier, policy, stats)
+            (jit.run)(module, script, args, tier, policy, traces, stats)
         }
     }
 }
@@ -313,10 +332,10 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         };
     }
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
-    let (args, tier, policy) = (opts.args, opts.tier, opts.policy);
+    let (args, tier, policy, traces) = (opts.args, opts.tier, opts.policy, opts.traces);
     let outcome = driver::on_vm_thread(move || {
         let mut stats = RunStats::default();
-        let r = run(&source, &chunkname, &script, &args, tier, policy.as_deref(), jit, &mut stats);
+        let r = run(&source, &chunkname, &script, &args, tier, policy.as_deref(), traces, jit, &mut stats);
         (r, stats)
     });
     let outcome = match outcome {

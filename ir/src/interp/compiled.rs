@@ -333,7 +333,7 @@ pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
     vm.top = frame.base + proto.nslots as usize;
     proto.deopts.fetch_add(1, Ordering::Relaxed);
     if let Some(jit) = vm.jit.clone() {
-        jit.deoptimized(vm, proto, version, snap);
+        jit.deoptimized(vm, proto, version, snap, pc);
     }
     match exec::interpret(vm, floor) {
         Ok(n) => n as i64,

@@ -254,10 +254,11 @@ fn default_call_error(_: &mut Vm, v: Val) -> LuaError {
 pub trait JitHooks: Send + Sync {
     /// `proto`'s code counted enough calls to move it to its next tier.
     fn hot(self: std::sync::Arc<Self>, vm: &mut Vm, proto: &Proto);
-    /// A guard of `version` (optimized code of `proto`) failed at snapshot `snap`: the
-    /// frame now runs `proto` in the interpreter. The site the guard speculated on has
-    /// recorded the failure already.
-    fn deoptimized(&self, vm: &mut Vm, proto: &Proto, version: &Proto, snap: u32);
+    /// A guard of `version` (optimized code of `proto`), op `pc` of the version, failed
+    /// at snapshot `snap`: the frame (the innermost of `vm`) now holds `proto`'s values
+    /// and goes on in the interpreter. The site the guard speculated on has recorded the
+    /// failure already.
+    fn deoptimized(&self, vm: &mut Vm, proto: &Proto, version: &Proto, snap: u32, pc: u32);
     /// `proto`'s code is at a back edge to loop header `header` and has taken enough back
     /// edges to leave for an on-stack entry, but [`Proto::osr_slots`] names none: choose
     /// one and return it (also storing it there), or 0 to go on in the code running now.

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
-use lazyjit_orc::engine::{Engine, Shape, Tiering};
+use lazyjit_orc::engine::{Engine, Shape, Tiering, Traces};
 use lazyjit_orc::policy::TierPolicy;
 use lazyjit_orc::OptLevel;
 
@@ -38,6 +38,7 @@ fn run_jit(
     args: &[String],
     tier: cli::Tier,
     policy: Option<&str>,
+    traces: cli::Traces,
     stats: &mut cli::RunStats,
 ) -> Result<i32, RunError> {
     let (tiering, opt) = match tier {
@@ -53,6 +54,7 @@ fn run_jit(
     // The engine outlives the VM's run: its code is only called from within it.
     let engine = Engine::with_tiering(opt, tiering)
         .map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
+    engine.set_traces(Traces { tier: traces.tier, deopt: traces.deopt });
     let t = Instant::now();
     let r = driver::run_module_with(module, script, args, &mut |vm| {
         let last = vm.modules().len() - 1;
