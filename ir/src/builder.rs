@@ -116,6 +116,11 @@ impl<'f> FunctionBuilder<'f> {
         self.ins1(InstData::Binary { op, args: [a, b] })
     }
 
+    /// A three-operand op without a result (`arr.set`).
+    pub fn ternary(&mut self, op: Opcode, a: Value, b: Value, c: Value) {
+        self.ins(InstData::Ternary { op, args: [a, b, c] });
+    }
+
     /// A runtime call with one result of type `ret`.
     pub fn rtcall(&mut self, rt: RtId, ret: Type, args: Vec<Value>, spread: bool, site: Option<SiteId>) -> Value {
         let inst = self.ins_with_results(InstData::RtCall { op: Opcode::RtCall, rt, args, spread, site }, &[ret]);

@@ -63,6 +63,7 @@ pub enum InstData {
     Unary { op: Opcode, arg: Value },
     UnaryImm { op: Opcode, arg: Value, imm: i64 },
     Binary { op: Opcode, args: [Value; 2] },
+    Ternary { op: Opcode, args: [Value; 3] },
     Const { op: Opcode, imm: Const },
     /// `spread`: the last argument is a pack whose values are appended.
     Call { op: Opcode, callee: Value, args: Vec<Value>, spread: bool, site: Option<SiteId> },
@@ -85,6 +86,7 @@ impl InstData {
             | InstData::Unary { op, .. }
             | InstData::UnaryImm { op, .. }
             | InstData::Binary { op, .. }
+            | InstData::Ternary { op, .. }
             | InstData::Const { op, .. }
             | InstData::Call { op, .. }
             | InstData::RtCall { op, .. }
@@ -109,6 +111,7 @@ impl InstData {
             InstData::Nullary { .. } | InstData::NullaryImm { .. } | InstData::Const { .. } => {}
             InstData::Unary { arg, .. } | InstData::UnaryImm { arg, .. } | InstData::Guard { arg, .. } => f(*arg),
             InstData::Binary { args, .. } => args.iter().copied().for_each(f),
+            InstData::Ternary { args, .. } => args.iter().copied().for_each(f),
             InstData::Call { callee, args, .. } => {
                 f(*callee);
                 args.iter().copied().for_each(f);
@@ -132,6 +135,7 @@ impl InstData {
             InstData::Nullary { .. } | InstData::NullaryImm { .. } | InstData::Const { .. } => {}
             InstData::Unary { arg, .. } | InstData::UnaryImm { arg, .. } | InstData::Guard { arg, .. } => *arg = f(*arg),
             InstData::Binary { args, .. } => args.iter_mut().for_each(|v| *v = f(*v)),
+            InstData::Ternary { args, .. } => args.iter_mut().for_each(|v| *v = f(*v)),
             InstData::Call { callee, args, .. } => {
                 *callee = f(*callee);
                 each(args, &mut f);

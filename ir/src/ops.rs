@@ -18,6 +18,8 @@ pub enum Format {
     UnaryImm,
     /// Two values: `op v1, v2`.
     Binary,
+    /// Three values: `op v1, v2, v3`.
+    Ternary,
     /// A literal constant: `op 42`, `op "s"`, `op nil`.
     Const,
     /// A callee and arguments, the last of which may be a spread pack: `op v1(v2, ...v3)`.
@@ -65,6 +67,12 @@ pub mod flags {
     pub const MAY_RAISE: u16 = 1 << 5;
     /// Has a type-profile site.
     pub const PROFILED: u16 = 1 << 6;
+    /// Reads the heap (a table's parts) and cannot fail: may be removed when unused,
+    /// but moved or merged only where nothing that may write what it reads comes
+    /// between (see [`super::Opcode::may_write`]).
+    pub const READS: u16 = 1 << 7;
+    /// Writes the heap (a table's array elements), and cannot fail or call.
+    pub const WRITES: u16 = 1 << 8;
 }
 
 use flags::*;
@@ -156,6 +164,11 @@ op_table! {
     CellSet "cell.set" Binary [Val, Val] R::None, 0, "Stores a value into a cell.";
     Upval "upval" NullaryImm [] R::One(Val), PURE, "Capture N (0-based) of the running closure: a cell.";
     Globals "globals" Nullary [] R::One(Val), PURE, "The table of globals.";
+    // -- tables (operands known, by guards, to be a table and an index in its array part)
+    ArrLen "arr.len" Unary [Val] R::One(I64), READS, "The length of a table's array part (keys `1..=len` are there).";
+    ArrGet "arr.get" Binary [Val, I64] R::One(Val), READS, "Element N (1-based, within the array part) of a table: its raw value, maybe `nil`.";
+    ArrSet "arr.set" Ternary [Val, I64, Val] R::None, WRITES, "Stores a value as element N (1-based, within the array part) of a table, raw.";
+    MetaNil "meta.nil" Unary [Val] R::One(I1), READS, "Whether a table has no metatable.";
     Closure "closure" Closure [] R::One(Val), 0, "A new closure of a module function over the given cells.";
     // -- calls ---------------------------------------------------------------------------
     Call "call" Call [] R::Vals, CALLS | MAY_RAISE | PROFILED, "Calls a value; its first N results (padded with `nil`) are the instruction's results.";
@@ -186,6 +199,19 @@ impl Opcode {
     /// Whether the instruction has no effects and cannot fail.
     pub fn is_pure(self) -> bool {
         self.flags() & PURE != 0
+    }
+
+    /// Whether the instruction only reads the heap and cannot fail (removable when
+    /// unused; not movable across writes).
+    pub fn only_reads(self) -> bool {
+        self.flags() & READS != 0
+    }
+
+    /// Whether the instruction may change what a [`flags::READS`] op reads: it writes
+    /// the heap, or calls (runtime functions, Lua functions and metamethods may do
+    /// anything).
+    pub fn may_write(self) -> bool {
+        self.flags() & (WRITES | CALLS) != 0 || self == Opcode::CellSet
     }
 
     /// The op reference in Markdown, generated from the table.

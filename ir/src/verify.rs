@@ -103,6 +103,7 @@ fn format_of(data: &InstData) -> Format {
         InstData::Unary { .. } => Format::Unary,
         InstData::UnaryImm { .. } => Format::UnaryImm,
         InstData::Binary { .. } => Format::Binary,
+        InstData::Ternary { .. } => Format::Ternary,
         InstData::Const { .. } => Format::Const,
         InstData::Call { .. } => Format::Call,
         InstData::RtCall { .. } => Format::RtCall,
@@ -317,6 +318,11 @@ impl<'a> Verifier<'a> {
             InstData::Binary { args, .. } => {
                 self.expect_type(loc, "operand 0", args[0], ty(0));
                 self.expect_type(loc, "operand 1", args[1], ty(1));
+            }
+            InstData::Ternary { args, .. } => {
+                for (k, name) in ["operand 0", "operand 1", "operand 2"].into_iter().enumerate() {
+                    self.expect_type(loc, name, args[k], ty(k));
+                }
             }
             InstData::Const { imm, .. } => {
                 let ok = match op {

@@ -127,6 +127,10 @@ fn all_ops_module() -> Module {
         let tr = b.unary(Opcode::Truthy, g);
         let _nt = b.unary(Opcode::Not, tr);
         let _tg = b.unary(Opcode::Tag, a);
+        let n = b.unary(Opcode::ArrLen, a);
+        let elem = b.binary(Opcode::ArrGet, a, n);
+        b.ternary(Opcode::ArrSet, a, n, elem);
+        let _no_meta = b.unary(Opcode::MetaNil, a);
         let site = b.new_site();
         let sum = b.rtcall(rt_add, Type::Val, vec![a, c], false, Some(site));
         let lt = b.rtcall(rt_lt, Type::I1, vec![a, va], true, None);

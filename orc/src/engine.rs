@@ -190,8 +190,9 @@ struct Inner {
     /// The generic on-stack entries (inline code from a loop header on), by proto
     /// address and header, where an optimizing tier may choose another.
     generic_osr: Mutex<HashMap<(usize, u32), u64>>,
-    /// Versions made as on-stack entries: the loop header of each, by version address.
-    osr_versions: Mutex<HashMap<usize, u32>>,
+    /// Loop headers (by proto address and header) whose slot was given an optimized
+    /// on-stack entry.
+    optimized_osr: Mutex<Vec<(usize, u32)>>,
     /// Background compiles running.
     pending: Mutex<usize>,
     idle: Condvar,
@@ -279,7 +280,7 @@ impl Engine {
             versions: Mutex::new(Vec::new()),
             modules: Mutex::new(HashMap::new()),
             generic_osr: Mutex::new(HashMap::new()),
-            osr_versions: Mutex::new(HashMap::new()),
+            optimized_osr: Mutex::new(Vec::new()),
             pending: Mutex::new(0),
             idle: Condvar::new(),
         };
@@ -634,7 +635,7 @@ impl Inner {
                 return generic();
             }
         };
-        self.osr_versions.lock().unwrap_or_else(|p| p.into_inner()).insert(version as usize, header);
+        self.optimized_osr.lock().unwrap_or_else(|p| p.into_inner()).push((proto as *const Proto as usize, header));
         let name = format!("lzo.{n}.{}.osr{header}", proto.mir.name);
         let why = format!("entered at block{header} (loop hot); passes {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
         if self.install(proto, version, &name, optimize, slot, why).is_err() {
@@ -665,6 +666,12 @@ fn explain_deopt(vm: &Vm, proto: &Proto, version: &Proto, snap: u32, pc: u32) ->
         _ => String::new(),
     };
     let mut text = format!("{} {arg}{}{what}, snap{snap} failed", op.mnemonic(), if what.is_empty() { "" } else { ", " });
+    // A condition: what it compared.
+    if let (lazyjit_ir::Opcode::Guard, lazyjit_ir::ValueDef::Result(def, _)) = (op, version.mir.values[arg.index()].def) {
+        let data = &version.mir.insts[def.index()].data;
+        let operands: Vec<String> = data.operands().iter().map(|v| v.to_string()).collect();
+        text += &format!(" ({arg} = {} {})", data.opcode().mnemonic(), operands.join(", "));
+    }
     let Some(snapshot) = version.mir.snapshots.get(snap as usize) else { return text };
     let held = snapshot.entries.iter().find(|(_, src)| *src == SnapSource::Value(*arg)).map(|(generic, _)| *generic);
     if let (Some(generic), Some(frame)) = (held, vm.frames.last()) {
@@ -696,14 +703,18 @@ impl JitHooks for Inner {
             let deopts = proto.deopts.load(Ordering::Relaxed);
             eprintln!("[deopt] {name} (line {line}): {}; deoptimization {deopts}{limit}", explain_deopt(vm, proto, version, snap, pc));
         }
-        let osr = self.osr_versions.lock().unwrap_or_else(|p| p.into_inner()).get(&(version as *const Proto as usize)).copied();
-        if let Some(header) = osr {
-            // The next hot back edge chooses the header's entry again (re-optimized from
-            // a profile that shows the failure, or generic after too many).
-            proto.osr_slots[header as usize].store(0, Ordering::Release);
-            return;
-        }
-        // Back to the first code, which counts calls again and tiers up once more.
+        // All of the function's optimized code came from a profile that has now failed
+        // somewhere. Its on-stack entries are chosen again at their next hot back edge
+        // (re-optimized from the profile that shows the failure, or generic after too
+        // many deoptimizations)...
+        let key = proto as *const Proto as usize;
+        self.optimized_osr.lock().unwrap_or_else(|p| p.into_inner()).retain(|&(p, header)| {
+            if p == key {
+                proto.osr_slots[header as usize].store(0, Ordering::Release);
+            }
+            p != key
+        });
+        // ...and calls go back to the first code, which counts them and tiers up again.
         let first = proto.first_entry.load(Ordering::Acquire);
         if first != 0 {
             proto.calls.store(0, Ordering::Relaxed);

@@ -177,6 +177,10 @@ block0(v0: val, v1: val):
     v64 = rtcall @t.get(v0, v6) -> val, site11
     v65 = rtcall @t.put(v0, v6, v1) -> val
     v66 = rtcall @t.get(v0, v4) -> val
+    v67 = arr.len v0
+    v68 = arr.get v0, v67
+    arr.set v0, v67, v68
+    v69 = meta.nil v0
     guard.tag v0, int, snap0
     guard.fn v0, fn1, snap0
     guard v45, 0, snap0

@@ -1,8 +1,8 @@
 //! Dead-code elimination: removes instructions that compute values nobody uses.
 //!
 //! An instruction can go when it is *pure* (the op table's `PURE` flag: no effects, and
-//! it cannot fail, so running it or not is unobservable) and none of its results is
-//! used. A use is an operand of an instruction that stays, a branch argument, or an
+//! it cannot fail, so running it or not is unobservable) or only reads the heap (`READS`:
+//! `arr.len`, `arr.get`), and none of its results is used. A use is an operand of an instruction that stays, a branch argument, or an
 //! entry of a snapshot: a deoptimization rebuilds the generic frame from the values its
 //! snapshot names, so a value only a snapshot reads is still live.
 //!
@@ -43,7 +43,7 @@ impl Pass for Dce {
         }
         let is_dead = |f: &Function, uses: &[u32], inst: Inst| {
             let node = &f.insts[inst.index()];
-            node.data.opcode().is_pure() && node.results.iter().all(|r| uses[r.index()] == 0)
+            (node.data.opcode().is_pure() || node.data.opcode().only_reads()) && node.results.iter().all(|r| uses[r.index()] == 0)
         };
         let mut dead = vec![false; f.insts.len()];
         let mut work: Vec<Inst> = f.blocks.iter().flat_map(|b| b.insts.iter().copied()).collect();

@@ -50,10 +50,13 @@
 //! - the function already has snapshots: speculation starts from generic MIR, whose
 //!   positions are the resume points (a second run of the pass changes nothing).
 
-use lazyjit_ir::interp::RtEntry;
+use lazyjit_ir::interp::{RtEntry, TableAccess};
 use lazyjit_ir::liveness::Liveness;
 use lazyjit_ir::rt::Tag;
-use lazyjit_ir::{Block, Function, Inst, InstData, Opcode, ResumeAt, SnapId, SnapSource, Snapshot, Type, Value};
+use lazyjit_ir::{
+    Block, BlockCall, BlockData, Const, DebugInfo, Function, Inst, InstData, Opcode, ResumeAt, SnapId, SnapSource, Snapshot, Type, Value,
+    ValueDef,
+};
 
 use crate::edit::{make1, unboxed};
 use crate::{Context, Pass, PassReport};
@@ -105,6 +108,119 @@ fn plan(entry: &RtEntry, tags: &[Tag]) -> Option<Plan> {
     None
 }
 
+/// Rewrites `call`, a table access declared as `access` on `args` (a table and an
+/// integer key, as the profile says, then the stored value for a write), into guarded
+/// array-part code with snapshot `snap`, appending its instructions to the block being
+/// built (`out`: the block and its instructions so far). A read:
+///
+/// ```text
+/// guard.tag t, table, snap       ; the profile's guesses
+/// guard.tag k, int, snap
+/// i = unbox.int k
+/// c0 = icmp.le one, i            ; 1 <= i <= n: in the array part
+/// guard c0, snap
+/// n = arr.len t
+/// c1 = icmp.le i, n
+/// guard c1, snap
+/// r = arr.get t, i               ; the call's result, rewritten in place, which the
+/// g = tag r                      ; declaration covers only if it is not nil
+/// c2 = icmp.ne g, zero
+/// guard c2, snap
+/// ```
+///
+/// A write past the array part is common (filling an array appends), so a write
+/// branches instead of guarding on the upper bound: the block is split, and its rest
+/// goes on in a new block that takes the call's result as its parameter:
+///
+/// ```text
+///   (the guards on the tags and on 1 <= i, as above)
+///   m = meta.nil t               ; the declaration covers a table without one
+///   guard m, snap
+///   n = arr.len t
+///   c1 = icmp.le i, n
+///   brif c1, blockF, blockS
+/// blockF:
+///   arr.set t, i, v
+///   z = const nil
+///   jump blockJ(z)
+/// blockS:
+///   w = rtcall @set(t, k, v)     ; the call itself
+///   jump blockJ(w)
+/// blockJ(r: val):                ; r: the call's result, same number
+/// ```
+///
+/// Returns the number of guards.
+fn speculate_array(
+    f: &mut Function,
+    (out, insts): (&mut Block, &mut Vec<Inst>),
+    call: Inst,
+    access: TableAccess,
+    args: &[Value],
+    snap: SnapId,
+    debug: DebugInfo,
+) -> u64 {
+    let place = |f: &mut Function, insts: &mut Vec<Inst>, data: InstData| {
+        let (i, r) = make1(f, data, debug);
+        insts.push(i);
+        r
+    };
+    let guard = |v: Value, op: Opcode, imm: i64| InstData::Guard { op, arg: v, imm, snap };
+    let iconst = |n: i64| InstData::Const { op: Opcode::Iconst, imm: Const::Int(n) };
+    let (t, k) = (args[0], args[1]);
+    place(f, insts, guard(t, Opcode::GuardTag, Tag::Table as i64));
+    place(f, insts, guard(k, Opcode::GuardTag, Tag::Int as i64));
+    let i = place(f, insts, InstData::Unary { op: Opcode::UnboxInt, arg: k }).expect("unbox.int has a result");
+    let one = place(f, insts, iconst(1)).expect("iconst has a result");
+    let low = place(f, insts, InstData::Binary { op: Opcode::IcmpLe, args: [one, i] }).expect("icmp has a result");
+    place(f, insts, guard(low, Opcode::Guard, 0));
+    if access == TableAccess::Set {
+        let plain = place(f, insts, InstData::Unary { op: Opcode::MetaNil, arg: t }).expect("meta.nil has a result");
+        place(f, insts, guard(plain, Opcode::Guard, 0));
+    }
+    let n = place(f, insts, InstData::Unary { op: Opcode::ArrLen, arg: t }).expect("arr.len has a result");
+    let inside = place(f, insts, InstData::Binary { op: Opcode::IcmpLe, args: [i, n] }).expect("icmp has a result");
+    match access {
+        TableAccess::Get => {
+            place(f, insts, guard(inside, Opcode::Guard, 0));
+            f.insts[call.index()].data = InstData::Binary { op: Opcode::ArrGet, args: [t, i] };
+            let r = f.insts[call.index()].results[0];
+            insts.push(call);
+            let tag = place(f, insts, InstData::Unary { op: Opcode::Tag, arg: r }).expect("tag has a result");
+            let nil = place(f, insts, iconst(Tag::Nil as i64)).expect("iconst has a result");
+            let present = place(f, insts, InstData::Binary { op: Opcode::IcmpNe, args: [tag, nil] }).expect("icmp has a result");
+            place(f, insts, guard(present, Opcode::Guard, 0));
+            5
+        }
+        TableAccess::Set => {
+            let new_block = |f: &mut Function| {
+                f.blocks.push(BlockData { params: Vec::new(), insts: Vec::new(), loop_header: false });
+                Block::new(f.blocks.len() - 1)
+            };
+            let (fast, slow, join) = (new_block(f), new_block(f), new_block(f));
+            // The call's result becomes the join block's parameter; the call gets a new one.
+            let r = f.insts[call.index()].results[0];
+            let w = f.make_value(Type::Val, ValueDef::Result(call, 0));
+            f.insts[call.index()].results[0] = w;
+            f.values[r.index()].def = ValueDef::Param(join, 0);
+            f.blocks[join.index()].params.push(r);
+            let to = |block: Block, args: Vec<Value>| BlockCall { block, args };
+            let branch = InstData::Brif { op: Opcode::Brif, cond: inside, then_dest: to(fast, vec![]), else_dest: to(slow, vec![]) };
+            place(f, insts, branch);
+            f.blocks[out.index()].insts = std::mem::take(insts);
+            let mut body = Vec::new();
+            place(f, &mut body, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] });
+            let z = place(f, &mut body, InstData::Const { op: Opcode::Const, imm: Const::Nil }).expect("const has a result");
+            place(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, vec![z]) });
+            f.blocks[fast.index()].insts = body;
+            let mut body = vec![call];
+            place(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, vec![w]) });
+            f.blocks[slow.index()].insts = body;
+            *out = join;
+            4
+        }
+    }
+}
+
 impl Pass for TypeSpec {
     fn run(&self, cx: &Context, f: &mut Function) -> PassReport {
         let Some(profile) = cx.profile else { return PassReport::default() };
@@ -112,11 +228,14 @@ impl Pass for TypeSpec {
             return PassReport::default();
         }
         let liveness = Liveness::compute(f);
-        let (mut calls, mut guards, mut targets) = (0u64, 0u64, 0u64);
+        // Resume points are positions in the function as it is now (splits move
+        // instructions to new blocks as the walk goes on).
+        let generic = f.clone();
+        let (mut calls, mut guards, mut targets, mut tables) = (0u64, 0u64, 0u64, 0u64);
         // A snapshot resuming the generic function at instruction `k` of `block`.
         let snapshot_at = |f: &mut Function, block: Block, k: usize| {
             let snap = SnapId::new(f.snapshots.len());
-            let live = liveness.live_before(f, block, k);
+            let live = liveness.live_before(&generic, block, k);
             f.snapshots.push(Snapshot {
                 resume: ResumeAt { block, index: k as u32 },
                 entries: live.iter().map(|v| (cx.generic_value(Value::new(v)), SnapSource::Value(Value::new(v)))).collect(),
@@ -127,6 +246,8 @@ impl Pass for TypeSpec {
             let block = Block::new(bi);
             let original = f.blocks[bi].insts.clone();
             let mut insts: Vec<Inst> = Vec::with_capacity(original.len());
+            // Where `insts` goes: the block, or the last block a split of it made.
+            let mut out = block;
             for (k, &inst) in original.iter().enumerate() {
                 let node = &f.insts[inst.index()];
                 if let InstData::Call { callee, site: Some(site), .. } = &node.data {
@@ -151,6 +272,17 @@ impl Pass for TypeSpec {
                     insts.push(inst);
                     continue;
                 };
+                // A table access whose operands were always a table and an integer.
+                let array_access = entry.table.filter(|a| {
+                    !seen.failed && args.len() == a.arity() && seen.only_tag(0) == Some(Tag::Table) && seen.only_tag(1) == Some(Tag::Int)
+                });
+                if let Some(access) = array_access {
+                    let (args, debug) = (args.clone(), node.debug);
+                    let snap = snapshot_at(f, block, k);
+                    guards += speculate_array(f, (&mut out, &mut insts), inst, access, &args, snap, debug);
+                    tables += 1;
+                    continue;
+                }
                 let tags: Option<Vec<Tag>> = (0..args.len()).map(|i| seen.only_tag(i)).collect();
                 let plan = match tags {
                     Some(tags) if (1..=2).contains(&args.len()) && !seen.failed => plan(entry, &tags),
@@ -207,11 +339,16 @@ impl Pass for TypeSpec {
                 insts.push(inst);
                 calls += 1;
             }
-            f.blocks[bi].insts = insts;
+            f.blocks[out.index()].insts = insts;
         }
         PassReport {
-            changed: calls + targets > 0,
-            counts: vec![("calls speculated", calls), ("call targets guarded", targets), ("guards inserted", guards)],
+            changed: calls + targets + tables > 0,
+            counts: vec![
+                ("calls speculated", calls),
+                ("array accesses speculated", tables),
+                ("call targets guarded", targets),
+                ("guards inserted", guards),
+            ],
         }
     }
 }

@@ -309,6 +309,9 @@ impl Decoder<'_> {
                     _ => Op::Binary { op: *op, dst, a, b },
                 }
             }
+            InstData::Ternary { args, .. } => {
+                Op::ArrSet { table: self.slot(args[0]), index: self.slot(args[1]), value: self.slot(args[2]) }
+            }
             InstData::Closure { func, args, .. } => Op::Closure { dst, func: func.0, cells: self.slots(args) },
             InstData::Call { op, callee, args, spread, site } => Op::Call(Box::new(CallOp {
                 op: *op,

@@ -373,6 +373,10 @@ macro_rules! frame_ops {
         }
         Op::Globals { dst } => w!(*dst, Val::from_raw(Tag::Table, $vm.globals as u64)),
         Op::CellSet { cell, value } => access::cell_of(r!(*cell)).value = r!(*value),
+        Op::ArrSet { table, index, value } => {
+            // Within the array part (guarded): no growth to account for.
+            access::table_of(r!(*table)).set_int(r!(*index).int_unchecked(), r!(*value));
+        }
         Op::Closure { dst, func, cells } => {
             let mut buf = [std::ptr::null_mut::<Cell>(); 8];
             let spilled: Vec<*mut Cell>;
@@ -859,6 +863,8 @@ fn unary(op: Opcode, x: Val) -> Val {
         Opcode::Fneg => Val::float(-x.float_unchecked()),
         Opcode::IntToFloat => Val::float(x.int_unchecked() as f64),
         Opcode::PackLen => Val::int(access::pack_of(x).vals.len() as i64),
+        Opcode::ArrLen => Val::int(access::table_of(x).array().len() as i64),
+        Opcode::MetaNil => Val::bool(access::table_of(x).meta.is_null()),
         other => unreachable!("unary {}", other.mnemonic()),
     }
 }
@@ -883,6 +889,7 @@ fn binary(op: Opcode, x: Val, y: Val) -> Val {
         Opcode::FcmpEq => Val::bool(f == g),
         Opcode::FcmpLt => Val::bool(f < g),
         Opcode::FcmpLe => Val::bool(f <= g),
+        Opcode::ArrGet => access::table_of(x).get_int(j),
         other => unreachable!("binary {}", other.mnemonic()),
     }
 }

@@ -182,6 +182,7 @@ pub enum Op {
     Upval { dst: u32, index: u32 },
     Globals { dst: u32 },
     CellSet { cell: u32, value: u32 },
+    ArrSet { table: u32, index: u32, value: u32 },
     Closure { dst: u32, func: u32, cells: Box<[u32]> },
     Call(Box<CallOp>),
     RtCall { dst: u32, call: Box<RtCallOp> },

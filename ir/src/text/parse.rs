@@ -770,6 +770,13 @@ impl Parser {
                 self.expect_punct(',')?;
                 InstData::Binary { op, args: [a, self.value()?] }
             }
+            Format::Ternary => {
+                let a = self.value()?;
+                self.expect_punct(',')?;
+                let b = self.value()?;
+                self.expect_punct(',')?;
+                InstData::Ternary { op, args: [a, b, self.value()?] }
+            }
             Format::Const => InstData::Const { op, imm: self.literal()? },
             Format::Call => {
                 let callee = self.value()?;

@@ -254,6 +254,9 @@ fn write_inst(out: &mut String, m: &Module, f: &Function, node: &InstNode) {
         InstData::Binary { args, .. } => {
             let _ = write!(out, " {}, {}", args[0], args[1]);
         }
+        InstData::Ternary { args, .. } => {
+            let _ = write!(out, " {}, {}, {}", args[0], args[1], args[2]);
+        }
         InstData::Const { imm, .. } => {
             out.push(' ');
             write_const(out, m, imm);

@@ -236,7 +236,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// The address of element `index` (an `i64` the caller checked against the count) of
     /// the array whose pointer a table keeps at `ptr_offset` (the array part, or the hash
     /// part's entries), elements `size` bytes apart.
-    fn table_element(
+    pub(crate) fn table_element(
         &self,
         table: PointerValue<'ctx>,
         ptr_offset: u64,

@@ -113,6 +113,10 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::Not
         | Opcode::CellGet
         | Opcode::CellSet
+        | Opcode::ArrLen
+        | Opcode::ArrGet
+        | Opcode::ArrSet
+        | Opcode::MetaNil
         // Inline, or a helper that only reads the closure or the VM.
         | Opcode::Upval
         | Opcode::Globals

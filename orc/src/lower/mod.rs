@@ -458,6 +458,18 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Unary { arg, .. }, Opcode::CellGet) => {
                 self.lower_cell_get(*arg, self.result(results, 0)?)
             }
+            (InstData::Unary { arg, .. }, Opcode::ArrLen) => {
+                self.lower_arr_len(*arg, self.result(results, 0)?)
+            }
+            (InstData::Unary { arg, .. }, Opcode::MetaNil) => {
+                self.lower_meta_nil(*arg, self.result(results, 0)?)
+            }
+            (InstData::Binary { args, .. }, Opcode::ArrGet) => {
+                self.lower_arr_get(args[0], args[1], self.result(results, 0)?)
+            }
+            (InstData::Ternary { args, .. }, Opcode::ArrSet) => {
+                self.lower_arr_set(args[0], args[1], args[2])
+            }
             (InstData::Unary { arg, .. }, _) => {
                 self.lower_unary(op, *arg, self.result(results, 0)?)
             }

@@ -1,9 +1,11 @@
-//! Constants, cells, upvalues, closures, packs, varargs and globals.
+//! Constants, cells, upvalues, closures, packs, varargs, globals, and the guarded table
+//! ops.
 //!
 //! Immediate constants are stored inline; everything that allocates or reads VM state
 //! is a helper call writing its result straight into the result's slot. Cell reads and
 //! writes are inline loads and stores of the value inside the cell object
-//! ([`crate::abi::CELL_VALUE_OFFSET`]).
+//! ([`crate::abi::CELL_VALUE_OFFSET`]). `arr.len`, `arr.get`, `arr.set` and `meta.nil`
+//! are inline loads and stores of a table's fields (guards made sure of the operands).
 
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Const, Opcode, Value};
@@ -122,6 +124,49 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// `cell.set`: an inline store into the cell.
     pub(crate) fn lower_cell_set(&mut self, cell: Value, value: Value) -> Result<(), LowerError> {
         let p = self.cell_value_ptr(cell)?;
+        let (tag, payload) = self.get(value)?;
+        self.store_raw(p, tag, payload)
+    }
+
+    /// The table a `val` known (by a guard) to be one points to.
+    fn table_ptr(&mut self, table: Value) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+        let payload = self.get_payload(table)?;
+        Ok(self.b.build_int_to_ptr(payload, self.t.ptr, "")?)
+    }
+
+    /// `arr.len`: the table's array length field.
+    pub(crate) fn lower_arr_len(&mut self, table: Value, result: Value) -> Result<(), LowerError> {
+        let t = self.table_ptr(table)?;
+        let len = self.load_word(self.offset_ptr(t, abi::TABLE_ARRAY_LEN_OFFSET)?)?;
+        self.store_value(result, Tag::Int, len)
+    }
+
+    /// `meta.nil`: whether the table's metatable pointer is null.
+    pub(crate) fn lower_meta_nil(&mut self, table: Value, result: Value) -> Result<(), LowerError> {
+        let t = self.table_ptr(table)?;
+        let meta = self.b.build_load(self.t.ptr, self.offset_ptr(t, abi::TABLE_META_OFFSET)?, "")?.into_pointer_value();
+        let none = self.b.build_is_null(meta, "")?;
+        self.store_bool(result, none)
+    }
+
+    /// The address of element `index` (1-based, within the array part) of `table`.
+    fn array_slot(&mut self, table: Value, index: Value) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+        let t = self.table_ptr(table)?;
+        let k = self.get_payload(index)?;
+        let zero_based = self.b.build_int_sub(k, self.t.i64.const_int(1, false), "")?;
+        self.table_element(t, abi::TABLE_ARRAY_PTR_OFFSET, zero_based, abi::VAL_SIZE)
+    }
+
+    /// `arr.get`: a load of the element.
+    pub(crate) fn lower_arr_get(&mut self, table: Value, index: Value, result: Value) -> Result<(), LowerError> {
+        let p = self.array_slot(table, index)?;
+        let (tag, payload) = self.load_raw(p)?;
+        self.define(result, tag, payload)
+    }
+
+    /// `arr.set`: a store into the element.
+    pub(crate) fn lower_arr_set(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
+        let p = self.array_slot(table, index)?;
         let (tag, payload) = self.get(value)?;
         self.store_raw(p, tag, payload)
     }

@@ -1,3 +1,4 @@
+-- expect-deopts: 1
 -- A function that always indexed tables is given other values: a string (indexed
 -- through its metatable), then a number (an error, caught).
 local function get(t, k) return t[k] end
