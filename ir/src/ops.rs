@@ -68,8 +68,8 @@ pub mod flags {
     /// Has a type-profile site.
     pub const PROFILED: u16 = 1 << 6;
     /// Reads the heap (a table's parts) and cannot fail: may be removed when unused,
-    /// but moved or merged only where nothing that may write what it reads comes
-    /// between (see [`super::Opcode::may_write`]).
+    /// but moved or merged only where nothing that may write what it reads (a `WRITES`
+    /// or `CALLS` op, `cell.set`) comes between.
     pub const READS: u16 = 1 << 7;
     /// Writes the heap (a table's array elements), and cannot fail or call.
     pub const WRITES: u16 = 1 << 8;
@@ -205,13 +205,6 @@ impl Opcode {
     /// unused; not movable across writes).
     pub fn only_reads(self) -> bool {
         self.flags() & READS != 0
-    }
-
-    /// Whether the instruction may change what a [`flags::READS`] op reads: it writes
-    /// the heap, or calls (runtime functions, Lua functions and metamethods may do
-    /// anything).
-    pub fn may_write(self) -> bool {
-        self.flags() & (WRITES | CALLS) != 0 || self == Opcode::CellSet
     }
 
     /// The op reference in Markdown, generated from the table.

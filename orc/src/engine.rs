@@ -635,12 +635,12 @@ impl Inner {
                 return generic();
             }
         };
-        self.optimized_osr.lock().unwrap_or_else(|p| p.into_inner()).push((proto as *const Proto as usize, header));
         let name = format!("lzo.{n}.{}.osr{header}", proto.mir.name);
         let why = format!("entered at block{header} (loop hot); passes {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
         if self.install(proto, version, &name, optimize, slot, why).is_err() {
             return generic();
         }
+        self.optimized_osr.lock().unwrap_or_else(|p| p.into_inner()).push((proto as *const Proto as usize, header));
         match slot.load(Ordering::Acquire) {
             OSR_PENDING => 0,
             entry => entry,
@@ -706,13 +706,19 @@ impl JitHooks for Inner {
         // All of the function's optimized code came from a profile that has now failed
         // somewhere. Its on-stack entries are chosen again at their next hot back edge
         // (re-optimized from the profile that shows the failure, or generic after too
-        // many deoptimizations)...
+        // many deoptimizations); one still compiling stays listed, to be dropped at the
+        // next deoptimization (its compile stores it when done)...
         let key = proto as *const Proto as usize;
         self.optimized_osr.lock().unwrap_or_else(|p| p.into_inner()).retain(|&(p, header)| {
-            if p == key {
-                proto.osr_slots[header as usize].store(0, Ordering::Release);
+            if p != key {
+                return true;
             }
-            p != key
+            let slot = &proto.osr_slots[header as usize];
+            if slot.load(Ordering::Acquire) == OSR_PENDING {
+                return true;
+            }
+            slot.store(0, Ordering::Release);
+            false
         });
         // ...and calls go back to the first code, which counts them and tiers up again.
         let first = proto.first_entry.load(Ordering::Acquire);

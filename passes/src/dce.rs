@@ -1,9 +1,9 @@
 //! Dead-code elimination: removes instructions that compute values nobody uses.
 //!
 //! An instruction can go when it is *pure* (the op table's `PURE` flag: no effects, and
-//! it cannot fail, so running it or not is unobservable) or only reads the heap (`READS`:
-//! `arr.len`, `arr.get`), and none of its results is used. A use is an operand of an instruction that stays, a branch argument, or an
-//! entry of a snapshot: a deoptimization rebuilds the generic frame from the values its
+//! it cannot fail, so running it or not is unobservable) or only reads the heap
+//! (`READS`: `arr.len`, `arr.get`), and none of its results is used. A use is an operand
+//! of an instruction that stays, a branch argument, or an entry of a snapshot: a deoptimization rebuilds the generic frame from the values its
 //! snapshot names, so a value only a snapshot reads is still live.
 //!
 //! Removing one instruction can make its operands dead, so the pass counts uses once and

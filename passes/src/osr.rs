@@ -152,16 +152,18 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
             return Err(Decline::Pack(v));
         }
     }
-    // Values of enclosing loops: defined again on the way back to the header.
-    let enclosed: Vec<bool> = carried
+    // How each value reaches the header: values of enclosing loops are defined again on
+    // the way back to it.
+    let kinds: Vec<Carried> = params
         .iter()
-        .map(|&v| {
+        .map(|_| Carried::HeaderParam)
+        .chain(carried.iter().map(|&v| {
             let def = match f.values[v.index()].def {
                 ValueDef::Param(b, _) => Some(b),
                 ValueDef::Result(i, _) => inst_block[i.index()],
             };
-            def.is_some_and(|b| reached[b.index()])
-        })
+            if def.is_some_and(|b| reached[b.index()]) { Carried::Enclosed } else { Carried::Before }
+        }))
         .collect();
 
     let mut g = f.clone();
@@ -184,8 +186,7 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
     let mut args = Vec::with_capacity(params.len());
     let mut from_enclosing = Vec::new();
     let entry = Block::new(0);
-    let kinds = params.iter().map(|_| Carried::HeaderParam).chain(enclosed.iter().map(|&e| if e { Carried::Enclosed } else { Carried::Before }));
-    for (&v, kind) in params.iter().chain(&carried).zip(kinds) {
+    for (&v, &kind) in params.iter().chain(&carried).zip(&kinds) {
         // A value from before the loop keeps its number (block 0 defines it now); the
         // header's parameters get theirs from block 0's arguments, and values of
         // enclosing loops from new header parameters.
@@ -326,9 +327,14 @@ fn repair(g: &mut Function, header: Block, reached: &[bool], values: &[(Value, V
                 work.push(x);
             }
         }
-        if let Some(p) = param_at[header.index()] {
-            debug_assert!(g.blocks[header.index()].params.last() == Some(&p));
-            header_args.push(entry_value);
+        match param_at[header.index()] {
+            Some(p) => {
+                debug_assert!(g.blocks[header.index()].params.last() == Some(&p));
+                header_args.push(entry_value);
+            }
+            // (The header is always where the two meet; if it were not, uses would read
+            // block 0's value itself, which then stands for `v` too.)
+            None => stands_for.push((entry_value, v)),
         }
         // Each use reads the definition that reaches it: walk the dominator tree.
         let mut reaching: Vec<Option<Value>> = vec![None; n];

@@ -40,6 +40,14 @@
 //! is replaced, or a method found through another metatable, deoptimizes). The call
 //! itself stays a call through the callee's dispatch slot.
 //!
+//! A runtime call the frontend declared as a table access (`TableAccess`: a raw read or
+//! write where the raw value is present, or a write into the array part of a table with
+//! no metatable), whose operands were always a table and an integer key, becomes
+//! guarded array-part code (`arr.len`, `arr.get`, `arr.set`, `meta.nil`; see
+//! `speculate_array`): a read guards that the key is within the array part and the
+//! element not `nil`; a write branches to the call itself past the array part, since
+//! filling an array appends.
+//!
 //! It does not fire where:
 //! - the site never ran, an operand has had more than one tag, or no declaration
 //!   covers the tags seen (a polymorphic site stays a runtime call); a call whose
