@@ -25,18 +25,7 @@ impl DominatorTree {
     /// are not blocks of `f` and instruction ids out of range are ignored, so this works
     /// on invalid functions too.
     pub fn compute(f: &Function) -> DominatorTree {
-        let succs: Vec<Vec<Block>> = f
-            .blocks
-            .iter()
-            .map(|b| {
-                b.insts
-                    .iter()
-                    .filter_map(|i| f.insts.get(i.index()))
-                    .flat_map(|node| node.data.successors().into_iter().map(|bc| bc.block))
-                    .collect()
-            })
-            .collect();
-        DominatorTree::from_successors(&succs)
+        DominatorTree::from_successors(&crate::loops::successors(f))
     }
 
     /// The dominator tree of the graph whose block `i` has the successors `succs[i]`,

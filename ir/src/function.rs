@@ -305,6 +305,10 @@ pub struct Snapshot {
     pub resume: ResumeAt,
     /// Generic-function value -> where its content is found.
     pub entries: Vec<(Value, SnapSource)>,
+    /// The profile site a failure here is recorded at, when it is not the site of the
+    /// instruction at the resume point (a guard hoisted out of a loop resumes at the
+    /// loop's header but speculated on a site inside it).
+    pub blame: Option<SiteId>,
 }
 
 /// A MIR function.

@@ -8,6 +8,7 @@ pub mod entity;
 pub mod function;
 pub mod interp;
 pub mod liveness;
+pub mod loops;
 pub mod ops;
 pub mod rt;
 pub mod text;

@@ -201,6 +201,11 @@ impl Opcode {
         self.flags() & PURE != 0
     }
 
+    /// Whether the instruction is a guard (deoptimizes when its check fails).
+    pub fn is_guard(self) -> bool {
+        self.flags() & GUARD != 0
+    }
+
     /// Whether the instruction only reads the heap and cannot fail (removable when
     /// unused; not movable across writes).
     pub fn only_reads(self) -> bool {

@@ -481,6 +481,7 @@ impl<'a> Verifier<'a> {
     fn snapshot(&mut self, s: SnapId, snap: &crate::function::Snapshot) {
         let f = self.f;
         let loc = s.to_string();
+        self.check_site(&loc, snap.blame);
         match f.blocks.get(snap.resume.block.index()) {
             None => self.err(&loc, format!("resumes in {}, which does not exist", snap.resume.block)),
             Some(b) if snap.resume.index as usize > b.insts.len() => self.err(
@@ -662,6 +663,7 @@ mod tests {
         f.snapshots.push(crate::function::Snapshot {
             resume: crate::function::ResumeAt { block: Block(7), index: 0 },
             entries: vec![(Value(0), SnapSource::Value(Value(100)))],
+            blame: None,
         });
         let m = module_with(f);
         let errs = verify_module(&m).unwrap_err();

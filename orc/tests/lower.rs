@@ -1136,6 +1136,7 @@ fn guard_module() -> Module {
             index: 0,
         },
         entries: vec![(Value::new(0), SnapSource::Value(Value::new(0)))],
+        blame: None,
     });
     let mut m = Module::new("guard.mir");
     m.add_function(f);

@@ -9,6 +9,8 @@
 //! keeps its number, so no use needs rewriting, and the operands' own definitions are
 //! left for `dce`. A `brif` on a constant condition becomes a `jump` to the target it
 //! would take (with that edge's arguments); the other target may become unreachable.
+//! A `guard` on a condition known to hold checks nothing and goes (one known to fail
+//! stays: it deoptimizes every time, which is what it is for).
 //!
 //! Folding computes exactly what the interpreter would at run time: integer arithmetic
 //! wraps, comparisons are signed, float arithmetic is the host's IEEE arithmetic. A
@@ -67,7 +69,8 @@ fn fold(op: Opcode, args: &[&Const]) -> Option<(Opcode, Const)> {
 impl Pass for ConstFold {
     fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
         let mut known: Vec<Option<Const>> = vec![None; f.values.len()];
-        let (mut folded, mut branches) = (0u64, 0u64);
+        let (mut folded, mut branches, mut guards) = (0u64, 0u64, 0u64);
+        let mut dead = Vec::new();
         let order: Vec<_> = DominatorTree::compute(f).reverse_postorder().to_vec();
         for block in order {
             for k in 0..f.blocks[block.index()].insts.len() {
@@ -86,6 +89,12 @@ impl Pass for ConstFold {
                         (Some(a), Some(b)) => fold(*op, &[a, b]).map(|(op, imm)| InstData::Const { op, imm }),
                         _ => None,
                     },
+                    InstData::Guard { op: Opcode::Guard, arg, .. } => {
+                        if let Some(Const::Bool(true)) = get(arg) {
+                            dead.push(inst);
+                        }
+                        continue;
+                    }
                     InstData::Brif { cond, then_dest, else_dest, .. } => match get(cond) {
                         Some(Const::Bool(c)) => {
                             branches += 1;
@@ -104,9 +113,15 @@ impl Pass for ConstFold {
                 f.insts[inst.index()].data = data;
             }
         }
+        if !dead.is_empty() {
+            guards = dead.len() as u64;
+            for block in &mut f.blocks {
+                block.insts.retain(|i| !dead.contains(i));
+            }
+        }
         PassReport {
-            changed: folded + branches > 0,
-            counts: vec![("instructions folded", folded), ("branches folded", branches)],
+            changed: folded + branches + guards > 0,
+            counts: vec![("instructions folded", folded), ("branches folded", branches), ("guards removed", guards)],
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Small editing tools the passes share: making instructions, rewriting uses.
 
 use lazyjit_ir::rt::Tag;
-use lazyjit_ir::{DebugInfo, Function, Inst, InstData, InstNode, Opcode, Results, SnapSource, Type, Value, ValueDef};
+use lazyjit_ir::{
+    Block, BlockCall, BlockData, DebugInfo, Function, Inst, InstData, InstNode, Opcode, ResumeAt, Results, SiteId, SnapId, SnapSource, Snapshot, Type,
+    Value, ValueDef,
+};
 
 /// The type a tag's payload unboxes to, and the box and unbox ops (for ints, floats and
 /// booleans; other values stay boxed).
@@ -59,5 +62,111 @@ pub(crate) fn replace_uses(f: &mut Function, subst: &[Option<Value>]) {
                 *v = resolve(*v);
             }
         }
+    }
+}
+
+/// The preheader of the loop headed by `header` whose blocks are `in_loop`: the one block
+/// outside the loop that branches to the header, when it does so with a plain `jump`.
+pub(crate) fn find_preheader(f: &Function, header: Block, in_loop: impl Fn(Block) -> bool) -> Option<Block> {
+    let preds = lazyjit_ir::loops::predecessors(f);
+    let outside: Vec<Block> = preds[header.index()].iter().copied().filter(|&p| !in_loop(p)).collect();
+    let &[p] = outside.as_slice() else { return None };
+    let term = f.terminator(p)?;
+    matches!(&f.insts[term.index()].data, InstData::Jump { dest, .. } if dest.block == header).then_some(p)
+}
+
+/// The preheader of the loop headed by `header` (see [`find_preheader`]), made if there
+/// is none: a new block with the header's parameter types that every edge from outside
+/// the loop now enters, and that jumps to the header. `None` when nothing outside the
+/// loop branches to it (the entry block, or an unreachable loop).
+pub(crate) fn ensure_preheader(f: &mut Function, header: Block, in_loop: impl Fn(Block) -> bool) -> Option<Block> {
+    if header == f.entry() {
+        return None;
+    }
+    if let Some(p) = find_preheader(f, header, &in_loop) {
+        return Some(p);
+    }
+    let preds = lazyjit_ir::loops::predecessors(f);
+    let mut outside: Vec<Block> = preds[header.index()].iter().copied().filter(|&p| !in_loop(p)).collect();
+    outside.dedup();
+    if outside.is_empty() {
+        return None;
+    }
+    let pre = Block::new(f.blocks.len());
+    let types: Vec<Type> = f.blocks[header.index()].params.iter().map(|&p| f.value_type(p)).collect();
+    let params: Vec<Value> = types.iter().enumerate().map(|(i, &ty)| f.make_value(ty, ValueDef::Param(pre, i as u32))).collect();
+    let (jump, _) = make_inst(f, InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: header, args: params.clone() } }, &[], DebugInfo::default());
+    f.blocks.push(BlockData { params, insts: vec![jump], loop_header: false });
+    for p in outside {
+        let Some(term) = f.terminator(p) else { continue };
+        match &mut f.insts[term.index()].data {
+            InstData::Jump { dest, .. } => {
+                if dest.block == header {
+                    dest.block = pre;
+                }
+            }
+            InstData::Brif { then_dest, else_dest, .. } => {
+                for d in [then_dest, else_dest] {
+                    if d.block == header {
+                        d.block = pre;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(pre)
+}
+
+/// A snapshot for a guard placed at the end of `pre`, the preheader of the loop headed by
+/// `header`: the loop's header snapshot (resuming the generic function at the header's
+/// first instruction, which `type_spec` made) with the header's parameters read from
+/// the preheader's jump, and failures recorded at `blame`. `None` when there is no header
+/// snapshot, or it reads a value the preheader does not have (defined in the loop).
+pub(crate) fn preheader_snapshot(
+    f: &mut Function,
+    header: Block,
+    pre: Block,
+    in_loop: impl Fn(Block) -> bool,
+    def_block: impl Fn(Value) -> Option<Block>,
+    blame: Option<SiteId>,
+) -> Option<SnapId> {
+    let found = f.snapshots.iter().position(|s| s.resume == ResumeAt { block: header, index: 0 } && s.blame.is_none())?;
+    let jump = f.terminator(pre)?;
+    let InstData::Jump { dest, .. } = &f.insts[jump.index()].data else { return None };
+    let args = dest.args.clone();
+    let params = f.blocks[header.index()].params.clone();
+    let mut entries = f.snapshots[found].entries.clone();
+    for (_, src) in &mut entries {
+        let SnapSource::Value(v) = src else { continue };
+        if let Some(i) = params.iter().position(|p| p == v) {
+            *v = *args.get(i)?;
+        } else if def_block(*v).is_none_or(&in_loop) {
+            return None;
+        }
+    }
+    if let Some(existing) = f.snapshots.iter().position(|s| s.resume == f.snapshots[found].resume && s.blame == blame && s.entries == entries) {
+        return Some(SnapId::new(existing));
+    }
+    f.snapshots.push(Snapshot { resume: ResumeAt { block: header, index: 0 }, entries, blame });
+    Some(SnapId::new(f.snapshots.len() - 1))
+}
+
+/// The block each placed instruction is in (`None`: not placed).
+pub(crate) fn inst_blocks(f: &Function) -> Vec<Option<Block>> {
+    let mut at = vec![None; f.insts.len()];
+    for (b, data) in f.blocks.iter().enumerate() {
+        for &i in &data.insts {
+            at[i.index()] = Some(Block::new(b));
+        }
+    }
+    at
+}
+
+/// The block that defines `v`, given where each instruction is ([`inst_blocks`]).
+pub(crate) fn def_block(f: &Function, at: &[Option<Block>], v: Value) -> Option<Block> {
+    match f.values.get(v.index())?.def {
+        ValueDef::Param(b, _) => Some(b),
+        ValueDef::Result(i, _) => at.get(i.index()).copied().flatten(),
     }
 }

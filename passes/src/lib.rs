@@ -11,11 +11,13 @@
 //! numbered densely again.
 #![deny(missing_docs)]
 
+pub mod bce;
 pub mod box_elim;
 pub mod const_fold;
 pub mod dce;
 mod edit;
 pub mod gvn;
+pub mod licm;
 pub mod osr;
 mod profile;
 pub mod type_spec;
@@ -94,6 +96,11 @@ pub const PASSES: &[PassInfo] = &[
         make: || Box::new(box_elim::BoxElim),
     },
     PassInfo {
+        name: "bce",
+        summary: "replaces a loop's bounds checks on an induction variable by checks of its range before the loop",
+        make: || Box::new(bce::Bce),
+    },
+    PassInfo {
         name: "const_fold",
         summary: "turns operations on constants into constants, and branches on them into jumps",
         make: || Box::new(const_fold::ConstFold),
@@ -102,6 +109,11 @@ pub const PASSES: &[PassInfo] = &[
         name: "dce",
         summary: "removes pure instructions whose results are never used",
         make: || Box::new(dce::Dce),
+    },
+    PassInfo {
+        name: "licm",
+        summary: "moves loop-invariant computations, guards and heap reads to the loop's preheader",
+        make: || Box::new(licm::Licm),
     },
     PassInfo {
         name: "gvn",

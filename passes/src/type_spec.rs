@@ -26,7 +26,12 @@
 //! Every guard has a snapshot that resumes the generic function *at the call*, with
 //! every generic value live there: a failing guard rebuilds the generic frame and the
 //! interpreter performs the call itself, so nothing is lost. The guards of one call
-//! share its snapshot.
+//! share its snapshot, which names the call's site as the one to blame
+//! (`Snapshot::blame`): the failure is recorded there, and the next compile does not
+//! speculate on it again. When it guarded anything, the pass also leaves one snapshot
+//! per loop header, resuming at the header's first instruction with no blame: the state
+//! a loop is entered with, which `licm` and `bce` need for the guards they move in front
+//! of a loop (`dce` drops the ones no guard uses).
 //!
 //! A call (`call`, `call.pack`, `tailcall`) whose callee has always been a closure of
 //! one function of the module (the profile's call target) gets a guard on it:
@@ -58,12 +63,14 @@
 //! - the function already has snapshots: speculation starts from generic MIR, whose
 //!   positions are the resume points (a second run of the pass changes nothing).
 
+use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::interp::{RtEntry, TableAccess};
 use lazyjit_ir::liveness::Liveness;
+use lazyjit_ir::loops::LoopForest;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{
-    Block, BlockCall, BlockData, Const, DebugInfo, Function, Inst, InstData, Opcode, ResumeAt, SnapId, SnapSource, Snapshot, Type, Value,
-    ValueDef,
+    Block, BlockCall, BlockData, Const, DebugInfo, Function, Inst, InstData, Opcode, ResumeAt, SiteId, SnapId, SnapSource, Snapshot, Type,
+    Value, ValueDef,
 };
 
 use crate::edit::{make1, unboxed};
@@ -240,13 +247,15 @@ impl Pass for TypeSpec {
         // instructions to new blocks as the walk goes on).
         let generic = f.clone();
         let (mut calls, mut guards, mut targets, mut tables) = (0u64, 0u64, 0u64, 0u64);
-        // A snapshot resuming the generic function at instruction `k` of `block`.
-        let snapshot_at = |f: &mut Function, block: Block, k: usize| {
+        // A snapshot resuming the generic function at instruction `k` of `block`, where
+        // a failure is recorded at `site`.
+        let snapshot_at = |f: &mut Function, block: Block, k: usize, blame: Option<SiteId>| {
             let snap = SnapId::new(f.snapshots.len());
             let live = liveness.live_before(&generic, block, k);
             f.snapshots.push(Snapshot {
                 resume: ResumeAt { block, index: k as u32 },
                 entries: live.iter().map(|v| (cx.generic_value(Value::new(v)), SnapSource::Value(Value::new(v)))).collect(),
+                blame,
             });
             snap
         };
@@ -263,7 +272,7 @@ impl Pass for TypeSpec {
                     let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
                     if let Some(n) = seen.and_then(|s| s.callee) {
                         let (callee, debug) = (*callee, node.debug);
-                        let snap = snapshot_at(f, block, k);
+                        let snap = snapshot_at(f, block, k, Some(*site));
                         let guard = InstData::Guard { op: Opcode::GuardFn, arg: callee, imm: n as i64, snap };
                         insts.push(make1(f, guard, debug).0);
                         guards += 1;
@@ -276,6 +285,7 @@ impl Pass for TypeSpec {
                     insts.push(inst);
                     continue;
                 };
+                let site = *site;
                 let (Some(entry), Some(seen)) = (cx.runtime.get(rt.index()), profile.site(site.index() as u32)) else {
                     insts.push(inst);
                     continue;
@@ -286,7 +296,7 @@ impl Pass for TypeSpec {
                 });
                 if let Some(access) = array_access {
                     let (args, debug) = (args.clone(), node.debug);
-                    let snap = snapshot_at(f, block, k);
+                    let snap = snapshot_at(f, block, k, Some(site));
                     guards += speculate_array(f, (&mut out, &mut insts), inst, access, &args, snap, debug);
                     tables += 1;
                     continue;
@@ -315,7 +325,7 @@ impl Pass for TypeSpec {
                     insts.push(inst);
                     continue;
                 };
-                let snap = snapshot_at(f, block, k);
+                let snap = snapshot_at(f, block, k, Some(site));
                 let mut place = |f: &mut Function, data: InstData| {
                     let (i, r) = make1(f, data, debug);
                     insts.push(i);
@@ -348,6 +358,14 @@ impl Pass for TypeSpec {
                 calls += 1;
             }
             f.blocks[out.index()].insts = insts;
+        }
+        if guards > 0 {
+            // The state at each loop header's start, for guards `licm` hoists out of
+            // loops (`dce` drops the ones no guard uses).
+            let dom = DominatorTree::compute(&generic);
+            for l in LoopForest::compute(&generic, &dom).loops() {
+                snapshot_at(f, l.header, 0, None);
+            }
         }
         PassReport {
             changed: calls + targets + tables > 0,

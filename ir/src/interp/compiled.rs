@@ -375,14 +375,12 @@ fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base
         vm.set(base + slot as usize, v);
     }
     let at = proto.mir.blocks.get(snapshot.resume.block.index()).and_then(|b| b.insts.get(snapshot.resume.index as usize));
-    if let Some(&inst) = at {
-        let site = match &proto.mir.insts[inst.index()].data {
-            crate::function::InstData::RtCall { site, .. } | crate::function::InstData::Call { site, .. } => *site,
-            _ => None,
-        };
-        if let Some(s) = site.and_then(|s| proto.sites.get(s.index())) {
-            s.record_deopt();
-        }
+    let site = snapshot.blame.or_else(|| match at.map(|&inst| &proto.mir.insts[inst.index()].data) {
+        Some(crate::function::InstData::RtCall { site, .. } | crate::function::InstData::Call { site, .. }) => *site,
+        _ => None,
+    });
+    if let Some(s) = site.and_then(|s| proto.sites.get(s.index())) {
+        s.record_deopt();
     }
     Ok(resume_pc)
 }

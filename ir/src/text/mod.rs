@@ -31,8 +31,9 @@
 //!   its blocks in order (`blockN(vA: type, ...) [loop]:` then one instruction per
 //!   line), an optional `detached:` section (instructions in no block, and `value vN:
 //!   type, param blockB:I` / `value vN: type, result instI:J` lines for values defined
-//!   nowhere), its snapshots in order (`snapN = resume blockB:I { vK = vS, vK = const
-//!   literal }`), and `}`.
+//!   nowhere), its snapshots in order (`snapN = resume blockB:I [blame siteS] { vK = vS,
+//!   vK = const literal }`; `blame` names the site a failure is recorded at when it is
+//!   not the resume point's), and `}`.
 //! * **Instruction**: `[instN: ] [results =] mnemonic operands`, operands laid out by the
 //!   opcode's [`crate::Format`]. Results may carry a type annotation (`v3: i64`) when
 //!   their type is not the one the opcode gives (`call` results are `val`, an `rtcall`'s
@@ -105,7 +106,9 @@ pub fn ops_reference_markdown() -> String {
          \x20 results on the left (`v3: i64 = ...` annotates a type the opcode does not imply) and\n\
          \x20 their operands as the opcode's format says (column *format* below). Values keep\n\
          \x20 their numbers and may be used before their definition.\n\
-         - Snapshots follow the blocks: `snapN = resume blockB:I { vK = vS, vK = const 1 }`.\n\
+         - Snapshots follow the blocks: `snapN = resume blockB:I { vK = vS, vK = const 1 }`\n\
+         \x20 (`resume blockB:I blame siteS { ... }`: a failure is recorded at site S, not at the\n\
+         \x20 resume point's site).\n\
          - Instructions in no block and values defined nowhere are listed in a `detached:`\n\
          \x20 section; `instN:` prefixes an instruction whose id is not the previous one's plus one.\n\
          - Literals: `nil`, `true`, `false`, integers, floats (always with `.` or an exponent;\n\

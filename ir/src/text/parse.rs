@@ -667,6 +667,13 @@ impl Parser {
         let block = self.block_ref()?;
         self.expect_punct(':')?;
         let index = self.u32()?;
+        let blame = match self.peek() {
+            Tok::Ident(s) if s == "blame" => {
+                self.next();
+                Some(SiteId(self.entity("site", "a site (`siteN`)")?))
+            }
+            _ => None,
+        };
         self.expect_punct('{')?;
         let mut entries = Vec::new();
         loop {
@@ -691,7 +698,7 @@ impl Parser {
             self.expect_punct(',')?;
         }
         self.expect_line_end()?;
-        st.snapshots.push(Snapshot { resume: ResumeAt { block, index }, entries });
+        st.snapshots.push(Snapshot { resume: ResumeAt { block, index }, entries, blame });
         Ok(())
     }
 

@@ -408,7 +408,11 @@ fn write_function(out: &mut String, m: &Module, index: usize, f: &Function) {
     }
 
     for (i, snap) in f.snapshots.iter().enumerate() {
-        let _ = write!(out, "snap{i} = resume {}:{} {{", snap.resume.block, snap.resume.index);
+        let _ = write!(out, "snap{i} = resume {}:{}", snap.resume.block, snap.resume.index);
+        if let Some(site) = snap.blame {
+            let _ = write!(out, " blame {site}");
+        }
+        out.push_str(" {");
         for (k, (key, src)) in snap.entries.iter().enumerate() {
             out.push_str(if k == 0 { " " } else { ", " });
             let _ = write!(out, "{key} = ");

@@ -1,0 +1,245 @@
+//! Bounds-check elimination: the range checks a loop makes on an induction variable on
+//! every trip become a few checks made once, before the loop, on its first and last
+//! values.
+//!
+//! `type_spec` guards an array read `t[i]` with `1 <= i` and `i <= arr.len t`; `licm`
+//! moves `arr.len t` out of a loop that cannot resize `t`. Inside
+//! `for i = 1, #t do ... t[i] ... end` the checks then compare a variable that steps by
+//! one with values the loop does not change, and the range of the variable over the
+//! whole loop is known before it starts, so two guards per trip become three guards
+//! per loop.
+//!
+//! What the pass proves, for each loop with a preheader (`licm` makes them) and a header
+//! snapshot (`type_spec` leaves them):
+//!
+//! - **Induction variables**: header parameters that every back edge passes as
+//!   `iadd p, c` or `isub p, c` of themselves with an `iconst` `c`: `p` is
+//!   `p0 + step * k` on trip `k` (from 0), `p0` being what the preheader passes.
+//! - **The trip bound**: a block that runs on every trip (it dominates every latch) ends
+//!   in a branch that leaves the loop when a counter stepping by -1 equals a value `e`
+//!   known to be non-negative (`icmp.eq x, e`, or `icmp.ne` staying). If `e <= x0`,
+//!   the counter reaches `e` on trip `x0 - e` at the latest, so no trip goes past
+//!   `kmax = x0 - e`. (Lua's numeric `for` is lowered this way: an iteration count
+//!   counting down to zero beside the loop variable.)
+//! - **Checks**: a `guard` on `icmp.le`/`icmp.lt` of a value known before the loop (`lo`)
+//!   and an induction variable `i` stepping by +1 (`lo <= i`), together with one of `i`
+//!   and a value known before the loop (`hi`) that is non-negative (`i <= hi`, such as
+//!   `arr.len t`), where `lo` is non-negative too. On trip `k`, `i = i0 + k` with
+//!   `0 <= k <= kmax`, so both hold on every trip exactly when `lo <= i0` and
+//!   `kmax <= hi - i0` (neither subtraction can overflow: `x0 >= e >= 0`,
+//!   `hi >= 0` and `i0 >= lo >= 0`; and `i` cannot wrap, since it stays at most `hi`).
+//!
+//! The loop's checks go; the preheader checks `e <= x0`, `lo <= i0` and
+//! `kmax <= hi - i0` (or `<` for `icmp.lt`) before entering, with the loop's header
+//! snapshot: a loop that would index past the end deoptimizes before its first trip and
+//! runs in the interpreter, which is what the checks inside it would have done sooner or
+//! later, except that those would also have run the trips before. The failure is blamed
+//! on the site of the access, so the next compile leaves that access alone.
+//!
+//! Values known non-negative (the *value ranges* the pass needs): `iconst` of a
+//! non-negative number, `arr.len` and `pack.len`. What the pass does not do (yet): steps
+//! other than 1, loops counting down, bounds from `i <= n` loop conditions (`while`
+//! loops), checks on `i + c`.
+
+use lazyjit_ir::dominators::DominatorTree;
+use lazyjit_ir::loops::LoopForest;
+use lazyjit_ir::{Block, Const, DebugInfo, Function, Inst, InstData, Opcode, Value, ValueDef};
+
+use crate::edit::{def_block, find_preheader, inst_blocks, make1, preheader_snapshot};
+use crate::{Pass, PassReport};
+
+/// The bounds-check elimination pass (`bce`).
+pub struct Bce;
+
+/// The instruction defining `v`, if an instruction does.
+fn def_inst(f: &Function, v: Value) -> Option<&InstData> {
+    match f.values.get(v.index())?.def {
+        ValueDef::Result(i, 0) => Some(&f.insts[i.index()].data),
+        _ => None,
+    }
+}
+
+fn iconst(f: &Function, v: Value) -> Option<i64> {
+    match def_inst(f, v)? {
+        InstData::Const { op: Opcode::Iconst, imm: Const::Int(c) } => Some(*c),
+        _ => None,
+    }
+}
+
+/// Whether `v` is known to be at least 0.
+fn non_negative(f: &Function, v: Value) -> bool {
+    match def_inst(f, v) {
+        Some(InstData::Unary { op: Opcode::ArrLen | Opcode::PackLen, .. }) => true,
+        _ => iconst(f, v).is_some_and(|c| c >= 0),
+    }
+}
+
+/// Header parameter `j`'s step: the constant every back edge adds to it.
+fn step_of(f: &Function, header: Block, latches: &[Block], j: usize) -> Option<i64> {
+    let param = *f.blocks[header.index()].params.get(j)?;
+    let mut step = None;
+    for &latch in latches {
+        let term = f.terminator(latch)?;
+        for dest in f.insts[term.index()].data.successors() {
+            if dest.block != header {
+                continue;
+            }
+            let s = match def_inst(f, *dest.args.get(j)?)? {
+                InstData::Binary { op: Opcode::Iadd, args: [a, b] } if *a == param => iconst(f, *b)?,
+                InstData::Binary { op: Opcode::Iadd, args: [a, b] } if *b == param => iconst(f, *a)?,
+                InstData::Binary { op: Opcode::Isub, args: [a, b] } if *a == param => iconst(f, *b)?.checked_neg()?,
+                _ => return None,
+            };
+            if step.is_some_and(|st| st != s) {
+                return None;
+            }
+            step = Some(s);
+        }
+    }
+    step
+}
+
+impl Pass for Bce {
+    fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
+        let dom = DominatorTree::compute(f);
+        let forest = LoopForest::compute(f, &dom);
+        let (mut removed, mut added) = (0u64, 0u64);
+        for l in forest.loops() {
+            let (r, a) = bound_loop(f, &dom, &l.blocks, l.header, &l.latches);
+            removed += r;
+            added += a;
+        }
+        PassReport {
+            changed: removed > 0,
+            counts: vec![("bounds checks removed", removed), ("guards added before loops", added)],
+        }
+    }
+}
+
+/// Removes the checks of one loop that its induction variables' ranges prove; returns
+/// how many went and how many guards the preheader got.
+fn bound_loop(f: &mut Function, dom: &DominatorTree, blocks: &[Block], header: Block, latches: &[Block]) -> (u64, u64) {
+    let in_loop = |b: Block| blocks.binary_search(&b).is_ok();
+    let Some(pre) = find_preheader(f, header, in_loop) else { return (0, 0) };
+    let Some(entry_args) = f.terminator(pre).and_then(|t| f.insts[t.index()].data.successors().first().map(|d| d.args.clone())) else {
+        return (0, 0);
+    };
+    let params = f.blocks[header.index()].params.clone();
+    let steps: Vec<Option<i64>> = (0..params.len()).map(|j| step_of(f, header, latches, j)).collect();
+    let at = inst_blocks(f);
+    let invariant = |v: Value| def_block(f, &at, v).is_some_and(|b| !in_loop(b));
+    let iv = |v: Value, want: i64| params.iter().position(|&p| p == v).filter(|&j| steps[j] == Some(want));
+    let every_trip = |b: Block| latches.iter().all(|&latch| dom.dominates(b, latch));
+
+    // The trip bound: a counter x (step -1) leaving the loop when it equals e >= 0.
+    let mut bound: Option<(Value, Value)> = None; // (x0, e)
+    for &b in blocks {
+        if !every_trip(b) {
+            continue;
+        }
+        let Some(term) = f.terminator(b) else { continue };
+        let InstData::Brif { cond, then_dest, else_dest, .. } = &f.insts[term.index()].data else { continue };
+        let (exit_when, args) = match def_inst(f, *cond) {
+            Some(InstData::Binary { op: Opcode::IcmpEq, args }) => (true, *args),
+            Some(InstData::Binary { op: Opcode::IcmpNe, args }) => (false, *args),
+            _ => continue,
+        };
+        let exit = if exit_when { then_dest } else { else_dest };
+        if in_loop(exit.block) {
+            continue;
+        }
+        for (x, e) in [(args[0], args[1]), (args[1], args[0])] {
+            if let Some(j) = iv(x, -1) {
+                if invariant(e) && non_negative(f, e) {
+                    bound = Some((entry_args[j], e));
+                }
+            }
+        }
+        if bound.is_some() {
+            break;
+        }
+    }
+    let Some((x0, e)) = bound else { return (0, 0) };
+
+    // The checks: lower `lo <= i` and upper `i <= hi` / `i < hi` guards.
+    struct Check {
+        guard: Inst,
+        iv: usize,
+        other: Value,
+        strict: bool,
+        upper: bool,
+    }
+    let mut checks: Vec<Check> = Vec::new();
+    for &b in blocks {
+        for &inst in &f.blocks[b.index()].insts {
+            let InstData::Guard { op: Opcode::Guard, arg, .. } = f.insts[inst.index()].data else { continue };
+            let (strict, [l, r]) = match def_inst(f, arg) {
+                Some(InstData::Binary { op: Opcode::IcmpLe, args }) => (false, *args),
+                Some(InstData::Binary { op: Opcode::IcmpLt, args }) => (true, *args),
+                _ => continue,
+            };
+            if let (Some(j), true) = (iv(r, 1), invariant(l) && non_negative(f, l) && !strict) {
+                checks.push(Check { guard: inst, iv: j, other: l, strict, upper: false });
+            } else if let (Some(j), true) = (iv(l, 1), invariant(r) && non_negative(f, r)) {
+                checks.push(Check { guard: inst, iv: j, other: r, strict, upper: true });
+            }
+        }
+    }
+    // An upper check goes only with a lower one on the same variable (which makes
+    // `hi - i0` safe to compute); a lower one only with an upper one (which rules out
+    // wrapping).
+    let kinds: Vec<(usize, bool)> = checks.iter().map(|c| (c.iv, c.upper)).collect();
+    checks.retain(|c| kinds.contains(&(c.iv, true)) && kinds.contains(&(c.iv, false)));
+    if checks.is_empty() {
+        return (0, 0);
+    }
+
+    // The preheader's guards, in order: e <= x0, then lo <= i0, then kmax <= hi - i0.
+    let def_blocks: Vec<Option<lazyjit_ir::Block>> = (0..f.values.len()).map(|v| def_block(f, &at, Value::new(v))).collect();
+    let mut new_insts: Vec<Inst> = Vec::new();
+    let mut added = 0u64;
+    let mut place = |f: &mut Function, data: InstData, debug: DebugInfo| {
+        let (i, r) = make1(f, data, debug);
+        new_insts.push(i);
+        r
+    };
+    let snap_of = |f: &mut Function, guard: Inst| {
+        let InstData::Guard { snap, .. } = f.insts[guard.index()].data else { return None };
+        let blame = f.snapshots.get(snap.index()).and_then(|s| s.blame);
+        preheader_snapshot(f, header, pre, in_loop, |v| def_blocks.get(v.index()).copied().flatten(), blame)
+    };
+    let snaps: Option<Vec<_>> = checks.iter().map(|c| snap_of(f, c.guard)).collect();
+    let Some(snaps) = snaps else { return (0, 0) };
+    let jump = f.blocks[pre.index()].insts.pop().expect("a preheader ends with its jump");
+    let first_snap = snaps[0];
+    let debug = f.insts[checks[0].guard.index()].debug;
+    let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args: [e, x0] }, debug).expect("a comparison");
+    place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
+    added += 1;
+    let kmax = place(f, InstData::Binary { op: Opcode::Isub, args: [x0, e] }, debug).expect("a difference");
+    let mut removed = Vec::new();
+    for upper in [false, true] {
+        for (c, &snap) in checks.iter().zip(&snaps).filter(|(c, _)| c.upper == upper) {
+            let i0 = entry_args[c.iv];
+            let debug = f.insts[c.guard.index()].debug;
+            let cond = if upper {
+                let room = place(f, InstData::Binary { op: Opcode::Isub, args: [c.other, i0] }, debug).expect("a difference");
+                let op = if c.strict { Opcode::IcmpLt } else { Opcode::IcmpLe };
+                place(f, InstData::Binary { op, args: [kmax, room] }, debug)
+            } else {
+                place(f, InstData::Binary { op: Opcode::IcmpLe, args: [c.other, i0] }, debug)
+            }
+            .expect("a comparison");
+            place(f, InstData::Guard { op: Opcode::Guard, arg: cond, imm: 0, snap }, debug);
+            added += 1;
+            removed.push(c.guard);
+        }
+    }
+    let pre_insts = &mut f.blocks[pre.index()].insts;
+    pre_insts.extend(new_insts);
+    pre_insts.push(jump);
+    for &b in blocks {
+        f.blocks[b.index()].insts.retain(|i| !removed.contains(i));
+    }
+    (removed.len() as u64, added)
+}

@@ -1,0 +1,213 @@
+//! Loop-invariant code motion: computations and guards whose operands do not change
+//! while a loop runs move to the loop's preheader, so they run once per entry into the
+//! loop instead of once per trip round it.
+//!
+//! Loops are the natural loops of the control-flow graph ([`lazyjit_ir::loops`]), taken
+//! innermost first, so that what leaves an inner loop lands in its preheader, inside
+//! the enclosing loop, and may leave that one too. A loop without a preheader (one
+//! block outside the loop that jumps to the header) gets one: a new block with the
+//! header's parameters that every edge from outside enters.
+//!
+//! A value is *invariant* in a loop when it is defined outside it, or by an instruction
+//! that moved out. What moves, walking the loop's blocks in reverse postorder so that
+//! operands move before their users:
+//!
+//! - **pure** instructions (the op table's `PURE`: no effects, cannot fail) with
+//!   invariant operands, from any block of the loop. Running one on a trip where it
+//!   would not have run is unobservable; unboxing is a copy, so an `unbox.int` moved
+//!   above the guard that checked the tag reads garbage no one uses when the guard fails.
+//! - **guards** on invariant values (a value's tag never changes, nor does a condition
+//!   computed from invariant values), from the blocks that run on every trip (those
+//!   that dominate every latch: a guard in a conditional block would deoptimize loops
+//!   that never take its branch). The guard now checks before the loop and, failing,
+//!   resumes the generic function at the loop header with the values the loop is
+//!   entered with: a snapshot made from the loop's *header snapshot* (`type_spec`
+//!   leaves one per loop header: the state at the header's first instruction), with
+//!   the header's parameters read from the preheader's jump. The failure is blamed on
+//!   the site the guard speculated on (`Snapshot::blame`), so the next compile does not
+//!   speculate there again. No header snapshot, no hoisted guards.
+//! - **heap reads** (`READS`) on invariant operands, from the blocks that run on every
+//!   trip, when nothing in the loop may write what they read: `arr.len` and `meta.nil`
+//!   when the loop has no call or runtime call (`arr.set` writes within the array part
+//!   and changes neither); `cell.get` when the loop also stores to no cell. A read moves
+//!   only if its operand is known to be a table before the loop (a `guard.tag ...,
+//!   table` on it that already moved out, or that dominates the loop): reading the
+//!   length of something that is not a table is not a wasted instruction but a crash.
+//!   `arr.get` stays (an element read needs its bounds checks first; `bce` deals with
+//!   those).
+//!
+//! Everything else stays: calls, runtime calls, stores, allocations, block parameters.
+
+use lazyjit_ir::dominators::DominatorTree;
+use lazyjit_ir::loops::LoopForest;
+use lazyjit_ir::rt::Tag;
+use lazyjit_ir::{Block, Function, Inst, InstData, Opcode, SnapId};
+
+use crate::edit::{def_block, ensure_preheader, inst_blocks, preheader_snapshot};
+use crate::{Pass, PassReport};
+
+/// The loop-invariant code motion pass (`licm`).
+pub struct Licm;
+
+/// What the instructions of one loop may change.
+#[derive(Default)]
+struct Clobbers {
+    /// A call or runtime call: anything.
+    anything: bool,
+    /// A store to a cell.
+    cells: bool,
+}
+
+fn clobbers(f: &Function, blocks: &[Block]) -> Clobbers {
+    let mut c = Clobbers::default();
+    for &b in blocks {
+        for &i in &f.blocks[b.index()].insts {
+            let op = f.insts[i.index()].data.opcode();
+            match op {
+                Opcode::CellSet => c.cells = true,
+                Opcode::ArrSet | Opcode::CellGet => {}
+                _ if op.is_pure() || op.only_reads() || op.is_terminator() || op.is_guard() => {}
+                _ => c.anything = true,
+            }
+        }
+    }
+    c
+}
+
+#[derive(Default)]
+struct Moved {
+    pure: u64,
+    guards: u64,
+    reads: u64,
+    preheaders: u64,
+}
+
+impl Pass for Licm {
+    fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
+        let mut moved = Moved::default();
+        let headers: Vec<Block> = {
+            let dom = DominatorTree::compute(f);
+            let forest = LoopForest::compute(f, &dom);
+            forest.innermost_first().into_iter().map(|i| forest.loops()[i].header).collect()
+        };
+        for header in headers {
+            hoist_from(f, header, &mut moved);
+        }
+        PassReport {
+            changed: moved.pure + moved.guards + moved.reads + moved.preheaders > 0,
+            counts: vec![
+                ("instructions hoisted", moved.pure + moved.reads),
+                ("guards hoisted", moved.guards),
+                ("preheaders made", moved.preheaders),
+            ],
+        }
+    }
+}
+
+/// Moves what is invariant out of the loop headed by `header`.
+fn hoist_from(f: &mut Function, header: Block, moved: &mut Moved) {
+    // The analyses are made again for each loop: a preheader made for an inner loop is
+    // a block of the loops around it.
+    let dom = DominatorTree::compute(f);
+    let forest = LoopForest::compute(f, &dom);
+    let Some(l) = forest.loops().iter().find(|l| l.header == header) else { return };
+    let blocks = l.blocks.clone();
+    let latches = l.latches.clone();
+    let in_loop = |b: Block| blocks.binary_search(&b).is_ok();
+    let clobbered = clobbers(f, &blocks);
+    let before = f.blocks.len();
+    let Some(pre) = ensure_preheader(f, header, in_loop) else { return };
+    if f.blocks.len() > before {
+        moved.preheaders += 1;
+    }
+    // The preheader dominates the header, so whatever dominates it dominates the loop.
+    let dom = DominatorTree::compute(f);
+    let mut at = inst_blocks(f);
+    let invariant = |f: &Function, at: &[Option<Block>], v| def_block(f, at, v).is_some_and(|b| !in_loop(b));
+    // Values known to be tables before the loop: guarded in a block that dominates it.
+    let mut tables: Vec<lazyjit_ir::Value> = Vec::new();
+    for (b, data) in f.blocks.iter().enumerate() {
+        if !dom.dominates(Block::new(b), pre) {
+            continue;
+        }
+        for &i in &data.insts {
+            if let InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } = f.insts[i.index()].data {
+                if imm == Tag::Table as i64 {
+                    tables.push(arg);
+                }
+            }
+        }
+    }
+    let every_trip = |b: Block| latches.iter().all(|&latch| dom.dominates(b, latch));
+    // Where the values the header snapshot may read are defined (moving instructions
+    // out of the loop changes nothing for them: they are defined outside it already).
+    let def_blocks: Vec<Option<Block>> = (0..f.values.len()).map(|v| def_block(f, &at, lazyjit_ir::Value::new(v))).collect();
+    let order: Vec<Block> = dom.reverse_postorder().iter().copied().filter(|&b| in_loop(b)).collect();
+    let mut hoisted: Vec<Inst> = Vec::new();
+    for b in order {
+        let every = every_trip(b);
+        let insts = f.blocks[b.index()].insts.clone();
+        let mut keep = Vec::with_capacity(insts.len());
+        for inst in insts {
+            let data = &f.insts[inst.index()].data;
+            let op = data.opcode();
+            let operands_invariant = {
+                let mut all = true;
+                data.for_each_operand(|v| all &= invariant(f, &at, v));
+                all
+            };
+            let hoist = if !operands_invariant || op.is_terminator() {
+                false
+            } else if op.is_pure() {
+                moved.pure += 1;
+                true
+            } else if op.is_guard() && every {
+                let InstData::Guard { snap, .. } = *data else { unreachable!("a guard") };
+                let blame = f.snapshots.get(snap.index()).and_then(|s| s.blame);
+                match preheader_snapshot(f, header, pre, in_loop, |v| def_blocks[v.index()], blame) {
+                    Some(new) => {
+                        retarget(f, inst, new);
+                        if let InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } = f.insts[inst.index()].data {
+                            if imm == Tag::Table as i64 {
+                                tables.push(arg);
+                            }
+                        }
+                        moved.guards += 1;
+                        true
+                    }
+                    None => false,
+                }
+            } else if (op.only_reads() || op == Opcode::CellGet) && every && !clobbered.anything {
+                let arg = data.operands()[0];
+                let ok = match op {
+                    Opcode::ArrLen | Opcode::MetaNil => tables.contains(&arg),
+                    Opcode::CellGet => !clobbered.cells,
+                    _ => false,
+                };
+                moved.reads += ok as u64;
+                ok
+            } else {
+                false
+            };
+            if hoist {
+                hoisted.push(inst);
+                at[inst.index()] = Some(pre);
+            } else {
+                keep.push(inst);
+            }
+        }
+        f.blocks[b.index()].insts = keep;
+    }
+    if !hoisted.is_empty() {
+        let pre_insts = &mut f.blocks[pre.index()].insts;
+        let jump = pre_insts.pop().expect("a preheader ends with its jump");
+        pre_insts.extend(hoisted);
+        pre_insts.push(jump);
+    }
+}
+
+fn retarget(f: &mut Function, guard: Inst, snap: SnapId) {
+    if let InstData::Guard { snap: s, .. } = &mut f.insts[guard.index()].data {
+        *s = snap;
+    }
+}
