@@ -16,6 +16,12 @@
 //! to the earlier result. Operands are looked up after rewriting, so whole expression
 //! trees merge in one walk.
 //!
+//! Guards take part too: a guard that checks what a dominating guard checked (same op,
+//! same operand, same tag or function) cannot fail where the first one passed, and goes,
+//! whatever its snapshot. `type_spec` guards each operand of each call it speculates,
+//! so a value used twice is guarded twice, and `licm` may hoist the same guard in front
+//! of two loops one after the other.
+//!
 //! Constants take part like any pure operation (two `iconst 1` merge). Runtime calls,
 //! calls, cell reads and anything with effects never do; merging loads across writes
 //! needs memory dependence, which MIR does not model yet.
@@ -59,6 +65,10 @@ struct Key {
 
 fn key_of(data: &InstData, nresults: usize, subst: &[Value]) -> Option<Key> {
     let op = data.opcode();
+    if let InstData::Guard { arg, imm, .. } = data {
+        let imm = if op == Opcode::Guard { Imm::None } else { Imm::Int(*imm) };
+        return Some(Key { op, args: vec![subst[arg.index()]], imm });
+    }
     if !op.is_pure() || nresults != 1 {
         return None;
     }
@@ -88,9 +98,9 @@ impl Pass for Gvn {
             }
         }
         let mut subst: Vec<Value> = (0..f.values.len()).map(Value::new).collect();
-        let mut table: HashMap<Key, Value> = HashMap::new();
+        let mut table: HashMap<Key, Option<Value>> = HashMap::new();
         let mut dead = vec![false; f.insts.len()];
-        let mut merged = 0u64;
+        let (mut merged, mut guards) = (0u64, 0u64);
         // Depth first over the dominator tree; `Exit` forgets what a block added.
         enum Step {
             Enter(Block),
@@ -111,12 +121,17 @@ impl Pass for Gvn {
             for &inst in &f.blocks[block.index()].insts {
                 let node = &f.insts[inst.index()];
                 let Some(key) = key_of(&node.data, node.results.len(), &subst) else { continue };
-                let result = node.results[0];
+                // A guard has no result: it stands for itself in the table.
+                let result = node.results.first().copied();
                 match table.get(&key) {
                     Some(&earlier) => {
-                        subst[result.index()] = earlier;
+                        if let (Some(r), Some(e)) = (result, earlier) {
+                            subst[r.index()] = e;
+                            merged += 1;
+                        } else {
+                            guards += 1;
+                        }
                         dead[inst.index()] = true;
-                        merged += 1;
                     }
                     None => {
                         table.insert(key.clone(), result);
@@ -129,7 +144,7 @@ impl Pass for Gvn {
                 stack.push(Step::Enter(child));
             }
         }
-        if merged > 0 {
+        if merged + guards > 0 {
             for block in &mut f.blocks {
                 block.insts.retain(|i| !dead[i.index()]);
             }
@@ -144,6 +159,6 @@ impl Pass for Gvn {
                 }
             }
         }
-        PassReport { changed: merged > 0, counts: vec![("instructions merged", merged)] }
+        PassReport { changed: merged + guards > 0, counts: vec![("instructions merged", merged), ("guards removed", guards)] }
     }
 }
