@@ -42,7 +42,7 @@
 //! loops), checks on `i + c`.
 
 use lazyjit_ir::dominators::DominatorTree;
-use lazyjit_ir::loops::LoopForest;
+use lazyjit_ir::loops::{Loop, LoopForest};
 use lazyjit_ir::{Block, Const, DebugInfo, Function, Inst, InstData, Opcode, Value, ValueDef};
 
 use crate::edit::{def_block, find_preheader, inst_blocks, make1, preheader_snapshot};
@@ -105,7 +105,7 @@ impl Pass for Bce {
         let forest = LoopForest::compute(f, &dom);
         let (mut removed, mut added) = (0u64, 0u64);
         for l in forest.loops() {
-            let (r, a) = bound_loop(f, &dom, &l.blocks, l.header, &l.latches);
+            let (r, a) = bound_loop(f, &dom, l);
             removed += r;
             added += a;
         }
@@ -118,8 +118,9 @@ impl Pass for Bce {
 
 /// Removes the checks of one loop that its induction variables' ranges prove; returns
 /// how many went and how many guards the preheader got.
-fn bound_loop(f: &mut Function, dom: &DominatorTree, blocks: &[Block], header: Block, latches: &[Block]) -> (u64, u64) {
-    let in_loop = |b: Block| blocks.binary_search(&b).is_ok();
+fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
+    let (header, latches) = (l.header, &l.latches[..]);
+    let in_loop = |b: Block| l.contains(b);
     let Some(pre) = find_preheader(f, header, in_loop) else { return (0, 0) };
     let Some(entry_args) = f.terminator(pre).and_then(|t| f.insts[t.index()].data.successors().first().map(|d| d.args.clone())) else {
         return (0, 0);
@@ -133,7 +134,7 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, blocks: &[Block], header: B
 
     // The trip bound: a counter x (step -1) leaving the loop when it equals e >= 0.
     let mut bound: Option<(Value, Value)> = None; // (x0, e)
-    for &b in blocks {
+    for &b in &l.blocks {
         if !every_trip(b) {
             continue;
         }
@@ -170,7 +171,7 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, blocks: &[Block], header: B
         upper: bool,
     }
     let mut checks: Vec<Check> = Vec::new();
-    for &b in blocks {
+    for &b in &l.blocks {
         for &inst in &f.blocks[b.index()].insts {
             let InstData::Guard { op: Opcode::Guard, arg, .. } = f.insts[inst.index()].data else { continue };
             let (strict, [l, r]) = match def_inst(f, arg) {
@@ -238,7 +239,7 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, blocks: &[Block], header: B
     let pre_insts = &mut f.blocks[pre.index()].insts;
     pre_insts.extend(new_insts);
     pre_insts.push(jump);
-    for &b in blocks {
+    for &b in &l.blocks {
         f.blocks[b.index()].insts.retain(|i| !removed.contains(i));
     }
     (removed.len() as u64, added)

@@ -70,7 +70,7 @@ impl Pass for ConstFold {
     fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
         let mut known: Vec<Option<Const>> = vec![None; f.values.len()];
         let (mut folded, mut branches, mut guards) = (0u64, 0u64, 0u64);
-        let mut dead = Vec::new();
+        let mut dead = vec![false; f.insts.len()];
         let order: Vec<_> = DominatorTree::compute(f).reverse_postorder().to_vec();
         for block in order {
             for k in 0..f.blocks[block.index()].insts.len() {
@@ -91,7 +91,8 @@ impl Pass for ConstFold {
                     },
                     InstData::Guard { op: Opcode::Guard, arg, .. } => {
                         if let Some(Const::Bool(true)) = get(arg) {
-                            dead.push(inst);
+                            dead[inst.index()] = true;
+                            guards += 1;
                         }
                         continue;
                     }
@@ -113,10 +114,9 @@ impl Pass for ConstFold {
                 f.insts[inst.index()].data = data;
             }
         }
-        if !dead.is_empty() {
-            guards = dead.len() as u64;
+        if guards > 0 {
             for block in &mut f.blocks {
-                block.insts.retain(|i| !dead.contains(i));
+                block.insts.retain(|i| !dead[i.index()]);
             }
         }
         PassReport {

@@ -68,9 +68,20 @@ pub(crate) fn replace_uses(f: &mut Function, subst: &[Option<Value>]) {
 /// The preheader of the loop headed by `header` whose blocks are `in_loop`: the one block
 /// outside the loop that branches to the header, when it does so with a plain `jump`.
 pub(crate) fn find_preheader(f: &Function, header: Block, in_loop: impl Fn(Block) -> bool) -> Option<Block> {
-    let preds = lazyjit_ir::loops::predecessors(f);
-    let outside: Vec<Block> = preds[header.index()].iter().copied().filter(|&p| !in_loop(p)).collect();
-    let &[p] = outside.as_slice() else { return None };
+    preheader_among(f, header, &outside_preds(f, header, in_loop))
+}
+
+/// The blocks outside the loop that branch to its header, each once.
+fn outside_preds(f: &Function, header: Block, in_loop: impl Fn(Block) -> bool) -> Vec<Block> {
+    let mut outside: Vec<Block> = lazyjit_ir::loops::predecessors(f)[header.index()].iter().copied().filter(|&p| !in_loop(p)).collect();
+    outside.dedup();
+    outside
+}
+
+/// The preheader, if `outside` (the header's predecessors outside the loop) is one block
+/// that ends in a `jump` to the header.
+fn preheader_among(f: &Function, header: Block, outside: &[Block]) -> Option<Block> {
+    let &[p] = outside else { return None };
     let term = f.terminator(p)?;
     matches!(&f.insts[term.index()].data, InstData::Jump { dest, .. } if dest.block == header).then_some(p)
 }
@@ -83,12 +94,10 @@ pub(crate) fn ensure_preheader(f: &mut Function, header: Block, in_loop: impl Fn
     if header == f.entry() {
         return None;
     }
-    if let Some(p) = find_preheader(f, header, &in_loop) {
+    let outside = outside_preds(f, header, in_loop);
+    if let Some(p) = preheader_among(f, header, &outside) {
         return Some(p);
     }
-    let preds = lazyjit_ir::loops::predecessors(f);
-    let mut outside: Vec<Block> = preds[header.index()].iter().copied().filter(|&p| !in_loop(p)).collect();
-    outside.dedup();
     if outside.is_empty() {
         return None;
     }

@@ -19,7 +19,9 @@
 //! - **guards** on invariant values (a value's tag never changes, nor does a condition
 //!   computed from invariant values), from the blocks that run on every trip (those
 //!   that dominate every latch: a guard in a conditional block would deoptimize loops
-//!   that never take its branch). The guard now checks before the loop and, failing,
+//!   that never take its branch; a loop that runs no trip at all still makes the check,
+//!   which costs a deoptimization when it fails, never a wrong answer). The guard now
+//!   checks before the loop and, failing,
 //!   resumes the generic function at the loop header with the values the loop is
 //!   entered with: a snapshot made from the loop's *header snapshot* (`type_spec`
 //!   leaves one per loop header: the state at the header's first instruction), with
@@ -111,10 +113,8 @@ fn hoist_from(f: &mut Function, header: Block, moved: &mut Moved) {
     let dom = DominatorTree::compute(f);
     let forest = LoopForest::compute(f, &dom);
     let Some(l) = forest.loops().iter().find(|l| l.header == header) else { return };
-    let blocks = l.blocks.clone();
-    let latches = l.latches.clone();
-    let in_loop = |b: Block| blocks.binary_search(&b).is_ok();
-    let clobbered = clobbers(f, &blocks);
+    let in_loop = |b: Block| l.contains(b);
+    let clobbered = clobbers(f, &l.blocks);
     let before = f.blocks.len();
     let Some(pre) = ensure_preheader(f, header, in_loop) else { return };
     if f.blocks.len() > before {
@@ -138,7 +138,7 @@ fn hoist_from(f: &mut Function, header: Block, moved: &mut Moved) {
             }
         }
     }
-    let every_trip = |b: Block| latches.iter().all(|&latch| dom.dominates(b, latch));
+    let every_trip = |b: Block| l.latches.iter().all(|&latch| dom.dominates(b, latch));
     // Where the values the header snapshot may read are defined (moving instructions
     // out of the loop changes nothing for them: they are defined outside it already).
     let def_blocks: Vec<Option<Block>> = (0..f.values.len()).map(|v| def_block(f, &at, lazyjit_ir::Value::new(v))).collect();
