@@ -309,6 +309,11 @@ pub struct Snapshot {
     /// instruction at the resume point (a guard hoisted out of a loop resumes at the
     /// loop's header but speculated on a site inside it).
     pub blame: Option<SiteId>,
+    /// The guard leaves code the profile never reached (a loop never entered), not a
+    /// guess that failed: leaving is expected once, is not counted against the
+    /// function's deoptimization limit and marks no site; it notes the resume block as
+    /// entered, so the next compile keeps the code.
+    pub unreached: bool,
 }
 
 /// A MIR function.

@@ -664,6 +664,7 @@ mod tests {
             resume: crate::function::ResumeAt { block: Block(7), index: 0 },
             entries: vec![(Value(0), SnapSource::Value(Value(100)))],
             blame: None,
+            unreached: false,
         });
         let m = module_with(f);
         let errs = verify_module(&m).unwrap_err();

@@ -195,6 +195,7 @@ fn all_ops_module() -> Module {
         resume: ResumeAt { block: Block(0), index: 2 },
         entries: vec![(Value(0), SnapSource::Value(Value(0))), (Value(5), SnapSource::Const(Const::Float(1.5)))],
         blame: None,
+        unreached: true,
     });
     f.snapshots.push(Snapshot {
         resume: ResumeAt { block: Block(2), index: 0 },
@@ -206,6 +207,7 @@ fn all_ops_module() -> Module {
             (Value(6), SnapSource::Const(Const::Bool(true))),
         ],
         blame: Some(SiteId(0)),
+        unreached: false,
     });
     m.add_function(f);
 
@@ -324,7 +326,7 @@ fn constants_module() -> Module {
     for &s in &strs {
         entries.push((Value(1000), SnapSource::Const(Const::Str(s))));
     }
-    f.snapshots.push(Snapshot { resume: ResumeAt { block: Block(0), index: 0 }, entries, blame: None });
+    f.snapshots.push(Snapshot { resume: ResumeAt { block: Block(0), index: 0 }, entries, blame: None, unreached: false });
     m.add_function(f);
     m
 }
@@ -374,7 +376,7 @@ fn odd_layout_module() -> Module {
     f.make_value(Type::I1, ValueDef::Result(Inst(50), 2));
     f.values.push(GAP_VALUE);
     f.blocks.push(BlockData { params: vec![], insts: vec![], loop_header: true });
-    f.snapshots.push(Snapshot { resume: ResumeAt { block: Block(9), index: 99 }, entries: vec![], blame: None });
+    f.snapshots.push(Snapshot { resume: ResumeAt { block: Block(9), index: 99 }, entries: vec![], blame: None, unreached: false });
     m.add_function(f);
 
     // A function whose instruction ids are all out of order and that has no blocks at all.

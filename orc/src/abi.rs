@@ -24,7 +24,8 @@
 //! returns `n >= 0`: `n` results were stored at `base[0..n]`; [`STATUS_ERROR`]: a helper
 //! failed and left the error in the VM (the body returns at once); [`STATUS_TAIL_CALL`]:
 //! the body asks for a tail call — it called [`TAIL_CALL`] with the callee and the
-//! arguments are at `base[0..n]`.
+//! arguments are at `base[0..n]`; [`STATUS_DEOPTED`]: a guard failed and [`DEOPT`] made
+//! the frame the generic function's, for the caller to finish in the interpreter.
 //!
 //! ## Helpers
 //! Every helper that can fail returns an `i32` status: 0 ok, nonzero failed (the body
@@ -34,7 +35,7 @@
 //! host functions bound by name (absolute symbols), so objects hold no process
 //! addresses and can be cached and linked into another process.
 
-pub use lazyjit_ir::interp::compiled::{CompiledFn, STATUS_ERROR, STATUS_OSR_DECLINED, STATUS_TAIL_CALL};
+pub use lazyjit_ir::interp::compiled::{CompiledFn, STATUS_DEOPTED, STATUS_ERROR, STATUS_OSR_DECLINED, STATUS_TAIL_CALL};
 
 /// `i32 lz_rtcall(ptr vm, i32 rt, i32 site, ptr args, i32 nargs, ptr out, i32 pc)`:
 /// calls runtime function `rt` (index into the module's runtime declarations) on
@@ -117,8 +118,8 @@ pub const CLOSURE: &str = "lz_closure";
 pub const BACKEDGE: &str = "lz_backedge";
 /// `i64 lz_deopt(ptr vm, i32 snap, i32 pc)`: the guard of op `pc` with snapshot `snap`
 /// failed (the guard's code stored the values the snapshot names to their slots): the
-/// frame continues in the interpreter as the generic function; returns the body's
-/// status (see [`lazyjit_ir::interp::compiled::deopt`]).
+/// frame becomes the generic function's; returns the status the body returns
+/// ([`STATUS_DEOPTED`], see [`lazyjit_ir::interp::compiled::deopt`]).
 pub const DEOPT: &str = "lz_deopt";
 
 /// `i64 lz_enter_version(ptr vm, ptr proto)`: the prologue of optimized code: the frame

@@ -361,6 +361,9 @@ impl Engine {
         }
         let hooks: Arc<dyn JitHooks> = self.inner.clone();
         vm.jit = Some(hooks);
+        // The interpreter (running what optimized code left to it) enters long loops
+        // on the stack too.
+        vm.osr_loop_runs = inner.tiering.osr_backedges.unwrap_or(u32::MAX);
         Ok(())
     }
 }
@@ -481,16 +484,22 @@ impl Inner {
     ) -> Result<(*const Proto, usize), String> {
         let t0 = Instant::now();
         let module = self.module_of(loaded);
-        let profile = lazyjit_passes::Profile::of(proto);
-        let (mut f, from, stands_for) = match osr {
-            None => (proto.mir.clone(), Vec::new(), Vec::new()),
-            Some(e) => (e.function, e.from, e.stands_for),
+        let mut profile = lazyjit_passes::Profile::of(proto);
+        if self.tiering.with_loops != Shape::Compact {
+            // Loop runs are counted by the interpreter and compact code only: a function
+            // whose loops ran in inline code would look as if they never ran.
+            profile.loop_runs.clear();
+        }
+        let (mut f, from, stands_for, copied_from) = match osr {
+            None => (proto.mir.clone(), Vec::new(), Vec::new(), Vec::new()),
+            Some(e) => (e.function, e.from, e.stands_for, e.copied_from),
         };
         let cx = lazyjit_passes::Context {
             module: &module,
             runtime: &loaded.runtime,
             profile: Some(&profile),
             stands_for: &stands_for,
+            copied_from: &copied_from,
         };
         let names: Vec<&str> = optimize.pipeline.iter().map(String::as_str).collect();
         lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify).map_err(|e| e.to_string())?;
@@ -701,7 +710,15 @@ impl JitHooks for Inner {
             let limit = optimize.map_or(String::new(), |o| format!(" of {}", o.max_deopts));
             let (name, line) = (proto.describe(), version.line_at(pc));
             let deopts = proto.deopts.load(Ordering::Relaxed);
-            eprintln!("[deopt] {name} (line {line}): {}; deoptimization {deopts}{limit}", explain_deopt(vm, proto, version, snap, pc));
+            let unreached = version.mir.snapshots.get(snap as usize).filter(|s| s.unreached);
+            if let Some(s) = unreached {
+                let at = s.resume.block;
+                eprintln!(
+                    "[deopt] {name} (line {line}): the loop at {at} had not run when the code was made; resumes at {at}:0 in the interpreter (not counted: deoptimizations {deopts}{limit})"
+                );
+            } else {
+                eprintln!("[deopt] {name} (line {line}): {}; deoptimization {deopts}{limit}", explain_deopt(vm, proto, version, snap, pc));
+            }
         }
         // All of the function's optimized code came from a profile that has now failed
         // somewhere. Its on-stack entries are chosen again at their next hot back edge

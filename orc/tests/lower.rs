@@ -1137,6 +1137,7 @@ fn guard_module() -> Module {
         },
         entries: vec![(Value::new(0), SnapSource::Value(Value::new(0)))],
         blame: None,
+        unreached: false,
     });
     let mut m = Module::new("guard.mir");
     m.add_function(f);

@@ -206,8 +206,7 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
     };
     let snap_of = |f: &mut Function, guard: Inst| {
         let InstData::Guard { snap, .. } = f.insts[guard.index()].data else { return None };
-        let blame = f.snapshots.get(snap.index()).and_then(|s| s.blame);
-        preheader_snapshot(f, header, pre, in_loop, |v| def_blocks.get(v.index()).copied().flatten(), blame)
+        preheader_snapshot(f, header, pre, in_loop, |v| def_blocks.get(v.index()).copied().flatten(), snap)
     };
     let snaps: Option<Vec<_>> = checks.iter().map(|c| snap_of(f, c.guard)).collect();
     let Some(snaps) = snaps else { return (0, 0) };

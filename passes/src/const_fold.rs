@@ -10,7 +10,9 @@
 //! left for `dce`. A `brif` on a constant condition becomes a `jump` to the target it
 //! would take (with that edge's arguments); the other target may become unreachable.
 //! A `guard` on a condition known to hold checks nothing and goes (one known to fail
-//! stays: it deoptimizes every time, which is what it is for).
+//! stays: it deoptimizes every time, which is what it is for). A snapshot entry that
+//! reads a constant names the constant instead: the guard's exit then keeps nothing
+//! for it (deoptimization makes the value from the snapshot).
 //!
 //! Folding computes exactly what the interpreter would at run time: integer arithmetic
 //! wraps, comparisons are signed, float arithmetic is the host's IEEE arithmetic. A
@@ -22,7 +24,7 @@
 //! business; the frontend-declared fast paths are for `type_spec` to use.
 
 use lazyjit_ir::dominators::DominatorTree;
-use lazyjit_ir::{Const, Function, InstData, Opcode, Value};
+use lazyjit_ir::{Const, Function, InstData, Opcode, SnapSource, Value};
 
 use crate::{Pass, PassReport};
 
@@ -119,9 +121,26 @@ impl Pass for ConstFold {
                 block.insts.retain(|i| !dead[i.index()]);
             }
         }
+        // A snapshot names a constant itself: nothing to keep for it at the guard.
+        let mut entries = 0u64;
+        for snap in &mut f.snapshots {
+            for (_, src) in &mut snap.entries {
+                if let SnapSource::Value(v) = *src {
+                    if let Some(c) = known[v.index()] {
+                        *src = SnapSource::Const(c);
+                        entries += 1;
+                    }
+                }
+            }
+        }
         PassReport {
-            changed: folded + branches + guards > 0,
-            counts: vec![("instructions folded", folded), ("branches folded", branches), ("guards removed", guards)],
+            changed: folded + branches + guards + entries > 0,
+            counts: vec![
+                ("instructions folded", folded),
+                ("branches folded", branches),
+                ("guards removed", guards),
+                ("snapshot entries made constants", entries),
+            ],
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{
-    Block, BlockCall, BlockData, DebugInfo, Function, Inst, InstData, InstNode, Opcode, ResumeAt, Results, SiteId, SnapId, SnapSource, Snapshot, Type,
+    Block, BlockCall, BlockData, DebugInfo, Function, Inst, InstData, InstNode, Opcode, ResumeAt, Results, SnapId, SnapSource, Snapshot, Type,
     Value, ValueDef,
 };
 
@@ -130,7 +130,8 @@ pub(crate) fn ensure_preheader(f: &mut Function, header: Block, in_loop: impl Fn
 /// A snapshot for a guard placed at the end of `pre`, the preheader of the loop headed by
 /// `header`: the loop's header snapshot (resuming the generic function at the header's
 /// first instruction, which `type_spec` made) with the header's parameters read from
-/// the preheader's jump, and failures recorded at `blame`. `None` when there is no header
+/// the preheader's jump, and what the guard's own snapshot `like` says of a failure
+/// (the site to blame, an exit from unreached code). `None` when there is no header
 /// snapshot, or it reads a value the preheader does not have (defined in the loop).
 pub(crate) fn preheader_snapshot(
     f: &mut Function,
@@ -138,9 +139,10 @@ pub(crate) fn preheader_snapshot(
     pre: Block,
     in_loop: impl Fn(Block) -> bool,
     def_block: impl Fn(Value) -> Option<Block>,
-    blame: Option<SiteId>,
+    like: SnapId,
 ) -> Option<SnapId> {
-    let found = f.snapshots.iter().position(|s| s.resume == ResumeAt { block: header, index: 0 } && s.blame.is_none())?;
+    let (blame, unreached) = f.snapshots.get(like.index()).map(|s| (s.blame, s.unreached))?;
+    let found = f.snapshots.iter().position(|s| s.resume == ResumeAt { block: header, index: 0 } && s.blame.is_none() && !s.unreached)?;
     let jump = f.terminator(pre)?;
     let InstData::Jump { dest, .. } = &f.insts[jump.index()].data else { return None };
     let args = dest.args.clone();
@@ -154,10 +156,10 @@ pub(crate) fn preheader_snapshot(
             return None;
         }
     }
-    if let Some(existing) = f.snapshots.iter().position(|s| s.resume == f.snapshots[found].resume && s.blame == blame && s.entries == entries) {
+    if let Some(existing) = f.snapshots.iter().position(|s| s.resume == f.snapshots[found].resume && s.blame == blame && s.unreached == unreached && s.entries == entries) {
         return Some(SnapId::new(existing));
     }
-    f.snapshots.push(Snapshot { resume: ResumeAt { block: header, index: 0 }, entries, blame });
+    f.snapshots.push(Snapshot { resume: ResumeAt { block: header, index: 0 }, entries, blame, unreached });
     Some(SnapId::new(f.snapshots.len() - 1))
 }
 
@@ -178,4 +180,45 @@ pub(crate) fn def_block(f: &Function, at: &[Option<Block>], v: Value) -> Option<
         ValueDef::Param(b, _) => Some(b),
         ValueDef::Result(i, _) => at.get(i.index()).copied().flatten(),
     }
+}
+
+/// The blocks the entry reaches, by block number.
+pub(crate) fn reachable(f: &Function) -> Vec<bool> {
+    let succs = lazyjit_ir::loops::successors(f);
+    let mut seen = vec![false; f.blocks.len()];
+    let mut work = vec![0usize];
+    if let Some(s) = seen.first_mut() {
+        *s = true;
+    }
+    while let Some(b) = work.pop() {
+        for s in &succs[b] {
+            if s.index() < seen.len() && !seen[s.index()] {
+                seen[s.index()] = true;
+                work.push(s.index());
+            }
+        }
+    }
+    seen
+}
+
+/// Empties every block the entry no longer reaches: no parameters, no instructions but
+/// an empty `return`, not a loop header (block numbers stay, so resume points and the
+/// values of the code still reached keep their meaning). Returns how many it emptied.
+/// Values the emptied code defined are defined nowhere now; nothing reached used them,
+/// since a definition dominates its uses.
+pub(crate) fn stub_unreachable(f: &mut Function) -> u64 {
+    let mut emptied = 0;
+    for (bi, reached) in reachable(f).into_iter().enumerate() {
+        let block = &f.blocks[bi];
+        let is_stub = block.params.is_empty()
+            && !block.loop_header
+            && matches!(block.insts[..], [i] if matches!(&f.insts[i.index()].data, InstData::Return { args, .. } if args.is_empty()));
+        if reached || is_stub {
+            continue;
+        }
+        let (ret, _) = make1(f, InstData::Return { op: Opcode::Return, args: Vec::new(), spread: false }, DebugInfo::default());
+        f.blocks[bi] = BlockData { params: Vec::new(), insts: vec![ret], loop_header: false };
+        emptied += 1;
+    }
+    emptied
 }

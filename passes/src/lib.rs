@@ -27,7 +27,7 @@ pub use profile::{Profile, SiteSeen};
 use std::time::{Duration, Instant};
 
 use lazyjit_ir::interp::RtEntry;
-use lazyjit_ir::{verify_function, Function, Module, Value, VerifyError};
+use lazyjit_ir::{verify_function, Block, Function, Module, Value, VerifyError};
 
 /// What a pass did to a function.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub struct Context<'a> {
     /// (an on-stack entry's new header parameters, see [`osr::OsrEntry::stands_for`]):
     /// snapshots name the generic value.
     pub stands_for: &'a [(Value, Value)],
+    /// Blocks of the function that copy a block of the generic function (an on-stack
+    /// entry's copy of the loop it enters, see [`osr::OsrEntry::copied_from`]): their
+    /// snapshots resume in the original.
+    pub copied_from: &'a [(Block, Block)],
 }
 
 impl<'a> Context<'a> {
@@ -61,9 +65,14 @@ impl<'a> Context<'a> {
         self.stands_for.iter().find(|&&(p, _)| p == v).map_or(v, |&(_, g)| g)
     }
 
+    /// The block of the generic function `b` is (itself unless it is a copy).
+    pub fn generic_block(&self, b: Block) -> Block {
+        self.copied_from.iter().find(|&&(c, _)| c == b).map_or(b, |&(_, o)| o)
+    }
+
     /// A context with the module only: no runtime declarations, no profile.
     pub fn new(module: &'a Module) -> Context<'a> {
-        Context { module, runtime: &[], profile: None, stands_for: &[] }
+        Context { module, runtime: &[], profile: None, stands_for: &[], copied_from: &[] }
     }
 }
 

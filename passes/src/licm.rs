@@ -163,8 +163,7 @@ fn hoist_from(f: &mut Function, header: Block, moved: &mut Moved) {
                 true
             } else if op.is_guard() && every {
                 let InstData::Guard { snap, .. } = *data else { unreachable!("a guard") };
-                let blame = f.snapshots.get(snap.index()).and_then(|s| s.blame);
-                match preheader_snapshot(f, header, pre, in_loop, |v| def_blocks[v.index()], blame) {
+                match preheader_snapshot(f, header, pre, in_loop, |v| def_blocks[v.index()], snap) {
                     Some(new) => {
                         retarget(f, inst, new);
                         if let InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } = f.insts[inst.index()].data {

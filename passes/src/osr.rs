@@ -30,6 +30,10 @@
 //! check those tags first ([`OsrEntry::from`] lists them with the generic values they
 //! come from) and not enter when they differ.
 //!
+//! A constant from before the loop (`iconst 0`, `const nil`) is not a parameter: block
+//! 0 makes it again, under its own number, so that the passes see the constant (a
+//! loop's bounds and step, what a check compares with) as they do in the function.
+//!
 //! A value live at the header that an *enclosing* loop defines (an outer loop's counter,
 //! a value computed in its body) is defined again on each trip round the enclosing
 //! loop, which the copy keeps: block 0 cannot simply take over its definition. Block 0
@@ -59,7 +63,8 @@
 use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::liveness::Liveness;
 use lazyjit_ir::rt::Tag;
-use lazyjit_ir::{Block, BlockCall, DebugInfo, Function, Inst, InstData, InstNode, Opcode, Type, Value, ValueDef};
+use lazyjit_ir::loops::LoopForest;
+use lazyjit_ir::{Block, BlockCall, BlockData, DebugInfo, Function, Inst, InstData, InstNode, Opcode, Type, Value, ValueDef};
 
 use crate::edit::unboxed;
 
@@ -71,10 +76,15 @@ pub struct OsrEntry {
     /// Per parameter of block 0, in order: the generic value it starts from (in the
     /// frame of the function at the back edge) and the tag the entry was specialized to.
     pub from: Vec<(Value, Tag)>,
-    /// Values of the function that stand for another (generic) value: the header's
-    /// parameters added for values of enclosing loops, with the value each replaces.
+    /// Values of the function that stand for another (generic) value: block
+    /// parameters added for values defined in two places now (enclosing loops' values,
+    /// the entered loop's values after its copy), block 0's values for enclosing loops'
+    /// values, and the copy's values, each with the generic value it stands for.
     /// Snapshots name the generic value.
     pub stands_for: Vec<(Value, Value)>,
+    /// Blocks of the copy of the entered loop (when it is nested in another loop), each
+    /// with the block of the function it copies: resume points name the original.
+    pub copied_from: Vec<(Block, Block)>,
 }
 
 /// Why a header gets no on-stack entry.
@@ -191,6 +201,16 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
         // header's parameters get theirs from block 0's arguments, and values of
         // enclosing loops from new header parameters.
         let keeps_number = kind == Carried::Before;
+        // A constant from before the loop is made again, not read from the frame: the
+        // passes then see the constant (a loop's step and bounds, `nil` for a check).
+        if keeps_number {
+            if let ValueDef::Result(def, 0) = f.values[v.index()].def {
+                if let data @ InstData::Const { .. } = &f.insts[def.index()].data {
+                    insts.push(push_inst(&mut g, data.clone(), vec![v]));
+                    continue;
+                }
+            }
+        }
         let ty = f.value_type(v);
         let tag = tag_of(v);
         let n = entry_params.len() as u32;
@@ -233,19 +253,122 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
             Carried::Before => {}
         }
     }
-    let stands_for = if from_enclosing.is_empty() {
-        Vec::new()
-    } else {
-        let (stands_for, header_args) = repair(&mut g, header, &reached, &from_enclosing);
-        args.extend(header_args);
-        stands_for
+    // Entered at the header of a loop nested in another, the copy would have the
+    // header head every cycle through it (block 0 enters the enclosing loop there), and
+    // the loop itself would not be a loop of its own for `licm` and `bce`. So block 0
+    // enters a copy of the loop, which runs the rest of the loop's current run and then
+    // leaves into the enclosing loop, whose later runs of the loop go through the
+    // original, a proper inner loop again.
+    let dom = DominatorTree::compute(f);
+    let forest = LoopForest::compute(f, &dom);
+    let nested = forest.loops().iter().find(|l| l.header == header && l.parent.is_some());
+    let (target, copies, copied_values) = match nested {
+        Some(l) => copy_loop(&mut g, &l.blocks),
+        None => (header, Vec::new(), Vec::new()),
     };
-    let jump = push_inst(&mut g, InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: header, args } }, Vec::new());
+    let jump = push_inst(&mut g, InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: target, args } }, Vec::new());
     insts.push(jump);
     g.blocks[0].params = entry_params;
     g.blocks[0].insts = insts;
     g.params = g.blocks[0].params.len() as u32;
-    Ok(OsrEntry { function: g, from, stands_for })
+    // Values defined in two places now: values of enclosing loops (there, and from
+    // block 0), and the loop's values the code after the loop reads (in the loop and
+    // in its copy).
+    let mut stands_for: Vec<(Value, Value)> = Vec::new();
+    let mut twice: Vec<(Value, Value)> = Vec::new();
+    for &(v, e) in &from_enclosing {
+        twice.push((v, e));
+        stands_for.push((e, v));
+    }
+    let read_after = values_read_outside(&g, &copies);
+    for &(v, copy) in &copied_values {
+        stands_for.push((copy, v));
+        if read_after[v.index()] {
+            twice.push((v, copy));
+        }
+    }
+    stands_for.extend(repair(&mut g, &twice));
+    stands_for.sort_by_key(|&(p, _)| p);
+    stands_for.dedup_by_key(|&mut (p, _)| p);
+    Ok(OsrEntry { function: g, from, stands_for, copied_from: copies })
+}
+
+/// Copies the loop of `blocks` (sorted; the header first) in `g`: new blocks with new
+/// parameters and results, branches within the loop going to the copies, branches out
+/// of it to where the loop's go. Returns the copy of the header, each copy with its
+/// original, and each value the loop defines with its copy.
+fn copy_loop(g: &mut Function, blocks: &[Block]) -> (Block, Vec<(Block, Block)>, Vec<(Value, Value)>) {
+    let first = g.blocks.len();
+    let copy_of_block = |b: Block| blocks.binary_search(&b).ok().map(|i| Block::new(first + i));
+    let mut value_copy: Vec<Option<Value>> = vec![None; g.values.len()];
+    let mut copied_values = Vec::new();
+    let mut copies = Vec::with_capacity(blocks.len());
+    // New values first (a use may come before its definition in layout order).
+    for (i, &b) in blocks.iter().enumerate() {
+        let nb = Block::new(first + i);
+        for (n, &p) in g.blocks[b.index()].params.clone().iter().enumerate() {
+            let c = g.make_value(g.value_type(p), ValueDef::Param(nb, n as u32));
+            value_copy[p.index()] = Some(c);
+            copied_values.push((p, c));
+        }
+        for &inst in &g.blocks[b.index()].insts.clone() {
+            for &r in &g.insts[inst.index()].results.clone() {
+                // The definition is set when the instruction is made.
+                let c = g.make_value(g.value_type(r), ValueDef::Param(nb, 0));
+                value_copy[r.index()] = Some(c);
+                copied_values.push((r, c));
+            }
+        }
+    }
+    let map = |v: Value| value_copy.get(v.index()).copied().flatten().unwrap_or(v);
+    for (i, &b) in blocks.iter().enumerate() {
+        let nb = Block::new(first + i);
+        let params: Vec<Value> = g.blocks[b.index()].params.iter().map(|&p| map(p)).collect();
+        let mut insts = Vec::with_capacity(g.blocks[b.index()].insts.len());
+        for &inst in &g.blocks[b.index()].insts.clone() {
+            let node = &g.insts[inst.index()];
+            let mut data = node.data.clone();
+            data.map_operands(map);
+            match &mut data {
+                InstData::Jump { dest, .. } => dest.block = copy_of_block(dest.block).unwrap_or(dest.block),
+                InstData::Brif { then_dest, else_dest, .. } => {
+                    for dest in [then_dest, else_dest] {
+                        dest.block = copy_of_block(dest.block).unwrap_or(dest.block);
+                    }
+                }
+                _ => {}
+            }
+            let results: Vec<Value> = node.results.iter().map(|&r| map(r)).collect();
+            let debug = node.debug;
+            let new = push_inst(g, data, results);
+            g.insts[new.index()].debug = debug;
+            insts.push(new);
+        }
+        let loop_header = g.blocks[b.index()].loop_header;
+        g.blocks.push(BlockData { params, insts, loop_header });
+        copies.push((nb, b));
+    }
+    (Block::new(first), copies, copied_values)
+}
+
+/// Per value of `g`: whether a placed instruction outside the blocks of `copies` and
+/// their originals reads it.
+fn values_read_outside(g: &Function, copies: &[(Block, Block)]) -> Vec<bool> {
+    let mut inside = vec![false; g.blocks.len()];
+    for &(c, o) in copies {
+        inside[c.index()] = true;
+        inside[o.index()] = true;
+    }
+    let mut read = vec![false; g.values.len()];
+    for (bi, block) in g.blocks.iter().enumerate() {
+        if inside[bi] {
+            continue;
+        }
+        for &inst in &block.insts {
+            g.insts[inst.index()].data.for_each_operand(|v| read[v.index()] = true);
+        }
+    }
+    read
 }
 
 /// How a value live at the header reaches the entry.
@@ -259,24 +382,19 @@ enum Carried {
     Enclosed,
 }
 
-/// Puts `g` (the entry's copy, its unreached blocks already stubs, block 0 about to jump
-/// to `header`) back into SSA form for values of enclosing loops: each `(v, e)` of
-/// `values` is a value live at the header that a block the header reaches defines, and
-/// `e` its value from block 0. Both now define `v`'s variable, so block parameters go
-/// where the two meet (the iterated dominance frontier of `v`'s block, where `v` is
-/// live: at least the header), and every use reads the definition that reaches it.
-/// Returns each new parameter with the value it stands for, and the arguments block 0
-/// passes to the header's new parameters (in order).
-fn repair(g: &mut Function, header: Block, reached: &[bool], values: &[(Value, Value)]) -> (Vec<(Value, Value)>, Vec<Value>) {
-    let n = g.blocks.len();
-    // The entry's CFG: block 0 jumps to the header; the rest as in `g`.
-    let mut succs: Vec<Vec<Block>> = vec![Vec::new(); n];
-    succs[0].push(header);
-    for bi in (0..n).filter(|&b| reached[b]) {
-        if let Some(t) = g.terminator(Block::new(bi)) {
-            succs[bi].extend(g.insts[t.index()].data.successors().iter().map(|d| d.block));
-        }
+/// Puts `g` (the entry's copy of the function, complete) back into SSA form for values
+/// defined in two places: each `(v, w)` of `values` is a value `v` and a second
+/// definition `w` of the same variable (block 0's value for a value of an enclosing
+/// loop; the loop copy's value for a value of the entered loop that code after it
+/// reads). Block parameters go where the two meet (the iterated dominance frontier of
+/// their blocks, where the variable is live), and every use of either reads the
+/// definition that reaches it. Returns each new parameter with the value it stands for.
+fn repair(g: &mut Function, values: &[(Value, Value)]) -> Vec<(Value, Value)> {
+    if values.is_empty() {
+        return Vec::new();
     }
+    let n = g.blocks.len();
+    let succs = lazyjit_ir::loops::successors(g);
     let mut preds: Vec<Vec<Block>> = vec![Vec::new(); n];
     for (bi, ss) in succs.iter().enumerate() {
         for s in ss {
@@ -303,21 +421,23 @@ fn repair(g: &mut Function, header: Block, reached: &[bool], values: &[(Value, V
     }
     let liveness = Liveness::compute(g);
     let live_in: Vec<Option<lazyjit_ir::liveness::BitSet>> =
-        (0..n).map(|b| reached[b].then(|| liveness.live_before(g, Block::new(b), 0))).collect();
+        (0..n).map(|b| dom.is_reachable(Block::new(b)).then(|| liveness.live_before(g, Block::new(b), 0))).collect();
     let inst_block = block_of_insts(g);
+    let block_of = |g: &Function, v: Value| match g.values[v.index()].def {
+        ValueDef::Param(b, _) => Some(b),
+        ValueDef::Result(i, _) => inst_block.get(i.index()).copied().flatten(),
+    };
     let mut stands_for = Vec::new();
-    let mut header_args = Vec::new();
-    for &(v, entry_value) in values {
-        let def_block = match g.values[v.index()].def {
-            ValueDef::Param(b, _) => b,
-            ValueDef::Result(i, _) => inst_block[i.index()].expect("a value of a reached block is placed"),
-        };
-        // Blocks where the two definitions meet and `v` is live: a parameter each.
+    for &(v, w) in values {
+        let defs: Vec<Block> = [v, w].iter().filter_map(|&x| block_of(g, x)).collect();
+        let live = |x: Block| live_in[x.index()].as_ref().is_some_and(|l| l.contains(v.index()) || l.contains(w.index()));
+        // Blocks where the two definitions meet and the variable is live: a parameter
+        // each.
         let mut param_at: Vec<Option<Value>> = vec![None; n];
-        let mut work = vec![def_block];
-        while let Some(w) = work.pop() {
-            for &x in &frontier[w.index()] {
-                if x == def_block || param_at[x.index()].is_some() || !live_in[x.index()].as_ref().is_some_and(|l| l.contains(v.index())) {
+        let mut work = defs.clone();
+        while let Some(d) = work.pop() {
+            for &x in &frontier[d.index()] {
+                if defs.contains(&x) || param_at[x.index()].is_some() || !live(x) {
                     continue;
                 }
                 let p = g.make_value(g.value_type(v), ValueDef::Param(x, g.blocks[x.index()].params.len() as u32));
@@ -327,51 +447,40 @@ fn repair(g: &mut Function, header: Block, reached: &[bool], values: &[(Value, V
                 work.push(x);
             }
         }
-        match param_at[header.index()] {
-            Some(p) => {
-                debug_assert!(g.blocks[header.index()].params.last() == Some(&p));
-                header_args.push(entry_value);
-            }
-            // (The header is always where the two meet; if it were not, uses would read
-            // block 0's value itself, which then stands for `v` too.)
-            None => stands_for.push((entry_value, v)),
-        }
         // Each use reads the definition that reaches it: walk the dominator tree.
         let mut reaching: Vec<Option<Value>> = vec![None; n];
-        reaching[0] = Some(entry_value);
-        for &b in dom.reverse_postorder().iter().filter(|b| b.index() != 0) {
-            let mut cur = match param_at[b.index()] {
-                Some(p) => p,
-                None => reaching[dom.idom(b).expect("a reachable block other than the entry").index()].expect("set before"),
-            };
-            if matches!(g.values[v.index()].def, ValueDef::Param(d, _) if d == b) {
-                cur = v;
+        for &b in dom.reverse_postorder() {
+            let mut cur = param_at[b.index()].or_else(|| dom.idom(b).and_then(|i| reaching[i.index()]));
+            if let Some(&own) = g.blocks[b.index()].params.iter().find(|&&p| p == v || p == w) {
+                cur = Some(own);
             }
             for k in 0..g.blocks[b.index()].insts.len() {
                 let inst = g.blocks[b.index()].insts[k];
                 let node = &mut g.insts[inst.index()];
-                node.data.map_operands(|x| if x == v { cur } else { x });
+                if let Some(c) = cur {
+                    node.data.map_operands(|x| if x == v || x == w { c } else { x });
+                }
                 match &mut node.data {
                     InstData::Jump { dest, .. } => {
                         if param_at[dest.block.index()].is_some() {
-                            dest.args.push(cur);
+                            dest.args.extend(cur);
                         }
                     }
                     InstData::Brif { then_dest, else_dest, .. } => {
                         for dest in [then_dest, else_dest] {
                             if param_at[dest.block.index()].is_some() {
-                                dest.args.push(cur);
+                                dest.args.extend(cur);
                             }
                         }
                     }
                     _ => {}
                 }
-                if node.results.contains(&v) {
-                    cur = v;
+                if let Some(&own) = node.results.iter().find(|&&r| r == v || r == w) {
+                    cur = Some(own);
                 }
             }
-            reaching[b.index()] = Some(cur);
+            reaching[b.index()] = cur;
         }
     }
-    (stands_for, header_args)
+    stands_for
 }

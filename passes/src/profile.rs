@@ -29,11 +29,14 @@ impl SiteSeen {
     }
 }
 
-/// What every site of a function has seen, by site number.
+/// What every site of a function has seen, by site number, and how often its loops ran.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
     /// One entry per site.
     pub sites: Vec<SiteSeen>,
+    /// Per block heading a loop (by block number): how often the loop was entered or
+    /// went round. Empty when unknown (nothing is then taken to have never run).
+    pub loop_runs: Vec<u32>,
 }
 
 impl Profile {
@@ -51,7 +54,13 @@ impl Profile {
                 SiteSeen { tags: [s.operand_tags(0), s.operand_tags(1)], callee, failed: s.failed() }
             })
             .collect();
-        Profile { sites }
+        let loop_runs = proto.loop_entries.iter().map(|n| n.load(std::sync::atomic::Ordering::Relaxed)).collect();
+        Profile { sites, loop_runs }
+    }
+
+    /// Whether the loop headed by block `header` is known never to have run.
+    pub fn never_ran(&self, header: u32) -> bool {
+        self.loop_runs.get(header as usize) == Some(&0)
     }
 
     /// Site `site`, if the profile has it.

@@ -33,6 +33,25 @@
 //! a loop is entered with, which `licm` and `bce` need for the guards they move in front
 //! of a loop (`dce` drops the ones no guard uses).
 //!
+//! A loop the profile never saw run (its header's run count, `Profile::loop_runs`, is
+//! 0) has no types to speculate from: compiled generically it would run every
+//! operation as a runtime call, for as long as the code lives. So it becomes an exit:
+//! its header's code is replaced by a guard that always fails, whose snapshot
+//! resumes the generic function at the header and is marked `unreached`:
+//!
+//! ```text
+//! block7(v16: i64, v17: i64, v18: val):   ; was the loop's header
+//!   v21 = bconst false
+//!   guard v21, snap2                       ; snap2 = resume block7:0 unreached { .. }
+//!   return                                 ; never runs
+//! ```
+//!
+//! and the code only the loop reached is emptied. When the loop runs after all, the
+//! interpreter takes over at its header, counts the run, and enters optimized code
+//! again once the loop runs long (a new on-stack entry made from a profile that now
+//! covers it); such an exit does not count as a failed guess. This is what makes a
+//! main chunk, optimized in its first long loop, fast in its later loops.
+//!
 //! A call (`call`, `call.pack`, `tailcall`) whose callee has always been a closure of
 //! one function of the module (the profile's call target) gets a guard on it:
 //!
@@ -61,7 +80,9 @@
 //!   guessing again would deoptimize again);
 //! - the call spreads a pack or has more than two operands, or has no site;
 //! - the function already has snapshots: speculation starts from generic MIR, whose
-//!   positions are the resume points (a second run of the pass changes nothing).
+//!   positions are the resume points (a second run of the pass changes nothing);
+//! - (for exits) the loop ran at least once, or its runs are unknown (an empty
+//!   `loop_runs`, as for a function whose loops ran in code that does not count them).
 
 use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::interp::{RtEntry, TableAccess};
@@ -73,7 +94,7 @@ use lazyjit_ir::{
     Value, ValueDef,
 };
 
-use crate::edit::{make1, unboxed};
+use crate::edit::{make1, reachable, stub_unreachable, unboxed};
 use crate::{Context, Pass, PassReport};
 
 /// The type speculation pass (`type_spec`).
@@ -253,9 +274,10 @@ impl Pass for TypeSpec {
             let snap = SnapId::new(f.snapshots.len());
             let live = liveness.live_before(&generic, block, k);
             f.snapshots.push(Snapshot {
-                resume: ResumeAt { block, index: k as u32 },
+                resume: ResumeAt { block: cx.generic_block(block), index: k as u32 },
                 entries: live.iter().map(|v| (cx.generic_value(Value::new(v)), SnapSource::Value(Value::new(v)))).collect(),
                 blame,
+                unreached: false,
             });
             snap
         };
@@ -359,21 +381,55 @@ impl Pass for TypeSpec {
             }
             f.blocks[out.index()].insts = insts;
         }
+        let dom = DominatorTree::compute(&generic);
+        let forest = LoopForest::compute(&generic, &dom);
+        // Loops the profile never saw run become exits to the interpreter, earliest
+        // first: a loop only such a loop leads to is left unreached by the exit.
+        let never_ran = |h: Block| h.index() != 0 && generic.blocks[h.index()].loop_header && profile.never_ran(cx.generic_block(h).index() as u32);
+        let mut order = vec![usize::MAX; generic.blocks.len()];
+        for (n, b) in dom.reverse_postorder().iter().enumerate() {
+            order[b.index()] = n;
+        }
+        let mut headers: Vec<Block> = forest.loops().iter().map(|l| l.header).filter(|&h| never_ran(h)).collect();
+        headers.sort_by_key(|h| order[h.index()]);
+        let mut left = 0u64;
+        for header in headers {
+            if !reachable(f)[header.index()] {
+                continue;
+            }
+            let snap = snapshot_at(f, header, 0, None);
+            f.snapshots[snap.index()].unreached = true;
+            let debug = f.blocks[header.index()].insts.first().map_or_else(DebugInfo::default, |&i| f.insts[i.index()].debug);
+            let (no, c) = make1(f, InstData::Const { op: Opcode::Bconst, imm: Const::Bool(false) }, debug);
+            let c = c.expect("bconst has a result");
+            let (exit, _) = make1(f, InstData::Guard { op: Opcode::Guard, arg: c, imm: 0, snap }, debug);
+            let (ret, _) = make1(f, InstData::Return { op: Opcode::Return, args: Vec::new(), spread: false }, debug);
+            let block = &mut f.blocks[header.index()];
+            block.insts = vec![no, exit, ret];
+            block.loop_header = false;
+            left += 1;
+        }
+        let emptied = if left > 0 { stub_unreachable(f) } else { 0 };
         if guards > 0 {
             // The state at each loop header's start, for guards `licm` hoists out of
             // loops (`dce` drops the ones no guard uses).
-            let dom = DominatorTree::compute(&generic);
-            for l in LoopForest::compute(&generic, &dom).loops() {
-                snapshot_at(f, l.header, 0, None);
+            // (Not for a copy of a loop: its snapshot would resume where the original's
+            // does, and `licm` would not tell them apart.)
+            for l in forest.loops() {
+                if f.blocks[l.header.index()].loop_header && cx.generic_block(l.header) == l.header {
+                    snapshot_at(f, l.header, 0, None);
+                }
             }
         }
         PassReport {
-            changed: calls + targets + tables > 0,
+            changed: calls + targets + tables + left > 0,
             counts: vec![
                 ("calls speculated", calls),
                 ("array accesses speculated", tables),
                 ("call targets guarded", targets),
                 ("guards inserted", guards),
+                ("loops left (never ran)", left),
+                ("blocks emptied", emptied),
             ],
         }
     }

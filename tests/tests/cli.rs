@@ -201,6 +201,31 @@ print(f(0.5))";
     assert!(line.ends_with("; deoptimization 1 of 4"), "{line}");
 }
 
+/// A main chunk of six loops, each reading what the first wrote.
+const SEQUENTIAL_LOOPS: &str = "local t, s = {}, 0
+for i = 1, 3000 do t[i] = i end
+for i = 1, 3000 do s = s + t[i] end
+for i = 1, 3000 do s = s + t[i] * 2 end
+for i = 1, 3000 do s = s - t[i] end
+for i = 1, 3000 do s = s + t[i] % 7 end
+for i = 1, 3000 do s = s + 0.5 end
+print(s)";
+
+#[test]
+fn each_later_loop_of_a_main_chunk_is_optimized_when_it_runs() {
+    // The first loop's optimized entry has never seen the later loops run: each of them
+    // leaves for the interpreter, which enters a new optimized entry at it once it runs.
+    // Leaving is not a failed guess: all six entries are optimized code, though the
+    // limit is 4 deoptimizations.
+    let (out, err, code) = run(&["--policy", "optimize-now", "--trace-tier", "--trace-deopt", "-e", SEQUENTIAL_LOOPS], "");
+    assert_eq!((out.as_str(), code), ("9013498.0\n", Some(0)), "{err}");
+    let entries = err.lines().filter(|l| l.starts_with("[tier] main chunk (line 0): optimized code, entered at block")).count();
+    assert_eq!(entries, 6, "{err}");
+    let left: Vec<&str> = err.lines().filter(|l| l.starts_with("[deopt] main chunk")).collect();
+    assert_eq!(left.len(), 5, "{err}");
+    assert!(left.iter().all(|l| l.contains("had not run when the code was made") && l.contains("(not counted: deoptimizations 0 of 4)")), "{err}");
+}
+
 #[test]
 fn a_malformed_policy_is_an_error_with_its_position() {
     let dir = tempdir_file("bad.ron", "TierPolicy(\n  baseline: (loop_free: Compact,\n    with_loops: Sideways,");

@@ -4,7 +4,8 @@
 //! [`super::FrameInfo`]), so frames, errors, tracebacks and the collector work the same
 //! in every tier, and a body is just another way to run a pushed frame. The host pushes
 //! and pops frames; bodies report through a status: results, an error left in
-//! [`Vm::jit_error`], or a tail call left in [`Vm::tail_call`]. Tail calls return to
+//! [`Vm::jit_error`], a tail call left in [`Vm::tail_call`], or a deoptimized frame
+//! for the interpreter to go on with ([`STATUS_DEOPTED`]). Tail calls return to
 //! the trampoline here, which reuses the frame, so chains of them run in constant space
 //! whatever tier each function is in.
 
@@ -26,6 +27,12 @@ pub const STATUS_TAIL_CALL: i64 = -2;
 /// A status of an on-stack entry only: the frame's values do not have the tags the
 /// entry was specialized to; nothing happened, and the caller goes on in its own code.
 pub const STATUS_OSR_DECLINED: i64 = -3;
+/// A body's status: a guard failed and the frame deoptimized (see [`deopt`]): it is
+/// now a frame of the generic function, stopped at the op to resume at, for the
+/// caller to run in the interpreter. Returning to the caller, rather than interpreting
+/// from inside the optimized code, keeps a chain of deoptimizations and on-stack
+/// entries in one interpreter activation.
+pub const STATUS_DEOPTED: i64 = -4;
 /// In an on-stack entry slot ([`super::Proto::osr_slots`]): the entry is being compiled;
 /// until it is ready, the code goes on without it.
 pub const OSR_PENDING: usize = 1;
@@ -136,6 +143,9 @@ fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> LResult<usize> {
     loop {
         if status >= 0 {
             return Ok(status as usize);
+        }
+        if status == STATUS_DEOPTED {
+            return exec::interpret(vm, floor);
         }
         if status != STATUS_TAIL_CALL {
             return Err(take_error(vm));
@@ -271,9 +281,9 @@ pub unsafe fn enter_version(vm: &mut Vm, version: *const super::Proto) -> i64 {
 /// Leaves the innermost frame's code for the on-stack entry of loop header `header` of
 /// its function (the code is at a back edge to it, with the frame's values in their
 /// slots), asking the JIT to choose the entry if none is chosen yet. Returns the
-/// entry's status: the call's result count, [`STATUS_ERROR`] or [`STATUS_TAIL_CALL`] as a
-/// body does, or [`STATUS_OSR_DECLINED`] if there is no entry to take (the caller goes on
-/// to the header itself).
+/// entry's status: the call's result count, [`STATUS_ERROR`], [`STATUS_TAIL_CALL`] or
+/// [`STATUS_DEOPTED`] as a body does, or [`STATUS_OSR_DECLINED`] if there is no entry to
+/// take (the caller goes on to the header itself).
 ///
 /// # Safety
 /// `closure` is the innermost frame's closure and `base` its frame base, as a body gets
@@ -307,12 +317,51 @@ pub unsafe fn osr(vm: &mut Vm, closure: *mut Closure, base: *mut Val, header: u3
     status
 }
 
+/// What became of the interpreter's frame at a hot loop header ([`enter_loop`]).
+pub(super) enum Entered {
+    /// There was no entry to take: the interpreter goes on at the header.
+    Declined,
+    /// The entry ran and deoptimized: the frame is the generic function's again, stopped
+    /// where the interpreter resumes it.
+    Resumed,
+    /// The entry ran the call to its end: this many results, at the frame's base.
+    Returned(usize),
+}
+
+/// Leaves the interpreter's innermost frame, at a branch to loop header `header` (the
+/// block parameters moved), for the header's on-stack entry ([`osr`]), in a native
+/// region of its own as [`run_pushed`] runs a body; follows tail calls to the call's
+/// results.
+pub(super) fn enter_loop(vm: &mut Vm, header: u32) -> LResult<Entered> {
+    let floor = vm.frames.len() - 1;
+    let frame = vm.frames[floor];
+    let marker = 0usize;
+    let regions = vm.interp_regions.len();
+    if regions + exec::MAX_NESTED_ACTIVATIONS + 8 >= vm.interp_regions.capacity() {
+        return Ok(Entered::Declined);
+    }
+    vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
+    let at = vm.slot_ptr(frame.base);
+    // SAFETY: the frame is the innermost, running a closure of a loaded function.
+    let status = unsafe { osr(vm, frame.closure, at, header) };
+    let entered = match status {
+        STATUS_OSR_DECLINED => Ok(Entered::Declined),
+        STATUS_DEOPTED => Ok(Entered::Resumed),
+        status => finish(vm, status, floor).map(Entered::Returned),
+    };
+    vm.interp_regions.truncate(regions);
+    entered
+}
+
 /// Deoptimizes the innermost frame, which runs optimized code, at the failed guard of
 /// op `pc` with snapshot `snap`: rebuilds the generic function's frame in place from the
 /// snapshot (the guard's code stored every value the snapshot names to its slot),
-/// records the failure at the site the guard speculated on, tells the JIT, and runs the
-/// rest of the call in the interpreter. Returns the frame's status as a body reports it
-/// (result count, or [`STATUS_ERROR`] with the error in [`Vm::jit_error`]).
+/// records the failure at the site the guard speculated on and tells the JIT. Returns
+/// [`STATUS_DEOPTED`] (the body returns it, and its caller runs the rest of the call in
+/// the interpreter), or [`STATUS_ERROR`] with the error in [`Vm::jit_error`].
+///
+/// Leaving code the profile never reached ([`crate::Snapshot::unreached`]) is not a
+/// failed speculation: it does not count toward the function's deoptimizations.
 pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
     enter_helper(vm);
     let floor = vm.frames.len() - 1;
@@ -321,8 +370,8 @@ pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
     let (version, proto) = unsafe { (&*frame.proto, &*(*frame.closure).proto) };
     vm.frames[floor].pc = pc;
     let rebuilt = rebuild_frame(vm, version, proto, frame.base, snap);
-    let resume_pc = match rebuilt {
-        Ok(pc) => pc,
+    let (resume_pc, unreached) = match rebuilt {
+        Ok(r) => r,
         Err(e) => {
             vm.jit_error = Some(e);
             return STATUS_ERROR;
@@ -331,24 +380,21 @@ pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
     vm.frames[floor].proto = proto;
     vm.frames[floor].pc = resume_pc;
     vm.top = frame.base + proto.nslots as usize;
-    proto.deopts.fetch_add(1, Ordering::Relaxed);
+    if !unreached {
+        proto.deopts.fetch_add(1, Ordering::Relaxed);
+    }
     if let Some(jit) = vm.jit.clone() {
         jit.deoptimized(vm, proto, version, snap, pc);
     }
-    match exec::interpret(vm, floor) {
-        Ok(n) => n as i64,
-        Err(e) => {
-            exec::unwind_to(vm, floor + 1);
-            vm.jit_error = Some(e);
-            STATUS_ERROR
-        }
-    }
+    STATUS_DEOPTED
 }
 
 /// Writes the generic frame of `proto` that snapshot `snap` of `version` describes over
-/// the version's frame at `base`; records the failure at the site of the instruction
-/// the snapshot resumes at. Returns the pc to resume at.
-fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base: usize, snap: u32) -> LResult<u32> {
+/// the version's frame at `base`; records the failure at the site the snapshot blames
+/// (else the site of the instruction it resumes at), unless the snapshot is an exit from
+/// unreached code; counts a resumption at a loop header as a run of the loop. Returns
+/// the pc to resume at and whether the snapshot is such an exit.
+fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base: usize, snap: u32) -> LResult<(u32, bool)> {
     let snapshot = version
         .mir
         .snapshots
@@ -374,6 +420,13 @@ fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base
     for (slot, v) in values {
         vm.set(base + slot as usize, v);
     }
+    // Resuming at a loop's header runs the loop as a branch to it does.
+    if snapshot.resume.index == 0 && proto.mir.blocks.get(snapshot.resume.block.index()).is_some_and(|b| b.loop_header) {
+        proto.loop_entries[snapshot.resume.block.index()].fetch_add(1, Ordering::Relaxed);
+    }
+    if snapshot.unreached {
+        return Ok((resume_pc, true));
+    }
     let at = proto.mir.blocks.get(snapshot.resume.block.index()).and_then(|b| b.insts.get(snapshot.resume.index as usize));
     let site = snapshot.blame.or_else(|| match at.map(|&inst| &proto.mir.insts[inst.index()].data) {
         Some(crate::function::InstData::RtCall { site, .. } | crate::function::InstData::Call { site, .. }) => *site,
@@ -382,5 +435,5 @@ fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base
     if let Some(s) = site.and_then(|s| proto.sites.get(s.index())) {
         s.record_deopt();
     }
-    Ok(resume_pc)
+    Ok((resume_pc, false))
 }

@@ -589,17 +589,6 @@ fn run_ops<const STEP: bool>(vm: &mut Vm, floor: usize) -> LResult<usize> {
         }};
     }
     slot_access!($ regs);
-    macro_rules! branch {
-        ($t:expr) => {{
-            let t: &Target = $t;
-            do_moves(regs, &proto.moves, t);
-            pc = t.pc;
-            if t.loop_header && back_edge(vm, proto) {
-                callout!(pc);
-                vm.collect_garbage();
-            }
-        }};
-    }
     // The running frame returns `$n` values, now at its base.
     macro_rules! do_return {
         ($n:expr) => {{
@@ -616,6 +605,33 @@ fn run_ops<const STEP: bool>(vm: &mut Vm, floor: usize) -> LResult<usize> {
             vm.top = frame_end;
             write_results(vm, regs, call, results, n);
             pc += 1;
+        }};
+    }
+    // A branch to a loop header counts the loop's run, may collect, and (in a frame the
+    // interpreter runs to its end) may leave for the loop's on-stack entry when the loop
+    // has run long: the entry either runs the call to its end, or deoptimizes and leaves
+    // the frame to go on here, rebuilt.
+    macro_rules! branch {
+        ($t:expr) => {{
+            let t: &Target = $t;
+            do_moves(regs, &proto.moves, t);
+            pc = t.pc;
+            if t.loop_header {
+                let runs = loop_run(proto, t);
+                if vm.heap.wants_collection() {
+                    callout!(pc);
+                    vm.collect_garbage();
+                }
+                if !STEP && wants_osr(vm, runs) {
+                    callout!(pc);
+                    let header = proto.origin[pc as usize].0;
+                    match compiled::enter_loop(vm, header)? {
+                        compiled::Entered::Declined => {}
+                        compiled::Entered::Resumed => load_frame!(),
+                        compiled::Entered::Returned(n) => do_return!(n),
+                    }
+                }
+            }
         }};
     }
     // What the shared straight-line ops (`frame_ops!`) need: note the frame at this
@@ -743,12 +759,26 @@ fn record_call(proto: &Proto, site: u32, f: Val) {
     }
 }
 
-/// Counts a loop back edge; whether the heap wants a collection now (the caller, having
-/// noted the frame at the loop header, collects).
+/// Counts a branch to loop header `t` (in the function's back edges and the loop's runs,
+/// [`Proto::loop_entries`]); returns the loop's runs.
 #[inline(always)]
-fn back_edge(vm: &Vm, proto: &Proto) -> bool {
+fn loop_run(proto: &Proto, t: &Target) -> u32 {
     proto.backedges.store(proto.backedges.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    vm.heap.wants_collection()
+    let Some(runs) = proto.origin.get(t.pc as usize).and_then(|&(b, _)| proto.loop_entries.get(b as usize)) else { return 0 };
+    let n = runs.load(Ordering::Relaxed).wrapping_add(1);
+    runs.store(n, Ordering::Relaxed);
+    n
+}
+
+/// How often a loop that has run long tries its on-stack entry again (the JIT may have
+/// had none ready, or none to give).
+const OSR_RETRY: u32 = 256;
+
+/// Whether a loop that has run `runs` times should leave the interpreter for its
+/// on-stack entry: at [`Vm::osr_loop_runs`] runs, then every [`OSR_RETRY`].
+#[inline(always)]
+fn wants_osr(vm: &Vm, runs: u32) -> bool {
+    runs >= vm.osr_loop_runs && (runs - vm.osr_loop_runs) % OSR_RETRY == 0
 }
 
 /// A return's values, moved to the frame's base; returns their number.
@@ -822,10 +852,13 @@ pub(super) fn step_in_frame(vm: &mut Vm, pc: u32) -> LResult<Stepped> {
         ($t:expr) => {{
             let t: &Target = $t;
             do_moves(regs, &proto.moves, t);
-            if t.loop_header && back_edge(vm, proto) {
-                // SAFETY: as above.
-                unsafe { (*frame).pc = t.pc };
-                vm.collect_garbage();
+            if t.loop_header {
+                loop_run(proto, t);
+                if vm.heap.wants_collection() {
+                    // SAFETY: as above.
+                    unsafe { (*frame).pc = t.pc };
+                    vm.collect_garbage();
+                }
             }
             return Ok(Stepped::At(t.pc));
         }};

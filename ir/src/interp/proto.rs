@@ -325,6 +325,12 @@ pub struct Proto {
     pub deopts: AtomicU32,
     /// Loop back-edges taken so far.
     pub backedges: AtomicU32,
+    /// Per block heading a loop (by block number; 0 for other blocks): branches to it so
+    /// far, entering the loop or going round it, plus resumptions there after optimized
+    /// code left a loop its profile had never seen run ([`crate::Snapshot::unreached`]).
+    /// Whether a loop ever ran, for speculation; when the interpreter leaves it for an
+    /// on-stack entry.
+    pub loop_entries: Box<[AtomicU32]>,
     /// Per block: the on-stack entry of the loop it heads (a
     /// [`super::compiled::CompiledFn`] entered with the frame as the function's code left
     /// it at a back edge), 0 while none is chosen. Code that leaves for an on-stack entry
@@ -516,6 +522,7 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         first_entry: std::sync::atomic::AtomicUsize::new(0),
         deopts: AtomicU32::new(0),
         backedges: AtomicU32::new(0),
+        loop_entries: f.blocks.iter().map(|_| AtomicU32::new(0)).collect(),
         osr_slots: f.blocks.iter().map(|_| std::sync::atomic::AtomicUsize::new(0)).collect(),
         osr_from: Box::new([]),
         sites,

@@ -344,6 +344,10 @@ pub struct Vm {
     /// The JIT attached to this VM, if any: told when a function gets hot and when
     /// optimized code deoptimizes.
     pub jit: Option<std::sync::Arc<dyn JitHooks>>,
+    /// Runs of a loop ([`super::Proto::loop_entries`]) after which the interpreter leaves
+    /// it for its on-stack entry, when the JIT has one ([`JitHooks::osr_entry`]);
+    /// `u32::MAX`: never.
+    pub osr_loop_runs: u32,
     /// The error a helper of compiled code raised (compiled code returns
     /// [`super::compiled::STATUS_ERROR`] and the caller takes it from here).
     pub jit_error: Option<LuaError>,
@@ -392,6 +396,7 @@ impl Vm {
             fixed_strings: std::collections::HashMap::new(),
             nesting: 0,
             jit: None,
+            osr_loop_runs: u32::MAX,
             jit_error: None,
             tail_call: None,
             // Reserved once, like `frames`: interpreter activations keep a pointer to

@@ -31,9 +31,10 @@
 //!   its blocks in order (`blockN(vA: type, ...) [loop]:` then one instruction per
 //!   line), an optional `detached:` section (instructions in no block, and `value vN:
 //!   type, param blockB:I` / `value vN: type, result instI:J` lines for values defined
-//!   nowhere), its snapshots in order (`snapN = resume blockB:I [blame siteS] { vK = vS,
-//!   vK = const literal }`; `blame` names the site a failure is recorded at when it is
-//!   not the resume point's), and `}`.
+//!   nowhere), its snapshots in order (`snapN = resume blockB:I [blame siteS] [unreached]
+//!   { vK = vS, vK = const literal }`; `blame` names the site a failure is recorded at
+//!   when it is not the resume point's, `unreached` marks an exit from code the profile
+//!   never reached, see [`crate::Snapshot::unreached`]), and `}`.
 //! * **Instruction**: `[instN: ] [results =] mnemonic operands`, operands laid out by the
 //!   opcode's [`crate::Format`]. Results may carry a type annotation (`v3: i64`) when
 //!   their type is not the one the opcode gives (`call` results are `val`, an `rtcall`'s
@@ -108,7 +109,8 @@ pub fn ops_reference_markdown() -> String {
          \x20 their numbers and may be used before their definition.\n\
          - Snapshots follow the blocks: `snapN = resume blockB:I { vK = vS, vK = const 1 }`\n\
          \x20 (`resume blockB:I blame siteS { ... }`: a failure is recorded at site S, not at the\n\
-         \x20 resume point's site).\n\
+         \x20 resume point's site; `resume blockB:I unreached { ... }`: the guard leaves code the\n\
+         \x20 profile never reached, which is not a failed guess).\n\
          - Instructions in no block and values defined nowhere are listed in a `detached:`\n\
          \x20 section; `instN:` prefixes an instruction whose id is not the previous one's plus one.\n\
          - Literals: `nil`, `true`, `false`, integers, floats (always with `.` or an exponent;\n\

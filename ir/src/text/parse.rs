@@ -674,6 +674,10 @@ impl Parser {
             }
             _ => None,
         };
+        let unreached = matches!(self.peek(), Tok::Ident(s) if s == "unreached");
+        if unreached {
+            self.next();
+        }
         self.expect_punct('{')?;
         let mut entries = Vec::new();
         loop {
@@ -698,7 +702,7 @@ impl Parser {
             self.expect_punct(',')?;
         }
         self.expect_line_end()?;
-        st.snapshots.push(Snapshot { resume: ResumeAt { block, index }, entries, blame });
+        st.snapshots.push(Snapshot { resume: ResumeAt { block, index }, entries, blame, unreached });
         Ok(())
     }
 

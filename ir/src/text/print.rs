@@ -412,6 +412,9 @@ fn write_function(out: &mut String, m: &Module, index: usize, f: &Function) {
         if let Some(site) = snap.blame {
             let _ = write!(out, " blame {site}");
         }
+        if snap.unreached {
+            out.push_str(" unreached");
+        }
         out.push_str(" {");
         for (k, (key, src)) in snap.entries.iter().enumerate() {
             out.push_str(if k == 0 { " " } else { ", " });

@@ -140,9 +140,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
 
     /// `guard` (the condition's payload nonzero), `guard.tag` (the tag equals the
     /// immediate) and `guard.fn` (a closure whose proto is the module function the
-    /// immediate numbers). On failure (a cold path), every value the snapshot names is stored to
-    /// its slot and `lz_deopt` continues the call in the interpreter; the body returns
-    /// the status it reports.
+    /// immediate numbers). On failure (a cold path), every value the snapshot names that
+    /// is not in its slot already (framed values are) is stored there, and `lz_deopt`
+    /// rebuilds the generic frame; the body returns the status it reports. The guards
+    /// of one snapshot share that exit (the snapshot's values are defined before each of
+    /// them), passing their op's position in a `phi`: code size, and so compile time,
+    /// grows with the snapshots, not with the guards.
     pub(crate) fn lower_guard(
         &mut self,
         op: Opcode,
@@ -151,11 +154,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         snap: u32,
     ) -> Result<(), LowerError> {
         let pass = self.new_block("guard.ok");
-        let fail = self.new_block("guard.fail");
+        let (fail, phi) = self.deopt_exit(snap)?;
+        let pc = self.i32c(self.pc()? as i64);
         let tag_is = |this: &Self, tag: i64| -> Result<_, LowerError> {
             let wide = this.b.build_int_z_extend(this.get_tag(arg)?, this.t.i64, "")?;
             Ok(this.b.build_int_compare(IntPredicate::EQ, wide, this.t.i64.const_int(tag as u64, true), "")?)
         };
+        let here = |this: &Self| this.b.get_insert_block().ok_or_else(|| LowerError::Malformed("no insertion block".into()));
         let ok = match op {
             Opcode::GuardTag => tag_is(self, imm)?,
             Opcode::GuardFn => {
@@ -166,6 +171,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                     .ok_or_else(|| LowerError::Malformed(format!("guard.fn names fn{imm}, which does not exist")))?;
                 let closure = self.new_block("guard.closure");
                 self.b.build_conditional_branch(tag_is(self, lazyjit_ir::rt::Tag::Func as i64)?, closure, fail)?;
+                phi.add_incoming(&[(&pc, here(self)?)]);
                 self.b.position_at_end(closure);
                 let payload = self.get_payload(arg)?;
                 let object = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
@@ -177,7 +183,21 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             _ => self.load_bool(arg)?,
         };
         self.b.build_conditional_branch(ok, pass, fail)?;
-        self.b.position_at_end(fail);
+        phi.add_incoming(&[(&pc, here(self)?)]);
+        self.b.position_at_end(pass);
+        Ok(())
+    }
+
+    /// The exit of the guards of snapshot `snap` (made at the first): stores what the
+    /// snapshot names to the slots and calls `lz_deopt` with the failing guard's op.
+    fn deopt_exit(&mut self, snap: u32) -> Result<(inkwell::basic_block::BasicBlock<'ctx>, inkwell::values::PhiValue<'ctx>), LowerError> {
+        if let Some(&exit) = self.deopt_exits.get(&snap) {
+            return Ok(exit);
+        }
+        let back = self.b.get_insert_block().ok_or_else(|| LowerError::Malformed("no insertion block".into()))?;
+        let exit = self.new_block("deopt");
+        self.b.position_at_end(exit);
+        let phi = self.b.build_phi(self.t.i32, "pc")?;
         let snapshot = self
             .mir
             .snapshots
@@ -185,21 +205,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .ok_or_else(|| LowerError::Malformed(format!("a guard names snap{snap}, which does not exist")))?;
         for (_, src) in &snapshot.entries {
             if let lazyjit_ir::SnapSource::Value(v) = *src {
-                let (tag, payload) = self.get(v)?;
-                self.store_raw(self.value_ptr(v)?, tag, payload)?;
+                if !self.is_framed(v) {
+                    let (tag, payload) = self.get(v)?;
+                    self.store_raw(self.value_ptr(v)?, tag, payload)?;
+                }
             }
         }
-        let pc = self.pc()?;
-        let args = [
-            self.vm.into(),
-            self.i32c(snap as i64).into(),
-            self.i32c(pc as i64).into(),
-        ];
+        let args = [self.vm.into(), self.i32c(snap as i64).into(), phi.as_basic_value().into()];
         let status = self
             .call_helper(Helper::Deopt, &args)?
             .ok_or_else(|| LowerError::Malformed("lz_deopt returns no status".into()))?;
         self.b.build_return(Some(&status))?;
-        self.b.position_at_end(pass);
-        Ok(())
+        self.b.position_at_end(back);
+        self.deopt_exits.insert(snap, (exit, phi));
+        Ok((exit, phi))
     }
 }

@@ -262,6 +262,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     pub blocks: Vec<BasicBlock<'ctx>>,
     /// Returns [`abi::STATUS_ERROR`] (created on first use).
     fail_block: Option<BasicBlock<'ctx>>,
+    /// Per snapshot, the exit its failing guards share (see `Lowerer::lower_guard`) and
+    /// the `phi` of the failing guard's op.
+    pub(crate) deopt_exits: std::collections::HashMap<u32, (BasicBlock<'ctx>, inkwell::values::PhiValue<'ctx>)>,
     /// A stack array of values for runtime-call arguments and closure cells.
     pub scratch: PointerValue<'ctx>,
     /// A stack value (the callee of a tail call, saved before the frame is overwritten).
@@ -361,6 +364,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             base,
             blocks,
             fail_block: None,
+            deopt_exits: std::collections::HashMap::new(),
             scratch,
             tmp_val,
             count_a,
