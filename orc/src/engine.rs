@@ -485,6 +485,7 @@ impl Inner {
         let t0 = Instant::now();
         let module = self.module_of(loaded);
         let mut profile = lazyjit_passes::Profile::of(proto);
+        let profiles: Vec<lazyjit_passes::Profile> = loaded.protos.iter().map(lazyjit_passes::Profile::of).collect();
         if self.tiering.with_loops != Shape::Compact {
             // Loop runs are counted by the interpreter and compact code only: a function
             // whose loops ran in inline code would look as if they never ran.
@@ -500,6 +501,7 @@ impl Inner {
             profile: Some(&profile),
             stands_for: &stands_for,
             copied_from: &copied_from,
+            profiles: &profiles,
         };
         let names: Vec<&str> = optimize.pipeline.iter().map(String::as_str).collect();
         lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify).map_err(|e| e.to_string())?;

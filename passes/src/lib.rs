@@ -17,6 +17,7 @@ pub mod const_fold;
 pub mod dce;
 mod edit;
 pub mod gvn;
+pub mod inline;
 pub mod licm;
 pub mod osr;
 mod profile;
@@ -57,6 +58,9 @@ pub struct Context<'a> {
     /// entry's copy of the loop it enters, see [`osr::OsrEntry::copied_from`]): their
     /// snapshots resume in the original.
     pub copied_from: &'a [(Block, Block)],
+    /// The profiles of the module's functions, by function number (empty when unknown):
+    /// what `inline` speculates a callee's body from.
+    pub profiles: &'a [Profile],
 }
 
 impl<'a> Context<'a> {
@@ -72,7 +76,7 @@ impl<'a> Context<'a> {
 
     /// A context with the module only: no runtime declarations, no profile.
     pub fn new(module: &'a Module) -> Context<'a> {
-        Context { module, runtime: &[], profile: None, stands_for: &[], copied_from: &[] }
+        Context { module, runtime: &[], profile: None, stands_for: &[], copied_from: &[], profiles: &[] }
     }
 }
 
@@ -123,6 +127,11 @@ pub const PASSES: &[PassInfo] = &[
         name: "licm",
         summary: "moves loop-invariant computations, guards and heap reads to the loop's preheader",
         make: || Box::new(licm::Licm),
+    },
+    PassInfo {
+        name: "inline",
+        summary: "inlines calls of one known small function whose speculated body has no effects",
+        make: || Box::new(inline::Inline),
     },
     PassInfo {
         name: "gvn",

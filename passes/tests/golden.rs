@@ -119,7 +119,7 @@ fn check(path: &Path) -> Result<String, String> {
     let mut after = before.clone();
     for i in 0..after.functions.len() {
         let mut f = after.functions[i].clone();
-        let cx = Context { module: &after, runtime: &runtime, profile: Some(&profiles[i]), stands_for: &[], copied_from: &[] };
+        let cx = Context { module: &after, runtime: &runtime, profile: Some(&profiles[i]), stands_for: &[], copied_from: &[], profiles: &profiles };
         lazyjit_passes::run_pipeline(&cx, &mut f, &names, true).map_err(|e| e.to_string())?;
         after.functions[i] = f;
     }

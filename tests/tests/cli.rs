@@ -191,12 +191,14 @@ fn trace_tier_names_every_compile_and_why() {
 
 #[test]
 fn trace_deopt_names_the_failed_guard_and_what_the_value_held() {
-    let prog = "local function f(x) return x + 1 end
+    // (`f` counts its calls in an upvalue, so that it is not inlined into the loop.)
+    let prog = "local n = 0
+local function f(x) local y = x + 1; n = n + 1; return y end
 for i = 1, 10 do f(i) end
 print(f(0.5))";
     let (out, err, code) = run(&["--policy", "optimize-now", "--trace-deopt", "-e", prog], "");
     assert_eq!((out.as_str(), code), ("1.5\n", Some(0)), "{err}");
-    let line = err.lines().find(|l| l.starts_with("[deopt] function 'f' (line 1): guard.tag v")).unwrap_or_else(|| panic!("{err}"));
+    let line = err.lines().find(|l| l.starts_with("[deopt] function 'f' (line 2): guard.tag v")).unwrap_or_else(|| panic!("{err}"));
     assert!(line.contains(", int, snap0 failed (v") && line.contains(" holds a float); resumes at block0:"), "{line}");
     assert!(line.ends_with("; deoptimization 1 of 4"), "{line}");
 }

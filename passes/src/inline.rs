@@ -1,0 +1,212 @@
+//! Inlining: a call of a small function that the profile says always called one
+//! function of the module, and whose body speculates to code without effects, becomes
+//! that body.
+//!
+//! `type_spec` leaves a call whose callee has always been a closure of one function
+//! guarded (`guard.fn c, fnK, snapS` in front of `dsts = call c(args)`, with a snapshot
+//! that resumes the generic function *at the call*). This pass speculates the callee's
+//! own generic MIR with the callee's profile (`type_spec`, `box_elim`, `const_fold`,
+//! `dce`, as if it were being optimized itself) and inlines the result when it is
+//! *pure*: only pure operations, reads of the heap, guards, branches and returns, no
+//! loops, within [`BUDGET`] instructions. The call's block is split at the call:
+//!
+//! ```text
+//! guard.fn v4, fn1, snap0        ; stays: the callee must be a closure of fn1
+//! jump block9                    ; the callee's entry, its parameters the arguments
+//! block9:
+//!   guard.tag v2, int, snap0     ; the callee's guards resume at the call (snap0)
+//!   v12 = unbox.int v2
+//!   ...
+//!   jump block10(v15)            ; was `return v15`
+//! block10(v6: val):              ; the call's results, same numbers
+//!   (the rest of the caller's block)
+//! ```
+//!
+//! Why a pure body: a guard of the inlined code that fails resumes the caller at the
+//! call with the caller's snapshot, and the interpreter performs the whole call again.
+//! That is only right if nothing the inlined code did before the guard can be seen,
+//! which purity guarantees; it also means a deoptimization inside inlined code is an
+//! ordinary one (one frame to rebuild, the caller's). The failure is recorded at the
+//! call's site, so the next compile neither guards the target nor inlines it.
+//!
+//! Missing arguments are `nil`, extra ones are dropped, and a return with fewer values
+//! than the call wants gives `nil` for the rest, as a call does.
+//!
+//! It does not inline where:
+//! - the call is not guarded by a `guard.fn` right before it (no single target), spreads
+//!   a pack, is a `call.pack` or a `tailcall`;
+//! - the callee takes varargs, has upvalues, has a loop, or is larger than the budget;
+//! - the speculated body still has effects (a runtime call the profile could not type,
+//!   a call, a write) or returns a spread pack;
+//! - there is no profile of the callee (nothing would be speculated).
+
+use lazyjit_ir::{Block, BlockCall, BlockData, Const, Function, Inst, InstData, Opcode, SnapId, Value, ValueDef};
+
+use crate::edit::make1;
+use crate::{Context, Pass, PassReport};
+
+/// The inlining pass (`inline`).
+pub struct Inline;
+
+/// The most instructions an inlined body may have (after speculation).
+pub const BUDGET: usize = 40;
+
+/// The callee's body, speculated, if it can be inlined.
+fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
+    let generic = cx.module.functions.get(callee as usize)?;
+    let profile = cx.profiles.get(callee as usize)?;
+    if generic.vararg || generic.upvals > 0 || generic.blocks.iter().any(|b| b.loop_header) {
+        return None;
+    }
+    let mut body = generic.clone();
+    let callee_cx = Context { module: cx.module, runtime: cx.runtime, profile: Some(profile), stands_for: &[], copied_from: &[], profiles: &[] };
+    for pass in [&crate::type_spec::TypeSpec as &dyn Pass, &crate::box_elim::BoxElim, &crate::const_fold::ConstFold, &crate::dce::Dce] {
+        if pass.run(&callee_cx, &mut body).changed {
+            body.compact();
+        }
+    }
+    let mut size = 0;
+    for block in &body.blocks {
+        for &inst in &block.insts {
+            size += 1;
+            let data = &body.insts[inst.index()].data;
+            let op = data.opcode();
+            let allowed = match data {
+                InstData::Return { spread, .. } => !spread,
+                InstData::Jump { .. } | InstData::Brif { .. } | InstData::Guard { .. } | InstData::Const { .. } => true,
+                _ => op.is_pure() || op.only_reads(),
+            };
+            if !allowed || size > BUDGET {
+                return None;
+            }
+        }
+    }
+    Some(body)
+}
+
+/// Inlines `body` (a speculated callee) for the call `call` at index `k` of `block`,
+/// whose guards now use `snap`. Returns nothing; `f` is rewritten.
+fn splice(f: &mut Function, block: Block, k: usize, call: Inst, body: &Function, snap: SnapId) {
+    let InstData::Call { args, .. } = f.insts[call.index()].data.clone() else { unreachable!("a call") };
+    let dsts = f.insts[call.index()].results.clone();
+    let debug = f.insts[call.index()].debug;
+    // The rest of the caller's block goes on in a block taking the call's results.
+    let rest: Vec<Inst> = f.blocks[block.index()].insts.split_off(k + 1);
+    f.blocks[block.index()].insts.truncate(k);
+    let cont = Block::new(f.blocks.len());
+    for (n, &d) in dsts.iter().enumerate() {
+        f.values[d.index()].def = ValueDef::Param(cont, n as u32);
+    }
+    f.blocks.push(BlockData { params: dsts.clone(), insts: rest, loop_header: false });
+    // Missing arguments and results are nil, made once at the body's entry (which
+    // dominates every use).
+    let entry_params = &body.blocks[0].params;
+    let short_return = body.blocks.iter().flat_map(|b| &b.insts).any(|&i| {
+        matches!(&body.insts[i.index()].data, InstData::Return { args: vals, .. } if vals.len() < dsts.len())
+    });
+    let mut head: Vec<Inst> = Vec::new();
+    let nil = (args.len() < entry_params.len() || short_return).then(|| {
+        let (i, v) = make1(f, InstData::Const { op: Opcode::Const, imm: Const::Nil }, debug);
+        head.push(i);
+        v.expect("const has a result")
+    });
+    // The callee's values and blocks, renumbered into the caller's.
+    let mut value_map: Vec<Option<Value>> = vec![None; body.values.len()];
+    for (i, &p) in entry_params.iter().enumerate() {
+        value_map[p.index()] = Some(args.get(i).copied().or(nil).expect("nil made for a missing argument"));
+    }
+    let first = f.blocks.len();
+    let block_of = |b: Block| Block::new(first + b.index());
+    for (bi, b) in body.blocks.iter().enumerate() {
+        let nb = block_of(Block::new(bi));
+        let params: Vec<Value> = if bi == 0 {
+            Vec::new()
+        } else {
+            b.params
+                .iter()
+                .enumerate()
+                .map(|(n, &p)| {
+                    let v = f.make_value(body.value_type(p), ValueDef::Param(nb, n as u32));
+                    value_map[p.index()] = Some(v);
+                    v
+                })
+                .collect()
+        };
+        f.blocks.push(BlockData { params, insts: Vec::new(), loop_header: false });
+        for &inst in &b.insts {
+            for &r in &body.insts[inst.index()].results {
+                value_map[r.index()] = Some(f.make_value(body.value_type(r), ValueDef::Param(nb, 0)));
+            }
+        }
+    }
+    let map = |v: Value| value_map[v.index()].expect("every callee value is defined");
+    for (bi, b) in body.blocks.iter().enumerate() {
+        let nb = block_of(Block::new(bi));
+        let mut insts = if bi == 0 { std::mem::take(&mut head) } else { Vec::new() };
+        for &inst in &b.insts {
+            let node = &body.insts[inst.index()];
+            let mut data = node.data.clone();
+            data.map_operands(map);
+            match &mut data {
+                InstData::Guard { snap: s, .. } => *s = snap,
+                InstData::Jump { dest, .. } => dest.block = block_of(dest.block),
+                InstData::Brif { then_dest, else_dest, .. } => {
+                    then_dest.block = block_of(then_dest.block);
+                    else_dest.block = block_of(else_dest.block);
+                }
+                InstData::Return { args: vals, .. } => {
+                    let mut out: Vec<Value> = vals.iter().copied().take(dsts.len()).collect();
+                    while out.len() < dsts.len() {
+                        out.push(nil.expect("nil made for a short return"));
+                    }
+                    data = InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: cont, args: out } };
+                }
+                _ => {}
+            }
+            let results: Vec<Value> = node.results.iter().map(|&r| map(r)).collect();
+            let new = Inst::new(f.insts.len());
+            for (n, &r) in results.iter().enumerate() {
+                f.values[r.index()].def = ValueDef::Result(new, n as u32);
+            }
+            f.insts.push(lazyjit_ir::InstNode { data, results, debug: node.debug });
+            insts.push(new);
+        }
+        f.blocks[nb.index()].insts = insts;
+    }
+    let (jump, _) = make1(f, InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: block_of(Block::new(0)), args: Vec::new() } }, debug);
+    f.blocks[block.index()].insts.push(jump);
+}
+
+impl Pass for Inline {
+    fn run(&self, cx: &Context, f: &mut Function) -> PassReport {
+        let (mut inlined, mut insts) = (0u64, 0u64);
+        let mut bodies: std::collections::HashMap<u32, Option<Function>> = std::collections::HashMap::new();
+        let mut bi = 0;
+        while bi < f.blocks.len() {
+            let block = Block::new(bi);
+            bi += 1;
+            let mut k = 1;
+            while k < f.blocks[block.index()].insts.len() {
+                let (guard, call) = (f.blocks[block.index()].insts[k - 1], f.blocks[block.index()].insts[k]);
+                k += 1;
+                let (InstData::Guard { op: Opcode::GuardFn, arg, imm, snap }, InstData::Call { op: Opcode::Call, callee, spread: false, .. }) =
+                    (&f.insts[guard.index()].data, &f.insts[call.index()].data)
+                else {
+                    continue;
+                };
+                if arg != callee || *imm < 0 {
+                    continue;
+                }
+                let (target, snap) = (*imm as u32, *snap);
+                let body = bodies.entry(target).or_insert_with(|| speculated_body(cx, target));
+                let Some(body) = body.as_ref() else { continue };
+                insts += body.blocks.iter().map(|b| b.insts.len() as u64).sum::<u64>();
+                splice(f, block, k - 1, call, body, snap);
+                inlined += 1;
+                // The rest of the block moved to a new block, which the walk reaches.
+                break;
+            }
+        }
+        PassReport { changed: inlined > 0, counts: vec![("calls inlined", inlined), ("instructions inlined", insts)] }
+    }
+}
