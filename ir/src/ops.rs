@@ -73,6 +73,9 @@ pub mod flags {
     pub const READS: u16 = 1 << 7;
     /// Writes the heap (a table's array elements), and cannot fail or call.
     pub const WRITES: u16 = 1 << 8;
+    /// As a runtime function's fast path, applies only when the second operand is not
+    /// 0 (the function raises an error then); the op itself is total.
+    pub const NONZERO_RHS: u16 = 1 << 9;
 }
 
 use flags::*;
@@ -140,6 +143,7 @@ op_table! {
     Iadd "iadd" Binary [I64, I64] R::One(I64), PURE | COMMUTATIVE, "Wrapping integer addition.";
     Isub "isub" Binary [I64, I64] R::One(I64), PURE, "Wrapping integer subtraction.";
     Imul "imul" Binary [I64, I64] R::One(I64), PURE | COMMUTATIVE, "Wrapping integer multiplication.";
+    Imod "imod" Binary [I64, I64] R::One(I64), PURE | NONZERO_RHS, "Integer floor modulo (the result has the divisor's sign, as Lua's `%`); 0 for a divisor of 0.";
     Ineg "ineg" Unary [I64] R::One(I64), PURE, "Wrapping integer negation.";
     IcmpEq "icmp.eq" Binary [I64, I64] R::One(I1), PURE | COMMUTATIVE, "Integer equality.";
     IcmpNe "icmp.ne" Binary [I64, I64] R::One(I1), PURE | COMMUTATIVE, "Integer inequality.";
@@ -199,6 +203,26 @@ impl Opcode {
     /// Whether the instruction has no effects and cannot fail.
     pub fn is_pure(self) -> bool {
         self.flags() & PURE != 0
+    }
+
+    /// Whether, as a fast path, the op applies only to a second operand other than 0
+    /// (see [`flags::NONZERO_RHS`]).
+    pub fn needs_nonzero_rhs(self) -> bool {
+        self.flags() & NONZERO_RHS != 0
+    }
+
+    /// Integer floor modulo as [`Opcode::Imod`] computes it: the remainder with the
+    /// divisor's sign, 0 for a divisor of 0 (`i64::MIN % -1` is 0).
+    pub fn imod(a: i64, b: i64) -> i64 {
+        if b == 0 {
+            return 0;
+        }
+        let r = a.wrapping_rem(b);
+        if r != 0 && (r ^ b) < 0 {
+            r + b
+        } else {
+            r
+        }
     }
 
     /// Whether the instruction is a guard (deoptimizes when its check fails).

@@ -154,6 +154,7 @@ fn all_ops_module() -> Module {
         let i2 = b.binary(Opcode::Iadd, i, one);
         let i3 = b.binary(Opcode::Isub, i2, one);
         let i4 = b.binary(Opcode::Imul, i3, n);
+        let _m = b.binary(Opcode::Imod, i4, n);
         let i5 = b.unary(Opcode::Ineg, i4);
         let _eq = b.binary(Opcode::IcmpEq, i5, n);
         let _ne = b.binary(Opcode::IcmpNe, i5, n);

@@ -139,6 +139,7 @@ block0(v0: val, v1: val):
     v18 = iadd v13, v7
     v19 = isub v18, v7
     v20 = imul v19, v7
+    v900 = imod v20, v7
     v21 = ineg v20
     v22 = icmp.eq v21, v7
     v23 = icmp.ne v21, v7

@@ -53,6 +53,7 @@ fn fold(op: Opcode, args: &[&Const]) -> Option<(Opcode, Const)> {
         (Opcode::Iadd, [Int(a), Int(b)]) => int(a.wrapping_add(*b)),
         (Opcode::Isub, [Int(a), Int(b)]) => int(a.wrapping_sub(*b)),
         (Opcode::Imul, [Int(a), Int(b)]) => int(a.wrapping_mul(*b)),
+        (Opcode::Imod, [Int(a), Int(b)]) => int(Opcode::imod(*a, *b)),
         (Opcode::IcmpEq, [Int(a), Int(b)]) => bool(a == b),
         (Opcode::IcmpNe, [Int(a), Int(b)]) => bool(a != b),
         (Opcode::IcmpLt, [Int(a), Int(b)]) => bool(a < b),

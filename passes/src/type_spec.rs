@@ -364,6 +364,13 @@ impl Pass for TypeSpec {
                     }
                     operands.push(x);
                 }
+                if plan.op.needs_nonzero_rhs() {
+                    // The fast path holds for a second operand other than 0 only.
+                    let zero = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(0) }).expect("iconst has a result");
+                    let nonzero = place(f, InstData::Binary { op: Opcode::IcmpNe, args: [operands[1], zero] }).expect("icmp has a result");
+                    place(f, InstData::Guard { op: Opcode::Guard, arg: nonzero, imm: 0, snap });
+                    guards += 1;
+                }
                 let typed = |op: Opcode, operands: &[Value]| match operands {
                     [a] => InstData::Unary { op, arg: *a },
                     [a, b] => InstData::Binary { op, args: [*a, *b] },

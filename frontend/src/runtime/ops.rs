@@ -299,6 +299,8 @@ pub(crate) fn register(r: &mut RtRegistry) {
         ("lua.mul", [i, i], Opcode::Imul),
         ("lua.mul", [f, f], Opcode::Fmul),
         ("lua.div", [f, f], Opcode::Fdiv),
+        // (Not for a divisor of 0: `imod` says so, and the function raises the error.)
+        ("lua.mod", [i, i], Opcode::Imod),
         ("lua.unm", [i, n], Opcode::Ineg),
         ("lua.unm", [f, n], Opcode::Fneg),
         ("lua.eq", [i, i], Opcode::IcmpEq),

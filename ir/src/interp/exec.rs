@@ -911,6 +911,7 @@ fn binary(op: Opcode, x: Val, y: Val) -> Val {
         Opcode::Iadd => Val::int(i.wrapping_add(j)),
         Opcode::Isub => Val::int(i.wrapping_sub(j)),
         Opcode::Imul => Val::int(i.wrapping_mul(j)),
+        Opcode::Imod => Val::int(Opcode::imod(i, j)),
         Opcode::IcmpEq => Val::bool(i == j),
         Opcode::IcmpNe => Val::bool(i != j),
         Opcode::IcmpLt => Val::bool(i < j),

@@ -40,6 +40,9 @@ impl FastPaths {
     pub fn find(&self, a: Val, b: Val, unary: bool) -> Option<Opcode> {
         for p in &self.paths[..self.len as usize] {
             if p.tags[0] == a.tag() && (unary || p.tags[1] == b.tag()) {
+                if p.op.needs_nonzero_rhs() && b.payload() == 0 {
+                    continue;
+                }
                 return Some(p.op);
             }
         }

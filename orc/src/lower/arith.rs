@@ -128,6 +128,24 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             Opcode::Iadd => int(bld.build_int_add(a, rhs()?, "")?),
             Opcode::Isub => int(bld.build_int_sub(a, rhs()?, "")?),
             Opcode::Imul => int(bld.build_int_mul(a, rhs()?, "")?),
+            Opcode::Imod => {
+                // Total, as the interpreter's: a divisor of 0 or -1 divides by 1 (the
+                // remainder is 0 either way, and `srem` by 0 or of `i64::MIN` by -1 is
+                // undefined); then the remainder takes the divisor's sign.
+                let b = rhs()?;
+                let one = self.t.i64.const_int(1, false);
+                let zero = self.t.i64.const_zero();
+                let up = bld.build_int_add(b, one, "")?;
+                let tiny = bld.build_int_compare(IntPredicate::ULE, up, one, "")?;
+                let d = bld.build_select(tiny, one, b, "")?.into_int_value();
+                let r = bld.build_int_signed_rem(a, d, "")?;
+                let signs = bld.build_xor(r, d, "")?;
+                let differ = bld.build_int_compare(IntPredicate::SLT, signs, zero, "")?;
+                let nonzero = bld.build_int_compare(IntPredicate::NE, r, zero, "")?;
+                let adjust = bld.build_and(differ, nonzero, "")?;
+                let fixed = bld.build_int_add(r, d, "")?;
+                int(bld.build_select(adjust, fixed, r, "")?.into_int_value())
+            }
             Opcode::Ineg => int(bld.build_int_sub(self.t.i64.const_zero(), a, "")?),
             Opcode::IcmpEq => icmp(IntPredicate::EQ),
             Opcode::IcmpNe => icmp(IntPredicate::NE),

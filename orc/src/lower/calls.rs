@@ -327,6 +327,20 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             if impossible {
                 continue;
             }
+            if path.op.needs_nonzero_rhs() {
+                let rhs = ops.get(1).map(|o| o.1).ok_or_else(|| LowerError::Malformed("a binary fast path with one operand".into()))?;
+                match rhs.get_zero_extended_constant() {
+                    Some(0) => continue,
+                    Some(_) => {}
+                    None => {
+                        let m = self.b.build_int_compare(IntPredicate::NE, rhs, self.t.i64.const_zero(), "")?;
+                        cond = Some(match cond {
+                            Some(prev) => self.b.build_and(prev, m, "")?,
+                            None => m,
+                        });
+                    }
+                }
+            }
             let (tag, payload) = self.typed_op(path.op, ops[0].1, ops.get(1).map(|o| o.1))?;
             let tag = self.tag_const(tag);
             match cond {
