@@ -122,6 +122,14 @@ pub const BACKEDGE: &str = "lz_backedge";
 /// ([`STATUS_DEOPTED`], see [`lazyjit_ir::interp::compiled::deopt`]).
 pub const DEOPT: &str = "lz_deopt";
 
+/// `i32 lz_call_finish(ptr vm, i64 status, i64 floor, i64 top, i32 pc, ptr nret)`: a
+/// body that compiled code called directly (having pushed its frame, see
+/// `lower::calls`) returned a negative status: follows its tail call, finishes its
+/// deoptimized frame in the interpreter or takes its error, pops the frames above
+/// `floor`, restores the top of the stack; 0 and the result count in `*nret`, or
+/// nonzero with the error (positioned at `pc`) in the VM.
+pub const CALL_FINISH: &str = "lz_call_finish";
+
 /// `i64 lz_enter_version(ptr vm, ptr proto)`: the prologue of optimized code: the frame
 /// becomes one of `proto`, the version the code was made from; 0 or [`STATUS_ERROR`]
 /// (see [`lazyjit_ir::interp::compiled::enter_version`]).
@@ -164,6 +172,7 @@ pub const HELPERS: &[&str] = &[
     BACKEDGE,
     DEOPT,
     ENTER_VERSION,
+    CALL_FINISH,
     OSR,
     HOT,
     HASH_GET,
@@ -182,6 +191,32 @@ pub const CELL_VALUE_OFFSET: u64 = 8;
 pub const VM_GC_BYTES_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_BYTES_OFFSET as u64;
 /// Offset of the collection threshold (a `usize`) in the VM.
 pub const VM_GC_THRESHOLD_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_THRESHOLD_OFFSET as u64;
+/// Offset of the address of the frame records ([`lazyjit_ir::interp::FrameInfo`]) in the VM.
+pub const VM_FRAMES_PTR_OFFSET: u64 = lazyjit_ir::interp::Vm::FRAMES_PTR_OFFSET as u64;
+/// Offset of the number of frames (a `usize`) in the VM.
+pub const VM_FRAMES_LEN_OFFSET: u64 = lazyjit_ir::interp::Vm::FRAMES_LEN_OFFSET as u64;
+/// Offset of the frame capacity (a `usize`) in the VM.
+pub const VM_FRAMES_CAP_OFFSET: u64 = lazyjit_ir::interp::Vm::FRAMES_CAP_OFFSET as u64;
+/// Offset of the call depth (a `usize`) in the VM.
+pub const VM_DEPTH_OFFSET: u64 = lazyjit_ir::interp::Vm::DEPTH_OFFSET as u64;
+/// Offset of the call depth limit (a `usize`) in the VM.
+pub const VM_MAX_DEPTH_OFFSET: u64 = lazyjit_ir::interp::Vm::MAX_DEPTH_OFFSET as u64;
+/// Offset of the top of the value stack in use (a `usize` slot index) in the VM.
+pub const VM_TOP_OFFSET: u64 = lazyjit_ir::interp::Vm::TOP_OFFSET as u64;
+/// Offset of the value stack's size in slots (a `usize`) in the VM.
+pub const VM_STACK_SLOTS_OFFSET: u64 = lazyjit_ir::interp::Vm::STACK_SLOTS_OFFSET as u64;
+/// Slots kept free on the value stack past what a frame asks for.
+pub const VM_STACK_MARGIN: u64 = lazyjit_ir::interp::Vm::STACK_MARGIN as u64;
+/// Size of a frame record.
+pub const FRAME_SIZE: u64 = lazyjit_ir::interp::FrameInfo::SIZE as u64;
+/// Offset of the running function (`*const Proto`) in a frame record.
+pub const FRAME_PROTO_OFFSET: u64 = lazyjit_ir::interp::FrameInfo::PROTO_OFFSET as u64;
+/// Offset of the frame's first slot (a `usize` slot index) in a frame record.
+pub const FRAME_BASE_OFFSET: u64 = lazyjit_ir::interp::FrameInfo::BASE_OFFSET as u64;
+/// Offset of the position (a `u32` op index) in a frame record.
+pub const FRAME_PC_OFFSET: u64 = lazyjit_ir::interp::FrameInfo::PC_OFFSET as u64;
+/// Offset of the running closure in a frame record.
+pub const FRAME_CLOSURE_OFFSET: u64 = lazyjit_ir::interp::FrameInfo::CLOSURE_OFFSET as u64;
 /// Offset of a closure's inline cell pointers (closures with at most
 /// [`CLOSURE_INLINE_CELLS`] cells).
 pub const CLOSURE_INLINE_CELLS_OFFSET: u64 = lazyjit_ir::rt::object::Closure::INLINE_CELLS_OFFSET as u64;

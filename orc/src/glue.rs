@@ -300,6 +300,22 @@ unsafe extern "C" fn lz_enter_version(vm: *mut Vm, proto: *const Proto) -> i64 {
     unsafe { compiled::enter_version(&mut *vm, proto) }
 }
 
+unsafe extern "C" fn lz_call_finish(vm: *mut Vm, status: i64, floor: i64, top: i64, pc: i32, nret: *mut i32) -> i32 {
+    // SAFETY: the ABI: a live VM whose innermost frames are the call's (see `abi::CALL_FINISH`).
+    unsafe {
+        let vm = &mut *vm;
+        let n = compiled::finish_call(vm, status, floor as usize);
+        vm.top = top as usize;
+        if n >= 0 {
+            *nret = n as i32;
+            return 0;
+        }
+        let e = vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error"));
+        let frame = *vm.frames.last().expect("compiled code runs in a frame");
+        fail(vm, &*frame.proto, pc, e)
+    }
+}
+
 unsafe extern "C" fn lz_osr(vm: *mut Vm, closure: *mut Closure, base: *mut Val, header: i32) -> i64 {
     // SAFETY: the ABI: a live VM running the calling body's frame, with its arguments.
     unsafe { compiled::osr(&mut *vm, closure, base, header as u32) }
@@ -340,6 +356,7 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::BACKEDGE, lz_backedge as *const () as usize as u64),
         (abi::DEOPT, lz_deopt as *const () as usize as u64),
         (abi::ENTER_VERSION, lz_enter_version as *const () as usize as u64),
+        (abi::CALL_FINISH, lz_call_finish as *const () as usize as u64),
         (abi::OSR, lz_osr as *const () as usize as u64),
         (abi::HOT, lz_hot as *const () as usize as u64),
         (abi::HASH_GET, lz_hash_get as *const () as usize as u64),

@@ -184,6 +184,7 @@ block0(v0: val, v1: val):
     v69 = meta.nil v0
     guard.tag v0, int, snap0
     guard.fn v0, fn1, snap0
+    v901 = call v0(v1)
     guard v45, 0, snap0
     brif v45, block1(v13, v14), block2(v44)
 block1(v58: i64, v59: f64) loop:

@@ -80,6 +80,25 @@ pub fn call_compiled(vm: &mut Vm, closure: *mut Closure, body: CompiledFn, base:
     status
 }
 
+/// Finishes a call whose frame compiled code pushed and whose body returned the
+/// negative `status` (a tail call, a deoptimized frame or an error), as
+/// [`call_compiled`] does after the body; then pops the frames above `floor` (the frame
+/// count before the call). Returns the result count, or [`STATUS_ERROR`] with the error
+/// in [`Vm::jit_error`].
+pub fn finish_call(vm: &mut Vm, status: i64, floor: usize) -> i64 {
+    enter_helper(vm);
+    let r = finish(vm, status, floor);
+    let status = match r {
+        Ok(n) => n as i64,
+        Err(e) => {
+            vm.jit_error = Some(e);
+            STATUS_ERROR
+        }
+    };
+    exec::unwind_to(vm, floor);
+    status
+}
+
 /// A result as [`call_compiled`] reports it.
 #[cold]
 fn into_status(vm: &mut Vm, r: LResult<usize>) -> i64 {

@@ -88,6 +88,7 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
 }
 
 /// Drops the frames above `floor` (after an error, or the bottom frame after a return).
+#[inline]
 pub(super) fn unwind_to(vm: &mut Vm, floor: usize) {
     let extra = vm.frames.len().saturating_sub(floor);
     vm.depth -= extra;

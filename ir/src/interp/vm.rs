@@ -272,7 +272,9 @@ pub trait JitHooks: Send + Sync {
 }
 
 /// One activation of an interpreted function, for error positions and tracebacks.
+/// Laid out for compiled code, which reads and writes its fields (`FrameInfo::*_OFFSET`).
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub struct FrameInfo {
     /// The running function.
     pub proto: *const Proto,
@@ -282,6 +284,106 @@ pub struct FrameInfo {
     pub base: usize,
     /// The running closure.
     pub closure: *mut Closure,
+}
+
+impl FrameInfo {
+    /// Byte offset of [`FrameInfo::proto`].
+    pub const PROTO_OFFSET: usize = std::mem::offset_of!(FrameInfo, proto);
+    /// Byte offset of [`FrameInfo::pc`].
+    pub const PC_OFFSET: usize = std::mem::offset_of!(FrameInfo, pc);
+    /// Byte offset of [`FrameInfo::base`].
+    pub const BASE_OFFSET: usize = std::mem::offset_of!(FrameInfo, base);
+    /// Byte offset of [`FrameInfo::closure`].
+    pub const CLOSURE_OFFSET: usize = std::mem::offset_of!(FrameInfo, closure);
+    /// The size of a frame record.
+    pub const SIZE: usize = std::mem::size_of::<FrameInfo>();
+}
+
+/// The frames of the running calls, innermost last: a stack of fixed capacity that never
+/// moves (the interpreter keeps a pointer to its running frame), laid out so that
+/// compiled code can find the innermost frame itself ([`FrameStack::PTR_OFFSET`],
+/// [`FrameStack::LEN_OFFSET`]). It reads as a slice of the frames.
+#[repr(C)]
+pub struct FrameStack {
+    ptr: *mut FrameInfo,
+    len: usize,
+    cap: usize,
+}
+
+impl FrameStack {
+    /// Byte offset of the frame array's address.
+    pub const PTR_OFFSET: usize = std::mem::offset_of!(FrameStack, ptr);
+    /// Byte offset of the number of frames.
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(FrameStack, len);
+    /// Byte offset of the capacity.
+    pub const CAP_OFFSET: usize = std::mem::offset_of!(FrameStack, cap);
+
+    /// An empty stack with room for `cap` frames.
+    pub fn with_capacity(cap: usize) -> FrameStack {
+        let cap = cap.max(1);
+        let layout = std::alloc::Layout::array::<FrameInfo>(cap).expect("frame stack layout");
+        // SAFETY: a non-zero layout.
+        let ptr = unsafe { std::alloc::alloc(layout) as *mut FrameInfo };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        FrameStack { ptr, len: 0, cap }
+    }
+
+    /// How many frames it holds at most.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Pushes a frame; the caller has checked that there is room (the stack never grows).
+    #[inline]
+    pub fn push(&mut self, frame: FrameInfo) {
+        assert!(self.len < self.cap, "frame stack overflow");
+        // SAFETY: within the allocation.
+        unsafe { self.ptr.add(self.len).write(frame) };
+        self.len += 1;
+    }
+
+    /// Removes and returns the innermost frame.
+    #[inline]
+    pub fn pop(&mut self) -> Option<FrameInfo> {
+        let n = self.len.checked_sub(1)?;
+        self.len = n;
+        // SAFETY: frames below `len` were written.
+        Some(unsafe { self.ptr.add(n).read() })
+    }
+
+    /// Keeps the `n` outermost frames.
+    #[inline]
+    pub fn truncate(&mut self, n: usize) {
+        self.len = self.len.min(n);
+    }
+}
+
+impl std::ops::Deref for FrameStack {
+    type Target = [FrameInfo];
+    #[inline]
+    fn deref(&self) -> &[FrameInfo] {
+        // SAFETY: the first `len` frames were written.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl std::ops::DerefMut for FrameStack {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [FrameInfo] {
+        // SAFETY: as in `deref`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for FrameStack {
+    fn drop(&mut self) {
+        let layout = std::alloc::Layout::array::<FrameInfo>(self.cap).expect("frame stack layout");
+        // SAFETY: allocated in `with_capacity` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr as *mut u8, layout) };
+    }
 }
 
 /// Why loading a module failed.
@@ -325,7 +427,7 @@ pub struct Vm {
     /// Frontend behaviour.
     pub hooks: Hooks,
     /// Interpreted frames, innermost last.
-    pub frames: Vec<FrameInfo>,
+    pub frames: FrameStack,
     /// Current call depth (interpreted and native).
     pub depth: usize,
     /// Call depth limit ("stack overflow" past it); at most the default, which sizes the
@@ -385,7 +487,7 @@ impl Vm {
             hooks: hooks.unwrap_or(Hooks { call_handler: no_call_handler, call_error: default_call_error }),
             // Reserved once: frames never move, so the interpreter may keep a pointer to
             // the running one (`push` refuses to grow past the capacity).
-            frames: Vec::with_capacity(MAX_DEPTH + 8),
+            frames: FrameStack::with_capacity(MAX_DEPTH + 8),
             depth: 0,
             max_depth: MAX_DEPTH,
             modules: Vec::new(),
@@ -455,7 +557,7 @@ impl Vm {
     /// Fails with "stack overflow" unless `n` slots from `base` fit.
     #[inline]
     pub fn ensure_stack(&self, base: usize, n: usize) -> LResult<()> {
-        if base + n + 64 > self.stack_slots {
+        if base + n + Vm::STACK_MARGIN > self.stack_slots {
             return Err(LuaError::msg("stack overflow"));
         }
         Ok(())
@@ -522,6 +624,22 @@ impl Vm {
     pub const GC_BYTES_OFFSET: usize = std::mem::offset_of!(Vm, heap) + Heap::BYTES_OFFSET;
     /// Byte offset of the heap's collection threshold in a `Vm`.
     pub const GC_THRESHOLD_OFFSET: usize = std::mem::offset_of!(Vm, heap) + Heap::THRESHOLD_OFFSET;
+    /// Byte offset of the address of the frame array ([`Vm::frames`]) in a `Vm`.
+    pub const FRAMES_PTR_OFFSET: usize = std::mem::offset_of!(Vm, frames) + FrameStack::PTR_OFFSET;
+    /// Byte offset of the number of frames in a `Vm`.
+    pub const FRAMES_LEN_OFFSET: usize = std::mem::offset_of!(Vm, frames) + FrameStack::LEN_OFFSET;
+    /// Byte offset of the frame capacity in a `Vm`.
+    pub const FRAMES_CAP_OFFSET: usize = std::mem::offset_of!(Vm, frames) + FrameStack::CAP_OFFSET;
+    /// Byte offset of [`Vm::depth`].
+    pub const DEPTH_OFFSET: usize = std::mem::offset_of!(Vm, depth);
+    /// Byte offset of [`Vm::max_depth`].
+    pub const MAX_DEPTH_OFFSET: usize = std::mem::offset_of!(Vm, max_depth);
+    /// Byte offset of [`Vm::top`] (a `usize` slot index).
+    pub const TOP_OFFSET: usize = std::mem::offset_of!(Vm, top);
+    /// Byte offset of the value stack's size in slots (a `usize`).
+    pub const STACK_SLOTS_OFFSET: usize = std::mem::offset_of!(Vm, stack_slots);
+    /// Slots [`Vm::ensure_stack`] keeps free past what a frame asks for.
+    pub const STACK_MARGIN: usize = 64;
 
     /// Runs a collection if enough has been allocated.
     #[inline]

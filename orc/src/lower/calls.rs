@@ -144,11 +144,29 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             self.i32c(pc as i64).into(),
             self.count_a.into(),
         ];
+        let known = self.known_callees.get(&callee.0).copied().filter(|&k| {
+            self.loaded.protos.get(k).is_some_and(|p| !p.vararg) && !spread && args.len() <= MAX_STAGED
+        });
+        let direct = match known {
+            Some(k) => Some(self.direct_call(callee, at, args.len(), k, pc)?),
+            None => None,
+        };
         self.call_checked(Helper::Call, &call_args)?;
         let nret = self
             .b
             .build_load(self.t.i32, self.count_a, "nret")?
             .into_int_value();
+        let nret = match direct {
+            Some((join, n_direct, direct_end)) => {
+                let slow_end = self.current_block()?;
+                self.b.build_unconditional_branch(join)?;
+                self.b.position_at_end(join);
+                let phi = self.b.build_phi(self.t.i32, "nret")?;
+                phi.add_incoming(&[(&nret, slow_end), (&n_direct, direct_end)]);
+                phi.as_basic_value().into_int_value()
+            }
+            None => nret,
+        };
         if op == Opcode::CallPack {
             let result = self.result(results, 0)?;
             let out = self.value_ptr(result)?;
@@ -501,6 +519,125 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         ];
         self.push_operands(&mut call_args, ops)?;
         self.call_pair(Helper::RtCallV, &call_args)
+    }
+
+    /// The frame record number `index` (an `i64`) of the array at `frames`.
+    fn index_frame(&self, frames: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>, LowerError> {
+        let offset = self.b.build_int_mul(index, self.t.i64.const_int(abi::FRAME_SIZE, false), "")?;
+        // SAFETY: only builds IR; the caller indexes a frame the stack holds or has room for.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.t.i8, frames, &[offset], "frame")? })
+    }
+
+    /// A call of `callee`, a closure the code guarded to be of module function `k`, with
+    /// `nargs` arguments staged at `at`: when the callee is a closure of `k`, there is
+    /// room for its frame, and no collection is due, the frame is pushed here (as
+    /// `exec::push_frame` would) and the callee's dispatch slot called directly; the
+    /// frame is popped after a normal return, and `lz_call_finish` finishes anything
+    /// else (a tail call, a deoptimized frame, an error). Otherwise the code goes on in
+    /// the block left current, where the caller emits the call through `lz_call`.
+    /// Returns the block both ways join in, the direct way's result count, and the block
+    /// it comes from.
+    fn direct_call(
+        &mut self,
+        callee: Value,
+        at: PointerValue<'ctx>,
+        nargs: usize,
+        k: usize,
+        pc: u32,
+    ) -> Result<(BasicBlock<'ctx>, IntValue<'ctx>, BasicBlock<'ctx>), LowerError> {
+        let target = &self.loaded.protos[k];
+        let (kaddr, knslots, knparams) = (target as *const lazyjit_ir::interp::Proto as u64, target.nslots as u64, target.nparams as usize);
+        let i64t = self.t.i64;
+        let c = |n: u64| i64t.const_int(n, false);
+        let (check, fast, slow) = (self.new_block("call.check"), self.new_block("call.direct"), self.new_block("call.slow"));
+        let (returned, other, join) = (self.new_block("call.returned"), self.new_block("call.other"), self.new_block("call.join"));
+        let (tag, payload) = self.get(callee)?;
+        let is_fn = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Func), "")?;
+        self.b.build_conditional_branch(is_fn, check, slow)?;
+        self.b.position_at_end(check);
+        let closure = self.b.build_int_to_ptr(payload, self.t.ptr, "closure")?;
+        let proto = self.load_word(self.offset_ptr(closure, abi::CLOSURE_PROTO_OFFSET)?)?;
+        let vm_word = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> { this.load_word(this.offset_ptr(this.vm, offset)?) };
+        let len = vm_word(self, abi::VM_FRAMES_LEN_OFFSET)?;
+        let cap = vm_word(self, abi::VM_FRAMES_CAP_OFFSET)?;
+        let depth = vm_word(self, abi::VM_DEPTH_OFFSET)?;
+        let max_depth = vm_word(self, abi::VM_MAX_DEPTH_OFFSET)?;
+        let frames = self.b.build_load(self.t.ptr, self.offset_ptr(self.vm, abi::VM_FRAMES_PTR_OFFSET)?, "frames")?.into_pointer_value();
+        let last = self.b.build_int_sub(len, c(1), "")?;
+        let caller = self.index_frame(frames, last)?;
+        let caller_base = self.load_word(self.offset_ptr(caller, abi::FRAME_BASE_OFFSET)?)?;
+        let at_slot = self.b.build_int_add(caller_base, c(self.proto.nslots as u64), "at")?;
+        let room = knslots.max(nargs as u64) + 16 + abi::VM_STACK_MARGIN;
+        let end = self.b.build_int_add(at_slot, c(room), "")?;
+        let slots = vm_word(self, abi::VM_STACK_SLOTS_OFFSET)?;
+        let bytes = vm_word(self, abi::VM_GC_BYTES_OFFSET)?;
+        let threshold = vm_word(self, abi::VM_GC_THRESHOLD_OFFSET)?;
+        let entry = self.load_word(self.offset_ptr(self.b.build_int_to_ptr(proto, self.t.ptr, "")?, abi::PROTO_ENTRY_OFFSET)?)?;
+        let conds = [
+            self.b.build_int_compare(IntPredicate::EQ, proto, c(kaddr), "")?,
+            self.b.build_int_compare(IntPredicate::ULT, len, cap, "")?,
+            self.b.build_int_compare(IntPredicate::ULT, depth, max_depth, "")?,
+            self.b.build_int_compare(IntPredicate::ULE, end, slots, "")?,
+            self.b.build_int_compare(IntPredicate::ULT, bytes, threshold, "")?,
+            self.b.build_int_compare(IntPredicate::NE, entry, c(0), "")?,
+        ];
+        let mut ok = conds[0];
+        for &cond in &conds[1..] {
+            ok = self.b.build_and(ok, cond, "")?;
+        }
+        self.b.build_conditional_branch(ok, fast, slow)?;
+        // The frame, as `exec::push_frame` makes it.
+        self.b.position_at_end(fast);
+        self.b.build_store(self.offset_ptr(caller, abi::FRAME_PC_OFFSET)?, self.i32c(pc as i64))?;
+        let frame = self.index_frame(frames, len)?;
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_PROTO_OFFSET)?, c(kaddr))?;
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_PC_OFFSET)?, self.i32c(0))?;
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_BASE_OFFSET)?, at_slot)?;
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_CLOSURE_OFFSET)?, payload)?;
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_FRAMES_LEN_OFFSET)?, self.b.build_int_add(len, c(1), "")?)?;
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_DEPTH_OFFSET)?, self.b.build_int_add(depth, c(1), "")?)?;
+        for i in nargs..knparams {
+            self.store_raw(self.offset_ptr(at, abi::VAL_SIZE * i as u64)?, self.tag_const(Tag::Nil), c(0))?;
+        }
+        let saved_top = vm_word(self, abi::VM_TOP_OFFSET)?;
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_TOP_OFFSET)?, self.b.build_int_add(at_slot, c(knslots), "")?)?;
+        let calls_ptr = self.offset_ptr(self.b.build_int_to_ptr(proto, self.t.ptr, "")?, abi::PROTO_CALLS_OFFSET)?;
+        let calls = self.b.build_load(self.t.i32, calls_ptr, "")?.into_int_value();
+        self.b.build_store(calls_ptr, self.b.build_int_add(calls, self.i32c(1), "")?)?;
+        let body_type = i64t.fn_type(&[self.t.ptr.into(), self.t.ptr.into(), self.t.ptr.into()], false);
+        let body = self.b.build_int_to_ptr(entry, self.t.ptr, "body")?;
+        let status = self.b.build_indirect_call(body_type, body, &[self.vm.into(), closure.into(), at.into()], "status")?;
+        let status = match status.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) if v.is_int_value() => v.into_int_value(),
+            _ => return Err(LowerError::Malformed("a body returns no status".into())),
+        };
+        let done = self.b.build_int_compare(IntPredicate::SGE, status, c(0), "")?;
+        self.b.build_conditional_branch(done, returned, other)?;
+        // A normal return: pop the frame.
+        self.b.position_at_end(returned);
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_FRAMES_LEN_OFFSET)?, len)?;
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_DEPTH_OFFSET)?, depth)?;
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_TOP_OFFSET)?, saved_top)?;
+        let n_returned = self.b.build_int_truncate(status, self.t.i32, "")?;
+        // Anything else: the host finishes it.
+        self.b.position_at_end(other);
+        let finished = self
+            .call_helper(Helper::CallFinish, &[self.vm.into(), status.into(), len.into(), saved_top.into(), self.i32c(pc as i64).into(), self.count_a.into()])?
+            .ok_or_else(|| LowerError::Malformed("lz_call_finish returns no status".into()))?;
+        self.check_status(finished)?;
+        let n_other = self.b.build_load(self.t.i32, self.count_a, "")?.into_int_value();
+        let other_end = self.current_block()?;
+        // Both direct ways meet, then join the way through `lz_call`.
+        let direct_done = self.new_block("call.direct.done");
+        self.b.build_unconditional_branch(direct_done)?;
+        self.b.position_at_end(returned);
+        self.b.build_unconditional_branch(direct_done)?;
+        self.b.position_at_end(direct_done);
+        let n = self.b.build_phi(self.t.i32, "")?;
+        n.add_incoming(&[(&n_returned, returned), (&n_other, other_end)]);
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(slow);
+        Ok((join, n.as_basic_value().into_int_value(), direct_done))
     }
 
     /// Appends three operands as `i64` tag/payload pairs (missing ones `nil`), as

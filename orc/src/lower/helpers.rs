@@ -30,6 +30,7 @@ pub(crate) enum Helper {
     HashSet,
     Backedge,
     Deopt,
+    CallFinish,
 }
 
 /// Parameter kinds of helper signatures.
@@ -71,6 +72,7 @@ impl Helper {
             Helper::Closure => abi::CLOSURE,
             Helper::Backedge => abi::BACKEDGE,
             Helper::Deopt => abi::DEOPT,
+            Helper::CallFinish => abi::CALL_FINISH,
         }
     }
 
@@ -115,6 +117,7 @@ impl Helper {
             Helper::Backedge => (R::I32, &[Ptr, I32]),
             // (vm, snap, pc)
             Helper::Deopt => (R::I64, &[Ptr, I32, I32]),
+            Helper::CallFinish => (R::I32, &[Ptr, I64, I64, I64, I32, Ptr]),
         }
     }
 }

@@ -278,6 +278,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     pub ssa: values::Ssa<'ctx>,
     /// The instruction being lowered.
     pub cur: Inst,
+    /// Per value a `guard.fn` checks, the module function it checked for (calls of it
+    /// push the frame themselves, see `Lowerer::lower_call`).
+    pub(crate) known_callees: std::collections::HashMap<u32, usize>,
 }
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
@@ -337,12 +340,40 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
                     t.i64.fn_type(&[t.ptr.into(), t.ptr.into()], false),
                     Some(Linkage::External),
                 );
+                let go = ctx.append_basic_block(func, "enter");
+                if proto.osr_from.is_empty() && !proto.vararg {
+                    // A version entered by calls: the frame becomes the version's here,
+                    // unless the value stack has no room for it (the helper reports that).
+                    let at = |base: PointerValue<'ctx>, offset: u64| -> Result<PointerValue<'ctx>, LowerError> {
+                        // SAFETY: only builds IR; the offsets are fields of the VM and a frame.
+                        Ok(unsafe { b.build_in_bounds_gep(t.i8, base, &[t.i64.const_int(offset, false)], "")? })
+                    };
+                    let len = b.build_load(t.i64, at(vm, abi::VM_FRAMES_LEN_OFFSET)?, "frames")?.into_int_value();
+                    let frames = b.build_load(t.ptr, at(vm, abi::VM_FRAMES_PTR_OFFSET)?, "")?.into_pointer_value();
+                    let last = b.build_int_sub(len, t.i64.const_int(1, false), "")?;
+                    let offset = b.build_int_mul(last, t.i64.const_int(abi::FRAME_SIZE, false), "")?;
+                    // SAFETY: only builds IR; the innermost frame record.
+                    let frame = unsafe { b.build_in_bounds_gep(t.i8, frames, &[offset], "frame")? };
+                    let base_slot = b.build_load(t.i64, at(frame, abi::FRAME_BASE_OFFSET)?, "")?.into_int_value();
+                    let room = proto.nslots as u64 + 16 + abi::VM_STACK_MARGIN;
+                    let end = b.build_int_add(base_slot, t.i64.const_int(room, false), "")?;
+                    let slots = b.build_load(t.i64, at(vm, abi::VM_STACK_SLOTS_OFFSET)?, "")?.into_int_value();
+                    let fits = b.build_int_compare(inkwell::IntPredicate::ULE, end, slots, "")?;
+                    let (fast, slow) = (ctx.append_basic_block(func, "enter.fast"), ctx.append_basic_block(func, "enter.slow"));
+                    b.build_conditional_branch(fits, fast, slow)?;
+                    b.position_at_end(fast);
+                    b.build_store(at(frame, abi::FRAME_PROTO_OFFSET)?, p)?;
+                    let top = b.build_int_add(base_slot, t.i64.const_int(proto.nslots as u64, false), "")?;
+                    b.build_store(at(vm, abi::VM_TOP_OFFSET)?, top)?;
+                    b.build_unconditional_branch(go)?;
+                    b.position_at_end(slow);
+                }
                 let status = match b.build_call(enter, &[vm.into(), p.into()], "")?.try_as_basic_value() {
                     inkwell::values::ValueKind::Basic(v) if v.is_int_value() => v.into_int_value(),
                     _ => return Err(LowerError::Malformed("lz_enter_version returns no status".into())),
                 };
                 let failed = b.build_int_compare(inkwell::IntPredicate::SLT, status, t.i64.const_zero(), "")?;
-                let (fail, go) = (ctx.append_basic_block(func, "enter.fail"), ctx.append_basic_block(func, "enter"));
+                let fail = ctx.append_basic_block(func, "enter.fail");
                 b.build_conditional_branch(failed, fail, go)?;
                 b.position_at_end(fail);
                 b.build_return(Some(&status))?;
@@ -372,6 +403,16 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             proto_ptr,
             ssa: values::Ssa::new(proto.mir.values.len(), framed::framed_values(proto)),
             cur: Inst(0),
+            known_callees: proto
+                .mir
+                .blocks
+                .iter()
+                .flat_map(|b| &b.insts)
+                .filter_map(|&i| match proto.mir.insts[i.index()].data {
+                    lazyjit_ir::InstData::Guard { op: lazyjit_ir::Opcode::GuardFn, arg, imm, .. } => Some((arg.0, usize::try_from(imm).ok()?)),
+                    _ => None,
+                })
+                .collect(),
         })
     }
 
