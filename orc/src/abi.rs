@@ -233,6 +233,12 @@ pub const PROTO_ICS_OFFSET: u64 = lazyjit_ir::interp::Proto::ICS_OFFSET as u64;
 pub const PROTO_CALLS_OFFSET: u64 = lazyjit_ir::interp::Proto::CALLS_OFFSET as u64;
 /// Offset of the dispatch slot (a code address) in a function.
 pub const PROTO_ENTRY_OFFSET: u64 = lazyjit_ir::interp::Proto::ENTRY_OFFSET as u64;
+/// Offset of the frame size in slots (a `u32`) in a function.
+pub const PROTO_NSLOTS_OFFSET: u64 = lazyjit_ir::interp::Proto::NSLOTS_OFFSET as u64;
+/// Offset of the number of fixed parameters (a `u32`) in a function.
+pub const PROTO_NPARAMS_OFFSET: u64 = lazyjit_ir::interp::Proto::NPARAMS_OFFSET as u64;
+/// Offset of the vararg flag (a `bool` byte) in a function.
+pub const PROTO_VARARG_OFFSET: u64 = lazyjit_ir::interp::Proto::VARARG_OFFSET as u64;
 /// Offset of the entry the dispatch slot takes when the function gets hot.
 pub const PROTO_HOT_ENTRY_OFFSET: u64 = lazyjit_ir::interp::Proto::HOT_ENTRY_OFFSET as u64;
 /// Offset of the back-edge counter (a `u32`) in a function.

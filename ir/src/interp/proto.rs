@@ -377,6 +377,12 @@ impl Proto {
     pub const CALLS_OFFSET: usize = std::mem::offset_of!(Proto, calls);
     /// Byte offset of [`Proto::entry`] (a `usize`).
     pub const ENTRY_OFFSET: usize = std::mem::offset_of!(Proto, entry);
+    /// Byte offset of [`Proto::nslots`] (a `u32`).
+    pub const NSLOTS_OFFSET: usize = std::mem::offset_of!(Proto, nslots);
+    /// Byte offset of [`Proto::nparams`] (a `u32`).
+    pub const NPARAMS_OFFSET: usize = std::mem::offset_of!(Proto, nparams);
+    /// Byte offset of [`Proto::vararg`] (a `bool`).
+    pub const VARARG_OFFSET: usize = std::mem::offset_of!(Proto, vararg);
     /// Byte offset of [`Proto::hot_entry`] (a `usize`).
     pub const HOT_ENTRY_OFFSET: usize = std::mem::offset_of!(Proto, hot_entry);
     /// Byte offset of the pointer to the module's string constants (16-byte values;

@@ -144,12 +144,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             self.i32c(pc as i64).into(),
             self.count_a.into(),
         ];
-        let known = self.known_callees.get(&callee.0).copied().filter(|&k| {
-            self.loaded.protos.get(k).is_some_and(|p| !p.vararg) && !spread && args.len() <= MAX_STAGED
-        });
-        let direct = match known {
-            Some(k) => Some(self.direct_call(callee, at, args.len(), k, pc)?),
-            None => None,
+        let known = self.known_callees.get(&callee.0).copied().filter(|&k| self.loaded.protos.get(k).is_some_and(|p| !p.vararg));
+        let direct = if !spread && args.len() <= MAX_STAGED && (known.is_some() || self.optimized) {
+            Some(self.direct_call(callee, at, args.len(), known, pc)?)
+        } else {
+            None
         };
         self.call_checked(Helper::Call, &call_args)?;
         let nret = self
@@ -528,9 +527,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(unsafe { self.b.build_in_bounds_gep(self.t.i8, frames, &[offset], "frame")? })
     }
 
-    /// A call of `callee`, a closure the code guarded to be of module function `k`, with
-    /// `nargs` arguments staged at `at`: when the callee is a closure of `k`, there is
-    /// room for its frame, and no collection is due, the frame is pushed here (as
+    /// A call of `callee` with `nargs` arguments staged at `at`, done directly when it
+    /// can be: when the callee is a closure (of module function `k`, if a guard said
+    /// which: its frame size and parameters are then known here; else of a function
+    /// without varargs and with no more parameters than arguments), there is room for
+    /// its frame, and no collection is due, the frame is pushed here (as
     /// `exec::push_frame` would) and the callee's dispatch slot called directly; the
     /// frame is popped after a normal return, and `lz_call_finish` finishes anything
     /// else (a tail call, a deoptimized frame, an error). Otherwise the code goes on in
@@ -542,11 +543,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         callee: Value,
         at: PointerValue<'ctx>,
         nargs: usize,
-        k: usize,
+        k: Option<usize>,
         pc: u32,
     ) -> Result<(BasicBlock<'ctx>, IntValue<'ctx>, BasicBlock<'ctx>), LowerError> {
-        let target = &self.loaded.protos[k];
-        let (kaddr, knslots, knparams) = (target as *const lazyjit_ir::interp::Proto as u64, target.nslots as u64, target.nparams as usize);
+        let target = k.and_then(|k| self.loaded.protos.get(k));
         let i64t = self.t.i64;
         let c = |n: u64| i64t.const_int(n, false);
         let (check, fast, slow) = (self.new_block("call.check"), self.new_block("call.direct"), self.new_block("call.slow"));
@@ -567,14 +567,31 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let caller = self.index_frame(frames, last)?;
         let caller_base = self.load_word(self.offset_ptr(caller, abi::FRAME_BASE_OFFSET)?)?;
         let at_slot = self.b.build_int_add(caller_base, c(self.proto.nslots as u64), "at")?;
-        let room = knslots.max(nargs as u64) + 16 + abi::VM_STACK_MARGIN;
-        let end = self.b.build_int_add(at_slot, c(room), "")?;
+        let proto_ptr = self.b.build_int_to_ptr(proto, self.t.ptr, "")?;
+        let field32 = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> {
+            let v = this.b.build_load(this.t.i32, this.offset_ptr(proto_ptr, offset)?, "")?.into_int_value();
+            Ok(this.b.build_int_z_extend(v, i64t, "")?)
+        };
+        // What the callee's frame takes: known, or read from its function.
+        let (nslots, fits_callee) = match target {
+            Some(t) => (c(t.nslots as u64), self.b.build_int_compare(IntPredicate::EQ, proto, c(t as *const lazyjit_ir::interp::Proto as u64), "")?),
+            None => {
+                let vararg = self.b.build_load(self.t.i8, self.offset_ptr(proto_ptr, abi::PROTO_VARARG_OFFSET)?, "")?.into_int_value();
+                let fixed = self.b.build_int_compare(IntPredicate::EQ, vararg, self.t.i8.const_zero(), "")?;
+                let covered = self.b.build_int_compare(IntPredicate::ULE, field32(self, abi::PROTO_NPARAMS_OFFSET)?, c(nargs as u64), "")?;
+                (field32(self, abi::PROTO_NSLOTS_OFFSET)?, self.b.build_and(fixed, covered, "")?)
+            }
+        };
+        let wide = self.b.build_int_compare(IntPredicate::UGT, nslots, c(nargs as u64), "")?;
+        let frame_slots = self.b.build_select(wide, nslots, c(nargs as u64), "")?.into_int_value();
+        let end = self.b.build_int_add(at_slot, frame_slots, "")?;
+        let end = self.b.build_int_add(end, c(16 + abi::VM_STACK_MARGIN), "")?;
         let slots = vm_word(self, abi::VM_STACK_SLOTS_OFFSET)?;
         let bytes = vm_word(self, abi::VM_GC_BYTES_OFFSET)?;
         let threshold = vm_word(self, abi::VM_GC_THRESHOLD_OFFSET)?;
-        let entry = self.load_word(self.offset_ptr(self.b.build_int_to_ptr(proto, self.t.ptr, "")?, abi::PROTO_ENTRY_OFFSET)?)?;
+        let entry = self.load_word(self.offset_ptr(proto_ptr, abi::PROTO_ENTRY_OFFSET)?)?;
         let conds = [
-            self.b.build_int_compare(IntPredicate::EQ, proto, c(kaddr), "")?,
+            fits_callee,
             self.b.build_int_compare(IntPredicate::ULT, len, cap, "")?,
             self.b.build_int_compare(IntPredicate::ULT, depth, max_depth, "")?,
             self.b.build_int_compare(IntPredicate::ULE, end, slots, "")?,
@@ -590,18 +607,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.position_at_end(fast);
         self.b.build_store(self.offset_ptr(caller, abi::FRAME_PC_OFFSET)?, self.i32c(pc as i64))?;
         let frame = self.index_frame(frames, len)?;
-        self.b.build_store(self.offset_ptr(frame, abi::FRAME_PROTO_OFFSET)?, c(kaddr))?;
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_PROTO_OFFSET)?, proto)?;
         self.b.build_store(self.offset_ptr(frame, abi::FRAME_PC_OFFSET)?, self.i32c(0))?;
         self.b.build_store(self.offset_ptr(frame, abi::FRAME_BASE_OFFSET)?, at_slot)?;
         self.b.build_store(self.offset_ptr(frame, abi::FRAME_CLOSURE_OFFSET)?, payload)?;
         self.b.build_store(self.offset_ptr(self.vm, abi::VM_FRAMES_LEN_OFFSET)?, self.b.build_int_add(len, c(1), "")?)?;
         self.b.build_store(self.offset_ptr(self.vm, abi::VM_DEPTH_OFFSET)?, self.b.build_int_add(depth, c(1), "")?)?;
-        for i in nargs..knparams {
+        // Missing parameters are nil (an unknown callee takes no more than it is given).
+        for i in nargs..target.map_or(0, |t| t.nparams as usize) {
             self.store_raw(self.offset_ptr(at, abi::VAL_SIZE * i as u64)?, self.tag_const(Tag::Nil), c(0))?;
         }
         let saved_top = vm_word(self, abi::VM_TOP_OFFSET)?;
-        self.b.build_store(self.offset_ptr(self.vm, abi::VM_TOP_OFFSET)?, self.b.build_int_add(at_slot, c(knslots), "")?)?;
-        let calls_ptr = self.offset_ptr(self.b.build_int_to_ptr(proto, self.t.ptr, "")?, abi::PROTO_CALLS_OFFSET)?;
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_TOP_OFFSET)?, self.b.build_int_add(at_slot, nslots, "")?)?;
+        let calls_ptr = self.offset_ptr(proto_ptr, abi::PROTO_CALLS_OFFSET)?;
         let calls = self.b.build_load(self.t.i32, calls_ptr, "")?.into_int_value();
         self.b.build_store(calls_ptr, self.b.build_int_add(calls, self.i32c(1), "")?)?;
         let body_type = i64t.fn_type(&[self.t.ptr.into(), self.t.ptr.into(), self.t.ptr.into()], false);

@@ -281,6 +281,8 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Per value a `guard.fn` checks, the module function it checked for (calls of it
     /// push the frame themselves, see `Lowerer::lower_call`).
     pub(crate) known_callees: std::collections::HashMap<u32, usize>,
+    /// The code is a version's (optimized code): every plain call tries the direct way.
+    pub(crate) optimized: bool,
 }
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
@@ -403,6 +405,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             proto_ptr,
             ssa: values::Ssa::new(proto.mir.values.len(), framed::framed_values(proto)),
             cur: Inst(0),
+            optimized: version.is_some(),
             known_callees: proto
                 .mir
                 .blocks
