@@ -193,6 +193,9 @@ struct Inner {
     /// Loop headers (by proto address and header) whose slot was given an optimized
     /// on-stack entry.
     optimized_osr: Mutex<Vec<(usize, u32)>>,
+    /// Functions (by proto address) whose optimized code for calls is compiling in the
+    /// background: their loops wait for it rather than compile an on-stack entry too.
+    entries_compiling: Mutex<std::collections::HashSet<usize>>,
     /// Background compiles running.
     pending: Mutex<usize>,
     idle: Condvar,
@@ -281,6 +284,7 @@ impl Engine {
             modules: Mutex::new(HashMap::new()),
             generic_osr: Mutex::new(HashMap::new()),
             optimized_osr: Mutex::new(Vec::new()),
+            entries_compiling: Mutex::new(std::collections::HashSet::new()),
             pending: Mutex::new(0),
             idle: Condvar::new(),
         };
@@ -580,6 +584,10 @@ impl Inner {
             slot.store(OSR_PENDING, Ordering::Release);
         }
         *self.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        let key = proto as *const Proto as usize;
+        if is_entry {
+            self.entries_compiling.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
+        }
         let (inner, target, name) = (self.clone(), SlotRef(slot), name.to_string());
         rayon::spawn(move || {
             let target = target;
@@ -591,6 +599,9 @@ impl Inner {
                 // No code: an on-stack entry is chosen again at the next hot back edge.
                 Err(_) if !is_entry => slot.store(0, Ordering::Release),
                 Err(_) => {}
+            }
+            if is_entry {
+                inner.entries_compiling.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
             }
             let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
             *pending -= 1;
@@ -621,6 +632,12 @@ impl Inner {
         // One on-stack entry of a function compiles at a time: the loop whose entry is
         // being made is where the function runs (other headers it passes wait for it).
         if proto.osr_slots.iter().any(|s| s.load(Ordering::Acquire) == OSR_PENDING) {
+            return 0;
+        }
+        // A function hot by its calls whose optimized code is compiling: its next calls
+        // get that code, and its loops wait for it (an on-stack entry too would double
+        // the compile for a function whose loops are short).
+        if self.entries_compiling.lock().unwrap_or_else(|p| p.into_inner()).contains(&(proto as *const Proto as usize)) {
             return 0;
         }
         let Some(frame) = vm.frames.last() else { return generic() };
