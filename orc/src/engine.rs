@@ -508,7 +508,17 @@ impl Inner {
             profiles: &profiles,
         };
         let names: Vec<&str> = optimize.pipeline.iter().map(String::as_str).collect();
-        lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify).map_err(|e| e.to_string())?;
+        // A pass that panics (a bug) costs the function its optimized code, not the
+        // process: this runs under a helper called from compiled code, where a panic
+        // could not unwind.
+        let passes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lazyjit_passes::run_pipeline(&cx, &mut f, &names, optimize.verify)));
+        match passes {
+            Ok(result) => result.map_err(|e| e.to_string())?,
+            Err(payload) => {
+                let what = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
+                return Err(format!("a pass panicked: {}", what.unwrap_or_else(|| "(no message)".into())));
+            }
+        };
         let mut version = Box::new(loaded.decode_version(f, proto.index));
         version.osr_from = from.iter().map(|&(v, tag)| (proto.slot_of[v.index()], tag as u8)).collect();
         let ptr: *const Proto = &*version;
