@@ -488,8 +488,8 @@ impl Inner {
     ) -> Result<(*const Proto, usize), String> {
         let t0 = Instant::now();
         let module = self.module_of(loaded);
-        let mut profile = lazyjit_passes::Profile::of(proto);
         let profiles: Vec<lazyjit_passes::Profile> = loaded.protos.iter().map(lazyjit_passes::Profile::of).collect();
+        let mut profile = profiles.get(proto.index as usize).cloned().unwrap_or_else(|| lazyjit_passes::Profile::of(proto));
         if self.tiering.with_loops != Shape::Compact {
             // Loop runs are counted by the interpreter and compact code only: a function
             // whose loops ran in inline code would look as if they never ran.

@@ -182,14 +182,13 @@ pub(crate) fn def_block(f: &Function, at: &[Option<Block>], v: Value) -> Option<
     }
 }
 
-/// The blocks the entry reaches, by block number.
-pub(crate) fn reachable(f: &Function) -> Vec<bool> {
+/// The blocks `start` reaches (itself included), by block number.
+pub(crate) fn reachable_from(f: &Function, start: Block) -> Vec<bool> {
     let succs = lazyjit_ir::loops::successors(f);
     let mut seen = vec![false; f.blocks.len()];
-    let mut work = vec![0usize];
-    if let Some(s) = seen.first_mut() {
-        *s = true;
-    }
+    let Some(s) = seen.get_mut(start.index()) else { return seen };
+    *s = true;
+    let mut work = vec![start.index()];
     while let Some(b) = work.pop() {
         for s in &succs[b] {
             if s.index() < seen.len() && !seen[s.index()] {
@@ -201,24 +200,36 @@ pub(crate) fn reachable(f: &Function) -> Vec<bool> {
     seen
 }
 
-/// Empties every block the entry no longer reaches: no parameters, no instructions but
-/// an empty `return`, not a loop header (block numbers stay, so resume points and the
-/// values of the code still reached keep their meaning). Returns how many it emptied.
-/// Values the emptied code defined are defined nowhere now; nothing reached used them,
-/// since a definition dominates its uses.
-pub(crate) fn stub_unreachable(f: &mut Function) -> u64 {
+/// Empties every block `keep` says no to (by block number): no parameters, no
+/// instructions but an empty `return`, not a loop header (block numbers stay, so resume
+/// points and the values of the code kept keep their meaning). Returns how many it
+/// emptied (a block that is such a stub already is left alone). Values the emptied
+/// code defined are defined nowhere now; when `keep` is what some block reaches, no
+/// code kept used them, since a definition dominates its uses.
+pub(crate) fn stub_blocks(f: &mut Function, keep: &[bool]) -> u64 {
     let mut emptied = 0;
-    for (bi, reached) in reachable(f).into_iter().enumerate() {
+    for (bi, &kept) in keep.iter().enumerate() {
         let block = &f.blocks[bi];
         let is_stub = block.params.is_empty()
             && !block.loop_header
             && matches!(block.insts[..], [i] if matches!(&f.insts[i.index()].data, InstData::Return { args, .. } if args.is_empty()));
-        if reached || is_stub {
+        if kept || is_stub {
             continue;
         }
-        let (ret, _) = make1(f, InstData::Return { op: Opcode::Return, args: Vec::new(), spread: false }, DebugInfo::default());
+        let ret = push_inst(f, InstData::Return { op: Opcode::Return, args: Vec::new(), spread: false }, Vec::new(), DebugInfo::default());
         f.blocks[bi] = BlockData { params: Vec::new(), insts: vec![ret], loop_header: false };
         emptied += 1;
     }
     emptied
+}
+
+/// Adds an instruction (placed in no block) whose results are the existing values
+/// `results`, which it now defines.
+pub(crate) fn push_inst(f: &mut Function, data: InstData, results: Vec<Value>, debug: DebugInfo) -> Inst {
+    let inst = Inst::new(f.insts.len());
+    for (n, &r) in results.iter().enumerate() {
+        f.values[r.index()].def = ValueDef::Result(inst, n as u32);
+    }
+    f.insts.push(InstNode { data, results, debug });
+    inst
 }

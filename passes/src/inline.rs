@@ -42,7 +42,7 @@
 
 use lazyjit_ir::{Block, BlockCall, BlockData, Const, Function, Inst, InstData, Opcode, SnapId, Value, ValueDef};
 
-use crate::edit::make1;
+use crate::edit::{make1, push_inst};
 use crate::{Context, Pass, PassReport};
 
 /// The inlining pass (`inline`).
@@ -164,12 +164,7 @@ fn splice(f: &mut Function, block: Block, k: usize, call: Inst, body: &Function,
                 _ => {}
             }
             let results: Vec<Value> = node.results.iter().map(|&r| map(r)).collect();
-            let new = Inst::new(f.insts.len());
-            for (n, &r) in results.iter().enumerate() {
-                f.values[r.index()].def = ValueDef::Result(new, n as u32);
-            }
-            f.insts.push(lazyjit_ir::InstNode { data, results, debug: node.debug });
-            insts.push(new);
+            insts.push(push_inst(f, data, results, node.debug));
         }
         f.blocks[nb.index()].insts = insts;
     }

@@ -64,9 +64,9 @@ use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::liveness::Liveness;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::loops::LoopForest;
-use lazyjit_ir::{Block, BlockCall, BlockData, DebugInfo, Function, Inst, InstData, InstNode, Opcode, Type, Value, ValueDef};
+use lazyjit_ir::{Block, BlockCall, BlockData, DebugInfo, Function, InstData, Opcode, Type, Value, ValueDef};
 
-use crate::edit::unboxed;
+use crate::edit::{inst_blocks, push_inst, reachable_from, stub_blocks, unboxed};
 
 /// An on-stack entry's MIR, and where its entry parameters come from.
 #[derive(Clone, Debug)]
@@ -104,44 +104,6 @@ pub enum Decline {
     Mistyped(Value, &'static str, Tag),
 }
 
-/// The blocks reachable from `start` (by index).
-fn reachable_from(f: &Function, start: Block) -> Vec<bool> {
-    let mut seen = vec![false; f.blocks.len()];
-    let mut work = vec![start];
-    seen[start.index()] = true;
-    while let Some(b) = work.pop() {
-        let Some(t) = f.terminator(b) else { continue };
-        for dest in f.insts[t.index()].data.successors() {
-            let d = dest.block.index();
-            if d < seen.len() && !seen[d] {
-                seen[d] = true;
-                work.push(dest.block);
-            }
-        }
-    }
-    seen
-}
-
-/// The block each placed instruction is in.
-fn block_of_insts(f: &Function) -> Vec<Option<Block>> {
-    let mut at = vec![None; f.insts.len()];
-    for (bi, b) in f.blocks.iter().enumerate() {
-        for &i in &b.insts {
-            at[i.index()] = Some(Block::new(bi));
-        }
-    }
-    at
-}
-
-fn push_inst(f: &mut Function, data: InstData, results: Vec<Value>) -> Inst {
-    let inst = Inst::new(f.insts.len());
-    for (n, &r) in results.iter().enumerate() {
-        f.values[r.index()].def = ValueDef::Result(inst, n as u32);
-    }
-    f.insts.push(InstNode { data, results, debug: DebugInfo::default() });
-    inst
-}
-
 /// The on-stack entry of `f` at loop header `header`, specialized to the tags
 /// `tag_of` gives for the values live there (the frame's values at the back edge).
 pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> Result<OsrEntry, Decline> {
@@ -156,7 +118,7 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
     let params = f.blocks[h].params.clone();
     let live = Liveness::compute(f).live_before(f, header, 0);
     let carried: Vec<Value> = live.iter().map(Value::new).filter(|v| !params.contains(v)).collect();
-    let inst_block = block_of_insts(f);
+    let inst_block = inst_blocks(f);
     for &v in params.iter().chain(&carried) {
         if f.value_type(v) == Type::Pack {
             return Err(Decline::Pack(v));
@@ -177,19 +139,11 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
         .collect();
 
     let mut g = f.clone();
-    // The code the header does not reach becomes stubs; block numbers stay.
-    for (bi, &r) in reached.iter().enumerate() {
-        if r {
-            continue;
-        }
-        g.blocks[bi].params.clear();
-        g.blocks[bi].loop_header = false;
-        g.blocks[bi].insts.clear();
-        if bi != 0 {
-            let ret = push_inst(&mut g, InstData::Return { op: Opcode::Return, args: Vec::new(), spread: false }, Vec::new());
-            g.blocks[bi].insts.push(ret);
-        }
-    }
+    // The code the header does not reach becomes stubs, but block 0, which is made anew
+    // below; block numbers stay.
+    let mut keep = reached.clone();
+    keep[0] = true;
+    stub_blocks(&mut g, &keep);
     let mut entry_params = Vec::with_capacity(params.len() + carried.len());
     let mut from = Vec::with_capacity(params.len() + carried.len());
     let mut insts = Vec::new();
@@ -206,7 +160,7 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
         if keeps_number {
             if let ValueDef::Result(def, 0) = f.values[v.index()].def {
                 if let data @ InstData::Const { .. } = &f.insts[def.index()].data {
-                    insts.push(push_inst(&mut g, data.clone(), vec![v]));
+                    insts.push(push_inst(&mut g, data.clone(), vec![v], DebugInfo::default()));
                     continue;
                 }
             }
@@ -238,10 +192,10 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
             entry_params.push(y);
             from.push((v, tag));
             let typed = if ty != Type::Val && keeps_number { v } else { g.make_value(unboxed_ty, ValueDef::Param(entry, 0)) };
-            insts.push(push_inst(&mut g, InstData::Unary { op: unbox, arg: y }, vec![typed]));
+            insts.push(push_inst(&mut g, InstData::Unary { op: unbox, arg: y }, vec![typed], DebugInfo::default()));
             if ty == Type::Val {
                 let boxed = if keeps_number { v } else { g.make_value(Type::Val, ValueDef::Param(entry, 0)) };
-                insts.push(push_inst(&mut g, InstData::Unary { op: boxop, arg: typed }, vec![boxed]));
+                insts.push(push_inst(&mut g, InstData::Unary { op: boxop, arg: typed }, vec![boxed], DebugInfo::default()));
                 boxed
             } else {
                 typed
@@ -266,7 +220,7 @@ pub fn entry_at(f: &Function, header: Block, tag_of: impl Fn(Value) -> Tag) -> R
         Some(l) => copy_loop(&mut g, &l.blocks),
         None => (header, Vec::new(), Vec::new()),
     };
-    let jump = push_inst(&mut g, InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: target, args } }, Vec::new());
+    let jump = push_inst(&mut g, InstData::Jump { op: Opcode::Jump, dest: BlockCall { block: target, args } }, Vec::new(), DebugInfo::default());
     insts.push(jump);
     g.blocks[0].params = entry_params;
     g.blocks[0].insts = insts;
@@ -340,9 +294,7 @@ fn copy_loop(g: &mut Function, blocks: &[Block]) -> (Block, Vec<(Block, Block)>,
             }
             let results: Vec<Value> = node.results.iter().map(|&r| map(r)).collect();
             let debug = node.debug;
-            let new = push_inst(g, data, results);
-            g.insts[new.index()].debug = debug;
-            insts.push(new);
+            insts.push(push_inst(g, data, results, debug));
         }
         let loop_header = g.blocks[b.index()].loop_header;
         g.blocks.push(BlockData { params, insts, loop_header });
@@ -422,7 +374,7 @@ fn repair(g: &mut Function, values: &[(Value, Value)]) -> Vec<(Value, Value)> {
     let liveness = Liveness::compute(g);
     let live_in: Vec<Option<lazyjit_ir::liveness::BitSet>> =
         (0..n).map(|b| dom.is_reachable(Block::new(b)).then(|| liveness.live_before(g, Block::new(b), 0))).collect();
-    let inst_block = block_of_insts(g);
+    let inst_block = inst_blocks(g);
     let block_of = |g: &Function, v: Value| match g.values[v.index()].def {
         ValueDef::Param(b, _) => Some(b),
         ValueDef::Result(i, _) => inst_block.get(i.index()).copied().flatten(),

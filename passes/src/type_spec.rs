@@ -94,7 +94,7 @@ use lazyjit_ir::{
     Value, ValueDef,
 };
 
-use crate::edit::{make1, reachable, stub_unreachable, unboxed};
+use crate::edit::{make1, reachable_from, stub_blocks, unboxed};
 use crate::{Context, Pass, PassReport};
 
 /// The type speculation pass (`type_spec`).
@@ -401,7 +401,7 @@ impl Pass for TypeSpec {
         headers.sort_by_key(|h| order[h.index()]);
         let mut left = 0u64;
         for header in headers {
-            if !reachable(f)[header.index()] {
+            if !reachable_from(f, f.entry())[header.index()] {
                 continue;
             }
             let snap = snapshot_at(f, header, 0, None);
@@ -416,7 +416,7 @@ impl Pass for TypeSpec {
             block.loop_header = false;
             left += 1;
         }
-        let emptied = if left > 0 { stub_unreachable(f) } else { 0 };
+        let emptied = if left > 0 { stub_blocks(f, &reachable_from(f, f.entry())) } else { 0 };
         if guards > 0 {
             // The state at each loop header's start, for guards `licm` hoists out of
             // loops (`dce` drops the ones no guard uses).

@@ -131,20 +131,25 @@ pub fn enter_helper(vm: &mut Vm) {
 /// Runs the innermost frame (already pushed) in compiled code, following tail calls
 /// into any tier, until it returns; `floor` is the frame count below it.
 pub(super) fn run_pushed(vm: &mut Vm, body: CompiledFn, floor: usize) -> LResult<usize> {
-    // The native region of the body's frames (see `enter_helper`): from the helper
-    // the body calls (noted then) up to this trampoline's frame.
+    in_native_region(vm, |vm| run_bodies(vm, body, floor)).unwrap_or_else(|| Err(LuaError::msg("stack overflow")))
+}
+
+/// Runs `f`, which enters compiled code, in a native region of its own (see
+/// `enter_helper`): from the helper the code calls (noted then) up to this frame.
+/// `None` (and `f` not run) if the region table has no room: there is one region per
+/// pushed frame at most and the frame depth is bounded, so that means the stack is
+/// full; the test keeps the table from ever moving (interpreter activations point into
+/// it) and helpers from marking a region that is not their code's.
+fn in_native_region<R>(vm: &mut Vm, f: impl FnOnce(&mut Vm) -> R) -> Option<R> {
     let marker = 0usize;
     let regions = vm.interp_regions.len();
-    // One region per pushed frame at most, and the frame depth is bounded, so there is
-    // always room; the test keeps the table from ever moving (interpreter activations
-    // point into it) and helpers from marking a region that is not their body's.
     if regions + exec::MAX_NESTED_ACTIVATIONS + 8 >= vm.interp_regions.capacity() {
-        return Err(LuaError::msg("stack overflow"));
+        return None;
     }
     vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
-    let r = run_bodies(vm, body, floor);
+    let r = f(vm);
     vm.interp_regions.truncate(regions);
-    r
+    Some(r)
 }
 
 /// [`run_pushed`] without the native region.
@@ -354,22 +359,16 @@ pub(super) enum Entered {
 pub(super) fn enter_loop(vm: &mut Vm, header: u32) -> LResult<Entered> {
     let floor = vm.frames.len() - 1;
     let frame = vm.frames[floor];
-    let marker = 0usize;
-    let regions = vm.interp_regions.len();
-    if regions + exec::MAX_NESTED_ACTIVATIONS + 8 >= vm.interp_regions.capacity() {
-        return Ok(Entered::Declined);
-    }
-    vm.interp_regions.push((0, std::hint::black_box(&marker) as *const usize as usize));
-    let at = vm.slot_ptr(frame.base);
-    // SAFETY: the frame is the innermost, running a closure of a loaded function.
-    let status = unsafe { osr(vm, frame.closure, at, header) };
-    let entered = match status {
-        STATUS_OSR_DECLINED => Ok(Entered::Declined),
-        STATUS_DEOPTED => Ok(Entered::Resumed),
-        status => finish(vm, status, floor).map(Entered::Returned),
-    };
-    vm.interp_regions.truncate(regions);
-    entered
+    in_native_region(vm, |vm| {
+        let at = vm.slot_ptr(frame.base);
+        // SAFETY: the frame is the innermost, running a closure of a loaded function.
+        match unsafe { osr(vm, frame.closure, at, header) } {
+            STATUS_OSR_DECLINED => Ok(Entered::Declined),
+            STATUS_DEOPTED => Ok(Entered::Resumed),
+            status => finish(vm, status, floor).map(Entered::Returned),
+        }
+    })
+    .unwrap_or(Ok(Entered::Declined))
 }
 
 /// Deoptimizes the innermost frame, which runs optimized code, at the failed guard of
