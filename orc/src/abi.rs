@@ -107,6 +107,12 @@ pub const HASH_GET: &str = "lz_hash_get";
 /// `lz_hash_get`, but stores the value `tag`/`payload` in the entry found and returns 1;
 /// 0 when the raw value is `nil` (nothing stored).
 pub const HASH_SET: &str = "lz_hash_set";
+/// `{i64, i64} lz_hash_lookup(ptr vm, ptr table, i64 key, ptr word, ptr cache, ptr chain)`:
+/// like `lz_hash_get`, and when the raw value is `nil`, the rest of the lookup by the
+/// runtime function's chain lookup `chain` (a [`lazyjit_ir::interp::ChainFn`]): `nil`
+/// without a metatable, else the answer the site's lookup cache `cache` has for the
+/// metatable or, failing that, `chain`'s (remembered there unless `{LEAF_MISS, 0}`).
+pub const HASH_LOOKUP: &str = "lz_hash_lookup";
 /// `void lz_closure(ptr vm, ptr closure, i32 func, ptr cells, i32 ncells, ptr out)`: a
 /// closure of function `func` of the running closure's module over the `ncells` cell
 /// values at `cells`.
@@ -177,6 +183,7 @@ pub const HELPERS: &[&str] = &[
     HOT,
     HASH_GET,
     HASH_SET,
+    HASH_LOOKUP,
 ];
 
 /// Offset of a value's tag byte.
@@ -253,6 +260,12 @@ pub const TABLE_ARRAY_LEN_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_LEN
 pub const TABLE_HASH_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::HASH_PTR_OFFSET as u64;
 /// Offset of the number of a table's hash-part entries (`u64`).
 pub const TABLE_HASH_LEN_OFFSET: u64 = lazyjit_ir::rt::object::Table::HASH_LEN_OFFSET as u64;
+/// Offset of a table's watched flag (a `bool` byte).
+pub const TABLE_WATCHED_OFFSET: u64 = lazyjit_ir::rt::object::Table::WATCHED_OFFSET as u64;
+/// Offset of the pointer to a function's lookup caches.
+pub const PROTO_LOOKUPS_OFFSET: u64 = lazyjit_ir::interp::Proto::LOOKUPS_OFFSET as u64;
+/// Size of a lookup cache.
+pub const LOOKUP_SIZE: u64 = lazyjit_ir::rt::object::LookupCache::SIZE as u64;
 /// Size of a hash-part entry.
 pub const TABLE_HASH_ENTRY_SIZE: u64 = lazyjit_ir::rt::object::Table::HASH_ENTRY_SIZE as u64;
 

@@ -386,23 +386,23 @@ impl Inner {
         }
     }
 
-    /// Binds the leaf fast paths of the module's runtime functions (see
-    /// [`lazyjit_ir::interp::Leaf`]) by their symbols, once each.
+    /// Binds the leaf fast paths and chain lookups of the module's runtime functions
+    /// (see [`lazyjit_ir::interp::Leaf`], [`lazyjit_ir::interp::ChainLookup`]) by their
+    /// symbols, once each.
     fn define_leaves(&self, loaded: &LoadedModule) -> Result<(), OrcError> {
         let mut defined = self.leaves.lock().unwrap_or_else(|p| p.into_inner());
         let mut new: Vec<(&str, u64)> = Vec::new();
-        for leaf in loaded.runtime.iter().filter_map(|e| e.leaf) {
-            match defined.get(leaf.symbol) {
-                Some(&addr) if addr == leaf.f as usize as u64 => {}
+        let leaves = loaded.runtime.iter().filter_map(|e| e.leaf).map(|l| (l.symbol, l.f as usize as u64));
+        let chains = loaded.runtime.iter().filter_map(|e| e.chain).map(|c| (c.symbol, c.f as usize as u64));
+        for (symbol, addr) in leaves.chain(chains) {
+            match defined.get(symbol) {
+                Some(&a) if a == addr => {}
                 Some(_) => {
-                    return Err(OrcError::Codegen(format!(
-                        "two different leaf functions are named `{}`",
-                        leaf.symbol
-                    )))
+                    return Err(OrcError::Codegen(format!("two different host functions are named `{symbol}`")))
                 }
                 None => {
-                    defined.insert(leaf.symbol, leaf.f as usize as u64);
-                    new.push((leaf.symbol, leaf.f as usize as u64));
+                    defined.insert(symbol, addr);
+                    new.push((symbol, addr));
                 }
             }
         }

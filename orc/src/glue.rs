@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use lazyjit_ir::interp::compiled;
 use lazyjit_ir::interp::exec::locate;
-use lazyjit_ir::interp::{access, LuaError, Proto, RegVal, Vm};
-use lazyjit_ir::rt::object::{Cell, Closure, Table};
+use lazyjit_ir::interp::{access, ChainFn, LuaError, Proto, RegVal, Vm};
+use lazyjit_ir::rt::object::{lookup_epoch, Cell, Closure, LookupCache, Table};
 use lazyjit_ir::rt::{Tag, Val};
 
 use crate::abi;
@@ -258,6 +258,38 @@ unsafe extern "C" fn lz_hash_set(table: *mut Table, key: u64, tag: u64, payload:
     }
 }
 
+unsafe extern "C" fn lz_hash_lookup(
+    vm: *mut Vm,
+    table: *mut Table,
+    key: u64,
+    word: *const AtomicU32,
+    cache: *mut LookupCache,
+    chain: ChainFn,
+) -> RegVal {
+    // SAFETY: the ABI: a live VM and table, a string object, the instruction's words and
+    // the runtime function's chain lookup.
+    unsafe {
+        let t = &*table;
+        if let Some((i, v)) = t.hash_entry_of(Val::from_raw(Tag::Str, key)) {
+            fill_cache(word, i);
+            return RegVal::of(v);
+        }
+        let meta = t.meta;
+        if meta.is_null() {
+            return RegVal::of(Val::NIL);
+        }
+        if let Some(v) = (*cache).get(meta) {
+            return RegVal::of(v);
+        }
+        let epoch = lookup_epoch();
+        let found = chain(vm, meta, key);
+        if let Some(tag) = Tag::from_u8(found.tag as u8) {
+            (*cache).fill(epoch, meta, Val::from_raw(tag, found.payload));
+        }
+        found
+    }
+}
+
 unsafe extern "C" fn lz_closure(
     vm: *mut Vm,
     closure: *mut Closure,
@@ -361,6 +393,7 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::HOT, lz_hot as *const () as usize as u64),
         (abi::HASH_GET, lz_hash_get as *const () as usize as u64),
         (abi::HASH_SET, lz_hash_set as *const () as usize as u64),
+        (abi::HASH_LOOKUP, lz_hash_lookup as *const () as usize as u64),
     ];
     debug_assert_eq!(table.len(), abi::HELPERS.len());
     table

@@ -8,7 +8,8 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use lazyjit_ir::interp::{Effects, LResult, LoadedModule, Proto, RtRegistry, TableAccess, Vm};
+use lazyjit_ir::interp::{ChainLookup, Effects, LResult, LoadedModule, Proto, RegVal, RtRegistry, TableAccess, Vm};
+use lazyjit_ir::rt::object::Table;
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{
     parse_module, verify_module, Block, Const, Function, FunctionBuilder, InstData, Module, Opcode,
@@ -25,8 +26,14 @@ fn dummy_rt(_: &mut Vm, _: &[Val]) -> LResult<Val> {
     Ok(Val::NIL)
 }
 
+/// A chain lookup that never decides.
+unsafe extern "C" fn no_chain(_: *mut Vm, _: *mut Table, _: u64) -> RegVal {
+    RegVal::MISS
+}
+
 /// A registry binding every runtime function `m` declares to a dummy, with `t.add`
-/// given integer and float fast paths and `t.get`/`t.put` inline table paths.
+/// given integer and float fast paths, `t.get`/`t.put` inline table paths and `t.field`
+/// a read with a chain lookup.
 fn registry_for(m: &Module) -> RtRegistry {
     let mut r = RtRegistry::new();
     for d in &m.runtime {
@@ -48,6 +55,10 @@ fn registry_for(m: &Module) -> RtRegistry {
         if m.runtime.iter().any(|d| d.name == name) {
             r.declare_table_access(name, access).expect("table access");
         }
+    }
+    if m.runtime.iter().any(|d| d.name == "t.field") {
+        r.declare_table_access("t.field", TableAccess::Get).expect("table access");
+        r.declare_chain_lookup("t.field", ChainLookup { symbol: "t.field.chain", f: no_chain }).expect("chain lookup");
     }
     if m.runtime.iter().any(|d| d.name == "t.neg") {
         r.declare_fast_path("t.neg", [Tag::Int, Tag::Nil], Opcode::Ineg)
@@ -117,6 +128,7 @@ rt @t.len -> i64
 rt @t.half -> f64
 rt @t.get -> val
 rt @t.put -> val
+rt @t.field -> val
 
 function fn0 "main" (params 2, vararg, upvals 4, sites 12) {
 block0(v0: val, v1: val):
@@ -178,6 +190,7 @@ block0(v0: val, v1: val):
     v64 = rtcall @t.get(v0, v6) -> val, site11
     v65 = rtcall @t.put(v0, v6, v1) -> val
     v66 = rtcall @t.get(v0, v4) -> val
+    v902 = rtcall @t.field(v0, v6) -> val
     v67 = arr.len v0
     v68 = arr.get v0, v67
     arr.set v0, v67, v68

@@ -443,9 +443,9 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 )));
             }
         }
-        access::table_of(t).meta = mt.payload() as *mut _;
+        access::table_of(t).set_meta(mt.payload() as *mut _);
     } else {
-        access::table_of(t).meta = std::ptr::null_mut();
+        access::table_of(t).set_meta(std::ptr::null_mut());
     }
     ret1(vm, base, t)
 }

@@ -65,7 +65,7 @@ pub(crate) fn open(vm: &mut Vm) {
     raw_set(vm, mt, k, Vm::native(&FILE_TOSTRING));
     for stream in ["stdout", "stderr", "stdin"] {
         let f = vm.new_table(0, 0);
-        access::table_of(f).meta = mt.payload() as *mut _;
+        access::table_of(f).set_meta(mt.payload() as *mut _);
         set_field(vm, io, stream, f);
         if stream == "stdout" {
             st(vm).stdout_obj = f;

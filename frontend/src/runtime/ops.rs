@@ -1,6 +1,7 @@
 //! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
 
-use lazyjit_ir::interp::{access, Effects, FloatPromotion, LResult, Leaf, LuaError, RegVal, RtFn, RtRegistry, TableAccess, Vm};
+use lazyjit_ir::interp::{access, ChainLookup, Effects, FloatPromotion, LResult, Leaf, LuaError, RegVal, RtFn, RtRegistry, TableAccess, Vm};
+use lazyjit_ir::rt::object::Table;
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Opcode, Type};
 
@@ -115,6 +116,37 @@ unsafe extern "C" fn index_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64,
             return RegVal::of(Val::NIL);
         }
         obj = (h.tag() as u64, h.payload());
+    }
+    RegVal::MISS
+}
+
+/// The chain of `lua.index` (see [`lazyjit_ir::interp::ChainLookup`]): for a table
+/// without the string key `key` and with metatable `meta`, the `__index` tables in
+/// turn, each watched; a `__index` that is not a table (a function to call) is left to
+/// [`index`](index_val).
+unsafe extern "C" fn index_chain(vm: *mut Vm, meta: *mut Table, key_str: u64) -> RegVal {
+    let k = Val::from_raw(Tag::Str, key_str);
+    // SAFETY: the ABI gives the running VM.
+    let index_key = key(unsafe { &mut *vm }, Key::Index);
+    let mut m = meta;
+    for _ in 0..LEAF_CHAIN {
+        // SAFETY: the ABI gives a live metatable; metatable pointers of live tables are live.
+        let mt = unsafe { &mut *m };
+        mt.watch();
+        let h = mt.get_str(index_key);
+        if h.is_nil() {
+            return RegVal::of(Val::NIL);
+        }
+        if h.tag() != Tag::Table {
+            return RegVal::MISS;
+        }
+        let t = access::table_of(h);
+        t.watch();
+        let v = t.get_str(k);
+        if !v.is_nil() || t.meta.is_null() {
+            return RegVal::of(v);
+        }
+        m = t.meta;
     }
     RegVal::MISS
 }
@@ -342,6 +374,10 @@ pub(crate) fn register(r: &mut RtRegistry) {
         if let Err(e) = r.declare_table_access(name, access) {
             debug_assert!(false, "{e}");
         }
+    }
+    // A field missing from a table is looked up through its `__index` tables.
+    if let Err(e) = r.declare_chain_lookup("lua.index", ChainLookup { symbol: "lua.index.chain", f: index_chain }) {
+        debug_assert!(false, "{e}");
     }
 }
 

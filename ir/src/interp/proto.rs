@@ -358,6 +358,16 @@ pub struct Proto {
     pub ics: Box<[AtomicU32]>,
     /// `ics`' first word ([`Proto::ICS_OFFSET`]).
     ics_ptr: *const AtomicU32,
+    /// For each MIR instruction, the number of its lookup cache in `lookups`, or
+    /// `u32::MAX`: the runtime calls with a [`super::ChainLookup`] whose key is a string
+    /// constant have one.
+    pub lookup_site: Box<[u32]>,
+    /// The lookup caches (see [`crate::rt::object::LookupCache`]), written by compiled
+    /// code's helpers while the function runs; only reached through `lookups_ptr`.
+    #[allow(dead_code)]
+    lookups: Box<[std::cell::UnsafeCell<crate::rt::object::LookupCache>]>,
+    /// `lookups`' first cache ([`Proto::LOOKUPS_OFFSET`]).
+    lookups_ptr: *mut crate::rt::object::LookupCache,
     liveness: std::sync::OnceLock<crate::liveness::Liveness>,
     chunk: *const str,
     /// The module it belongs to.
@@ -391,6 +401,8 @@ impl Proto {
     /// Byte offset of the pointer to the inline-cache words ([`Proto::ics`], a `u32`
     /// per MIR instruction, by instruction number).
     pub const ICS_OFFSET: usize = std::mem::offset_of!(Proto, ics_ptr);
+    /// Byte offset of the pointer to the lookup caches (see [`Proto::lookup_site`]).
+    pub const LOOKUPS_OFFSET: usize = std::mem::offset_of!(Proto, lookups_ptr);
 
     /// The chunk (file) name of the module it belongs to.
     pub fn chunk_name(&self) -> &str {
@@ -512,10 +524,37 @@ impl LoadedModule {
     }
 }
 
+/// Numbers the instructions that get a lookup cache (see [`Proto::lookup_site`]).
+fn lookup_sites(f: &Function, bound: &[RtEntry]) -> Box<[u32]> {
+    use crate::function::{InstData, ValueDef};
+    let mut next = 0u32;
+    f.insts
+        .iter()
+        .map(|node| {
+            let InstData::RtCall { rt, args, spread: false, .. } = &node.data else { return u32::MAX };
+            let chained = bound.get(rt.index()).is_some_and(|e| e.chain.is_some());
+            let const_key = args.len() == 2
+                && matches!(f.values.get(args[1].index()).map(|d| d.def),
+                    Some(ValueDef::Result(i, 0)) if matches!(f.inst(i).data,
+                        InstData::Const { imm: crate::function::Const::Str(_), .. }));
+            if chained && const_key {
+                next += 1;
+                next - 1
+            } else {
+                u32::MAX
+            }
+        })
+        .collect()
+}
+
 fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *const str) -> Proto {
     let d = super::decode::decode(&f, bound, consts);
     let sites = (0..f.sites).map(|_| SiteProfile::default()).collect();
     let ics: Box<[AtomicU32]> = (0..f.insts.len()).map(|_| AtomicU32::new(0)).collect();
+    let lookup_site = lookup_sites(&f, bound);
+    let nlookups = lookup_site.iter().filter(|&&n| n != u32::MAX).count();
+    let lookups: Box<[std::cell::UnsafeCell<crate::rt::object::LookupCache>]> =
+        (0..nlookups).map(|_| std::cell::UnsafeCell::new(Default::default())).collect();
     Proto {
         index,
         code: d.code,
@@ -540,6 +579,9 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         consts_ptr: consts.as_ptr(),
         ics_ptr: ics.as_ptr(),
         ics,
+        lookup_site,
+        lookups_ptr: lookups.as_ptr() as *mut crate::rt::object::LookupCache,
+        lookups,
         liveness: std::sync::OnceLock::new(),
         chunk,
         module: std::ptr::null(),

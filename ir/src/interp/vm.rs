@@ -64,6 +64,9 @@ pub struct RtEntry {
     pub table: Option<TableAccess>,
     /// Mixed-number arithmetic in float, if declared (see [`FloatPromotion`]).
     pub promotion: Option<FloatPromotion>,
+    /// How a [`TableAccess::Get`] goes on through the metatable, if declared (see
+    /// [`ChainLookup`]).
+    pub chain: Option<ChainLookup>,
 }
 
 /// A runtime function's arithmetic on mixed numbers: for two operands that are each an
@@ -106,6 +109,32 @@ impl TableAccess {
         }
     }
 }
+
+/// How a runtime function with a [`TableAccess::Get`] fast path goes on when the raw
+/// value at a string key is `nil`, so that compiled code can cache the answer by the
+/// table's metatable (prototype chains: Lua's `__index` tables).
+///
+/// `f(vm, meta, key)` receives a metatable (non-null) and a string key (the string
+/// object's address) and returns the runtime function's result for *every* table whose
+/// hash part lacks the key (or holds `nil` there) and whose metatable is `meta` (the
+/// declaration also promises `nil` for such a table without a metatable), or the
+/// tag [`LEAF_MISS`] when that result depends on more than the tables it read (say, a
+/// function would be called). Before returning a result it must [`Table::watch`] every
+/// table whose hash part or metatable it read, `meta` included: compiled code keeps the
+/// result (a [`crate::rt::object::LookupCache`]) until one of them changes. The same
+/// restrictions as for a [`Leaf`] apply: no allocation, no error, no Lua code.
+///
+/// [`Table::watch`]: crate::rt::object::Table::watch
+#[derive(Clone, Copy, Debug)]
+pub struct ChainLookup {
+    /// The symbol compiled code calls it by (as for a [`Leaf`]).
+    pub symbol: &'static str,
+    /// The code.
+    pub f: ChainFn,
+}
+
+/// See [`ChainLookup`].
+pub type ChainFn = unsafe extern "C" fn(*mut Vm, *mut crate::rt::object::Table, u64) -> RegVal;
 
 /// A runtime function's *leaf* fast path: a host function compiled code calls directly
 /// (by `symbol`, bound when a module is attached to an engine) before the generic call.
@@ -170,13 +199,24 @@ impl RtRegistry {
     }
     /// Registers a runtime function.
     pub fn register(&mut self, name: &str, f: RtFn, ret: Type, effects: Effects) {
-        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None, table: None, promotion: None });
+        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None, table: None, promotion: None, chain: None });
     }
     /// Declares the inline table fast path of a registered function (see
     /// [`TableAccess`]). Fails if the function is unknown.
     pub fn declare_table_access(&mut self, name: &str, access: TableAccess) -> Result<(), String> {
         let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
         e.table = Some(access);
+        Ok(())
+    }
+    /// Declares how the [`TableAccess::Get`] of a registered function goes on through a
+    /// metatable (see [`ChainLookup`]). Fails if the function is unknown or has no `Get`
+    /// access declared.
+    pub fn declare_chain_lookup(&mut self, name: &str, chain: ChainLookup) -> Result<(), String> {
+        let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
+        if e.table != Some(TableAccess::Get) {
+            return Err(format!("runtime function '{name}' declares no table read to continue"));
+        }
+        e.chain = Some(chain);
         Ok(())
     }
     /// Declares the leaf fast path of a registered function (see [`Leaf`]). Fails if the

@@ -137,14 +137,94 @@ impl Closure {
 #[repr(C)]
 pub struct Table {
     hdr: GcHeader,
-    /// The metatable, or null.
+    /// The metatable, or null. Changed through [`Table::set_meta`] (which keeps lookup
+    /// caches right).
     pub meta: *mut Table,
+    /// Some lookup cache depends on this table's hash part or metatable (see
+    /// [`Table::watch`]).
+    watched: bool,
     /// The array part's elements and length, mirrored from `arr` after every change to
     /// it, for compiled code's inline array accesses ([`Table::ARRAY_PTR_OFFSET`]).
     arr_ptr: *mut Val,
     arr_len: u64,
     arr: Vec<Val>,
     hash: HashPart,
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        // A cache may name it as a metatable; another table may get its address.
+        self.changing();
+    }
+}
+
+/// The generation of lookup caches: it moves on whenever a watched table (see
+/// [`Table::watch`]) changes or dies, and a [`LookupCache`] filled in an older one is
+/// empty. Shared by every VM of the process (a change in one VM's tables only costs
+/// another VM's caches a refill).
+pub static LOOKUP_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The current [`LOOKUP_EPOCH`].
+pub fn lookup_epoch() -> u64 {
+    LOOKUP_EPOCH.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The number of ways of a [`LookupCache`].
+pub const LOOKUP_WAYS: usize = 4;
+
+/// A polymorphic cache of one lookup site of compiled code whose key is a constant
+/// string: for tables without the key in their hash part, the result by the table's
+/// metatable (up to [`LOOKUP_WAYS`] metatables). Valid while [`LOOKUP_EPOCH`] equals
+/// `epoch`; every table the results depend on is watched ([`Table::watch`]), so the
+/// epoch moves on before any of them could differ.
+#[repr(C)]
+#[derive(Default)]
+pub struct LookupCache {
+    epoch: u64,
+    /// The next way to replace when all are taken.
+    next: u64,
+    ways: [LookupWay; LOOKUP_WAYS],
+}
+
+/// One way of a [`LookupCache`]: a metatable (null: unused) and the result for tables
+/// that have it.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct LookupWay {
+    meta: u64,
+    tag: u64,
+    payload: u64,
+}
+
+impl LookupCache {
+    /// Size of a cache (compiled code finds a site's cache by its number).
+    pub const SIZE: usize = std::mem::size_of::<LookupCache>();
+
+    /// Remembers `value` as the result for tables with metatable `meta`, found in
+    /// `epoch` (read before the lookup that found it).
+    pub fn fill(&mut self, epoch: u64, meta: *const Table, value: Val) {
+        if self.epoch != epoch {
+            *self = LookupCache { epoch, ..LookupCache::default() };
+        }
+        let way = match self.ways.iter().position(|w| w.meta == 0 || w.meta == meta as u64) {
+            Some(i) => i,
+            None => {
+                let i = self.next as usize % LOOKUP_WAYS;
+                self.next = self.next.wrapping_add(1);
+                i
+            }
+        };
+        self.ways[way] = LookupWay { meta: meta as u64, tag: value.tag() as u64, payload: value.payload() };
+    }
+
+    /// The result remembered for metatable `meta`, if the cache is of the current epoch.
+    pub fn get(&self, meta: *const Table) -> Option<Val> {
+        if self.epoch != lookup_epoch() || meta.is_null() {
+            return None;
+        }
+        let w = self.ways.iter().find(|w| w.meta == meta as u64)?;
+        Some(Val::from_raw(Tag::from_u8(w.tag as u8)?, w.payload))
+    }
 }
 
 /// Why a key cannot be stored.
@@ -173,11 +253,15 @@ impl Table {
     /// Size of a hash-part entry.
     pub const HASH_ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
 
+    /// Byte offset of the watched flag (a `bool` byte, see [`Table::watch`]).
+    pub const WATCHED_OFFSET: usize = std::mem::offset_of!(Table, watched);
+
     /// A new table with room for `narr` array items and `nhash` other keys.
     pub fn new(narr: usize, nhash: usize) -> Box<Table> {
         let mut t = Box::new(Table {
             hdr: GcHeader::new(Kind::Table),
             meta: std::ptr::null_mut(),
+            watched: false,
             arr_ptr: std::ptr::null_mut(),
             arr_len: 0,
             arr: Vec::with_capacity(narr),
@@ -185,6 +269,32 @@ impl Table {
         });
         t.sync_array();
         t
+    }
+
+    /// Sets the metatable (null for none).
+    pub fn set_meta(&mut self, meta: *mut Table) {
+        self.changing();
+        self.meta = meta;
+    }
+
+    /// Marks the table as one some lookup cache depends on: from now on, any change to
+    /// its hash part or metatable, and its death, moves [`lookup_epoch`] on (which
+    /// empties every [`LookupCache`]). Array-part changes do not (caches are for string
+    /// keys).
+    pub fn watch(&mut self) {
+        self.watched = true;
+    }
+
+    /// Whether [`Table::watch`] marked the table.
+    pub fn is_watched(&self) -> bool {
+        self.watched
+    }
+
+    #[inline]
+    fn changing(&self) {
+        if self.watched {
+            LOOKUP_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Appends to the array part, keeping its mirror current.
@@ -215,6 +325,7 @@ impl Table {
 
     /// Stores `value` in hash-part entry `i`, which [`Table::hash_entry_of`] gave.
     pub fn set_hash_entry(&mut self, i: usize, value: Val) {
+        self.changing();
         self.hash.entries[i].value = value;
     }
 
@@ -278,6 +389,7 @@ impl Table {
     /// Stores `value` at `key` if the table holds a non-`nil` value there (no growth, no
     /// rehash, no metamethod to consult); returns whether it did.
     pub fn set_existing(&mut self, key: Val, value: Val) -> bool {
+        self.changing();
         let key = match key.tag() {
             Tag::Float => match float_key(key.float_unchecked()) {
                 Some(i) => Val::int(i),
@@ -307,6 +419,7 @@ impl Table {
 
     /// Raw set; returns the growth in bytes (for the heap's account).
     pub fn set(&mut self, key: Val, value: Val) -> Result<usize, KeyError> {
+        self.changing();
         match key.tag() {
             Tag::Int => Ok(self.set_int(key.int_unchecked(), value)),
             Tag::Float => {
@@ -326,6 +439,7 @@ impl Table {
 
     /// Raw set of an integer key; returns the growth in bytes.
     pub fn set_int(&mut self, i: i64, value: Val) -> usize {
+        self.changing();
         let idx = (i as u64).wrapping_sub(1);
         let len = self.arr.len() as u64;
         if idx < len {
@@ -499,7 +613,12 @@ struct HashPart {
 
 impl HashPart {
     fn with_capacity(n: usize) -> HashPart {
-        let mut h = HashPart { entries: Vec::new(), index: Vec::new(), entries_ptr: std::ptr::null_mut(), entries_len: 0 };
+        let mut h = HashPart {
+            entries: Vec::new(),
+            index: Vec::new(),
+            entries_ptr: std::ptr::null_mut(),
+            entries_len: 0,
+        };
         if n > 0 {
             h.entries.reserve(n);
             h.index = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(4)];
@@ -512,6 +631,7 @@ impl HashPart {
         self.entries_ptr = self.entries.as_mut_ptr();
         self.entries_len = self.entries.len() as u64;
     }
+
 
     #[inline]
     fn is_empty(&self) -> bool {
@@ -591,6 +711,39 @@ impl HashPart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_caches_empty_when_a_watched_table_changes() {
+        let key = Val::from_raw(Tag::Str, Box::into_raw(LStr::new(b"m")) as u64);
+        let metas: Vec<Box<Table>> = (0..=LOOKUP_WAYS).map(|_| Table::new(0, 0)).collect();
+        let mut cache = LookupCache::default();
+        for (i, m) in metas.iter().enumerate() {
+            cache.fill(lookup_epoch(), &**m, Val::int(i as i64));
+        }
+        // Five metatables, four ways: the first was replaced, the rest are there.
+        assert!(cache.get(&*metas[0]).is_none());
+        for (i, m) in metas.iter().enumerate().skip(1) {
+            assert_eq!(cache.get(&**m).and_then(Val::as_int), Some(i as i64));
+        }
+        // Unwatched tables change without emptying the cache (no other test of this crate
+        // watches a table, so only this one moves the epoch).
+        let mut plain = Table::new(0, 0);
+        plain.set(key, Val::int(1)).unwrap();
+        assert!(cache.get(&*metas[1]).is_some());
+        // Any change to a watched one's hash part or metatable empties it.
+        let mut watched = Table::new(0, 0);
+        watched.watch();
+        watched.set(key, Val::int(1)).unwrap();
+        assert!(cache.get(&*metas[1]).is_none());
+        cache.fill(lookup_epoch(), &*metas[1], Val::int(1));
+        watched.set_meta(std::ptr::null_mut());
+        assert!(cache.get(&*metas[1]).is_none());
+        cache.fill(lookup_epoch(), &*metas[1], Val::int(1));
+        drop(watched);
+        assert!(cache.get(&*metas[1]).is_none());
+        // SAFETY: made above, used by nothing else.
+        drop(unsafe { Box::from_raw(key.payload() as *mut LStr) });
+    }
 
     #[test]
     fn array_part_grows_and_migrates() {

@@ -13,7 +13,7 @@ use inkwell::basic_block::BasicBlock;
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 
-use lazyjit_ir::interp::{FloatPromotion, Leaf, TableAccess};
+use lazyjit_ir::interp::{ChainLookup, FloatPromotion, Leaf, TableAccess};
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Const, InstData, Opcode, RtId, SiteId, Value, ValueDef};
 
@@ -298,7 +298,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         }
         if let Some(access) = entry.table.filter(|a| a.arity() == ops.len()) {
             let fast = if self.is_const_str(args[1]) {
-                self.rtcall_hash_ic(access, entry.leaf, rt, site, &ops)?
+                self.rtcall_hash_ic(access, entry.leaf, entry.chain, rt, site, &ops)?
             } else {
                 self.rtcall_array(access, entry.leaf, rt, site, &ops)?
             };
@@ -715,12 +715,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// names the hash-part entry that held the key last; if the table has that entry
     /// and it holds the key with a non-`nil` value, the access happens inline. Else
     /// `lz_hash_get`/`lz_hash_set` look the key up (and refill the cache), and if the
-    /// raw value is `nil` the leaf or the function decides. `ops` has the access's
-    /// arity.
+    /// raw value is `nil` the leaf or the function decides. A read of a function with a
+    /// [`ChainLookup`] looks up with `lz_hash_lookup` instead, which answers for a `nil`
+    /// raw value too, from the site's lookup cache
+    /// ([`lazyjit_ir::interp::Proto::lookup_site`]) or the chain
+    /// lookup. `ops` has the access's arity.
+    #[allow(clippy::too_many_arguments)]
     fn rtcall_hash_ic(
         &mut self,
         access: TableAccess,
         leaf: Option<Leaf>,
+        chain: Option<ChainLookup>,
         rt: RtId,
         site: i64,
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
@@ -761,7 +766,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.position_at_end(value_bb);
         let value = self.offset_ptr(entry, abi::VAL_SIZE)?;
         let vtag = self.b.build_load(self.t.i8, value, "")?.into_int_value();
-        let present = self.b.build_int_compare(IntPredicate::NE, vtag, self.tag_const(Tag::Nil), "")?;
+        let mut present = self.b.build_int_compare(IntPredicate::NE, vtag, self.tag_const(Tag::Nil), "")?;
+        if access == TableAccess::Set {
+            // A change to a watched table is for `lz_hash_set` (lookup caches depend on it).
+            let watched = self.b.build_load(self.t.i8, self.offset_ptr(table, abi::TABLE_WATCHED_OFFSET)?, "")?;
+            let unwatched = self.b.build_int_compare(IntPredicate::EQ, watched.into_int_value(), self.t.i8.const_zero(), "")?;
+            present = self.b.build_and(present, unwatched, "")?;
+        }
         self.b.build_conditional_branch(present, hit_bb, refill_bb)?;
         self.b.position_at_end(hit_bb);
         let (hit_tag, hit_payload) = match access {
@@ -782,12 +793,24 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             args.push(vpay.into());
         }
         args.push(word.into());
-        let (refill_tag, refill_payload, missed) = match access {
-            TableAccess::Get => {
+        let lookup = self.proto.lookup_site.get(self.cur.index()).copied().filter(|&n| n != u32::MAX);
+        let (refill_tag, refill_payload, missed) = match (access, chain.zip(lookup)) {
+            (TableAccess::Get, Some((chain, n))) => {
+                let caches = self
+                    .b
+                    .build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_LOOKUPS_OFFSET)?, "lookups")?
+                    .into_pointer_value();
+                let cache = self.offset_ptr(caches, abi::LOOKUP_SIZE * n as u64)?;
+                let chain_fn = self.chain_decl(chain.symbol).as_global_value().as_pointer_value();
+                let args = [self.vm.into(), table.into(), kpay.into(), word.into(), cache.into(), chain_fn.into()];
+                let pair = self.call_helper_value(Helper::HashLookup, &args)?;
+                self.split_pair(pair, lazyjit_ir::interp::LEAF_MISS, Helper::HashLookup.name())?
+            }
+            (TableAccess::Get, None) => {
                 let pair = self.call_helper_value(Helper::HashGet, &args)?;
                 self.split_pair(pair, lazyjit_ir::interp::LEAF_MISS, Helper::HashGet.name())?
             }
-            TableAccess::Set => {
+            (TableAccess::Set, _) => {
                 let stored = self.call_helper_value(Helper::HashSet, &args)?.into_int_value();
                 let missed = self.b.build_int_compare(IntPredicate::EQ, stored, self.t.i32.const_zero(), "")?;
                 (self.tag_const(Tag::Nil), self.t.i64.const_zero(), missed)

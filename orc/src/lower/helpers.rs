@@ -28,6 +28,7 @@ pub(crate) enum Helper {
     Closure,
     HashGet,
     HashSet,
+    HashLookup,
     Backedge,
     Deopt,
     CallFinish,
@@ -69,6 +70,7 @@ impl Helper {
             Helper::Globals => abi::GLOBALS,
             Helper::HashGet => abi::HASH_GET,
             Helper::HashSet => abi::HASH_SET,
+            Helper::HashLookup => abi::HASH_LOOKUP,
             Helper::Closure => abi::CLOSURE,
             Helper::Backedge => abi::BACKEDGE,
             Helper::Deopt => abi::DEOPT,
@@ -111,6 +113,8 @@ impl Helper {
             Helper::HashGet => (R::Pair, &[Ptr, I64, Ptr]),
             // (table, key, tag, payload, cache_word)
             Helper::HashSet => (R::I32, &[Ptr, I64, I64, I64, Ptr]),
+            // (vm, table, key, cache_word, lookup_cache, chain)
+            Helper::HashLookup => (R::Pair, &[Ptr, Ptr, I64, Ptr, Ptr, Ptr]),
             // (vm, closure, func, cells, ncells, out)
             Helper::Closure => (R::Void, &[Ptr, Ptr, I32, Ptr, I32, Ptr]),
             // (vm, pc)
@@ -167,6 +171,21 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         }
         let i64t: BasicMetadataTypeEnum<'ctx> = self.t.i64.into();
         let params = [self.t.ptr.into(), i64t, i64t, i64t, i64t, i64t, i64t];
+        let ty = self
+            .ctx
+            .struct_type(&[self.t.i64.into(), self.t.i64.into()], false)
+            .fn_type(&params, false);
+        self.declare_host(symbol, ty)
+    }
+
+    /// The declaration of a runtime function's chain lookup (see
+    /// [`lazyjit_ir::interp::ChainLookup`]), whose address compiled code passes to
+    /// `lz_hash_lookup`.
+    pub(crate) fn chain_decl(&self, symbol: &str) -> FunctionValue<'ctx> {
+        if let Some(f) = self.module.get_function(symbol) {
+            return f;
+        }
+        let params = [self.t.ptr.into(), self.t.ptr.into(), self.t.i64.into()];
         let ty = self
             .ctx
             .struct_type(&[self.t.i64.into(), self.t.i64.into()], false)
