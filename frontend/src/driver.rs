@@ -47,16 +47,19 @@ pub fn on_vm_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -
 /// `arg`, with `script_name` as `arg[0]`). Returns the exit status (0, or what
 /// `os.exit` asked for). Call it on a thread from [`on_vm_thread`].
 pub fn run_module(module: Module, script_name: &str, args: &[String]) -> Result<i32, RunError> {
-    run_module_with(module, script_name, args, &mut |_| Ok(()))
+    run_module_with(module, script_name, args, &mut |_| Ok(()), false)
 }
 
 /// [`run_module`], calling `after_load` once the module is loaded (before anything
-/// runs): an execution engine attaches compiled entries there.
+/// runs): an execution engine attaches compiled entries there. With `leak_vm`, the VM
+/// is never dropped, so that it needs no quiet engine: for a process that ends right
+/// after, without waiting for background compiles that still read it.
 pub fn run_module_with(
     module: Module,
     script_name: &str,
     args: &[String],
     after_load: &mut dyn FnMut(&mut Vm) -> Result<(), String>,
+    leak_vm: bool,
 ) -> Result<i32, RunError> {
     let mut vm = Vm::new(None);
     let stack_marker = 0u8;
@@ -67,7 +70,7 @@ pub fn run_module_with(
     let argv: Vec<_> = args.iter().map(|a| vm.new_str(a.as_bytes())).collect();
     let result = vm.call(main, &argv);
     runtime::flush_stdout(&mut vm);
-    match result {
+    let result = match result {
         Ok(_) => Ok(0),
         Err(LuaError::Exit(code)) => Ok(code),
         Err(LuaError::Value(v)) => {
@@ -78,7 +81,11 @@ pub fn run_module_with(
             message: msg.replace(lazyjit_ir::interp::VARINFO, ""),
             traceback: vm.pending_traceback.take(),
         }),
+    };
+    if leak_vm {
+        std::mem::forget(vm);
     }
+    result
 }
 
 /// Compiles and runs a source text (see [`run_module`]).

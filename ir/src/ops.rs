@@ -154,6 +154,7 @@ op_table! {
     Fmul "fmul" Binary [F64, F64] R::One(F64), PURE | COMMUTATIVE, "Float multiplication.";
     Fdiv "fdiv" Binary [F64, F64] R::One(F64), PURE, "Float division.";
     Fneg "fneg" Unary [F64] R::One(F64), PURE, "Float negation.";
+    Fsqrt "fsqrt" Unary [F64] R::One(F64), PURE, "Float square root (NaN for a negative operand).";
     FcmpEq "fcmp.eq" Binary [F64, F64] R::One(I1), PURE | COMMUTATIVE, "Float equality (false on NaN).";
     FcmpLt "fcmp.lt" Binary [F64, F64] R::One(I1), PURE, "Float less-than (false on NaN).";
     FcmpLe "fcmp.le" Binary [F64, F64] R::One(I1), PURE, "Float less-or-equal (false on NaN).";
@@ -187,6 +188,7 @@ op_table! {
     Guard "guard" Guard [I1] R::None, GUARD, "Deoptimizes at the snapshot unless the condition holds.";
     GuardTag "guard.tag" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value has the tag.";
     GuardFn "guard.fn" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value is a closure of the module's function N (`guard.fn v1, fn3, snap0`).";
+    GuardNative "guard.native" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value is the host function of native op N the frontend declared (`guard.native v1, 0, snap0`; see `NativeOp`).";
 }
 
 impl Opcode {

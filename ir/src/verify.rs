@@ -378,6 +378,9 @@ impl<'a> Verifier<'a> {
                 if op == Opcode::GuardFn && usize::try_from(*imm).map_or(true, |n| n >= self.m.functions.len()) {
                     self.err(loc, format!("fn{imm} does not exist"));
                 }
+                if op == Opcode::GuardNative && *imm < 0 {
+                    self.err(loc, format!("{imm} is not a native op number"));
+                }
                 if snap.index() >= f.snapshots.len() {
                     self.err(loc, format!("snapshot {snap} does not exist"));
                 }

@@ -141,6 +141,7 @@ fn all_ops_module() -> Module {
         b.guard(Opcode::Guard, lt, 0, SnapId(0));
         b.guard(Opcode::GuardTag, a, 2, SnapId(1));
         b.guard(Opcode::GuardFn, clo, 1, SnapId(1));
+        b.guard(Opcode::GuardNative, clo, 0, SnapId(1));
         let ai = b.unary(Opcode::UnboxInt, a);
         b.brif(lt, b1, vec![ai, len], b2, vec![]);
 
@@ -173,6 +174,7 @@ fn all_ops_module() -> Module {
         let s3 = b.binary(Opcode::Fmul, s2, y);
         let s4 = b.binary(Opcode::Fdiv, s3, y);
         let s5 = b.unary(Opcode::Fneg, s4);
+        let _sq = b.unary(Opcode::Fsqrt, s5);
         let _fe = b.binary(Opcode::FcmpEq, s5, y);
         let _fl = b.binary(Opcode::FcmpLt, s5, y);
         let _fle = b.binary(Opcode::FcmpLe, s5, y);

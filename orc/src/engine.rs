@@ -506,6 +506,7 @@ impl Inner {
             stands_for: &stands_for,
             copied_from: &copied_from,
             profiles: &profiles,
+            natives: &loaded.natives,
         };
         let names: Vec<&str> = optimize.pipeline.iter().map(String::as_str).collect();
         // A pass that panics (a bug) costs the function its optimized code, not the

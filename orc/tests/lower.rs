@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use lazyjit_ir::interp::{ChainLookup, Effects, LResult, LoadedModule, Proto, RegVal, RtRegistry, TableAccess, Vm};
+use lazyjit_ir::interp::{ChainLookup, Effects, LResult, LoadedModule, Native, Proto, RegVal, RtRegistry, TableAccess, Vm};
 use lazyjit_ir::rt::object::Table;
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{
@@ -24,6 +24,13 @@ use lazyjit_orc::{abi, compile_module, compile_module_with, CodegenOptions, OptL
 
 fn dummy_rt(_: &mut Vm, _: &[Val]) -> LResult<Val> {
     Ok(Val::NIL)
+}
+
+/// A native function for `guard.native` to name.
+static TEST_SQRT: Native = Native { name: "sqrt", f: test_sqrt };
+
+fn test_sqrt(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+    Ok(0)
 }
 
 /// A chain lookup that never decides.
@@ -56,6 +63,7 @@ fn registry_for(m: &Module) -> RtRegistry {
             r.declare_table_access(name, access).expect("table access");
         }
     }
+    r.declare_native_op(&TEST_SQRT, Tag::Float, Opcode::Fsqrt).expect("native op");
     if m.runtime.iter().any(|d| d.name == "t.field") {
         r.declare_table_access("t.field", TableAccess::Get).expect("table access");
         r.declare_chain_lookup("t.field", ChainLookup { symbol: "t.field.chain", f: no_chain }).expect("chain lookup");
@@ -162,6 +170,7 @@ block0(v0: val, v1: val):
     v28 = fmul v27, v8
     v29 = fdiv v28, v8
     v30 = fneg v29
+    v903 = fsqrt v30
     v31 = fcmp.eq v30, v8
     v32 = fcmp.lt v30, v8
     v33 = fcmp.le v30, v8
@@ -197,6 +206,7 @@ block0(v0: val, v1: val):
     v69 = meta.nil v0
     guard.tag v0, int, snap0
     guard.fn v0, fn1, snap0
+    guard.native v0, 0, snap0
     v901 = call v0(v1)
     guard v45, 0, snap0
     brif v45, block1(v13, v14), block2(v44)

@@ -48,6 +48,7 @@ fn fold(op: Opcode, args: &[&Const]) -> Option<(Opcode, Const)> {
         (Opcode::Tag, [c]) => int(c.tag() as i64),
         (Opcode::Ineg, [Int(i)]) => int(i.wrapping_neg()),
         (Opcode::Fneg, [Float(x)]) => float(-x),
+        (Opcode::Fsqrt, [Float(x)]) => float(x.sqrt()),
         (Opcode::IntToFloat, [Int(i)]) => float(*i as f64),
         (Opcode::Not, [Bool(b)]) => bool(!b),
         (Opcode::Iadd, [Int(a), Int(b)]) => int(a.wrapping_add(*b)),

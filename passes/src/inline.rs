@@ -59,7 +59,7 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
         return None;
     }
     let mut body = generic.clone();
-    let callee_cx = Context { module: cx.module, runtime: cx.runtime, profile: Some(profile), stands_for: &[], copied_from: &[], profiles: &[] };
+    let callee_cx = Context { module: cx.module, runtime: cx.runtime, profile: Some(profile), stands_for: &[], copied_from: &[], profiles: &[], natives: cx.natives };
     for pass in [&crate::type_spec::TypeSpec as &dyn Pass, &crate::box_elim::BoxElim, &crate::const_fold::ConstFold, &crate::dce::Dce] {
         if pass.run(&callee_cx, &mut body).changed {
             body.compact();

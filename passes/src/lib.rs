@@ -27,7 +27,7 @@ pub use profile::{Profile, SiteSeen};
 
 use std::time::{Duration, Instant};
 
-use lazyjit_ir::interp::RtEntry;
+use lazyjit_ir::interp::{NativeOp, RtEntry};
 use lazyjit_ir::{verify_function, Block, Function, Module, Value, VerifyError};
 
 /// What a pass did to a function.
@@ -61,6 +61,9 @@ pub struct Context<'a> {
     /// The profiles of the module's functions, by function number (empty when unknown):
     /// what `inline` speculates a callee's body from.
     pub profiles: &'a [Profile],
+    /// The frontend's native fast paths (`guard.native N` names the N-th; empty when
+    /// unknown, and then no call of a native is speculated).
+    pub natives: &'a [NativeOp],
 }
 
 impl<'a> Context<'a> {
@@ -76,7 +79,7 @@ impl<'a> Context<'a> {
 
     /// A context with the module only: no runtime declarations, no profile.
     pub fn new(module: &'a Module) -> Context<'a> {
-        Context { module, runtime: &[], profile: None, stands_for: &[], copied_from: &[], profiles: &[] }
+        Context { module, runtime: &[], profile: None, stands_for: &[], copied_from: &[], profiles: &[], natives: &[] }
     }
 }
 

@@ -1,6 +1,6 @@
 //! A function's type profile as passes read it: a snapshot of what its sites have seen.
 
-use lazyjit_ir::interp::{Proto, SiteProfile};
+use lazyjit_ir::interp::{Native, Proto, SiteProfile};
 use lazyjit_ir::rt::Tag;
 
 /// What one profile site has seen.
@@ -11,6 +11,9 @@ pub struct SiteSeen {
     /// For calls: the function of the module whose closures every call called, if
     /// they all did (see `SiteProfile::target`).
     pub callee: Option<u32>,
+    /// For calls: the first native fast path (`LoadedModule::natives`) of the native
+    /// function every call called, if they all called one that has fast paths.
+    pub native: Option<u32>,
     /// A speculation made from this site failed before (a guard deoptimized):
     /// speculating on it again would only deoptimize again.
     pub failed: bool,
@@ -43,7 +46,9 @@ impl Profile {
     /// The profile a loaded function has gathered so far.
     pub fn of(proto: &Proto) -> Profile {
         // SAFETY: a loaded proto's module outlives it (a proto not loaded has none).
-        let protos = unsafe { proto.module.as_ref() }.map_or(&[][..], |m| &m.protos[..]);
+        let module = unsafe { proto.module.as_ref() };
+        let protos = module.map_or(&[][..], |m| &m.protos[..]);
+        let natives = module.map_or(&[][..], |m| &m.natives[..]);
         let sites = proto
             .sites
             .iter()
@@ -51,7 +56,12 @@ impl Profile {
                 let target = s.target.load(std::sync::atomic::Ordering::Relaxed);
                 let one_target = target != 0 && target != SiteProfile::MANY_TARGETS;
                 let callee = protos.iter().position(|p| one_target && p as *const Proto as u64 == target).map(|i| i as u32);
-                SiteSeen { tags: [s.operand_tags(0), s.operand_tags(1)], callee, failed: s.failed() }
+                let native_tag = s.operand_tags(0) == 1 << Tag::Native as u16;
+                let native = natives
+                    .iter()
+                    .position(|n| one_target && native_tag && n.native as *const Native as u64 == target)
+                    .map(|i| i as u32);
+                SiteSeen { tags: [s.operand_tags(0), s.operand_tags(1)], callee, native, failed: s.failed() }
             })
             .collect();
         let loop_runs = proto.loop_entries.iter().map(|n| n.load(std::sync::atomic::Ordering::Relaxed)).collect();

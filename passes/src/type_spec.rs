@@ -72,6 +72,22 @@
 //! element not `nil`; a write branches to the call itself past the array part, since
 //! filling an array appends.
 //!
+//! A call of one argument whose callee has always been the same native function (a
+//! host function value), for which the frontend declared a fast path (`NativeOp`: the
+//! call computes a pure unary op on its argument), becomes the op itself:
+//!
+//! ```text
+//! guard.native v4, 0, snap1      ; deoptimize unless v4 is native op 0's function
+//! guard.tag v3, float, snap1
+//! v6 = unbox.float v3
+//! v7 = fsqrt v6
+//! v5 = box.float v7              ; was: v5 = call v4(v3)
+//! ```
+//!
+//! The path is chosen by the argument's tag where this pass knows it (a box made here),
+//! else the first declared one is guarded. A loop calling `math.sqrt` is then free of
+//! calls, so `licm` may hoist its heap reads.
+//!
 //! It does not fire where:
 //! - the site never ran, an operand has had more than one tag, or no declaration
 //!   covers the tags seen (a polymorphic site stays a runtime call); a call whose
@@ -85,7 +101,7 @@
 //!   `loop_runs`, as for a function whose loops ran in code that does not count them).
 
 use lazyjit_ir::dominators::DominatorTree;
-use lazyjit_ir::interp::{RtEntry, TableAccess};
+use lazyjit_ir::interp::{NativeOp, RtEntry, TableAccess};
 use lazyjit_ir::liveness::Liveness;
 use lazyjit_ir::loops::LoopForest;
 use lazyjit_ir::rt::Tag;
@@ -186,6 +202,67 @@ fn plan(entry: &RtEntry, tags: &[Tag]) -> Option<Plan> {
 /// ```
 ///
 /// Returns the number of guards.
+/// The native fast path for a call of native op `n`'s function with argument `arg`:
+/// the one for the argument's tag when it is known (a box made here), else the first
+/// declared (its tag is then guarded). Its number and declaration.
+fn native_way(cx: &Context, f: &Function, n: usize, arg: Value) -> Option<(usize, NativeOp)> {
+    let target = cx.natives.get(n)?.native;
+    let known = match f.values[arg.index()].def {
+        ValueDef::Result(i, 0) => match f.insts[i.index()].data {
+            InstData::Unary { op: Opcode::BoxInt, .. } => Some(Tag::Int),
+            InstData::Unary { op: Opcode::BoxFloat, .. } => Some(Tag::Float),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut ways = cx.natives.iter().enumerate().filter(|(_, w)| std::ptr::eq(w.native, target));
+    match known {
+        Some(tag) => ways.find(|(_, w)| w.arg == tag),
+        None => ways.next(),
+    }
+    .map(|(i, w)| (i, *w))
+}
+
+/// Replaces `call` (of `callee` with `arg`, one result or none) by the native fast path
+/// `way`: `guard.native` on the callee, `guard.tag` on the argument, the op on its
+/// payload, boxed as the call's result. Returns the number of guards.
+#[allow(clippy::too_many_arguments)]
+fn speculate_native(
+    f: &mut Function,
+    insts: &mut Vec<Inst>,
+    call: Inst,
+    (n, way): (usize, NativeOp),
+    callee: Value,
+    arg: Value,
+    snap: SnapId,
+    debug: DebugInfo,
+) -> u64 {
+    let mut place = |f: &mut Function, data: InstData| {
+        let (i, r) = make1(f, data, debug);
+        insts.push(i);
+        r
+    };
+    place(f, InstData::Guard { op: Opcode::GuardNative, arg: callee, imm: n as i64, snap });
+    place(f, InstData::Guard { op: Opcode::GuardTag, arg, imm: way.arg as i64, snap });
+    let (_, _, unbox) = unboxed(way.arg).expect("native fast paths take ints or floats");
+    let mut x = place(f, InstData::Unary { op: unbox, arg }).expect("an unbox has a result");
+    if way.arg == Tag::Int && way.op.operand_types() == [Type::F64] {
+        x = place(f, InstData::Unary { op: Opcode::IntToFloat, arg: x }).expect("i2f has a result");
+    }
+    let r = place(f, InstData::Unary { op: way.op, arg: x }).expect("a native op has a result");
+    let boxed = result_type(way.op).and_then(box_op).expect("declared results are i64, f64 or i1");
+    if f.insts[call.index()].results.is_empty() {
+        // Nothing uses the result: the call becomes the (pure) op alone.
+        f.insts[call.index()].data = InstData::Unary { op: boxed, arg: r };
+        let v = f.make_value(Type::Val, ValueDef::Result(call, 0));
+        f.insts[call.index()].results.push(v);
+    } else {
+        f.insts[call.index()].data = InstData::Unary { op: boxed, arg: r };
+    }
+    insts.push(call);
+    2
+}
+
 fn speculate_array(
     f: &mut Function,
     (out, insts): (&mut Block, &mut Vec<Inst>),
@@ -267,7 +344,7 @@ impl Pass for TypeSpec {
         // Resume points are positions in the function as it is now (splits move
         // instructions to new blocks as the walk goes on).
         let generic = f.clone();
-        let (mut calls, mut guards, mut targets, mut tables) = (0u64, 0u64, 0u64, 0u64);
+        let (mut calls, mut guards, mut targets, mut tables, mut natives) = (0u64, 0u64, 0u64, 0u64, 0u64);
         // A snapshot resuming the generic function at instruction `k` of `block`, where
         // a failure is recorded at `site`.
         let snapshot_at = |f: &mut Function, block: Block, k: usize, blame: Option<SiteId>| {
@@ -289,6 +366,20 @@ impl Pass for TypeSpec {
             let mut out = block;
             for (k, &inst) in original.iter().enumerate() {
                 let node = &f.insts[inst.index()];
+                if let InstData::Call { op: Opcode::Call, callee, args, spread: false, site: Some(site) } = &node.data {
+                    // A call of one argument that always called a native with fast paths.
+                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
+                    let native = seen.and_then(|s| s.native).filter(|_| args.len() == 1 && node.results.len() <= 1);
+                    if let Some(n) = native {
+                        let (callee, arg, site, debug) = (*callee, args[0], *site, node.debug);
+                        if let Some(way) = native_way(cx, f, n as usize, arg) {
+                            let snap = snapshot_at(f, block, k, Some(site));
+                            guards += speculate_native(f, &mut insts, inst, way, callee, arg, snap, debug);
+                            natives += 1;
+                            continue;
+                        }
+                    }
+                }
                 if let InstData::Call { callee, site: Some(site), .. } = &node.data {
                     // A call that always called closures of one function of the module.
                     let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
@@ -429,11 +520,12 @@ impl Pass for TypeSpec {
             }
         }
         PassReport {
-            changed: calls + targets + tables + left > 0,
+            changed: calls + targets + tables + natives + left > 0,
             counts: vec![
                 ("calls speculated", calls),
                 ("array accesses speculated", tables),
                 ("call targets guarded", targets),
+                ("native calls speculated", natives),
                 ("guards inserted", guards),
                 ("loops left (never ran)", left),
                 ("blocks emptied", emptied),

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lazyjit_ir::interp::{RtEntry, Vm};
+use lazyjit_ir::interp::{NativeOp, RtEntry, Vm};
 use lazyjit_passes::{Context, Profile};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{parse_module, print_module, Module};
@@ -82,7 +82,7 @@ fn call(m: Module, args: &[Val]) -> Result<Vec<String>, String> {
 
 /// Runs the calls on `m` in one VM: the runtime declarations its calls are bound to,
 /// and the profile of each function after them (what `type_spec` speculates from).
-fn profile(m: &Module, runs: &[Run]) -> Result<(Vec<RtEntry>, Vec<Profile>), String> {
+fn profile(m: &Module, runs: &[Run]) -> Result<(Vec<RtEntry>, Vec<Profile>, Vec<NativeOp>), String> {
     let mut vm = Vm::new(None);
     lazyjit_lua::runtime::install(&mut vm, "golden", &[]);
     let main = vm.load(m.clone(), &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
@@ -90,7 +90,7 @@ fn profile(m: &Module, runs: &[Run]) -> Result<(Vec<RtEntry>, Vec<Profile>), Str
         vm.call(main, &run.args).map_err(|e| format!("{e:?}"))?;
     }
     let loaded = vm.modules().last().ok_or("no module loaded")?;
-    Ok((loaded.runtime.clone(), loaded.protos.iter().map(Profile::of).collect()))
+    Ok((loaded.runtime.clone(), loaded.protos.iter().map(Profile::of).collect(), loaded.natives.clone()))
 }
 
 /// Checks one golden file; returns the text it should have (for `BLESS`).
@@ -115,11 +115,11 @@ fn check(path: &Path) -> Result<String, String> {
     let names: Vec<&str> = passes.iter().map(String::as_str).collect();
     let before = parse_module(input).map_err(|e| format!("input: {e}"))?;
     lazyjit_ir::verify_module(&before).map_err(|e| format!("input does not verify: {e:?}"))?;
-    let (runtime, profiles) = profile(&before, &runs)?;
+    let (runtime, profiles, natives) = profile(&before, &runs)?;
     let mut after = before.clone();
     for i in 0..after.functions.len() {
         let mut f = after.functions[i].clone();
-        let cx = Context { module: &after, runtime: &runtime, profile: Some(&profiles[i]), stands_for: &[], copied_from: &[], profiles: &profiles };
+        let cx = Context { module: &after, runtime: &runtime, profile: Some(&profiles[i]), stands_for: &[], copied_from: &[], profiles: &profiles, natives: &natives };
         lazyjit_passes::run_pipeline(&cx, &mut f, &names, true).map_err(|e| e.to_string())?;
         after.functions[i] = f;
     }

@@ -167,6 +167,30 @@ pub struct RunStats {
     pub link_ns: u64,
     /// Wall time of the run, compile phases excluded.
     pub run_ns: u64,
+    /// The statistics will be reported (`--stats`, `--stats-json`): background compiles
+    /// still running when the program ends are waited for, so that they count.
+    #[allow(dead_code)] // read by orcrun-jit's runner only
+    pub reported: bool,
+}
+
+/// Set by a runner that left background compiles running when the program ended
+/// (nothing reports on them): the process ends at once, without running exit
+/// handlers that the compiler threads could still depend on.
+pub static LEFT_COMPILING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Ends the process with `code` (see [`LEFT_COMPILING`]).
+fn end_now(code: ExitCode, status: i32) -> ExitCode {
+    if !LEFT_COMPILING.load(std::sync::atomic::Ordering::Acquire) {
+        return code;
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    extern "C" {
+        fn _exit(status: i32) -> !;
+    }
+    // SAFETY: ends the process; its output is flushed and nothing else needs finishing.
+    unsafe { _exit(status) }
 }
 
 /// Runs a compiled module in a compiling tier (for [`Tier::Policy`], under the named
@@ -333,8 +357,9 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
     }
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
     let (args, tier, policy, traces) = (opts.args, opts.tier, opts.policy, opts.traces);
+    let reported = opts.stats || opts.stats_json.is_some();
     let outcome = driver::on_vm_thread(move || {
-        let mut stats = RunStats::default();
+        let mut stats = RunStats { reported, ..RunStats::default() };
         let r = run(&source, &chunkname, &script, &args, tier, policy.as_deref(), traces, jit, &mut stats);
         (r, stats)
     });
@@ -352,19 +377,20 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         }
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok(Ok(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+    let status = match outcome {
+        Ok(Ok(code)) => code.clamp(0, 255),
         Ok(Err(RunError::Uncaught { message, traceback })) => {
             eprintln!("orcrun: {message}");
             if let Some(tb) = traceback {
                 eprintln!("{tb}");
             }
-            ExitCode::from(1)
+            1
         }
         Ok(Err(e)) => {
             eprintln!("orcrun: {e}");
-            ExitCode::from(1)
+            1
         }
-        Err(_) => ExitCode::from(1),
-    }
+        Err(_) => 1,
+    };
+    end_now(ExitCode::from(status as u8), status)
 }

@@ -1,7 +1,8 @@
 //! The `math` library, with Lua 5.4's int/float rules and its xoshiro256**
 //! `random`.
 
-use lazyjit_ir::interp::{LResult, LuaError, Native, Vm};
+use lazyjit_ir::interp::{LResult, LuaError, Native, RtRegistry, Vm};
+use lazyjit_ir::Opcode;
 use lazyjit_ir::rt::{Tag, Val};
 
 use super::args::{ret, ret1, Args};
@@ -93,6 +94,17 @@ fn float_fn(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(f64) -
     let a = Args::new(base, n, name);
     let x = a.num(vm, 1)?;
     ret1(vm, base, Val::float(f(x)))
+}
+
+/// The typed fast paths of `math` functions (see [`NativeOp`](lazyjit_ir::interp::NativeOp)):
+/// `sqrt` of a float or an int is `fsqrt` (of the int converted to float).
+pub(crate) fn declare_native_ops(r: &mut RtRegistry) {
+    let Some(sqrt) = MATH.iter().find(|n| n.name == "sqrt") else { return };
+    for arg in [Tag::Float, Tag::Int] {
+        if let Err(e) = r.declare_native_op(sqrt, arg, Opcode::Fsqrt) {
+            debug_assert!(false, "{e}");
+        }
+    }
 }
 
 fn sqrt(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {

@@ -44,6 +44,7 @@ pub(crate) use state::{key, st, In, Key, State, KEY_NAMES};
 pub fn registry() -> RtRegistry {
     let mut r = RtRegistry::new();
     ops::register(&mut r);
+    math::declare_native_ops(&mut r);
     r
 }
 

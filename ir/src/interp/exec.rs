@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use super::compiled;
 use super::error::{LResult, LuaError, VARINFO};
 use super::proto::{BrCmpIFOp, BrRtOp, CallOp, Op, Proto, RtCallOp, Target};
-use super::vm::{access, FrameInfo, Vm};
+use super::vm::{access, FrameInfo, Native, Vm};
 use crate::entity::Value;
 use crate::function::ResumeAt;
 use crate::ops::Opcode;
@@ -461,6 +461,10 @@ macro_rules! frame_ops {
                     let protos = &(*$proto.module).protos;
                     usize::try_from(*imm).ok().and_then(|n| protos.get(n)).is_some_and(|p| std::ptr::eq((*(x.payload() as *const Closure)).proto, p))
                 },
+                // SAFETY: a proto's module outlives it.
+                Opcode::GuardNative => x.tag() == Tag::Native && unsafe {
+                    usize::try_from(*imm).ok().and_then(|n| (&(*$proto.module).natives).get(n)).is_some_and(|op| op.native as *const Native as u64 == x.payload())
+                },
                 _ => x.payload() != 0,
             };
             if !ok {
@@ -895,6 +899,7 @@ fn unary(op: Opcode, x: Val) -> Val {
         Opcode::Tag => Val::int(x.tag() as i64),
         Opcode::Ineg => Val::int(x.int_unchecked().wrapping_neg()),
         Opcode::Fneg => Val::float(-x.float_unchecked()),
+        Opcode::Fsqrt => Val::float(x.float_unchecked().sqrt()),
         Opcode::IntToFloat => Val::float(x.int_unchecked() as f64),
         Opcode::PackLen => Val::int(access::pack_of(x).vals.len() as i64),
         Opcode::ArrLen => Val::int(access::table_of(x).array().len() as i64),

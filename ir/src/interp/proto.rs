@@ -469,6 +469,9 @@ pub struct LoadedModule {
     pub runtime: Vec<RtEntry>,
     /// Their declarations in the module.
     pub decls: Vec<crate::function::RtDecl>,
+    /// The native fast paths of the registry it was loaded with (`guard.native N` names
+    /// the N-th).
+    pub natives: Vec<super::vm::NativeOp>,
 }
 
 impl LoadedModule {
@@ -481,6 +484,7 @@ impl LoadedModule {
             strings: module.strings.clone(),
             runtime: bound.clone(),
             decls: module.runtime.clone(),
+            natives: Vec::new(),
         });
         let chunk: *const str = loaded.name.as_str();
         let protos = module

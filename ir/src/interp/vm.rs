@@ -20,6 +20,7 @@ pub type RtFn = fn(&mut Vm, &[Val]) -> LResult<Val>;
 pub type NativeFn = fn(&mut Vm, usize, usize) -> LResult<usize>;
 
 /// A native function value's static description (a `native` value points to it).
+#[derive(Debug)]
 pub struct Native {
     /// Name used in messages (`print`, `insert`).
     pub name: &'static str,
@@ -110,6 +111,21 @@ impl TableAccess {
     }
 }
 
+/// A typed fast path a frontend declares for a native function (a host function value,
+/// see [`Native`]): a call of `native` with one argument of tag `arg` returns one value,
+/// the pure unary op `op` on the argument's payload, boxed (an `i64` argument of an op
+/// taking `f64` converted as `i2f` does first). Type speculation turns a call site whose
+/// callee has always been `native` into a `guard.native` and the op.
+#[derive(Clone, Copy, Debug)]
+pub struct NativeOp {
+    /// The native function.
+    pub native: &'static Native,
+    /// The argument's tag (`int` or `float`).
+    pub arg: Tag,
+    /// The op computing the result.
+    pub op: crate::ops::Opcode,
+}
+
 /// How a runtime function with a [`TableAccess::Get`] fast path goes on when the raw
 /// value at a string key is `nil`, so that compiled code can cache the answer by the
 /// table's metatable (prototype chains: Lua's `__index` tables).
@@ -190,6 +206,7 @@ pub const LEAF_MISS: u64 = 0xfe;
 #[derive(Default, Clone)]
 pub struct RtRegistry {
     entries: HashMap<String, RtEntry>,
+    natives: Vec<NativeOp>,
 }
 
 impl RtRegistry {
@@ -207,6 +224,26 @@ impl RtRegistry {
         let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
         e.table = Some(access);
         Ok(())
+    }
+    /// Declares a typed fast path of a native function (see [`NativeOp`]). Fails if the
+    /// op is not a pure unary op on the argument's type (`f64` also takes an `int`) with
+    /// an `i64`, `f64` or `i1` result.
+    pub fn declare_native_op(&mut self, native: &'static Native, arg: Tag, op: crate::ops::Opcode) -> Result<(), String> {
+        use crate::ops::Results;
+        let fits = match (arg, op.operand_types()) {
+            (Tag::Int, [Type::I64 | Type::F64]) | (Tag::Float, [Type::F64]) => true,
+            _ => false,
+        };
+        let result = matches!(op.results(), Results::One(Type::I64 | Type::F64 | Type::I1));
+        if !op.is_pure() || !fits || !result || op.format() != crate::ops::Format::Unary {
+            return Err(format!("`{}` cannot be the fast path of `{}` on a {}", op.mnemonic(), native.name, arg.name()));
+        }
+        self.natives.push(NativeOp { native, arg, op });
+        Ok(())
+    }
+    /// The declared native fast paths, numbered as `guard.native` names them.
+    pub fn natives(&self) -> &[NativeOp] {
+        &self.natives
     }
     /// Declares how the [`TableAccess::Get`] of a registered function goes on through a
     /// metatable (see [`ChainLookup`]). Fails if the function is unknown or has no `Get`
@@ -786,7 +823,8 @@ impl Vm {
             .iter()
             .map(|s| self.fixed_str(s))
             .collect();
-        let loaded = LoadedModule::new(module, bound, consts);
+        let mut loaded = LoadedModule::new(module, bound, consts);
+        loaded.natives = rt.natives.clone();
         let main = &loaded.protos[0] as *const Proto;
         self.modules.push(loaded);
         Ok(self.new_closure(main, &[]))

@@ -159,6 +159,18 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 let x = self.as_float(a)?;
                 Ok((Tag::Float, self.float_bits(bld.build_float_neg(x, "")?)?))
             }
+            Opcode::Fsqrt => {
+                let x = self.as_float(a)?;
+                let sqrt = inkwell::intrinsics::Intrinsic::find("llvm.sqrt")
+                    .and_then(|i| i.get_declaration(&self.module, &[self.t.f64.into()]))
+                    .ok_or_else(|| LowerError::Malformed("no llvm.sqrt.f64".into()))?;
+                let r = bld.build_call(sqrt, &[x.into()], "")?;
+                let r = match r.try_as_basic_value() {
+                    inkwell::values::ValueKind::Basic(v) if v.is_float_value() => v.into_float_value(),
+                    _ => return Err(LowerError::Malformed("llvm.sqrt returns no float".into())),
+                };
+                Ok((Tag::Float, self.float_bits(r)?))
+            }
             Opcode::FcmpEq => fcmp(FloatPredicate::OEQ),
             Opcode::FcmpLt => fcmp(FloatPredicate::OLT),
             Opcode::FcmpLe => fcmp(FloatPredicate::OLE),

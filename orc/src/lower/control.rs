@@ -180,6 +180,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 let want = self.t.i64.const_int(proto as *const lazyjit_ir::interp::Proto as u64, false);
                 self.b.build_int_compare(IntPredicate::EQ, seen, want, "")?
             }
+            Opcode::GuardNative => {
+                // A native function value, the declared one (known by address here).
+                let native = usize::try_from(imm)
+                    .ok()
+                    .and_then(|n| self.loaded.natives.get(n))
+                    .ok_or_else(|| LowerError::Malformed(format!("guard.native names native op {imm}, which does not exist")))?;
+                let same = self.new_block("guard.native");
+                self.b.build_conditional_branch(tag_is(self, lazyjit_ir::rt::Tag::Native as i64)?, same, fail)?;
+                phi.add_incoming(&[(&pc, here(self)?)]);
+                self.b.position_at_end(same);
+                let want = self.t.i64.const_int(native.native as *const lazyjit_ir::interp::Native as u64, false);
+                self.b.build_int_compare(IntPredicate::EQ, self.get_payload(arg)?, want, "")?
+            }
             _ => self.load_bool(arg)?,
         };
         self.b.build_conditional_branch(ok, pass, fail)?;

@@ -106,6 +106,7 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::Fmul
         | Opcode::Fdiv
         | Opcode::Fneg
+        | Opcode::Fsqrt
         | Opcode::FcmpEq
         | Opcode::FcmpLt
         | Opcode::FcmpLe
@@ -124,7 +125,8 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::Brif
         | Opcode::Guard
         | Opcode::GuardTag
-        | Opcode::GuardFn => Safepoint::No,
+        | Opcode::GuardFn
+        | Opcode::GuardNative => Safepoint::No,
         // Small returns copy from registers to the frame's base; others stage a pack.
         Opcode::Return => match data {
             InstData::Return { args, spread: false, .. } if args.len() <= MAX_STAGED => Safepoint::No,

@@ -575,7 +575,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Return { args, spread, .. }, Opcode::Return) => {
                 self.lower_return(args, *spread)
             }
-            (InstData::Guard { arg, imm, snap, .. }, Opcode::Guard | Opcode::GuardTag | Opcode::GuardFn) => {
+            (InstData::Guard { arg, imm, snap, .. }, Opcode::Guard | Opcode::GuardTag | Opcode::GuardFn | Opcode::GuardNative) => {
                 self.lower_guard(op, *arg, *imm, snap.0)
             }
             (data, op) => Err(LowerError::Malformed(format!(

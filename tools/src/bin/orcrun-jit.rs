@@ -56,11 +56,27 @@ fn run_jit(
         .map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
     engine.set_traces(Traces { tier: traces.tier, deopt: traces.deopt });
     let t = Instant::now();
-    let r = driver::run_module_with(module, script, args, &mut |vm| {
-        let last = vm.modules().len() - 1;
-        engine.attach(vm, last).map_err(|e| format!("cannot set up the JIT: {e}"))
-    });
-    // Background compiles still running finish (their statistics count).
+    // Background compiles still running when the program ends are waited for only when
+    // something reports on them; else the process ends without them.
+    let wait = stats.reported || traces.tier || traces.deopt;
+    let r = driver::run_module_with(
+        module,
+        script,
+        args,
+        &mut |vm| {
+            let last = vm.modules().len() - 1;
+            engine.attach(vm, last).map_err(|e| format!("cannot set up the JIT: {e}"))
+        },
+        !wait,
+    );
+    if !wait {
+        cli::LEFT_COMPILING.store(true, Ordering::Release);
+        for e in engine.errors() {
+            eprintln!("orcrun: JIT: {e}");
+        }
+        std::mem::forget(engine);
+        return r;
+    }
     engine.wait_idle();
     let total = t.elapsed().as_nanos() as u64;
     // A function whose code could not be built raised a Lua error; say why.
