@@ -640,6 +640,13 @@ impl Inner {
         if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts {
             return generic();
         }
+        // A loop that runs only a few times per call, in a function called often, gets
+        // optimized code through the calls soon enough: an on-stack entry as well would
+        // double the compile (an entry is for loops that run long in few calls).
+        let runs = proto.loop_entries.get(header as usize).map_or(0, |r| r.load(Ordering::Relaxed));
+        if runs / proto.calls.load(Ordering::Relaxed).max(1) < OSR_MIN_RUNS_PER_CALL {
+            return 0;
+        }
         // One on-stack entry of a function compiles at a time: the loop whose entry is
         // being made is where the function runs (other headers it passes wait for it).
         if proto.osr_slots.iter().any(|s| s.load(Ordering::Acquire) == OSR_PENDING) {
@@ -686,6 +693,10 @@ impl Inner {
         }
     }
 }
+
+/// The fewest runs per call of a loop (entries and trips, [`Proto::loop_entries`] over
+/// [`Proto::calls`]) for which an on-stack entry is made.
+const OSR_MIN_RUNS_PER_CALL: u32 = 64;
 
 /// What failed at a deoptimization at op `pc` of `version` with snapshot `snap`: the
 /// guard, its snapshot and resume point, and what the guarded value held (read from

@@ -1,10 +1,11 @@
 //! Statements: assignments, control flow and loops.
 
+use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Const, InstData, Opcode, Type, Value, VarKind};
 
 use super::expr::Want;
 use super::FnLower;
-use crate::ast::{Block as AstBlock, Expr, ExprKind, LocalId, Name, Stat, StatKind};
+use crate::ast::{Block as AstBlock, Expr, ExprKind, LocalId, Name, Stat, StatKind, UnOp};
 
 /// Where an assignment stores, with its operands already evaluated.
 enum Place {
@@ -192,16 +193,56 @@ impl FnLower<'_, '_> {
 
     /// `for v = start, limit, step`: `lua.forprep` classifies the loop; integer loops
     /// count iterations down as Lua 5.4 does (so they never overflow), float loops
-    /// compare against the limit.
+    /// compare against the limit. With a step of 1 or -1 written out (or none), a start
+    /// and a limit that are both integers need no runtime call: the loop runs when the
+    /// start is not past the limit, its count is their distance.
     fn numeric_for(&mut self, var: LocalId, start: &Expr, limit: &Expr, step: Option<&Expr>, body: &AstBlock, line: u32) {
+        let unit_step = match step.map(|e| &e.kind) {
+            None | Some(ExprKind::Int(1)) => Some(1),
+            Some(ExprKind::Int(-1)) => Some(-1),
+            Some(ExprKind::Unary { op: UnOp::Neg, operand }) if operand.kind == ExprKind::Int(1) => Some(-1),
+            _ => None,
+        };
         let s = self.expr(start);
         let l = self.expr(limit);
         let st = match step {
             Some(e) => self.expr(e),
             None => self.konst(Const::Int(1)),
         };
-        let kind = self.rtcall("lua.forprep", Type::I64, vec![s, l, st], line, [None, None]);
         let exit = self.b.create_block();
+        let int_loop = self.b.create_block();
+        let generic = self.b.create_block();
+        let known_step = unit_step.map(|k| self.iconst(k));
+        match unit_step {
+            Some(k) => {
+                let int_tag = self.iconst(Tag::Int as i64);
+                let start_tag = self.b.unary(Opcode::Tag, s);
+                let start_int = self.b.binary(Opcode::IcmpEq, start_tag, int_tag);
+                let check_limit = self.b.create_block();
+                self.brif(start_int, check_limit, vec![], generic, vec![]);
+                self.ssa.seal(&mut self.b, check_limit);
+                self.b.switch_to_block(check_limit);
+                let limit_tag = self.b.unary(Opcode::Tag, l);
+                let limit_int = self.b.binary(Opcode::IcmpEq, limit_tag, int_tag);
+                let ints = self.b.create_block();
+                self.brif(limit_int, ints, vec![], generic, vec![]);
+                self.ssa.seal(&mut self.b, ints);
+                self.b.switch_to_block(ints);
+                let (a, b) = (self.b.unary(Opcode::UnboxInt, s), self.b.unary(Opcode::UnboxInt, l));
+                let (lo, hi) = if k > 0 { (a, b) } else { (b, a) };
+                let runs = self.b.binary(Opcode::IcmpLe, lo, hi);
+                let run = self.b.create_block();
+                self.brif(runs, run, vec![], exit, vec![]);
+                self.ssa.seal(&mut self.b, run);
+                self.b.switch_to_block(run);
+                let count = self.b.binary(Opcode::Isub, hi, lo);
+                self.jump(int_loop, vec![a, count]);
+            }
+            None => self.jump(generic, vec![]),
+        }
+        self.ssa.seal(&mut self.b, generic);
+        self.b.switch_to_block(generic);
+        let kind = self.rtcall("lua.forprep", Type::I64, vec![s, l, st], line, [None, None]);
         let int_prep = self.b.create_block();
         let not_int = self.b.create_block();
         let one = self.iconst(1);
@@ -213,9 +254,11 @@ impl FnLower<'_, '_> {
         // Integer loop.
         self.b.switch_to_block(int_prep);
         let i0 = self.b.unary(Opcode::UnboxInt, s);
-        let istep = self.b.unary(Opcode::UnboxInt, st);
+        let istep = match known_step {
+            Some(k) => k,
+            None => self.b.unary(Opcode::UnboxInt, st),
+        };
         let count = self.rtcall("lua.for_icount", Type::I64, vec![s, l, st], line, [None, None]);
-        let int_loop = self.b.create_block();
         self.b.set_loop_header(int_loop);
         let i = self.b.append_block_param(int_loop, Type::I64);
         let c = self.b.append_block_param(int_loop, Type::I64);
