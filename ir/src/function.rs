@@ -373,6 +373,14 @@ impl Function {
         &self.insts[i.index()]
     }
 
+    /// Whether `v` is the result of a string constant.
+    pub fn is_str_const(&self, v: Value) -> bool {
+        match self.values.get(v.index()).map(|d| d.def) {
+            Some(ValueDef::Result(i, 0)) => matches!(self.inst(i).data, InstData::Const { imm: Const::Str(_), .. }),
+            _ => false,
+        }
+    }
+
     /// The terminator of a block, if it has one.
     pub fn terminator(&self, b: Block) -> Option<Inst> {
         let last = *self.blocks[b.index()].insts.last()?;

@@ -26,29 +26,11 @@
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Block, BlockCall, Const, Function, Inst, InstData, Opcode, Type, Value, ValueDef};
 
-use crate::edit::{make1, replace_uses, unboxed};
+use crate::edit::{boxed_tag, def_data, make1, replace_uses, unboxed};
 use crate::{Context, Pass, PassReport};
 
 /// The box elimination pass (`box_elim`).
 pub struct BoxElim;
-
-/// The defining instruction's data of a value, if it is an instruction result.
-fn def_data(f: &Function, v: Value) -> Option<&InstData> {
-    match f.values[v.index()].def {
-        ValueDef::Result(i, _) => Some(&f.insts[i.index()].data),
-        ValueDef::Param(..) => None,
-    }
-}
-
-/// The tag a box op gives.
-fn boxed_tag(op: Opcode) -> Option<Tag> {
-    Some(match op {
-        Opcode::BoxInt => Tag::Int,
-        Opcode::BoxFloat => Tag::Float,
-        Opcode::BoxBool => Tag::Bool,
-        _ => return None,
-    })
-}
 
 /// Every branch edge: (target block, arguments).
 fn edges(f: &Function) -> Vec<BlockCall> {

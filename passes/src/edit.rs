@@ -6,6 +6,24 @@ use lazyjit_ir::{
     Value, ValueDef,
 };
 
+/// The defining instruction's data of a value, if it is an instruction result.
+pub(crate) fn def_data(f: &Function, v: Value) -> Option<&InstData> {
+    match f.values[v.index()].def {
+        ValueDef::Result(i, _) => Some(&f.insts[i.index()].data),
+        ValueDef::Param(..) => None,
+    }
+}
+
+/// The tag a box op gives.
+pub(crate) fn boxed_tag(op: Opcode) -> Option<Tag> {
+    Some(match op {
+        Opcode::BoxInt => Tag::Int,
+        Opcode::BoxFloat => Tag::Float,
+        Opcode::BoxBool => Tag::Bool,
+        _ => return None,
+    })
+}
+
 /// The type a tag's payload unboxes to, and the box and unbox ops (for ints, floats and
 /// booleans; other values stay boxed).
 pub(crate) fn unboxed(tag: Tag) -> Option<(Type, Opcode, Opcode)> {

@@ -110,7 +110,7 @@ use lazyjit_ir::{
     Value, ValueDef,
 };
 
-use crate::edit::{make1, reachable_from, stub_blocks, unboxed};
+use crate::edit::{boxed_tag, def_data, make1, reachable_from, stub_blocks, unboxed};
 use crate::{Context, Pass, PassReport};
 
 /// The type speculation pass (`type_spec`).
@@ -160,59 +160,13 @@ fn plan(entry: &RtEntry, tags: &[Tag]) -> Option<Plan> {
     None
 }
 
-/// Rewrites `call`, a table access declared as `access` on `args` (a table and an
-/// integer key, as the profile says, then the stored value for a write), into guarded
-/// array-part code with snapshot `snap`, appending its instructions to the block being
-/// built (`out`: the block and its instructions so far). A read:
-///
-/// ```text
-/// guard.tag t, table, snap       ; the profile's guesses
-/// guard.tag k, int, snap
-/// i = unbox.int k
-/// c0 = icmp.le one, i            ; 1 <= i <= n: in the array part
-/// guard c0, snap
-/// n = arr.len t
-/// c1 = icmp.le i, n
-/// guard c1, snap
-/// r = arr.get t, i               ; the call's result, rewritten in place, which the
-/// g = tag r                      ; declaration covers only if it is not nil
-/// c2 = icmp.ne g, zero
-/// guard c2, snap
-/// ```
-///
-/// A write past the array part is common (filling an array appends), so a write
-/// branches instead of guarding on the upper bound: the block is split, and its rest
-/// goes on in a new block that takes the call's result as its parameter:
-///
-/// ```text
-///   (the guards on the tags and on 1 <= i, as above)
-///   m = meta.nil t               ; the declaration covers a table without one
-///   guard m, snap
-///   n = arr.len t
-///   c1 = icmp.le i, n
-///   brif c1, blockF, blockS
-/// blockF:
-///   arr.set t, i, v
-///   z = const nil
-///   jump blockJ(z)
-/// blockS:
-///   w = rtcall @set(t, k, v)     ; the call itself
-///   jump blockJ(w)
-/// blockJ(r: val):                ; r: the call's result, same number
-/// ```
-///
-/// Returns the number of guards.
 /// The native fast path for a call of native op `n`'s function with argument `arg`:
 /// the one for the argument's tag when it is known (a box made here), else the first
 /// declared (its tag is then guarded). Its number and declaration.
 fn native_way(cx: &Context, f: &Function, n: usize, arg: Value) -> Option<(usize, NativeOp)> {
     let target = cx.natives.get(n)?.native;
-    let known = match f.values[arg.index()].def {
-        ValueDef::Result(i, 0) => match f.insts[i.index()].data {
-            InstData::Unary { op: Opcode::BoxInt, .. } => Some(Tag::Int),
-            InstData::Unary { op: Opcode::BoxFloat, .. } => Some(Tag::Float),
-            _ => None,
-        },
+    let known = match def_data(f, arg) {
+        Some(InstData::Unary { op, .. }) => boxed_tag(*op),
         _ => None,
     };
     let mut ways = cx.natives.iter().enumerate().filter(|(_, w)| std::ptr::eq(w.native, target));
@@ -263,6 +217,48 @@ fn speculate_native(
     2
 }
 
+/// Rewrites `call`, a table access declared as `access` on `args` (a table and an
+/// integer key, as the profile says, then the stored value for a write), into guarded
+/// array-part code with snapshot `snap`, appending its instructions to the block being
+/// built (`out`: the block and its instructions so far). A read:
+///
+/// ```text
+/// guard.tag t, table, snap       ; the profile's guesses
+/// guard.tag k, int, snap
+/// i = unbox.int k
+/// c0 = icmp.le one, i            ; 1 <= i <= n: in the array part
+/// guard c0, snap
+/// n = arr.len t
+/// c1 = icmp.le i, n
+/// guard c1, snap
+/// r = arr.get t, i               ; the call's result, rewritten in place, which the
+/// g = tag r                      ; declaration covers only if it is not nil
+/// c2 = icmp.ne g, zero
+/// guard c2, snap
+/// ```
+///
+/// A write past the array part is common (filling an array appends), so a write
+/// branches instead of guarding on the upper bound: the block is split, and its rest
+/// goes on in a new block that takes the call's result as its parameter:
+///
+/// ```text
+///   (the guards on the tags and on 1 <= i, as above)
+///   m = meta.nil t               ; the declaration covers a table without one
+///   guard m, snap
+///   n = arr.len t
+///   c1 = icmp.le i, n
+///   brif c1, blockF, blockS
+/// blockF:
+///   arr.set t, i, v
+///   z = const nil
+///   jump blockJ(z)
+/// blockS:
+///   w = rtcall @set(t, k, v)     ; the call itself
+///   jump blockJ(w)
+/// blockJ(r: val):                ; r: the call's result, same number
+/// ```
+///
+/// Returns the number of guards.
 fn speculate_array(
     f: &mut Function,
     (out, insts): (&mut Block, &mut Vec<Inst>),

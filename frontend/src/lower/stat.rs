@@ -216,25 +216,15 @@ impl FnLower<'_, '_> {
         match unit_step {
             Some(k) => {
                 let int_tag = self.iconst(Tag::Int as i64);
-                let start_tag = self.b.unary(Opcode::Tag, s);
-                let start_int = self.b.binary(Opcode::IcmpEq, start_tag, int_tag);
-                let check_limit = self.b.create_block();
-                self.brif(start_int, check_limit, vec![], generic, vec![]);
-                self.ssa.seal(&mut self.b, check_limit);
-                self.b.switch_to_block(check_limit);
-                let limit_tag = self.b.unary(Opcode::Tag, l);
-                let limit_int = self.b.binary(Opcode::IcmpEq, limit_tag, int_tag);
-                let ints = self.b.create_block();
-                self.brif(limit_int, ints, vec![], generic, vec![]);
-                self.ssa.seal(&mut self.b, ints);
-                self.b.switch_to_block(ints);
+                for bound in [s, l] {
+                    let tag = self.b.unary(Opcode::Tag, bound);
+                    let is_int = self.b.binary(Opcode::IcmpEq, tag, int_tag);
+                    self.go_on_if(is_int, generic);
+                }
                 let (a, b) = (self.b.unary(Opcode::UnboxInt, s), self.b.unary(Opcode::UnboxInt, l));
                 let (lo, hi) = if k > 0 { (a, b) } else { (b, a) };
                 let runs = self.b.binary(Opcode::IcmpLe, lo, hi);
-                let run = self.b.create_block();
-                self.brif(runs, run, vec![], exit, vec![]);
-                self.ssa.seal(&mut self.b, run);
-                self.b.switch_to_block(run);
+                self.go_on_if(runs, exit);
                 let count = self.b.binary(Opcode::Isub, hi, lo);
                 self.jump(int_loop, vec![a, count]);
             }
@@ -321,6 +311,14 @@ impl FnLower<'_, '_> {
         self.ssa.seal(&mut self.b, float_loop);
         self.ssa.seal(&mut self.b, exit);
         self.b.switch_to_block(exit);
+    }
+
+    /// Goes on in a new block when `cond` holds; else branches to `otherwise`.
+    fn go_on_if(&mut self, cond: Value, otherwise: lazyjit_ir::Block) {
+        let next = self.b.create_block();
+        self.brif(cond, next, vec![], otherwise, vec![]);
+        self.ssa.seal(&mut self.b, next);
+        self.b.switch_to_block(next);
     }
 
     /// A loop body with `break` going to `exit`.

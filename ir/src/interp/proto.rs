@@ -530,18 +530,14 @@ impl LoadedModule {
 
 /// Numbers the instructions that get a lookup cache (see [`Proto::lookup_site`]).
 fn lookup_sites(f: &Function, bound: &[RtEntry]) -> Box<[u32]> {
-    use crate::function::{InstData, ValueDef};
+    use crate::function::InstData;
     let mut next = 0u32;
     f.insts
         .iter()
         .map(|node| {
             let InstData::RtCall { rt, args, spread: false, .. } = &node.data else { return u32::MAX };
             let chained = bound.get(rt.index()).is_some_and(|e| e.chain.is_some());
-            let const_key = args.len() == 2
-                && matches!(f.values.get(args[1].index()).map(|d| d.def),
-                    Some(ValueDef::Result(i, 0)) if matches!(f.inst(i).data,
-                        InstData::Const { imm: crate::function::Const::Str(_), .. }));
-            if chained && const_key {
+            if chained && args.len() == 2 && f.is_str_const(args[1]) {
                 next += 1;
                 next - 1
             } else {

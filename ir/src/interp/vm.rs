@@ -241,10 +241,6 @@ impl RtRegistry {
         self.natives.push(NativeOp { native, arg, op });
         Ok(())
     }
-    /// The declared native fast paths, numbered as `guard.native` names them.
-    pub fn natives(&self) -> &[NativeOp] {
-        &self.natives
-    }
     /// Declares how the [`TableAccess::Get`] of a registered function goes on through a
     /// metatable (see [`ChainLookup`]). Fails if the function is unknown or has no `Get`
     /// access declared.

@@ -285,11 +285,6 @@ impl Table {
         self.watched = true;
     }
 
-    /// Whether [`Table::watch`] marked the table.
-    pub fn is_watched(&self) -> bool {
-        self.watched
-    }
-
     #[inline]
     fn changing(&self) {
         if self.watched {
@@ -389,7 +384,6 @@ impl Table {
     /// Stores `value` at `key` if the table holds a non-`nil` value there (no growth, no
     /// rehash, no metamethod to consult); returns whether it did.
     pub fn set_existing(&mut self, key: Val, value: Val) -> bool {
-        self.changing();
         let key = match key.tag() {
             Tag::Float => match float_key(key.float_unchecked()) {
                 Some(i) => Val::int(i),
@@ -410,6 +404,7 @@ impl Table {
         }
         match self.hash.find(key) {
             Some(i) if !self.hash.entries[i].value.is_nil() => {
+                self.changing();
                 self.hash.entries[i].value = value;
                 true
             }
@@ -419,7 +414,6 @@ impl Table {
 
     /// Raw set; returns the growth in bytes (for the heap's account).
     pub fn set(&mut self, key: Val, value: Val) -> Result<usize, KeyError> {
-        self.changing();
         match key.tag() {
             Tag::Int => Ok(self.set_int(key.int_unchecked(), value)),
             Tag::Float => {
@@ -429,17 +423,22 @@ impl Table {
                 }
                 match float_key(x) {
                     Some(i) => Ok(self.set_int(i, value)),
-                    None => Ok(self.hash.set(key, value)),
+                    None => Ok(self.set_hash(key, value)),
                 }
             }
             Tag::Nil => Err(KeyError::Nil),
-            _ => Ok(self.hash.set(key, value)),
+            _ => Ok(self.set_hash(key, value)),
         }
+    }
+
+    /// Raw set in the hash part; returns the growth in bytes.
+    fn set_hash(&mut self, key: Val, value: Val) -> usize {
+        self.changing();
+        self.hash.set(key, value)
     }
 
     /// Raw set of an integer key; returns the growth in bytes.
     pub fn set_int(&mut self, i: i64, value: Val) -> usize {
-        self.changing();
         let idx = (i as u64).wrapping_sub(1);
         let len = self.arr.len() as u64;
         if idx < len {
@@ -450,12 +449,12 @@ impl Table {
             let before = self.arr.capacity();
             self.arr_push(value);
             if !self.hash.is_empty() {
-                self.hash.set(Val::int(i), Val::NIL);
+                self.set_hash(Val::int(i), Val::NIL);
                 self.migrate_from_hash();
             }
             return (self.arr.capacity() - before) * 16;
         }
-        self.hash.set(Val::int(i), value)
+        self.set_hash(Val::int(i), value)
     }
 
     /// Moves keys `n+1, n+2, ...` from the hash part to the end of the array part.
@@ -613,12 +612,7 @@ struct HashPart {
 
 impl HashPart {
     fn with_capacity(n: usize) -> HashPart {
-        let mut h = HashPart {
-            entries: Vec::new(),
-            index: Vec::new(),
-            entries_ptr: std::ptr::null_mut(),
-            entries_len: 0,
-        };
+        let mut h = HashPart { entries: Vec::new(), index: Vec::new(), entries_ptr: std::ptr::null_mut(), entries_len: 0 };
         if n > 0 {
             h.entries.reserve(n);
             h.index = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(4)];
@@ -631,7 +625,6 @@ impl HashPart {
         self.entries_ptr = self.entries.as_mut_ptr();
         self.entries_len = self.entries.len() as u64;
     }
-
 
     #[inline]
     fn is_empty(&self) -> bool {
@@ -730,9 +723,13 @@ mod tests {
         let mut plain = Table::new(0, 0);
         plain.set(key, Val::int(1)).unwrap();
         assert!(cache.get(&*metas[1]).is_some());
-        // Any change to a watched one's hash part or metatable empties it.
+        // Any change to a watched one's hash part or metatable empties it; its array part
+        // is not the caches' concern (their keys are strings).
         let mut watched = Table::new(0, 0);
         watched.watch();
+        watched.set(Val::int(1), Val::int(1)).unwrap();
+        assert_eq!(watched.array().len(), 1);
+        assert!(cache.get(&*metas[1]).is_some());
         watched.set(key, Val::int(1)).unwrap();
         assert!(cache.get(&*metas[1]).is_none());
         cache.fill(lookup_epoch(), &*metas[1], Val::int(1));

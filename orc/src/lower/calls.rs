@@ -15,7 +15,7 @@ use inkwell::IntPredicate;
 
 use lazyjit_ir::interp::{ChainLookup, FloatPromotion, Leaf, TableAccess};
 use lazyjit_ir::rt::Tag;
-use lazyjit_ir::{Const, InstData, Opcode, RtId, SiteId, Value, ValueDef};
+use lazyjit_ir::{Opcode, RtId, SiteId, Value};
 
 use super::helpers::Helper;
 use super::{LowerError, Lowerer, MAX_STAGED};
@@ -297,7 +297,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             ops.push(self.get(a)?);
         }
         if let Some(access) = entry.table.filter(|a| a.arity() == ops.len()) {
-            let fast = if self.is_const_str(args[1]) {
+            let fast = if self.mir.is_str_const(args[1]) {
                 self.rtcall_hash_ic(access, entry.leaf, entry.chain, rt, site, &ops)?
             } else {
                 self.rtcall_array(access, entry.leaf, rt, site, &ops)?
@@ -697,16 +697,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         match leaf {
             Some(leaf) => self.rtcall_leaf(leaf.symbol, rt, site, ops),
             None => self.rtcall_regs(rt, site, ops),
-        }
-    }
-
-    /// Whether `v` is the result of a string constant.
-    fn is_const_str(&self, v: Value) -> bool {
-        match self.mir.values.get(v.index()).map(|d| d.def) {
-            Some(ValueDef::Result(inst, 0)) => {
-                matches!(self.mir.inst(inst).data, InstData::Const { imm: Const::Str(_), .. })
-            }
-            _ => false,
         }
     }
 
