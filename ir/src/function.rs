@@ -21,6 +21,21 @@ pub enum Const {
     Str(StrId),
 }
 
+/// Hashes a float constant by its bits, like [`Const::same`] compares it (so `0.0` and
+/// `-0.0`, or two NaNs of different payloads, hash apart).
+impl std::hash::Hash for Const {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match *self {
+            Const::Nil => {}
+            Const::Bool(b) => b.hash(h),
+            Const::Int(i) => i.hash(h),
+            Const::Float(x) => x.to_bits().hash(h),
+            Const::Str(s) => s.hash(h),
+        }
+    }
+}
+
 impl Const {
     /// The tag the constant has as a boxed value.
     pub fn tag(&self) -> crate::rt::Tag {
@@ -45,7 +60,7 @@ impl Const {
 }
 
 /// A branch target with the values passed to its parameters.
-#[derive(Clone, PartialEq, Debug)]
+#[derive(Clone, PartialEq, Debug, Hash)]
 pub struct BlockCall {
     /// The target block.
     pub block: Block,
@@ -55,7 +70,7 @@ pub struct BlockCall {
 
 /// An instruction's operation and operands. The variant is fixed by the opcode's
 /// [`crate::ops::Format`].
-#[derive(Clone, PartialEq, Debug)]
+#[derive(Clone, PartialEq, Debug, Hash)]
 #[allow(missing_docs)]
 pub enum InstData {
     Nullary { op: Opcode },
@@ -163,7 +178,7 @@ impl InstData {
 }
 
 /// Where a value comes from.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub enum ValueDef {
     /// Result N of an instruction.
     Result(Inst, u32),
@@ -172,7 +187,7 @@ pub enum ValueDef {
 }
 
 /// A value's type and definition.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub struct ValueData {
     /// Its type.
     pub ty: Type,
@@ -269,7 +284,7 @@ pub struct InstNode {
 }
 
 /// A basic block.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Debug, Default, Hash)]
 pub struct BlockData {
     /// Parameters (SSA phis).
     pub params: Vec<Value>,
@@ -280,7 +295,7 @@ pub struct BlockData {
 }
 
 /// Where a snapshot resumes the generic function.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub struct ResumeAt {
     /// The block.
     pub block: Block,
@@ -289,7 +304,7 @@ pub struct ResumeAt {
 }
 
 /// The source of one generic-frame value in a snapshot.
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, Copy, PartialEq, Debug, Hash)]
 pub enum SnapSource {
     /// A value of this function (boxed by its type on deopt if not a `val`).
     Value(Value),
@@ -299,7 +314,7 @@ pub enum SnapSource {
 
 /// Deopt state at a guard: where the generic function resumes and the values of its
 /// live frame slots.
-#[derive(Clone, PartialEq, Debug)]
+#[derive(Clone, PartialEq, Debug, Hash)]
 pub struct Snapshot {
     /// Resume point in the generic function.
     pub resume: ResumeAt,
@@ -371,6 +386,42 @@ impl Function {
     /// An instruction's node.
     pub fn inst(&self, i: Inst) -> &InstNode {
         &self.insts[i.index()]
+    }
+
+    /// Feeds `h` everything about the function that shapes its machine code: its
+    /// signature, blocks, instructions (with their string, runtime-function and
+    /// function *indices*, which compiled code uses), values and snapshots; not its
+    /// name, its definition line or its instructions' source information, which
+    /// compiled code never reads. Two functions that hash alike compile to the same
+    /// code in a module with the same runtime declarations at the indices they use
+    /// (see [`Function::runtime_refs`]); a persistent code cache keys on this.
+    pub fn hash_code<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        (self.params, self.vararg, self.upvals, self.sites).hash(h);
+        self.blocks.hash(h);
+        self.insts.len().hash(h);
+        for node in &self.insts {
+            node.data.hash(h);
+            node.results.hash(h);
+        }
+        self.values.hash(h);
+        self.snapshots.hash(h);
+    }
+
+    /// The runtime functions the function calls (`rtcall`), by index, each once, in
+    /// increasing order.
+    pub fn runtime_refs(&self) -> Vec<RtId> {
+        let mut refs: Vec<RtId> = self
+            .insts
+            .iter()
+            .filter_map(|node| match node.data {
+                InstData::RtCall { rt, .. } => Some(rt),
+                _ => None,
+            })
+            .collect();
+        refs.sort_unstable();
+        refs.dedup();
+        refs
     }
 
     /// Whether `v` is the result of a string constant.

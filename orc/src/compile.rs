@@ -232,6 +232,29 @@ pub(crate) fn ensure_native_target() -> Result<(), OrcError> {
     .map_err(OrcError::Codegen)
 }
 
+/// Everything besides the module that decides the object bytes a compile with
+/// `options` makes: LLVM's version, the target triple, CPU and features, LLVM's
+/// process-wide options ([`LLVM_OPTIONS`] or their replacement), the optimization level
+/// and the register allocator. Part of persistent cache keys.
+pub fn codegen_fingerprint(options: &CodegenOptions) -> String {
+    static STATIC_PART: OnceLock<String> = OnceLock::new();
+    let fixed = STATIC_PART.get_or_init(|| {
+        let (mut major, mut minor, mut patch) = (0u32, 0u32, 0u32);
+        // SAFETY: writes three integers.
+        unsafe { llvm_sys::core::LLVMGetVersion(&mut major, &mut minor, &mut patch) };
+        let options = std::env::var("LAZYJIT_LLVM_OPTIONS").unwrap_or_else(|_| LLVM_OPTIONS[1..].join(" "));
+        format!("llvm {major}.{minor}.{patch}; {}; options [{options}]", TargetMachine::get_default_triple())
+    });
+    let cpu = match options.cpu {
+        CpuTarget::Generic => String::from("x86-64"),
+        CpuTarget::Host => {
+            format!("{} {}", TargetMachine::get_host_cpu_name(), TargetMachine::get_host_cpu_features())
+        }
+    };
+    let greedy = options.opt != OptLevel::O0 || options.regalloc == RegAlloc::Greedy;
+    format!("{fixed}; cpu {cpu}; {:?}; greedy {greedy}", options.opt)
+}
+
 thread_local! {
     static MACHINES: RefCell<Vec<(CodegenOptions, Rc<TargetMachine>)>> = const { RefCell::new(Vec::new()) };
 }

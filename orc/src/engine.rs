@@ -38,18 +38,32 @@ use lazyjit_ir::interp::compiled::{OSR_PENDING, STATUS_ERROR};
 use lazyjit_ir::interp::{JitHooks, LoadedModule, LuaError, Proto, Vm};
 use lazyjit_ir::rt::object::Closure;
 use lazyjit_ir::rt::Val;
+use lazyjit_cache::{Key, KeyBuilder, Lookup, ObjectCache};
 
 use crate::lower::{lower_compact, lower_proto, LowerOptions, OsrExits};
-use crate::{compile_module_timed, glue, CodegenOptions, CpuTarget, OptLevel, OrcError, RegAlloc, Session, SessionOptions};
+use crate::{codegen_fingerprint, compile_module_timed, glue, CodegenOptions, CpuTarget, OptLevel, OrcError, RegAlloc, Session, SessionOptions};
 
 /// Compile counters and phase times of an engine (nanoseconds).
 #[derive(Default, Debug)]
 pub struct EngineStats {
     /// Functions given a lazy entry.
     pub functions_defined: AtomicU64,
-    /// Functions compiled to machine code (each counted once, whatever its shapes).
+    /// Functions whose first code was compiled by LLVM (each counted once, whatever its
+    /// shapes; not those whose first code came from the cache).
     pub functions_compiled: AtomicU64,
-    /// Compiles in the compact shape.
+    /// Code found in the persistent cache instead of compiled ([`Engine::set_cache`]).
+    pub cache_hits: AtomicU64,
+    /// Code looked up in the cache and not found there (then compiled and stored).
+    pub cache_misses: AtomicU64,
+    /// Leaf functions whose first code the pre-compiler built (or loaded from the
+    /// cache) before their first call asked for it ([`Tiering::precompile_leaves`]).
+    pub precompiled: AtomicU64,
+    /// First calls of leaf functions that found their code built ahead.
+    pub first_calls_ready: AtomicU64,
+    /// First calls of leaf functions that found the pre-compiler building their code,
+    /// and waited for it.
+    pub first_calls_waited: AtomicU64,
+    /// Compiles in the compact shape (by LLVM: code from the cache is not counted).
     pub compiles_compact: AtomicU64,
     /// Compiles in the inline shape (whole functions).
     pub compiles_inline: AtomicU64,
@@ -123,6 +137,10 @@ pub struct Tiering {
     /// (`None`: none; the default policy's is `TierPolicy::default().tiering()`, see
     /// [`crate::policy`]).
     pub optimize: Option<Optimize>,
+    /// Compile the first code of *leaf* functions (whose MIR calls no function: runtime
+    /// functions only) on rayon's pool as soon as a module is attached, so that their
+    /// first calls find it ready.
+    pub precompile_leaves: bool,
 }
 
 impl Tiering {
@@ -138,7 +156,7 @@ impl Tiering {
 
     /// Every function in `shape`, for good.
     pub fn only(shape: Shape) -> Tiering {
-        Tiering { loop_free: shape, with_loops: shape, hot_calls: None, osr_backedges: None, optimize: None }
+        Tiering { loop_free: shape, with_loops: shape, hot_calls: None, osr_backedges: None, optimize: None, precompile_leaves: false }
     }
 
     /// The default tiering, moving on at the first call and the first back edge: every
@@ -158,6 +176,7 @@ impl Default for Tiering {
             hot_calls: Some(Self::DEFAULT_HOT_CALLS),
             osr_backedges: Some(Self::DEFAULT_OSR_BACKEDGES),
             optimize: None,
+            precompile_leaves: false,
         }
     }
 }
@@ -181,6 +200,11 @@ struct Inner {
     stats: Arc<EngineStats>,
     /// [`Traces`] as bits.
     traces: Arc<AtomicU8>,
+    /// The persistent object cache, if one is used.
+    cache: std::sync::OnceLock<Arc<ObjectCache>>,
+    /// How many functions of each code key were given names so far (the second and
+    /// later identical functions get numbered names).
+    names: Mutex<HashMap<Key, u32>>,
     /// Leaf symbols bound so far, and their addresses.
     leaves: Mutex<HashMap<&'static str, u64>>,
     /// Versions of functions (optimized code's protos), kept as long as their code.
@@ -230,6 +254,7 @@ impl Traces {
 }
 
 /// What one lazy function of a proto compiles to.
+#[derive(Clone)]
 struct Body {
     shape: Shape,
     /// Compact code: calls at which it moves the function on.
@@ -244,16 +269,112 @@ struct Body {
     opt: OptLevel,
     /// Why it is compiled (for the tier trace).
     why: String,
+    /// The function's code key ([`code_key`]), for code that may come from and go to the
+    /// persistent cache: baseline code, which refers to nothing of the process but by
+    /// symbol. `None` for optimized code, which holds the addresses of the version and of
+    /// the functions its guards expect.
+    code: Option<Key>,
 }
 
 impl Body {
     fn compact(hot_calls: Option<u32>, osr: Option<OsrExits>) -> Body {
-        Body { shape: Shape::Compact, hot_calls, osr, osr_entry: None, optimized: false, opt: OptLevel::O0, why: "first call".into() }
+        Body { shape: Shape::Compact, hot_calls, osr, osr_entry: None, optimized: false, opt: OptLevel::O0, why: "first call".into(), code: None }
     }
 
     fn inline(opt: OptLevel) -> Body {
-        Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: None, optimized: false, opt, why: "first call".into() }
+        Body { shape: Shape::Inline, hot_calls: None, osr: None, osr_entry: None, optimized: false, opt, why: "first call".into(), code: None }
     }
+}
+
+impl Body {
+    fn codegen(&self) -> CodegenOptions {
+        match self.shape {
+            Shape::Compact => CodegenOptions { opt: OptLevel::O0, cpu: CpuTarget::Generic, regalloc: RegAlloc::Fast },
+            Shape::Inline => CodegenOptions { opt: self.opt, cpu: CpuTarget::Generic, regalloc: RegAlloc::Greedy },
+        }
+    }
+
+    /// The cache key of this body's object, defining `symbol` (`None`: not cached).
+    fn object_key(&self, symbol: &str) -> Option<Key> {
+        let code = self.code?;
+        let mut b = KeyBuilder::new("lazyjit object");
+        b.number("code.hi", (code.0 >> 64) as u64).number("code.lo", code.0 as u64);
+        b.part("symbol", symbol.as_bytes());
+        b.part("shape", self.shape.name().as_bytes());
+        b.part("codegen", codegen_fingerprint(&self.codegen()).as_bytes());
+        b.number("hot_calls", self.hot_calls.map_or(u64::MAX, u64::from));
+        b.number("osr_backedges", self.osr.as_ref().map_or(u64::MAX, |o| u64::from(o.backedges)));
+        b.number("osr_entry", self.osr_entry.map_or(u64::MAX, u64::from));
+        Some(b.key())
+    }
+}
+
+/// The framework build that makes code (see `build.rs`): part of every code key.
+pub const BUILD_ID: &str = env!("LAZYJIT_BUILD_ID");
+
+/// The key of everything a function's baseline code depends on besides how it is
+/// compiled: the framework build, the function's MIR ([`lazyjit_ir::Function::hash_code`]:
+/// not its name or source lines) and the declarations of the runtime functions it calls,
+/// at their indices. Functions are named by it, so that their symbols, and with them
+/// their objects, are the same in every run and every module that has the same code.
+pub fn code_key(loaded: &LoadedModule, proto: &Proto) -> Key {
+    let mut b = KeyBuilder::new("lazyjit function");
+    b.part("build", BUILD_ID.as_bytes());
+    b.part("mir", &[]);
+    proto.mir.hash_code(&mut b);
+    for rt in proto.mir.runtime_refs() {
+        b.number("rt", rt.0 as u64);
+        match (loaded.runtime.get(rt.index()), loaded.decls.get(rt.index())) {
+            (Some(entry), Some(decl)) => {
+                b.part("rt.name", decl.name.as_bytes());
+                entry.hash_declaration(&mut b);
+            }
+            _ => {
+                b.part("rt.missing", &[]);
+            }
+        }
+    }
+    b.key()
+}
+
+/// The name of the lazy function of a function with code key `key` (its other code's
+/// names add suffixes), given how many functions of each key were named before
+/// (`names`, updated): a function with the same code as one named before gets a numbered
+/// name.
+fn function_name(names: &mut HashMap<Key, u32>, key: Key) -> String {
+    let seen = names.entry(key).or_insert(0);
+    let name = match *seen {
+        0 => format!("lzf.{key}"),
+        n => format!("lzf.{key}.{n}"),
+    };
+    *seen += 1;
+    name
+}
+
+/// A leaf function's first code, built once by whichever asks first: the leaf
+/// pre-compiler or the function's first call.
+#[derive(Default)]
+struct Prebuilt {
+    object: std::sync::OnceLock<Result<crate::ObjectBuffer, String>>,
+    /// The pre-compiler built it (else the first call did).
+    by_precompiler: std::sync::atomic::AtomicBool,
+}
+
+/// What [`Engine::compile_ahead`] did with one function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ahead {
+    /// Compiled and stored in the cache.
+    Compiled,
+    /// The cache held its code already (nothing compiled).
+    Cached,
+    /// Verifying: compiled again, and the bytes match the cache's.
+    Matches,
+    /// Verifying: compiled again, and the bytes differ from the cache's.
+    Differs,
+    /// Verifying: the cache does not hold its code (nothing compiled).
+    NotCached,
+    /// Its code could not be built.
+    Failed(String),
 }
 
 /// Raw pointers to a function and its module, moved into its materializer. They stay
@@ -279,6 +400,8 @@ impl Engine {
             tiering,
             stats: Arc::new(EngineStats::default()),
             traces: Arc::new(AtomicU8::new(0)),
+            cache: std::sync::OnceLock::new(),
+            names: Mutex::new(HashMap::new()),
             leaves: Mutex::new(HashMap::new()),
             versions: Mutex::new(Vec::new()),
             modules: Mutex::new(HashMap::new()),
@@ -289,6 +412,19 @@ impl Engine {
             idle: Condvar::new(),
         };
         Ok(Engine { inner: Arc::new(inner) })
+    }
+
+    /// Keeps baseline code in `cache` from now on: each function's code is looked up
+    /// there before it is compiled, and stored after (optimized code is not cached: it
+    /// holds addresses of this process). Returns false, changing nothing, if the engine
+    /// has a cache already.
+    pub fn set_cache(&self, cache: Arc<ObjectCache>) -> bool {
+        self.inner.cache.set(cache).is_ok()
+    }
+
+    /// The persistent cache, if one is set.
+    pub fn cache(&self) -> Option<&Arc<ObjectCache>> {
+        self.inner.cache.get()
     }
 
     /// The counters.
@@ -317,6 +453,86 @@ impl Engine {
         self.inner.wait_idle();
     }
 
+    /// Compiles the first code of every function of the VM's module number `module` into
+    /// the engine's cache ahead of any call, in parallel on rayon's pool, linking and
+    /// running nothing: a later run with the same cache (a fresh process) attaches the
+    /// module and finds that code ready. With `verify`, compiles again every function
+    /// whose code the cache holds and compares the bytes instead (storing nothing).
+    /// `progress` is called after each function with the number done and the total.
+    /// Returns each function's name and what became of it, in the module's order.
+    ///
+    /// Without a cache ([`Engine::set_cache`]) nothing is compiled and every function is
+    /// reported as failed.
+    pub fn compile_ahead(
+        &self,
+        vm: &Vm,
+        module: usize,
+        verify: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Vec<(String, Ahead)> {
+        use rayon::prelude::*;
+        let inner = &self.inner;
+        let loaded = &vm.modules()[module];
+        // The names attach would give, in a fresh engine.
+        let mut names = HashMap::new();
+        let bodies: Vec<(String, Body)> = loaded
+            .protos
+            .iter()
+            .map(|proto| {
+                let key = code_key(loaded, proto);
+                let name = function_name(&mut names, key);
+                (name, Body { code: Some(key), ..inner.first_body(proto) })
+            })
+            .collect();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let total = bodies.len();
+        let cache = inner.cache.get().map(Arc::as_ref);
+        // Largest first, one function per task: the largest compile is the critical
+        // path, and the small ones fill the other threads meanwhile.
+        let mut order: Vec<usize> = (0..total).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(loaded.protos[i].mir.insts.len()));
+        let mut outcomes: Vec<(usize, (String, Ahead))> = order
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|i| (i, (&loaded.protos[i], &bodies[i])))
+            .map(|(i, (proto, (name, body)))| {
+                let symbol = crate::body_symbol(name);
+                let outcome = match (cache, body.object_key(&symbol)) {
+                    (Some(cache), Some(key)) => {
+                        let held = match cache.get(key) {
+                            Lookup::Hit(bytes) => Some(bytes),
+                            _ => None,
+                        };
+                        match (held, verify) {
+                            (Some(_), false) => Ahead::Cached,
+                            (None, true) => Ahead::NotCached,
+                            (held, _) => {
+                                let built = build_body(proto, loaded, body, &symbol, true, &inner.stats, &AtomicU8::new(0), None);
+                                match (built, held) {
+                                    (Ok(object), Some(bytes)) if object.as_bytes() == bytes.as_slice() => Ahead::Matches,
+                                    (Ok(_), Some(_)) => Ahead::Differs,
+                                    (Ok(object), None) => {
+                                        if cache.put(key, object.as_bytes()) {
+                                            Ahead::Compiled
+                                        } else {
+                                            Ahead::Failed("the cache did not store it".into())
+                                        }
+                                    }
+                                    (Err(e), _) => Ahead::Failed(e),
+                                }
+                            }
+                        }
+                    }
+                    _ => Ahead::Failed("no cache to compile into".into()),
+                };
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                (i, (format!("{} (line {})", proto.describe(), proto.mir.line), outcome))
+            })
+            .collect();
+        outcomes.sort_by_key(|(i, _)| *i);
+        outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+    }
+
     /// Gives every function of the VM's module number `module` a lazy entry, and
     /// attaches the engine to the VM ([`Vm::jit`]) so that hot functions and
     /// deoptimizations reach it.
@@ -324,23 +540,19 @@ impl Engine {
         let inner = &self.inner;
         let loaded = &vm.modules()[module];
         inner.define_leaves(loaded)?;
+        let mut leaves = Vec::new();
         for proto in &loaded.protos {
-            let has_loop = proto.mir.blocks.iter().any(|b| b.loop_header);
-            let first = if has_loop { inner.tiering.with_loops } else { inner.tiering.loop_free };
-            let hot_calls = inner.tiering.hot_calls.filter(|_| first == Shape::Compact);
-            let name = format!("lzf.{module}.{}", proto.index);
-            let osr = inner
-                .tiering
-                .osr_backedges
-                .filter(|_| first == Shape::Compact && has_loop)
-                .map(|backedges| OsrExits { backedges });
-            if osr.is_some() {
+            let (name, code) = inner.function_name(loaded, proto);
+            let code = Some(code);
+            let first = Body { code, ..inner.first_body(proto) };
+            let hot_calls = first.hot_calls;
+            if first.osr.is_some() {
                 // The generic on-stack entries, one per loop header. Without an optimizing
                 // tier they are the entries; with one, it chooses when the loop gets hot.
                 for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
                     let why = format!("loop at block{h} hot");
-                    let entry = Body { osr_entry: Some(h as u32), why, ..Body::inline(inner.opt) };
-                    let stub = inner.define_body(&format!("{name}.osr{h}"), proto, loaded, entry, false)?;
+                    let entry = Body { osr_entry: Some(h as u32), why, code, ..Body::inline(inner.opt) };
+                    let stub = inner.define_body(&format!("{name}.osr{h}"), proto, loaded, entry, false, None)?;
                     if inner.tiering.optimize.is_some() {
                         let key = (proto as *const Proto as usize, h as u32);
                         inner.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).insert(key, stub);
@@ -349,19 +561,26 @@ impl Engine {
                     }
                 }
             }
-            let body = match first {
-                Shape::Compact => Body::compact(hot_calls, osr),
-                Shape::Inline => Body::inline(inner.opt),
-            };
-            let stub = inner.define_body(&name, proto, loaded, body, true)?;
+            // A leaf (no calls in its MIR) is built ahead, if the tiering says so; not
+            // the main chunk, which is called at once.
+            let leaf = proto.index != 0
+                && !proto.mir.insts.iter().any(|node| matches!(node.data, lazyjit_ir::InstData::Call { .. }));
+            let prebuilt = (inner.tiering.precompile_leaves && leaf).then(|| Arc::new(Prebuilt::default()));
+            if let Some(prebuilt) = &prebuilt {
+                leaves.push((proto, name.clone(), first.clone(), prebuilt.clone()));
+            }
+            let stub = inner.define_body(&name, proto, loaded, first, true, prebuilt)?;
             if hot_calls.is_some() {
-                let body = Body { why: "hot".into(), ..Body::inline(inner.opt) };
-                let hot = inner.define_body(&format!("{name}.hot"), proto, loaded, body, false)?;
+                let body = Body { why: "hot".into(), code, ..Body::inline(inner.opt) };
+                let hot = inner.define_body(&format!("{name}.hot"), proto, loaded, body, false, None)?;
                 proto.hot_entry.store(hot as usize, Ordering::Release);
             }
             proto.first_entry.store(stub as usize, Ordering::Release);
             proto.entry.store(stub as usize, Ordering::Release);
             inner.stats.functions_defined.fetch_add(1, Ordering::Relaxed);
+        }
+        for (proto, name, body, prebuilt) in leaves {
+            inner.precompile(proto, loaded, &name, body, prebuilt);
         }
         let hooks: Arc<dyn JitHooks> = self.inner.clone();
         vm.jit = Some(hooks);
@@ -412,57 +631,58 @@ impl Inner {
         Ok(())
     }
 
+    /// The code a function gets at its first call, as the tiering says (without a code
+    /// key).
+    fn first_body(&self, proto: &Proto) -> Body {
+        let has_loop = proto.mir.blocks.iter().any(|b| b.loop_header);
+        let first = if has_loop { self.tiering.with_loops } else { self.tiering.loop_free };
+        match first {
+            Shape::Compact => {
+                let hot_calls = self.tiering.hot_calls;
+                let osr = self.tiering.osr_backedges.filter(|_| has_loop).map(|backedges| OsrExits { backedges });
+                Body::compact(hot_calls, osr)
+            }
+            Shape::Inline => Body::inline(self.opt),
+        }
+    }
+
+    /// The name of `proto`'s lazy function (see [`function_name`]), counted among the
+    /// engine's. Returns the name and the code key.
+    fn function_name(&self, loaded: &LoadedModule, proto: &Proto) -> (String, Key) {
+        let key = code_key(loaded, proto);
+        (function_name(&mut self.names.lock().unwrap_or_else(|p| p.into_inner()), key), key)
+    }
+
     /// Defines `name` as a lazy function compiling `body` of `proto`; `first`: it is the
     /// function's first code, counted in `functions_compiled`. Returns the stub's address.
-    fn define_body(&self, name: &str, proto: &Proto, loaded: &LoadedModule, body: Body, first: bool) -> Result<u64, OrcError> {
-        let Body { shape, hot_calls, osr, osr_entry, optimized, opt, why } = body;
+    ///
+    /// With `prebuilt`, the object may be built ahead by the leaf pre-compiler
+    /// ([`Inner::precompile`]): the first call takes it, waits for it, or (coming first)
+    /// builds it itself; never both.
+    fn define_body(
+        &self,
+        name: &str,
+        proto: &Proto,
+        loaded: &LoadedModule,
+        body: Body,
+        first: bool,
+        prebuilt: Option<Arc<Prebuilt>>,
+    ) -> Result<u64, OrcError> {
         let target = Target(proto, loaded);
-        let (stats, traces) = (self.stats.clone(), self.traces.clone());
+        let (stats, traces, cache) = (self.stats.clone(), self.traces.clone(), self.cache.get().cloned());
         self.session.add_lazy_function(name, move |req| {
             let target = target;
             // SAFETY: see `Target`.
             let (proto, loaded) = unsafe { (&*target.0, &*target.1) };
-            let ctx = crate::inkwell::context::Context::create();
-            let t0 = Instant::now();
-            let version = optimized.then_some(proto as *const Proto as u64);
-            let lower_opts = LowerOptions { symbol: req.symbol().to_string(), hot_calls, osr: osr.clone(), osr_entry, version };
-            let (m, codegen) = match shape {
-                Shape::Compact => (
-                    lower_compact(&ctx, proto, &lower_opts),
-                    CodegenOptions { opt: OptLevel::O0, cpu: CpuTarget::Generic, regalloc: RegAlloc::Fast },
-                ),
-                Shape::Inline => (
-                    lower_proto(&ctx, proto, loaded, &lower_opts),
-                    CodegenOptions { opt, cpu: CpuTarget::Generic, regalloc: RegAlloc::Greedy },
-                ),
-            };
-            let m = m.map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
-            let ir_ns = t0.elapsed().as_nanos() as u64;
-            let (object, times) = compile_module_timed(&m, &codegen)?;
-            stats.llvm_ir_ns.fetch_add(ir_ns, Ordering::Relaxed);
-            stats.llvm_opt_ns.fetch_add(times.opt_ns, Ordering::Relaxed);
-            stats.codegen_ns.fetch_add(times.codegen_ns, Ordering::Relaxed);
-            if first {
-                stats.functions_compiled.fetch_add(1, Ordering::Relaxed);
+            let build = || build_body(proto, loaded, &body, req.symbol(), first, &stats, &traces, cache.as_deref());
+            let Some(prebuilt) = prebuilt else { return build() };
+            let ready = prebuilt.object.get().is_some();
+            let object = prebuilt.object.get_or_init(build).clone();
+            if prebuilt.by_precompiler.load(Ordering::Acquire) {
+                let count = if ready { &stats.first_calls_ready } else { &stats.first_calls_waited };
+                count.fetch_add(1, Ordering::Relaxed);
             }
-            let count = match (shape, osr_entry, optimized) {
-                (Shape::Compact, _, _) => &stats.compiles_compact,
-                (Shape::Inline, _, true) => &stats.compiles_optimized,
-                (Shape::Inline, None, false) => &stats.compiles_inline,
-                (Shape::Inline, Some(_), false) => &stats.compiles_osr,
-            };
-            count.fetch_add(1, Ordering::Relaxed);
-            if traces.load(Ordering::Relaxed) & TRACE_TIER != 0 {
-                let code = match (shape, osr_entry, optimized) {
-                    (Shape::Compact, _, _) => "compact code".to_string(),
-                    (Shape::Inline, None, false) => "inline code".to_string(),
-                    (Shape::Inline, _, true) => "optimized code".to_string(),
-                    (Shape::Inline, Some(h), false) => format!("inline code entered at block{h}"),
-                };
-                let ms = t0.elapsed().as_secs_f64() * 1e3;
-                eprintln!("[tier] {} (line {}): {code}, {why}, {ms:.2} ms", proto.describe(), proto.mir.line);
-            }
-            Ok(object)
+            object
         })?;
         self.session.lookup(name)
     }
@@ -578,7 +798,7 @@ impl Inner {
         let loaded = unsafe { &*proto.module };
         let body = Body { optimized: true, why, ..Body::inline(optimize.opt) };
         // SAFETY: the version lives as long as the engine.
-        let stub = match self.define_body(name, unsafe { &*version }, loaded, body, false) {
+        let stub = match self.define_body(name, unsafe { &*version }, loaded, body, false, None) {
             Ok(stub) => stub,
             Err(e) => {
                 self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
@@ -594,13 +814,12 @@ impl Inner {
             // An on-stack entry slot: nothing to enter until the code is ready.
             slot.store(OSR_PENDING, Ordering::Release);
         }
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         let key = proto as *const Proto as usize;
         if is_entry {
             self.entries_compiling.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
         }
-        let (inner, target, name) = (self.clone(), SlotRef(slot), name.to_string());
-        rayon::spawn(move || {
+        let (target, name) = (SlotRef(slot), name.to_string());
+        self.in_background(move |inner| {
             let target = target;
             // SAFETY: the VM waits for background compiles before it drops its modules
             // (`JitHooks::quiesce`), and slots live in its protos.
@@ -614,11 +833,39 @@ impl Inner {
             if is_entry {
                 inner.entries_compiling.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
             }
+        });
+        Ok(())
+    }
+
+    /// Runs `job` on rayon's pool as a background compile: [`Inner::wait_idle`] (and
+    /// with it the VM before it drops its modules) waits for it.
+    fn in_background(self: &Arc<Self>, job: impl FnOnce(&Inner) + Send + 'static) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        let inner = self.clone();
+        rayon::spawn(move || {
+            job(&inner);
             let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
             *pending -= 1;
             inner.idle.notify_all();
         });
-        Ok(())
+    }
+
+    /// Starts building the first code of `proto`, a leaf function, on rayon's pool, into
+    /// `prebuilt` (unless its first call has come first).
+    fn precompile(self: &Arc<Self>, proto: &Proto, loaded: &LoadedModule, name: &str, body: Body, prebuilt: Arc<Prebuilt>) {
+        let (target, symbol) = (Target(proto, loaded), crate::body_symbol(name));
+        self.in_background(move |inner| {
+            let target = target;
+            // SAFETY: see `Target`; the VM waits for background compiles before it drops
+            // its modules.
+            let (proto, loaded) = unsafe { (&*target.0, &*target.1) };
+            prebuilt.object.get_or_init(|| {
+                prebuilt.by_precompiler.store(true, Ordering::Release);
+                inner.stats.precompiled.fetch_add(1, Ordering::Relaxed);
+                let cache = inner.cache.get().map(Arc::as_ref);
+                build_body(proto, loaded, &body, &symbol, true, &inner.stats, &inner.traces, cache)
+            });
+        });
     }
 
     /// Stores the generic on-stack entry of loop header `header` of `proto` into the
@@ -692,6 +939,76 @@ impl Inner {
             entry => entry,
         }
     }
+}
+
+/// Makes the object of `body` of `proto` defining `symbol`: from the cache when it holds
+/// it, else compiled (and stored in the cache). `first`: the function's first code.
+fn build_body(
+    proto: &Proto,
+    loaded: &LoadedModule,
+    body: &Body,
+    symbol: &str,
+    first: bool,
+    stats: &EngineStats,
+    traces: &AtomicU8,
+    cache: Option<&ObjectCache>,
+) -> Result<crate::ObjectBuffer, String> {
+    let t0 = Instant::now();
+    let trace = |source: &str| {
+        if traces.load(Ordering::Relaxed) & TRACE_TIER != 0 {
+            let code = match (body.shape, body.osr_entry, body.optimized) {
+                (Shape::Compact, _, _) => "compact code".to_string(),
+                (Shape::Inline, None, false) => "inline code".to_string(),
+                (Shape::Inline, _, true) => "optimized code".to_string(),
+                (Shape::Inline, Some(h), false) => format!("inline code entered at block{h}"),
+            };
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
+            eprintln!("[tier] {} (line {}): {code}, {}{source}, {ms:.2} ms", proto.describe(), proto.mir.line, body.why);
+        }
+    };
+    let key = cache.and(body.object_key(symbol));
+    if let (Some(cache), Some(key)) = (cache, key) {
+        if let Lookup::Hit(bytes) = cache.get(key) {
+            stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+            trace(", from the cache");
+            return Ok(crate::ObjectBuffer::from_bytes(bytes));
+        }
+        stats.cache_misses.fetch_add(1, Ordering::Relaxed);
+    }
+    let ctx = crate::inkwell::context::Context::create();
+    let version = body.optimized.then_some(proto as *const Proto as u64);
+    let lower_opts = LowerOptions {
+        symbol: symbol.to_string(),
+        hot_calls: body.hot_calls,
+        osr: body.osr.clone(),
+        osr_entry: body.osr_entry,
+        version,
+    };
+    let m = match body.shape {
+        Shape::Compact => lower_compact(&ctx, proto, &lower_opts),
+        Shape::Inline => lower_proto(&ctx, proto, loaded, &lower_opts),
+    };
+    let m = m.map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
+    let ir_ns = t0.elapsed().as_nanos() as u64;
+    let (object, times) = compile_module_timed(&m, &body.codegen())?;
+    stats.llvm_ir_ns.fetch_add(ir_ns, Ordering::Relaxed);
+    stats.llvm_opt_ns.fetch_add(times.opt_ns, Ordering::Relaxed);
+    stats.codegen_ns.fetch_add(times.codegen_ns, Ordering::Relaxed);
+    if first {
+        stats.functions_compiled.fetch_add(1, Ordering::Relaxed);
+    }
+    let count = match (body.shape, body.osr_entry, body.optimized) {
+        (Shape::Compact, _, _) => &stats.compiles_compact,
+        (Shape::Inline, _, true) => &stats.compiles_optimized,
+        (Shape::Inline, None, false) => &stats.compiles_inline,
+        (Shape::Inline, Some(_), false) => &stats.compiles_osr,
+    };
+    count.fetch_add(1, Ordering::Relaxed);
+    if let (Some(cache), Some(key)) = (cache, key) {
+        cache.put(key, object.as_bytes());
+    }
+    trace("");
+    Ok(object)
 }
 
 /// The fewest runs per call of a loop (entries and trips, [`Proto::loop_entries`] over

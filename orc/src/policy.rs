@@ -15,6 +15,7 @@
 //! assert_eq!(policy.tiering().hot_calls, Some(10));
 //! ```
 
+use lazyjit_cache::CacheConfig;
 use serde::Deserialize;
 
 use crate::engine::{Optimize, Shape, Tiering};
@@ -28,6 +29,44 @@ pub struct TierPolicy {
     pub baseline: BaselinePolicy,
     /// The optimizing tier (none: hot functions move to generic inline code).
     pub optimize: Option<OptimizePolicy>,
+    /// The persistent code cache (none: every run compiles what it calls). A policy
+    /// that leaves the field out gets the default cache.
+    #[serde(default = "CachePolicy::default_some")]
+    pub cache: Option<CachePolicy>,
+}
+
+/// The persistent code cache.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CachePolicy {
+    /// The directory (none: [`CacheConfig::default_dir`], `$XDG_CACHE_HOME/lazyjit` or
+    /// `~/.cache/lazyjit`).
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// The size limit in mebibytes: beyond it the least recently used entries are
+    /// removed.
+    #[serde(default = "CachePolicy::default_max_megabytes")]
+    pub max_megabytes: u64,
+}
+
+impl CachePolicy {
+    fn default_max_megabytes() -> u64 {
+        CacheConfig::DEFAULT_MAX_BYTES >> 20
+    }
+
+    fn default_some() -> Option<CachePolicy> {
+        Some(CachePolicy { dir: None, max_megabytes: CachePolicy::default_max_megabytes() })
+    }
+
+    /// Where the cache is and how large it may grow; `None` if no directory is named
+    /// and there is no default one (neither `XDG_CACHE_HOME` nor `HOME` is set).
+    pub fn config(&self) -> Option<CacheConfig> {
+        let dir = match &self.dir {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None => CacheConfig::default_dir()?,
+        };
+        Some(CacheConfig { dir, max_bytes: self.max_megabytes.saturating_mul(1 << 20) })
+    }
 }
 
 /// The baseline tier.
@@ -45,6 +84,11 @@ pub struct BaselinePolicy {
     pub osr_backedges: Option<u32>,
     /// LLVM's optimization level for generic inline code.
     pub opt_level: OptLevelName,
+    /// Compile leaf functions' first code on a background thread as soon as a program
+    /// is loaded, ahead of their first calls ([`Tiering::precompile_leaves`]; off if left
+    /// out).
+    #[serde(default)]
+    pub precompile_leaves: bool,
 }
 
 /// The optimizing tier.
@@ -160,6 +204,7 @@ impl TierPolicy {
             with_loops: b.with_loops.into(),
             hot_calls: b.hot_calls,
             osr_backedges: b.osr_backedges,
+            precompile_leaves: b.precompile_leaves,
             optimize: self.optimize.as_ref().map(|o| Optimize {
                 pipeline: o.pipeline.clone(),
                 opt: o.opt_level.into(),
@@ -204,6 +249,23 @@ mod tests {
         }
         assert!(TierPolicy::default().optimize.is_some());
         assert!(TierPolicy::builtin("baseline-only").unwrap().optimize.is_none());
+    }
+
+    #[test]
+    fn the_cache_is_on_unless_a_policy_says_none() {
+        let default = TierPolicy::default().cache.expect("the default policy caches");
+        assert_eq!(default.dir, None);
+        assert_eq!(default.max_megabytes, 256);
+        let base = "TierPolicy(baseline: (loop_free: Compact, with_loops: Compact, hot_calls: None, \
+                    osr_backedges: None, opt_level: O0), optimize: None";
+        let unsaid = TierPolicy::parse(&format!("{base})")).unwrap();
+        assert_eq!(unsaid.cache, Some(default.clone()));
+        assert_eq!(TierPolicy::parse(&format!("{base}, cache: None)")).unwrap().cache, None);
+        let p = TierPolicy::parse(&format!("{base}, cache: Some((dir: Some(\"/tmp/c\"), max_megabytes: 2)))")).unwrap();
+        let config = p.cache.unwrap().config().unwrap();
+        assert_eq!((config.dir, config.max_bytes), (std::path::PathBuf::from("/tmp/c"), 2 << 20));
+        let e = TierPolicy::parse(&format!("{base}, cache: Some((size: 2)))")).unwrap_err();
+        assert!(e.message.contains("size"), "{e}");
     }
 
     #[test]

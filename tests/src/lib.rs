@@ -68,14 +68,39 @@ pub fn run_in_env(dir: &Path, program: &Path, args: &[&str], stdin: &[u8], env: 
     out
 }
 
-/// Runs `orcrun` with the arguments in `dir`.
+/// Runs `orcrun` with the arguments in `dir` (see [`orcrun_in_env`] for its cache).
 pub fn orcrun_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    run_in(dir, &orcrun(), args, stdin)
+    orcrun_in_env(dir, args, stdin, &[])
 }
 
 /// Runs `orcrun` with the arguments in `dir`, with extra environment variables.
+///
+/// Unless `env` says otherwise, its default code cache is [`test_cache_home`]'s: the
+/// tests never touch the user's cache, and the programs a test process runs in several
+/// tiers share code as the runs of one user would (the first run of a function's code
+/// compiles it, later ones load it).
 pub fn orcrun_in_env(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    run_in_env(dir, &orcrun(), args, stdin, env)
+    let home = test_cache_home();
+    let mut all = vec![("XDG_CACHE_HOME", home.to_str().expect("a UTF-8 target path"))];
+    all.extend_from_slice(env);
+    run_in_env(dir, &orcrun(), args, stdin, &all)
+}
+
+/// The `XDG_CACHE_HOME` of the `orcrun`s this test process runs: a directory beside the
+/// built binaries, named after the test executable and emptied at the process's first
+/// use (each run of the tests starts with a cold cache).
+pub fn test_cache_home() -> PathBuf {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let name = exe.file_name().expect("a file name").to_string_lossy().into_owned();
+        let target = orcrun().parent().and_then(Path::parent).expect("the target directory").to_path_buf();
+        let home = target.join("tmp").join("orcrun-cache").join(name);
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("{}: {e}", home.display()));
+        home
+    })
+    .clone()
 }
 
 /// A short description of a mismatch between expected and actual bytes.

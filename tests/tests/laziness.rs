@@ -19,7 +19,7 @@ fn only_called_functions_are_compiled() {
     let dir = std::env::temp_dir();
     let stats = dir.join(format!("lazyjit-laziness-{}.json", std::process::id()));
     // The default tier (the JIT).
-    let out = orcrun_in(&dir, &["--stats-json", stats.to_str().unwrap(), "-"], prog.as_bytes());
+    let out = orcrun_in(&dir, &["--no-cache", "--stats-json", stats.to_str().unwrap(), "-"], prog.as_bytes());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "3\t504\t1005\n", "{}", String::from_utf8_lossy(&out.stderr));
     let json = std::fs::read_to_string(&stats).expect("stats written");
     let _ = std::fs::remove_file(&stats);

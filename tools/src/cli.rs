@@ -22,6 +22,15 @@
 //!                           and per loop whose optimized entry was declined
 //!          --trace-deopt    one line on stderr per deoptimization (function, guard,
 //!                           snapshot, what the guarded value held)
+//!          --cache-dir DIR  keep compiled code in DIR (default: the policy's cache,
+//!                           $XDG_CACHE_HOME/lazyjit or ~/.cache/lazyjit)
+//!          --no-cache       compile everything, store nothing
+//!
+//! orcrun compile [OPTIONS] FILE.lua     compile every function's first code into the
+//!                                       cache (in parallel), run nothing
+//! orcrun cache stats|clear [OPTIONS]    the cache's size / remove its entries
+//! orcrun cache verify [OPTIONS] [FILE.lua]  check every entry; with FILE, compile its
+//!                                       cached functions again and compare the bytes
 //! ```
 
 use std::io::Read;
@@ -31,8 +40,9 @@ use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
 
-const USAGE: &str =
-    "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] (FILE.lua | -e CODE | -) [ARGS...]";
+const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] (FILE.lua | -e CODE | -) [ARGS...]
+       orcrun compile [--policy P] [--tier T] [--cache-dir DIR] FILE.lua
+       orcrun cache (stats | clear | verify [FILE.lua]) [--policy P] [--cache-dir DIR]";
 
 /// An execution tier.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -79,8 +89,84 @@ struct Options {
     stats: bool,
     stats_json: Option<String>,
     traces: Traces,
+    cache: CacheChoice,
     source: Source,
     args: Vec<String>,
+}
+
+/// Where compiled code is cached (`--cache-dir`, `--no-cache`; else the policy's cache).
+#[derive(Clone, Default)]
+pub struct CacheChoice {
+    /// `--cache-dir`.
+    pub dir: Option<String>,
+    /// `--no-cache`.
+    pub off: bool,
+}
+
+/// An `orcrun compile` or `orcrun cache ...` command.
+#[allow(dead_code)] // read by orcrun-jit only
+pub struct CacheCommand {
+    /// What to do.
+    pub action: CacheAction,
+    /// `--tier` (for `compile` and `verify`: whose first code).
+    pub tier: Tier,
+    /// `--policy`.
+    pub policy: Option<String>,
+    /// The cache.
+    pub cache: CacheChoice,
+    /// The program (`compile`, `verify`).
+    pub file: Option<String>,
+}
+
+/// What a [`CacheCommand`] does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CacheAction {
+    /// `orcrun compile FILE`.
+    Compile,
+    /// `orcrun cache stats`.
+    Stats,
+    /// `orcrun cache clear`.
+    Clear,
+    /// `orcrun cache verify [FILE]`.
+    Verify,
+}
+
+/// Parses the words after `orcrun compile` or `orcrun cache`.
+fn parse_cache_command(first: &str, mut argv: impl Iterator<Item = String>) -> Result<CacheCommand, String> {
+    let action = match first {
+        "compile" => CacheAction::Compile,
+        _ => match argv.next().as_deref() {
+            Some("stats") => CacheAction::Stats,
+            Some("clear") => CacheAction::Clear,
+            Some("verify") => CacheAction::Verify,
+            Some(other) => return Err(format!("unknown cache command '{other}' (available: stats, clear, verify)")),
+            None => return Err(format!("orcrun cache needs a command: stats, clear or verify\n{USAGE}")),
+        },
+    };
+    let mut cmd = CacheCommand { action, tier: Tier::Policy, policy: None, cache: CacheChoice::default(), file: None };
+    while let Some(arg) = argv.next() {
+        match arg.as_str() {
+            "--policy" => cmd.policy = Some(argv.next().ok_or("--policy needs a policy name or file")?),
+            "--tier" => {
+                cmd.tier = match argv.next().as_deref() {
+                    Some("baseline") => Tier::Baseline,
+                    Some("compact") => Tier::Compact,
+                    Some("inline") => Tier::Inline,
+                    Some("eager") => Tier::Eager,
+                    Some(other) => return Err(format!("cannot compile ahead for tier '{other}' (available: baseline, compact, inline, eager)")),
+                    None => return Err("--tier needs a value".to_string()),
+                }
+            }
+            "--cache-dir" => cmd.cache.dir = Some(argv.next().ok_or("--cache-dir needs a directory")?),
+            s if s.starts_with('-') => return Err(format!("unrecognized option '{s}'\n{USAGE}")),
+            _ if cmd.file.is_none() && matches!(action, CacheAction::Compile | CacheAction::Verify) => cmd.file = Some(arg),
+            _ => return Err(format!("unexpected argument '{arg}'\n{USAGE}")),
+        }
+    }
+    if action == CacheAction::Compile && cmd.file.is_none() {
+        return Err(format!("orcrun compile needs a file\n{USAGE}"));
+    }
+    Ok(cmd)
 }
 
 /// What the JIT reports on stderr as it runs (`--trace-tier`, `--trace-deopt`).
@@ -107,6 +193,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     let mut stats = false;
     let mut stats_json = None;
     let mut traces = Traces::default();
+    let mut cache = CacheChoice::default();
     let source = loop {
         let Some(arg) = argv.next() else { return Err(USAGE.to_string()) };
         match arg.as_str() {
@@ -134,6 +221,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             "--trace-tier" => traces.tier = true,
             "--trace-deopt" => traces.deopt = true,
             "--stats-json" => stats_json = Some(argv.next().ok_or("--stats-json needs a path")?),
+            "--cache-dir" => cache.dir = Some(argv.next().ok_or("--cache-dir needs a directory")?),
+            "--no-cache" => cache.off = true,
             "-e" => break Source::Code(argv.next().ok_or("-e needs a chunk of code")?),
             "-" => break Source::Stdin,
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -141,7 +230,10 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             _ => break Source::File(arg),
         }
     };
-    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, source, args: argv.collect() })
+    if cache.off && cache.dir.is_some() {
+        return Err("--cache-dir and --no-cache exclude each other".to_string());
+    }
+    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, cache, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
@@ -151,6 +243,14 @@ pub struct RunStats {
     pub tier: String,
     pub functions_defined: usize,
     pub functions_compiled: u64,
+    /// Code found in the persistent cache, and looked up there in vain.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Leaf functions built ahead, and first calls that found their code built or being
+    /// built.
+    pub precompiled: u64,
+    pub first_calls_ready: u64,
+    pub first_calls_waited: u64,
     /// Compiles in the compact and the inline shape, and of on-stack entries.
     pub compiles_compact: u64,
     pub compiles_inline: u64,
@@ -196,7 +296,17 @@ fn end_now(code: ExitCode, status: i32) -> ExitCode {
 /// Runs a compiled module in a compiling tier (for [`Tier::Policy`], under the named
 /// policy: a built-in name or a file), with the traces asked for, filling in the
 /// statistics.
-pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], Tier, Option<&str>, Traces, &mut RunStats) -> Result<i32, RunError>;
+pub type JitRunner = fn(lazyjit_ir::Module, &str, &[String], &JitConfig, &mut RunStats) -> Result<i32, RunError>;
+
+/// How a compiling tier runs: the tier (for [`Tier::Policy`], the policy's name or
+/// file), the traces asked for, and the cache.
+#[allow(dead_code)] // read by orcrun-jit's runner only
+pub struct JitConfig {
+    pub tier: Tier,
+    pub policy: Option<String>,
+    pub traces: Traces,
+    pub cache: CacheChoice,
+}
 
 /// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
 /// one named): compact code for [`Tier::Compact`], else inline code.
@@ -209,6 +319,8 @@ pub struct Jit {
     pub run: JitRunner,
     /// `--emit llvm`.
     pub emit_llvm: LlvmEmitter,
+    /// `orcrun compile` and `orcrun cache ...`.
+    pub cache_command: fn(&CacheCommand) -> ExitCode,
 }
 
 impl RunStats {
@@ -216,13 +328,19 @@ impl RunStats {
         let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
         format!(
             concat!(
-                "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_compiled\":{},",
+                "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_compiled\":{},\"cache_hits\":{},\"cache_misses\":{},",
+                "\"precompiled\":{},\"first_calls_ready\":{},\"first_calls_waited\":{},",
                 "\"compiles\":{{\"compact\":{},\"inline\":{},\"osr\":{},\"optimized\":{}}},\"deopts\":{},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
                 "\"passes\":{},\"llvm_ir\":{},\"llvm_opt\":{},\"codegen\":{},\"link\":{},\"run\":{}}}}}"
             ),
             self.tier,
             self.functions_defined,
             self.functions_compiled,
+            self.cache_hits,
+            self.cache_misses,
+            self.precompiled,
+            self.first_calls_ready,
+            self.first_calls_waited,
             self.compiles_compact,
             self.compiles_inline,
             self.compiles_osr,
@@ -246,12 +364,11 @@ fn run(
     chunkname: &str,
     script: &str,
     args: &[String],
-    tier: Tier,
-    policy: Option<&str>,
-    traces: Traces,
+    config: &JitConfig,
     jit: Option<Jit>,
     stats: &mut RunStats,
 ) -> Result<i32, RunError> {
+    let (tier, policy) = (config.tier, config.policy.as_deref());
     let t = Instant::now();
     let chunk = lazyjit_lua::parser::parse(source, chunkname)?;
     stats.parse_ns = t.elapsed().as_nanos() as u64;
@@ -272,7 +389,7 @@ fn run(
                 Tier::Policy => policy.unwrap_or("default").to_string(),
                 _ => tier.name().to_string(),
             };
-            (jit.run)(module, script, args, tier, policy, traces, stats)
+            (jit.run)(module, script, args, config, stats)
         }
     }
 }
@@ -293,6 +410,19 @@ fn exec_jit() -> ExitCode {
 
 /// The whole command: `jit` runs compiling tiers (`None`: hand them to `orcrun-jit`).
 pub fn main_with(jit: Option<Jit>) -> ExitCode {
+    let first = std::env::args().nth(1);
+    if let Some(first @ ("compile" | "cache")) = first.as_deref() {
+        return match parse_cache_command(first, std::env::args().skip(2)) {
+            Err(msg) => {
+                eprintln!("orcrun: {msg}");
+                ExitCode::from(1)
+            }
+            Ok(cmd) => match jit {
+                Some(jit) => (jit.cache_command)(&cmd),
+                None => exec_jit(),
+            },
+        };
+    }
     let opts = match parse_args(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(msg) => {
@@ -356,11 +486,12 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         };
     }
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
-    let (args, tier, policy, traces) = (opts.args, opts.tier, opts.policy, opts.traces);
+    let args = opts.args;
+    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache };
     let reported = opts.stats || opts.stats_json.is_some();
     let outcome = driver::on_vm_thread(move || {
         let mut stats = RunStats { reported, ..RunStats::default() };
-        let r = run(&source, &chunkname, &script, &args, tier, policy.as_deref(), traces, jit, &mut stats);
+        let r = run(&source, &chunkname, &script, &args, &config, jit, &mut stats);
         (r, stats)
     });
     let outcome = match outcome {

@@ -70,6 +70,27 @@ pub struct RtEntry {
     pub chain: Option<ChainLookup>,
 }
 
+impl RtEntry {
+    /// Feeds `h` what compiled code takes from the declaration: the result type, the
+    /// effects, the fast paths, the inline table access and float promotion, and the
+    /// symbols of the leaf and chain lookup (not the functions' addresses, which are
+    /// bound by those symbols when code is linked). Code compiled against a declaration
+    /// that hashes alike links and runs correctly against this one.
+    pub fn hash_declaration<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.ret.hash(h);
+        self.effects.pure.hash(h);
+        self.fast_paths.len().hash(h);
+        for path in &self.fast_paths {
+            (path.tags, path.op).hash(h);
+        }
+        self.leaf.map(|l| l.symbol).hash(h);
+        self.table.map(|t| t as u8).hash(h);
+        self.promotion.map(|p| (p.op, p.ints_too)).hash(h);
+        self.chain.map(|c| c.symbol).hash(h);
+    }
+}
+
 /// A runtime function's arithmetic on mixed numbers: for two operands that are each an
 /// int or a float, at least one a float (or any two numbers when `ints_too`), the call
 /// computes the float op `op` on both converted to float (an int as `i2f` converts it).

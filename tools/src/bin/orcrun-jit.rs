@@ -14,7 +14,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
-use lazyjit_orc::engine::{Engine, Shape, Tiering, Traces};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use lazyjit_cache::{CacheConfig, ObjectCache};
+use lazyjit_orc::engine::{Ahead, Engine, Shape, Tiering, Traces};
 use lazyjit_orc::policy::TierPolicy;
 use lazyjit_orc::OptLevel;
 
@@ -30,31 +34,62 @@ fn load_policy(name: &str) -> Result<TierPolicy, String> {
     TierPolicy::parse(&text).map_err(|e| format!("{name}:{e}"))
 }
 
+/// The tiering and inline-code level for `tier` (a policy's, for [`cli::Tier::Policy`]),
+/// and the policy whose cache settings apply (the default one for the other tiers).
+fn tiering_of(tier: cli::Tier, policy: Option<&str>) -> Result<(Tiering, OptLevel, TierPolicy), String> {
+    Ok(match tier {
+        cli::Tier::Compact => (Tiering::only(Shape::Compact), OptLevel::O0, TierPolicy::default()),
+        cli::Tier::Inline => (Tiering::only(Shape::Inline), OptLevel::O0, TierPolicy::default()),
+        cli::Tier::Eager => (Tiering::eager(), OptLevel::O0, TierPolicy::default()),
+        cli::Tier::Policy => {
+            let p = load_policy(policy.unwrap_or("default"))?;
+            (p.tiering(), p.inline_opt(), p)
+        }
+        _ => (Tiering::default(), OptLevel::O0, TierPolicy::default()),
+    })
+}
+
+/// The cache `choice` and `policy` call for (`None`: no caching).
+fn open_cache(choice: &cli::CacheChoice, policy: &TierPolicy) -> Option<Arc<ObjectCache>> {
+    if choice.off {
+        return None;
+    }
+    let from_policy = policy.cache.as_ref().and_then(|c| c.config());
+    let config = match &choice.dir {
+        Some(dir) => CacheConfig {
+            dir: dir.into(),
+            max_bytes: from_policy.map_or(CacheConfig::DEFAULT_MAX_BYTES, |c| c.max_bytes),
+        },
+        None => from_policy?,
+    };
+    Some(Arc::new(ObjectCache::open(config)))
+}
+
+/// Prints the cache's warnings (each once) on standard error.
+fn report_cache_warnings(engine: &Engine) {
+    for w in engine.cache().map(|c| c.take_warnings()).unwrap_or_default() {
+        eprintln!("orcrun: warning: {w}");
+    }
+}
+
 /// Runs `module` compiled lazily: under a policy, or in the baseline tier's code shapes
 /// that `tier` asks for (generic inline code at O0).
 fn run_jit(
     module: lazyjit_ir::Module,
     script: &str,
     args: &[String],
-    tier: cli::Tier,
-    policy: Option<&str>,
-    traces: cli::Traces,
+    config: &cli::JitConfig,
     stats: &mut cli::RunStats,
 ) -> Result<i32, RunError> {
-    let (tiering, opt) = match tier {
-        cli::Tier::Compact => (Tiering::only(Shape::Compact), OptLevel::O0),
-        cli::Tier::Inline => (Tiering::only(Shape::Inline), OptLevel::O0),
-        cli::Tier::Eager => (Tiering::eager(), OptLevel::O0),
-        cli::Tier::Policy => {
-            let p = load_policy(policy.unwrap_or("default")).map_err(RunError::Engine)?;
-            (p.tiering(), p.inline_opt())
-        }
-        _ => (Tiering::default(), OptLevel::O0),
-    };
+    let traces = config.traces;
+    let (tiering, opt, policy) = tiering_of(config.tier, config.policy.as_deref()).map_err(RunError::Engine)?;
     // The engine outlives the VM's run: its code is only called from within it.
     let engine = Engine::with_tiering(opt, tiering)
         .map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
     engine.set_traces(Traces { tier: traces.tier, deopt: traces.deopt });
+    if let Some(cache) = open_cache(&config.cache, &policy) {
+        engine.set_cache(cache);
+    }
     let t = Instant::now();
     // Background compiles still running when the program ends are waited for only when
     // something reports on them; else the process ends without them.
@@ -74,6 +109,7 @@ fn run_jit(
         for e in engine.errors() {
             eprintln!("orcrun: JIT: {e}");
         }
+        report_cache_warnings(&engine);
         std::mem::forget(engine);
         return r;
     }
@@ -83,8 +119,14 @@ fn run_jit(
     for e in engine.errors() {
         eprintln!("orcrun: JIT: {e}");
     }
+    report_cache_warnings(&engine);
     let s = engine.stats();
     stats.functions_compiled = s.functions_compiled.load(Ordering::Relaxed);
+    stats.cache_hits = s.cache_hits.load(Ordering::Relaxed);
+    stats.cache_misses = s.cache_misses.load(Ordering::Relaxed);
+    stats.precompiled = s.precompiled.load(Ordering::Relaxed);
+    stats.first_calls_ready = s.first_calls_ready.load(Ordering::Relaxed);
+    stats.first_calls_waited = s.first_calls_waited.load(Ordering::Relaxed);
     stats.compiles_compact = s.compiles_compact.load(Ordering::Relaxed);
     stats.compiles_inline = s.compiles_inline.load(Ordering::Relaxed);
     stats.compiles_osr = s.compiles_osr.load(Ordering::Relaxed);
@@ -127,6 +169,94 @@ fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>, tier: cli::Tier) ->
     Ok(out)
 }
 
-fn main() -> std::process::ExitCode {
-    cli::main_with(Some(cli::Jit { run: run_jit, emit_llvm }))
+/// `orcrun compile` and `orcrun cache ...`.
+fn cache_command(cmd: &cli::CacheCommand) -> ExitCode {
+    match cache_command_inner(cmd) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("orcrun: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn cache_command_inner(cmd: &cli::CacheCommand) -> Result<ExitCode, String> {
+    let (tiering, opt, policy) = tiering_of(cmd.tier, cmd.policy.as_deref())?;
+    let cache = open_cache(&cmd.cache, &policy).ok_or("no cache: the policy has none and no --cache-dir is given")?;
+    let dir = cache.dir().display().to_string();
+    match cmd.action {
+        cli::CacheAction::Stats => {
+            let usage = cache.usage().map_err(|e| format!("cannot read cache directory {dir}: {e}"))?;
+            let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+            println!("cache directory: {dir}");
+            println!("entries: {}", usage.entries);
+            println!("size: {:.2} MiB of {:.0} MiB", mib(usage.bytes), mib(cache.max_bytes()));
+            return Ok(ExitCode::SUCCESS);
+        }
+        cli::CacheAction::Clear => {
+            let removed = cache.clear().map_err(|e| format!("cannot clear cache directory {dir}: {e}"))?;
+            println!("removed {removed} entries from {dir}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        cli::CacheAction::Compile | cli::CacheAction::Verify => {}
+    }
+    let mut failed = false;
+    if cmd.action == cli::CacheAction::Verify {
+        let bad = cache.check_all().map_err(|e| format!("cannot read cache directory {dir}: {e}"))?;
+        let total = cache.usage().map(|u| u.entries).unwrap_or(0);
+        for (entry, why) in &bad {
+            println!("bad entry {}: {why}", entry.path.display());
+        }
+        println!("{} entries checked in {dir}: {} bad", total, bad.len());
+        failed = !bad.is_empty();
+    }
+    let Some(file) = &cmd.file else {
+        return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+    };
+    let source = std::fs::read(file).map_err(|e| format!("cannot open {file}: {e}"))?;
+    let module = lazyjit_lua::compile(&source, file).map_err(|d| d.to_string())?;
+    let mut vm = lazyjit_ir::interp::Vm::new(None);
+    lazyjit_lua::runtime::install(&mut vm, file, &[]);
+    vm.load(module, &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
+    let engine = Engine::with_tiering(opt, tiering).map_err(|e| format!("cannot start the JIT: {e}"))?;
+    engine.set_cache(cache);
+    let verify = cmd.action == cli::CacheAction::Verify;
+    let t = Instant::now();
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |done: usize, total: usize| {
+        if bar {
+            let width = 40;
+            let filled = done * width / total.max(1);
+            eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let outcomes = engine.compile_ahead(&vm, 0, verify, &progress);
+    let count = |want: fn(&Ahead) -> bool| outcomes.iter().filter(|(_, a)| want(a)).count();
+    for (name, outcome) in &outcomes {
+        match outcome {
+            Ahead::Failed(why) => eprintln!("orcrun: {name}: {why}"),
+            Ahead::Differs => println!("{name}: compiled code differs from the cache's"),
+            _ => {}
+        }
+    }
+    report_cache_warnings(&engine);
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let failures = count(|a| matches!(a, Ahead::Failed(_)));
+    if verify {
+        let (same, differ, absent) = (count(|a| *a == Ahead::Matches), count(|a| *a == Ahead::Differs), count(|a| *a == Ahead::NotCached));
+        println!("{file}: {same} functions compiled again match the cache, {differ} differ, {absent} not cached, {failures} failed ({ms:.0} ms)");
+        failed |= differ > 0 || failures > 0;
+    } else {
+        let (compiled, cached) = (count(|a| *a == Ahead::Compiled), count(|a| *a == Ahead::Cached));
+        println!("{file}: {compiled} functions compiled, {cached} already cached, {failures} failed, into {dir} ({ms:.0} ms)");
+        failed |= failures > 0;
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn main() -> ExitCode {
+    cli::main_with(Some(cli::Jit { run: run_jit, emit_llvm, cache_command }))
 }

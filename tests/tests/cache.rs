@@ -1,0 +1,348 @@
+//! The persistent code cache through `orcrun`: a second run compiles nothing, an edit
+//! recompiles only what changed, damaged entries are rebuilt, processes share a cache,
+//! and a cache that cannot be written to costs a warning, not the run.
+//!
+//! Every test has a cache directory of its own (`--cache-dir`), so the counts it checks
+//! are its own.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use lazyjit_tests::{orcrun, orcrun_in};
+
+/// A fresh directory for one test.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cache-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A program of `n` functions, each called once from straight-line code (no loop, so
+/// no tier-up: every compile is a function's first code); `edit` changes function
+/// `edit`'s body. Prints a checksum of the results.
+fn program(n: usize, edit: Option<usize>) -> String {
+    let mut p = String::from("local fs = {}\n");
+    for i in 0..n {
+        let k = if edit == Some(i) { i + 7 } else { i };
+        p.push_str(&format!("fs[{i}] = function(x) return x * 2 + {k} end\n"));
+    }
+    p.push_str("local s = 0\n");
+    for i in 0..n {
+        p.push_str(&format!("s = s + fs[{i}]({i})\n"));
+    }
+    p.push_str("print(s)\n");
+    p
+}
+
+/// The printed checksum of [`program`].
+fn checksum(n: usize, edit: Option<usize>) -> String {
+    let s: usize = (0..n).map(|i| 3 * i + if edit == Some(i) { 7 } else { 0 }).sum();
+    format!("{s}\n")
+}
+
+/// Runs `orcrun --cache-dir CACHE --stats-json ... FILE`; returns the output and the
+/// statistics.
+fn run_cached(cache: &Path, file: &Path, extra: &[&str]) -> (Output, String) {
+    let stats = file.with_extension("json");
+    let mut args = vec!["--cache-dir", cache.to_str().unwrap(), "--stats-json", stats.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(file.to_str().unwrap());
+    let out = orcrun_in(file.parent().unwrap(), &args, b"");
+    let json = std::fs::read_to_string(&stats).unwrap_or_else(|e| panic!("no stats ({e}): {}", stderr(&out)));
+    (out, json)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stat(json: &str, key: &str) -> u64 {
+    let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {json}"));
+    json[at + key.len() + 3..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().expect("a number")
+}
+
+/// Milliseconds of LLVM work (IR building, optimization, code generation) in `json`.
+fn llvm_ms(json: &str) -> f64 {
+    ["llvm_ir", "llvm_opt", "codegen"]
+        .iter()
+        .map(|k| {
+            let at = json.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("no {k} in {json}"));
+            json[at + k.len() + 3..].split([',', '}']).next().unwrap().parse::<f64>().unwrap()
+        })
+        .sum()
+}
+
+#[test]
+fn a_second_run_compiles_nothing_and_an_edit_recompiles_one_function() {
+    let dir = fresh_dir("edit");
+    let cache = dir.join("cache");
+    let file = dir.join("many.lua");
+    std::fs::write(&file, program(1000, None)).unwrap();
+    let (out, first) = run_cached(&cache, &file, &[]);
+    assert_eq!(stdout(&out), checksum(1000, None), "{}", stderr(&out));
+    assert_eq!(stat(&first, "functions_compiled"), 1001, "{first}");
+    assert_eq!(stat(&first, "cache_misses"), 1001, "{first}");
+    assert_eq!(stat(&first, "cache_hits"), 0, "{first}");
+
+    let (out, second) = run_cached(&cache, &file, &[]);
+    assert_eq!(stdout(&out), checksum(1000, None), "{}", stderr(&out));
+    assert_eq!(stat(&second, "functions_compiled"), 0, "{second}");
+    assert_eq!(stat(&second, "cache_hits"), 1001, "{second}");
+    assert_eq!(stat(&second, "cache_misses"), 0, "{second}");
+    assert_eq!(llvm_ms(&second), 0.0, "no LLVM work at all: {second}");
+
+    std::fs::write(&file, program(1000, Some(500))).unwrap();
+    let (out, edited) = run_cached(&cache, &file, &[]);
+    assert_eq!(stdout(&out), checksum(1000, Some(500)), "{}", stderr(&out));
+    assert_eq!(stat(&edited, "functions_compiled"), 1, "only the edited function: {edited}");
+    assert_eq!(stat(&edited, "cache_hits"), 1000, "{edited}");
+    assert_eq!(stat(&edited, "cache_misses"), 1, "{edited}");
+}
+
+#[test]
+fn code_compiled_ahead_is_found_by_the_first_run() {
+    let dir = fresh_dir("ahead");
+    let cache = dir.join("cache");
+    let file = dir.join("ahead.lua");
+    std::fs::write(&file, program(50, None)).unwrap();
+    let (c, f) = (cache.to_str().unwrap(), file.to_str().unwrap());
+    let out = orcrun_in(&dir, &["compile", "--cache-dir", c, f], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("51 functions compiled, 0 already cached, 0 failed"), "{}", stdout(&out));
+    let out = orcrun_in(&dir, &["compile", "--cache-dir", c, f], b"");
+    assert!(stdout(&out).contains("0 functions compiled, 51 already cached"), "{}", stdout(&out));
+    let (out, json) = run_cached(&cache, &file, &[]);
+    assert_eq!(stdout(&out), checksum(50, None), "{}", stderr(&out));
+    assert_eq!((stat(&json, "functions_compiled"), stat(&json, "cache_hits")), (0, 51), "{json}");
+    // Compiled again in another process, the code is the same to the byte.
+    let out = orcrun_in(&dir, &["cache", "verify", "--cache-dir", c, f], b"");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("51 entries checked"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("51 functions compiled again match the cache, 0 differ"), "{}", stdout(&out));
+    let out = orcrun_in(&dir, &["cache", "stats", "--cache-dir", c], b"");
+    assert!(stdout(&out).contains("entries: 51"), "{}", stdout(&out));
+    let out = orcrun_in(&dir, &["cache", "clear", "--cache-dir", c], b"");
+    assert_eq!(stdout(&out), format!("removed 51 entries from {c}\n"));
+    let (_, json) = run_cached(&cache, &file, &[]);
+    assert_eq!(stat(&json, "functions_compiled"), 51, "{json}");
+}
+
+#[test]
+fn damaged_entries_are_rebuilt_and_the_output_is_unchanged() {
+    let dir = fresh_dir("damaged");
+    let cache = dir.join("cache");
+    let file = dir.join("damaged.lua");
+    std::fs::write(&file, program(8, None)).unwrap();
+    let (out, _) = run_cached(&cache, &file, &[]);
+    assert_eq!(stdout(&out), checksum(8, None), "{}", stderr(&out));
+    let mut entries = entry_files(&cache);
+    assert_eq!(entries.len(), 9);
+    entries.sort();
+    // Four kinds of damage, one entry each.
+    let zero_length = &entries[0];
+    std::fs::write(zero_length, b"").unwrap();
+    let truncated = &entries[1];
+    let bytes = std::fs::read(truncated).unwrap();
+    std::fs::write(truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let corrupt = &entries[2];
+    let mut bytes = std::fs::read(corrupt).unwrap();
+    let middle = bytes.len() / 2 + 20;
+    bytes[middle] ^= 0xff;
+    std::fs::write(corrupt, &bytes).unwrap();
+    let wrong_version = &entries[3];
+    let mut bytes = std::fs::read(wrong_version).unwrap();
+    bytes[8] = bytes[8].wrapping_add(1);
+    std::fs::write(wrong_version, &bytes).unwrap();
+    // And a fifth holding another function's (valid) entry.
+    std::fs::copy(&entries[5], &entries[4]).unwrap();
+    let out = orcrun_in(&dir, &["cache", "verify", "--cache-dir", cache.to_str().unwrap()], b"");
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("9 entries checked") && stdout(&out).contains(": 5 bad"), "{}", stdout(&out));
+
+    let (out, json) = run_cached(&cache, &file, &[]);
+    assert_eq!(stdout(&out), checksum(8, None), "{}", stderr(&out));
+    assert_eq!(stat(&json, "functions_compiled"), 5, "the damaged five are rebuilt: {json}");
+    assert_eq!(stat(&json, "cache_hits"), 4, "{json}");
+    let out = orcrun_in(&dir, &["cache", "verify", "--cache-dir", cache.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", stdout(&out));
+    let (_, json) = run_cached(&cache, &file, &[]);
+    assert_eq!((stat(&json, "functions_compiled"), stat(&json, "cache_hits")), (0, 9), "{json}");
+}
+
+/// The entry files under `cache`.
+fn entry_files(cache: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for shard in std::fs::read_dir(cache).unwrap().flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            files.push(f.path());
+        }
+    }
+    files
+}
+
+#[test]
+fn eight_processes_share_one_cache() {
+    let dir = fresh_dir("shared");
+    let cache = dir.join("cache");
+    let file = dir.join("shared.lua");
+    std::fs::write(&file, program(200, None)).unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(orcrun())
+                .args(["--cache-dir", cache.to_str().unwrap(), file.to_str().unwrap()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(stdout(&out), checksum(200, None), "{}", stderr(&out));
+        assert!(out.status.success() && stderr(&out).is_empty(), "{}", stderr(&out));
+    }
+    let out = orcrun_in(&dir, &["cache", "verify", "--cache-dir", cache.to_str().unwrap(), file.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("201 entries checked in"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("201 functions compiled again match the cache, 0 differ"), "{}", stdout(&out));
+    let leftovers: Vec<_> = entry_files(&cache).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_cache_that_cannot_be_created_costs_a_warning() {
+    let dir = fresh_dir("uncreatable");
+    std::fs::write(dir.join("file"), "").unwrap();
+    let file = dir.join("p.lua");
+    std::fs::write(&file, program(3, None)).unwrap();
+    let (out, json) = run_cached(&dir.join("file").join("cache"), &file, &[]);
+    assert_eq!(stdout(&out), checksum(3, None));
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(err.contains("orcrun: warning: cannot create cache directory"), "{err}");
+    assert_eq!(stat(&json, "functions_compiled"), 4, "{json}");
+}
+
+#[test]
+fn a_read_only_cache_serves_its_entries() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("read-only");
+    let cache = dir.join("cache");
+    let file = dir.join("p.lua");
+    std::fs::write(&file, program(4, None)).unwrap();
+    run_cached(&cache, &file, &[]);
+    // The edited program needs one entry more; learn its file from a scratch copy.
+    std::fs::write(&file, program(4, Some(2))).unwrap();
+    let scratch = dir.join("scratch");
+    copy_dir(&cache, &scratch);
+    run_cached(&scratch, &file, &[]);
+    let before: Vec<_> = entry_files(&cache).iter().map(|p| p.strip_prefix(&cache).unwrap().to_path_buf()).collect();
+    let new: Vec<_> = entry_files(&scratch)
+        .iter()
+        .map(|p| p.strip_prefix(&scratch).unwrap().to_path_buf())
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    // Read-only: by permissions, and where they do not bind (tests running as root),
+    // by a directory where the new entry's file would go.
+    for shard in std::fs::read_dir(&cache).unwrap().flatten() {
+        std::fs::set_permissions(shard.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(cache.join("probe"), "").is_ok() {
+        std::fs::remove_file(cache.join("probe")).unwrap();
+        std::fs::create_dir_all(cache.join(&new[0])).unwrap();
+    }
+    let (out, json) = run_cached(&cache, &file, &[]);
+    assert_eq!(stdout(&out), checksum(4, Some(2)));
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(err.contains("compiled code is not cached"), "{err}");
+    assert_eq!((stat(&json, "functions_compiled"), stat(&json, "cache_hits")), (1, 4), "{json}");
+    for shard in std::fs::read_dir(&cache).unwrap().flatten() {
+        std::fs::set_permissions(shard.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn no_cache_means_no_cache() {
+    let dir = fresh_dir("off");
+    let file = dir.join("p.lua");
+    std::fs::write(&file, program(2, None)).unwrap();
+    let stats = dir.join("s.json");
+    let home = dir.join("home");
+    let args = ["--no-cache", "--stats-json", stats.to_str().unwrap(), file.to_str().unwrap()];
+    let out = lazyjit_tests::orcrun_in_env(&dir, &args, b"", &[("XDG_CACHE_HOME", home.to_str().unwrap())]);
+    assert_eq!(stdout(&out), checksum(2, None));
+    let json = std::fs::read_to_string(&stats).unwrap();
+    assert_eq!((stat(&json, "cache_hits"), stat(&json, "cache_misses")), (0, 0), "{json}");
+    assert!(!home.join("lazyjit").exists(), "nothing written");
+    // Without the flag, the default directory is $XDG_CACHE_HOME/lazyjit.
+    let out = lazyjit_tests::orcrun_in_env(&dir, &args[1..], b"", &[("XDG_CACHE_HOME", home.to_str().unwrap())]);
+    assert_eq!(stdout(&out), checksum(2, None));
+    assert_eq!(entry_files(&home.join("lazyjit")).len(), 3);
+    let out = orcrun_in(&dir, &["--no-cache", "--cache-dir", "x", "-e", "print(1)"], b"");
+    assert!(stderr(&out).contains("exclude each other"), "{}", stderr(&out));
+}
+
+/// [`program`] with a pause before the calls (a loop the main chunk runs for a while), so
+/// that the leaf pre-compiler has time to work.
+fn program_with_pause(n: usize) -> String {
+    program(n, None).replace("local s = 0\n", "local s = 0\nlocal t = 0\nfor i = 1, 300000 do t = t + i % 7 end\n")
+}
+
+/// The default policy with leaf pre-compilation on, as a file in `dir`.
+fn precompiling_policy(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(lazyjit_tests::workspace().join("policies/default.ron")).unwrap();
+    assert!(text.contains("precompile_leaves: false"));
+    let path = dir.join("precompile.ron");
+    std::fs::write(&path, text.replace("precompile_leaves: false", "precompile_leaves: true")).unwrap();
+    path
+}
+
+#[test]
+fn leaves_are_compiled_ahead_exactly_once() {
+    let dir = fresh_dir("leaves");
+    let file = dir.join("leaves.lua");
+    std::fs::write(&file, program_with_pause(200)).unwrap();
+    let policy = precompiling_policy(&dir);
+    // Two runs with cold caches, then one with the second's cache.
+    for run in 0..3 {
+        let cache = dir.join(format!("cache{}", run.min(1)));
+        let (out, json) = run_cached(&cache, &file, &["--policy", policy.to_str().unwrap()]);
+        assert_eq!(stdout(&out), checksum(200, None), "{}", stderr(&out));
+        if run == 2 {
+            // A warm cache: the pre-compiler and the first calls both go through it.
+            assert_eq!((stat(&json, "functions_compiled"), stat(&json, "cache_hits")), (0, 201), "{json}");
+            continue;
+        }
+        // Each function's first code is built once, by the pre-compiler or by its first
+        // call (the main chunk, no leaf, by its call); how many first calls found it
+        // ready depends on the machine.
+        assert_eq!(stat(&json, "functions_compiled"), 201, "{json}");
+        assert_eq!(stat(&json, "compiles\":{\"compact"), 201, "{json}");
+        let precompiled = stat(&json, "precompiled");
+        assert!(precompiled <= 200, "{json}");
+        assert!(stat(&json, "first_calls_ready") + stat(&json, "first_calls_waited") <= precompiled, "{json}");
+    }
+}
