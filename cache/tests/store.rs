@@ -225,3 +225,15 @@ fn make_read_only(dir: &std::path::Path, new: Key) {
         fs::write(shard, "").unwrap();
     }
 }
+
+#[test]
+fn a_directory_removed_mid_run_is_made_again() {
+    let dir = temp_dir("removed");
+    let cache = ObjectCache::open(CacheConfig::at(&dir));
+    assert!(cache.put(key(1), b"before"));
+    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(cache.get(key(1)), Lookup::Miss);
+    assert!(cache.put(key(2), b"after"), "{:?}", cache.take_warnings());
+    assert_eq!(cache.get(key(2)), Lookup::Hit(b"after".to_vec()));
+    assert!(cache.take_warnings().is_empty());
+}
