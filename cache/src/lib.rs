@@ -365,7 +365,7 @@ impl Inner {
                     continue;
                 }
                 let Ok(key) = format!("{shard_name}{name}").parse::<Key>() else { continue };
-                if name.len() == 30 && meta.is_file() {
+                if meta.is_file() {
                     entries.push(EntryInfo { key, path: file.path(), bytes: meta.len(), modified });
                 }
             }

@@ -494,36 +494,11 @@ impl Engine {
         let mut outcomes: Vec<(usize, (String, Ahead))> = order
             .into_par_iter()
             .with_max_len(1)
-            .map(|i| (i, (&loaded.protos[i], &bodies[i])))
-            .map(|(i, (proto, (name, body)))| {
-                let symbol = crate::body_symbol(name);
-                let outcome = match (cache, body.object_key(&symbol)) {
-                    (Some(cache), Some(key)) => {
-                        let held = match cache.get(key) {
-                            Lookup::Hit(bytes) => Some(bytes),
-                            _ => None,
-                        };
-                        match (held, verify) {
-                            (Some(_), false) => Ahead::Cached,
-                            (None, true) => Ahead::NotCached,
-                            (held, _) => {
-                                let built = build_body(proto, loaded, body, &symbol, true, &inner.stats, &AtomicU8::new(0), None);
-                                match (built, held) {
-                                    (Ok(object), Some(bytes)) if object.as_bytes() == bytes.as_slice() => Ahead::Matches,
-                                    (Ok(_), Some(_)) => Ahead::Differs,
-                                    (Ok(object), None) => {
-                                        if cache.put(key, object.as_bytes()) {
-                                            Ahead::Compiled
-                                        } else {
-                                            Ahead::Failed("the cache did not store it".into())
-                                        }
-                                    }
-                                    (Err(e), _) => Ahead::Failed(e),
-                                }
-                            }
-                        }
-                    }
-                    _ => Ahead::Failed("no cache to compile into".into()),
+            .map(|i| {
+                let (proto, (name, body)) = (&loaded.protos[i], &bodies[i]);
+                let outcome = match cache {
+                    Some(cache) => inner.ahead_one(proto, loaded, body, name, cache, verify),
+                    None => Ahead::Failed("no cache to compile into".into()),
                 };
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                 (i, (format!("{} (line {})", proto.describe(), proto.mir.line), outcome))
@@ -643,6 +618,31 @@ impl Inner {
                 Body::compact(hot_calls, osr)
             }
             Shape::Inline => Body::inline(self.opt),
+        }
+    }
+
+    /// [`Engine::compile_ahead`] for one function, `body` of `proto`, named `name`.
+    fn ahead_one(&self, proto: &Proto, loaded: &LoadedModule, body: &Body, name: &str, cache: &ObjectCache, verify: bool) -> Ahead {
+        let symbol = crate::body_symbol(name);
+        let Some(key) = body.object_key(&symbol) else { return Ahead::Failed("its code is not cacheable".into()) };
+        let held = match cache.get(key) {
+            Lookup::Hit(bytes) => Some(bytes),
+            Lookup::Miss | Lookup::Rejected(_) => None,
+        };
+        match (&held, verify) {
+            (Some(_), false) => return Ahead::Cached,
+            (None, true) => return Ahead::NotCached,
+            _ => {}
+        }
+        let object = match build_body(proto, loaded, body, &symbol, true, &self.stats, &AtomicU8::new(0), None) {
+            Ok(object) => object,
+            Err(e) => return Ahead::Failed(e),
+        };
+        match held {
+            Some(bytes) if object.as_bytes() == bytes.as_slice() => Ahead::Matches,
+            Some(_) => Ahead::Differs,
+            None if cache.put(key, object.as_bytes()) => Ahead::Compiled,
+            None => Ahead::Failed("the cache did not store it".into()),
         }
     }
 
@@ -966,7 +966,7 @@ fn build_body(
             eprintln!("[tier] {} (line {}): {code}, {}{source}, {ms:.2} ms", proto.describe(), proto.mir.line, body.why);
         }
     };
-    let key = cache.and(body.object_key(symbol));
+    let key = cache.and_then(|_| body.object_key(symbol));
     if let (Some(cache), Some(key)) = (cache, key) {
         if let Lookup::Hit(bytes) = cache.get(key) {
             stats.cache_hits.fetch_add(1, Ordering::Relaxed);

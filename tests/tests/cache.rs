@@ -346,3 +346,35 @@ fn leaves_are_compiled_ahead_exactly_once() {
         assert!(stat(&json, "first_calls_ready") + stat(&json, "first_calls_waited") <= precompiled, "{json}");
     }
 }
+
+#[test]
+fn leaves_built_ahead_are_taken_by_their_first_calls() {
+    use lazyjit_orc::engine::{Engine, Tiering};
+    use std::sync::atomic::Ordering::Relaxed;
+    // 20 leaves, 5 called; a function that calls another is no leaf.
+    let mut source = String::from("local fs = {}\n");
+    for i in 0..20 {
+        source.push_str(&format!("fs[{i}] = function(x) return x * 2 + {i} end\n"));
+    }
+    source.push_str("local function twice(x) return fs[0](fs[0](x)) end\n");
+    source.push_str("local s = twice(1)\nfor i = 0, 4 do s = s + fs[i](i) end\n");
+    source.push_str("if s ~= 34 then error('wrong sum ' .. s) end\n");
+    let module = lazyjit_lua::compile(source.as_bytes(), "leaves").expect("compiles");
+    let tiering = Tiering { precompile_leaves: true, ..Tiering::default() };
+    let engine = Engine::with_tiering(lazyjit_orc::OptLevel::O0, tiering).expect("an engine");
+    // Waiting for the pre-compiler before anything runs: every leaf is built ahead.
+    let mut after_load = |vm: &mut lazyjit_ir::interp::Vm| {
+        let last = vm.modules().len() - 1;
+        engine.attach(vm, last).map_err(|e| e.to_string())?;
+        engine.wait_idle();
+        Ok(())
+    };
+    let status = lazyjit_lua::driver::run_module_with(module, "leaves", &[], &mut after_load, false);
+    assert!(matches!(status, Ok(0)), "{status:?}");
+    let stats = engine.stats();
+    assert_eq!(stats.precompiled.load(Relaxed), 20);
+    assert_eq!(stats.first_calls_ready.load(Relaxed), 5, "fs[0] to fs[4]");
+    assert_eq!(stats.first_calls_waited.load(Relaxed), 0);
+    // The 20 leaves (15 never called), `twice` and the main chunk, each once.
+    assert_eq!(stats.functions_compiled.load(Relaxed), 22);
+}
