@@ -73,19 +73,92 @@ pub fn run_module_with(
     let result = match result {
         Ok(_) => Ok(0),
         Err(LuaError::Exit(code)) => Ok(code),
-        Err(LuaError::Value(v)) => {
-            let message = runtime::error_to_string(&mut vm, v);
-            Err(RunError::Uncaught { message, traceback: vm.pending_traceback.take() })
-        }
-        Err(LuaError::Runtime { msg, .. }) => Err(RunError::Uncaught {
-            message: msg.replace(lazyjit_ir::interp::VARINFO, ""),
-            traceback: vm.pending_traceback.take(),
-        }),
+        Err(e) => Err(uncaught(&mut vm, e)),
     };
     if leak_vm {
         std::mem::forget(vm);
     }
     result
+}
+
+/// The error that ended a chunk (not `os.exit`), as `lua5.4` reports it.
+fn uncaught(vm: &mut Vm, e: LuaError) -> RunError {
+    let message = match e {
+        LuaError::Value(v) => runtime::error_to_string(vm, v),
+        LuaError::Runtime { msg, .. } => msg.replace(lazyjit_ir::interp::VARINFO, ""),
+        LuaError::Exit(code) => format!("exit {code}"),
+    };
+    RunError::Uncaught { message, traceback: vm.pending_traceback.take() }
+}
+
+/// An interactive session: one VM into which chunks are loaded and run one after
+/// another, sharing its globals (as in `lua5.4`'s interactive mode). Create it on a
+/// thread from [`on_vm_thread`].
+pub struct Session {
+    vm: Vm,
+}
+
+/// How a chunk of a [`Session`] ended, when it did not raise an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkEnd {
+    /// It returned.
+    Returned,
+    /// It called `os.exit` with this status.
+    Exit(i32),
+}
+
+impl Session {
+    /// A VM with the Lua runtime, `script_name` as `arg[0]` and `args` after it.
+    pub fn new(script_name: &str, args: &[String]) -> Session {
+        let mut vm = Vm::new(None);
+        // Calls are made from frames about as deep as this one.
+        let stack_marker = 0u8;
+        vm.native_stack_base = &stack_marker as *const u8 as usize;
+        runtime::install(&mut vm, script_name, args);
+        Session { vm }
+    }
+
+    /// The VM.
+    pub fn vm(&mut self) -> &mut Vm {
+        &mut self.vm
+    }
+
+    /// Loads `module`, calls `after_load` with the VM and the module's number (an
+    /// execution engine attaches it there), and runs its main chunk with `args` as `...`.
+    /// With `print_results`, the chunk's results, if any, are passed to the global
+    /// `print` (as `lua5.4` shows an expression entered interactively). Standard output
+    /// is flushed before this returns.
+    pub fn run_chunk(
+        &mut self,
+        module: Module,
+        args: &[String],
+        print_results: bool,
+        after_load: &mut dyn FnMut(&mut Vm, usize) -> Result<(), String>,
+    ) -> Result<ChunkEnd, RunError> {
+        let vm = &mut self.vm;
+        let main = vm.load(module, &runtime::registry())?;
+        after_load(vm, vm.modules().len() - 1).map_err(RunError::Engine)?;
+        let argv: Vec<_> = args.iter().map(|a| vm.new_str(a.as_bytes())).collect();
+        let mut result = vm.call(main, &argv);
+        if let (true, Ok(values)) = (print_results, &result) {
+            if !values.is_empty() {
+                let print = runtime::global(vm, "print");
+                result = vm.call(print, values).map_err(|e| {
+                    let why = match uncaught(vm, e) {
+                        RunError::Uncaught { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    LuaError::msg(format!("error calling 'print' ({why})"))
+                });
+            }
+        }
+        runtime::flush_stdout(vm);
+        match result {
+            Ok(_) => Ok(ChunkEnd::Returned),
+            Err(LuaError::Exit(code)) => Ok(ChunkEnd::Exit(code)),
+            Err(e) => Err(uncaught(vm, e)),
+        }
+    }
 }
 
 /// Compiles and runs a source text (see [`run_module`]).

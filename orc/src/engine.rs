@@ -4,6 +4,9 @@
 //! materializer lowers the function's MIR ([`crate::lower`]) and compiles it; the stub's
 //! address goes into the function's dispatch slot ([`Proto::entry`]). Nothing is compiled
 //! until a function is first called; a function never called is never compiled.
+//! Functions with the same code (the same [`code_key`]: a definition entered again in
+//! an interactive session, the same function in two modules) share one set of lazy
+//! functions, so their code is compiled once.
 //!
 //! Code comes in two shapes ([`Shape`]): *compact* code (one host call per op, several
 //! times cheaper to compile) and *inline* code (values in registers, typed fast paths
@@ -48,6 +51,10 @@ use crate::{codegen_fingerprint, compile_module_timed, glue, CodegenOptions, Cpu
 pub struct EngineStats {
     /// Functions given a lazy entry.
     pub functions_defined: AtomicU64,
+    /// Functions given the lazy code of an identical function attached before (same
+    /// code key: a definition entered again, the same function in another module):
+    /// they share whatever it compiles.
+    pub functions_shared: AtomicU64,
     /// Functions whose first code was compiled by LLVM (each counted once, whatever its
     /// shapes; not those whose first code came from the cache).
     pub functions_compiled: AtomicU64,
@@ -202,9 +209,9 @@ struct Inner {
     traces: Arc<AtomicU8>,
     /// The persistent object cache, if one is used.
     cache: std::sync::OnceLock<Arc<ObjectCache>>,
-    /// How many functions of each code key were given names so far (the second and
-    /// later identical functions get numbered names).
-    names: Mutex<HashMap<Key, u32>>,
+    /// The lazy functions defined for each code key so far: a function attached later
+    /// with the same code shares them.
+    defined: Mutex<HashMap<Key, Defined>>,
     /// Leaf symbols bound so far, and their addresses.
     leaves: Mutex<HashMap<&'static str, u64>>,
     /// Versions of functions (optimized code's protos), kept as long as their code.
@@ -337,18 +344,24 @@ pub fn code_key(loaded: &LoadedModule, proto: &Proto) -> Key {
     b.key()
 }
 
-/// The name of the lazy function of a function with code key `key` (its other code's
-/// names add suffixes), given how many functions of each key were named before
-/// (`names`, updated): a function with the same code as one named before gets a numbered
-/// name.
-fn function_name(names: &mut HashMap<Key, u32>, key: Key) -> String {
-    let seen = names.entry(key).or_insert(0);
-    let name = match *seen {
-        0 => format!("lzf.{key}"),
-        n => format!("lzf.{key}.{n}"),
-    };
-    *seen += 1;
-    name
+/// The name of the lazy function of the functions with code key `key` (its other code's
+/// names add suffixes): the same in every run and every engine.
+fn function_name(key: Key) -> String {
+    format!("lzf.{key}")
+}
+
+/// The lazy functions (stub addresses) defined for one code key, which every function
+/// with that code shares: code refers to its function only through the closure it is
+/// called with, so identical functions (a definition entered again, the same function
+/// in two modules) run the same machine code, compiled once.
+#[derive(Clone)]
+struct Defined {
+    /// The first code.
+    first: u64,
+    /// The inline code compact code moves to when hot.
+    hot: Option<u64>,
+    /// The generic on-stack entries, by loop header.
+    osr: Vec<(u32, u64)>,
 }
 
 /// A leaf function's first code, built once by whichever asks first: the leaf
@@ -401,7 +414,7 @@ impl Engine {
             stats: Arc::new(EngineStats::default()),
             traces: Arc::new(AtomicU8::new(0)),
             cache: std::sync::OnceLock::new(),
-            names: Mutex::new(HashMap::new()),
+            defined: Mutex::new(HashMap::new()),
             leaves: Mutex::new(HashMap::new()),
             versions: Mutex::new(Vec::new()),
             modules: Mutex::new(HashMap::new()),
@@ -459,7 +472,8 @@ impl Engine {
     /// module and finds that code ready. With `verify`, compiles again every function
     /// whose code the cache holds and compares the bytes instead (storing nothing).
     /// `progress` is called after each function with the number done and the total.
-    /// Returns each function's name and what became of it, in the module's order.
+    /// Returns each function's name and what became of it, in the module's order; a
+    /// function identical to one before it shares that one's code and is not listed.
     ///
     /// Without a cache ([`Engine::set_cache`]) nothing is compiled and every function is
     /// reported as failed.
@@ -473,15 +487,16 @@ impl Engine {
         use rayon::prelude::*;
         let inner = &self.inner;
         let loaded = &vm.modules()[module];
-        // The names attach would give, in a fresh engine.
-        let mut names = HashMap::new();
-        let bodies: Vec<(String, Body)> = loaded
+        // One body per code key (identical functions share their code), named as attach
+        // names it.
+        let mut seen = std::collections::HashSet::new();
+        let bodies: Vec<(usize, String, Body)> = loaded
             .protos
             .iter()
-            .map(|proto| {
+            .enumerate()
+            .filter_map(|(i, proto)| {
                 let key = code_key(loaded, proto);
-                let name = function_name(&mut names, key);
-                (name, Body { code: Some(key), ..inner.first_body(proto) })
+                seen.insert(key).then(|| (i, function_name(key), Body { code: Some(key), ..inner.first_body(proto) }))
             })
             .collect();
         let done = std::sync::atomic::AtomicUsize::new(0);
@@ -490,18 +505,19 @@ impl Engine {
         // Largest first, one function per task: the largest compile is the critical
         // path, and the small ones fill the other threads meanwhile.
         let mut order: Vec<usize> = (0..total).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(loaded.protos[i].mir.insts.len()));
+        order.sort_by_key(|&b| std::cmp::Reverse(loaded.protos[bodies[b].0].mir.insts.len()));
         let mut outcomes: Vec<(usize, (String, Ahead))> = order
             .into_par_iter()
             .with_max_len(1)
-            .map(|i| {
-                let (proto, (name, body)) = (&loaded.protos[i], &bodies[i]);
+            .map(|b| {
+                let (i, name, body) = &bodies[b];
+                let proto = &loaded.protos[*i];
                 let outcome = match cache {
                     Some(cache) => inner.ahead_one(proto, loaded, body, name, cache, verify),
                     None => Ahead::Failed("no cache to compile into".into()),
                 };
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                (i, (format!("{} (line {})", proto.describe(), proto.mir.line), outcome))
+                (*i, (format!("{} (line {})", proto.describe(), proto.mir.line), outcome))
             })
             .collect();
         outcomes.sort_by_key(|(i, _)| *i);
@@ -516,44 +532,37 @@ impl Engine {
         let loaded = &vm.modules()[module];
         inner.define_leaves(loaded)?;
         let mut leaves = Vec::new();
+        let mut defined = inner.defined.lock().unwrap_or_else(|p| p.into_inner());
         for proto in &loaded.protos {
-            let (name, code) = inner.function_name(loaded, proto);
-            let code = Some(code);
-            let first = Body { code, ..inner.first_body(proto) };
-            let hot_calls = first.hot_calls;
-            if first.osr.is_some() {
-                // The generic on-stack entries, one per loop header. Without an optimizing
-                // tier they are the entries; with one, it chooses when the loop gets hot.
-                for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
-                    let why = format!("loop at block{h} hot");
-                    let entry = Body { osr_entry: Some(h as u32), why, code, ..Body::inline(inner.opt) };
-                    let stub = inner.define_body(&format!("{name}.osr{h}"), proto, loaded, entry, false, None)?;
-                    if inner.tiering.optimize.is_some() {
-                        let key = (proto as *const Proto as usize, h as u32);
-                        inner.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).insert(key, stub);
-                    } else {
-                        proto.osr_slots[h].store(stub as usize, Ordering::Release);
-                    }
+            let code = code_key(loaded, proto);
+            let lazy = match defined.get(&code) {
+                Some(lazy) => {
+                    inner.stats.functions_shared.fetch_add(1, Ordering::Relaxed);
+                    lazy.clone()
+                }
+                None => {
+                    let lazy = inner.define_lazy(proto, loaded, code, &mut leaves)?;
+                    defined.insert(code, lazy.clone());
+                    lazy
+                }
+            };
+            for &(h, stub) in &lazy.osr {
+                if inner.tiering.optimize.is_some() {
+                    // With an optimizing tier, it chooses when the loop gets hot.
+                    let key = (proto as *const Proto as usize, h);
+                    inner.generic_osr.lock().unwrap_or_else(|p| p.into_inner()).insert(key, stub);
+                } else {
+                    proto.osr_slots[h as usize].store(stub as usize, Ordering::Release);
                 }
             }
-            // A leaf (no calls in its MIR) is built ahead, if the tiering says so; not
-            // the main chunk, which is called at once.
-            let leaf = proto.index != 0
-                && !proto.mir.insts.iter().any(|node| matches!(node.data, lazyjit_ir::InstData::Call { .. }));
-            let prebuilt = (inner.tiering.precompile_leaves && leaf).then(|| Arc::new(Prebuilt::default()));
-            if let Some(prebuilt) = &prebuilt {
-                leaves.push((proto, name.clone(), first.clone(), prebuilt.clone()));
-            }
-            let stub = inner.define_body(&name, proto, loaded, first, true, prebuilt)?;
-            if hot_calls.is_some() {
-                let body = Body { why: "hot".into(), code, ..Body::inline(inner.opt) };
-                let hot = inner.define_body(&format!("{name}.hot"), proto, loaded, body, false, None)?;
+            if let Some(hot) = lazy.hot {
                 proto.hot_entry.store(hot as usize, Ordering::Release);
             }
-            proto.first_entry.store(stub as usize, Ordering::Release);
-            proto.entry.store(stub as usize, Ordering::Release);
+            proto.first_entry.store(lazy.first as usize, Ordering::Release);
+            proto.entry.store(lazy.first as usize, Ordering::Release);
             inner.stats.functions_defined.fetch_add(1, Ordering::Relaxed);
         }
+        drop(defined);
         for (proto, name, body, prebuilt) in leaves {
             inner.precompile(proto, loaded, &name, body, prebuilt);
         }
@@ -621,6 +630,46 @@ impl Inner {
         }
     }
 
+    /// Defines the lazy functions of `proto`, whose code key is `code`: its first code,
+    /// the inline code it moves to when hot, and its generic on-stack entries. A leaf to
+    /// build ahead ([`Tiering::precompile_leaves`]; not the main chunk, which is called at
+    /// once) is added to `leaves`.
+    fn define_lazy<'p>(
+        &self,
+        proto: &'p Proto,
+        loaded: &LoadedModule,
+        code: Key,
+        leaves: &mut Vec<(&'p Proto, String, Body, Arc<Prebuilt>)>,
+    ) -> Result<Defined, OrcError> {
+        let name = function_name(code);
+        let code = Some(code);
+        let first = Body { code, ..self.first_body(proto) };
+        let mut osr = Vec::new();
+        if first.osr.is_some() {
+            for (h, _) in proto.mir.blocks.iter().enumerate().filter(|(_, b)| b.loop_header) {
+                let why = format!("loop at block{h} hot");
+                let entry = Body { osr_entry: Some(h as u32), why, code, ..Body::inline(self.opt) };
+                osr.push((h as u32, self.define_body(&format!("{name}.osr{h}"), proto, loaded, entry, false, None)?));
+            }
+        }
+        let leaf = proto.index != 0
+            && !proto.mir.insts.iter().any(|node| matches!(node.data, lazyjit_ir::InstData::Call { .. }));
+        let prebuilt = (self.tiering.precompile_leaves && leaf).then(|| Arc::new(Prebuilt::default()));
+        if let Some(prebuilt) = &prebuilt {
+            leaves.push((proto, name.clone(), first.clone(), prebuilt.clone()));
+        }
+        let hot_calls = first.hot_calls;
+        let stub = self.define_body(&name, proto, loaded, first, true, prebuilt)?;
+        let hot = match hot_calls {
+            Some(_) => {
+                let body = Body { why: "hot".into(), code, ..Body::inline(self.opt) };
+                Some(self.define_body(&format!("{name}.hot"), proto, loaded, body, false, None)?)
+            }
+            None => None,
+        };
+        Ok(Defined { first: stub, hot, osr })
+    }
+
     /// [`Engine::compile_ahead`] for one function, `body` of `proto`, named `name`.
     fn ahead_one(&self, proto: &Proto, loaded: &LoadedModule, body: &Body, name: &str, cache: &ObjectCache, verify: bool) -> Ahead {
         let symbol = crate::body_symbol(name);
@@ -644,13 +693,6 @@ impl Inner {
             None if cache.put(key, object.as_bytes()) => Ahead::Compiled,
             None => Ahead::Failed("the cache did not store it".into()),
         }
-    }
-
-    /// The name of `proto`'s lazy function (see [`function_name`]), counted among the
-    /// engine's. Returns the name and the code key.
-    fn function_name(&self, loaded: &LoadedModule, proto: &Proto) -> (String, Key) {
-        let key = code_key(loaded, proto);
-        (function_name(&mut self.names.lock().unwrap_or_else(|p| p.into_inner()), key), key)
     }
 
     /// Defines `name` as a lazy function compiling `body` of `proto`; `first`: it is the

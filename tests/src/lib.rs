@@ -103,6 +103,12 @@ pub fn test_cache_home() -> PathBuf {
     .clone()
 }
 
+/// The number `key` holds in a statistics JSON object (`orcrun --stats`).
+pub fn stat(json: &str, key: &str) -> u64 {
+    let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {json}"));
+    json[at + key.len() + 3..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().expect("a number")
+}
+
 /// A short description of a mismatch between expected and actual bytes.
 pub fn first_difference(expected: &[u8], actual: &[u8]) -> String {
     let e = String::from_utf8_lossy(expected);

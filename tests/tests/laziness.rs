@@ -1,12 +1,7 @@
 //! Nothing is compiled until it is first called: a program defining 1,000 functions of
 //! which it calls 3 compiles at most those 3 and the main chunk.
 
-use lazyjit_tests::orcrun_in;
-
-fn stat(json: &str, key: &str) -> u64 {
-    let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {json}"));
-    json[at + key.len() + 3..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().expect("a number")
-}
+use lazyjit_tests::{orcrun_in, stat};
 
 #[test]
 fn only_called_functions_are_compiled() {
@@ -27,4 +22,17 @@ fn only_called_functions_are_compiled() {
     let compiled = stat(&json, "functions_compiled");
     assert!(compiled <= 4, "{compiled} functions compiled: {json}");
     assert_eq!(compiled, 4, "main and the three called functions: {json}");
+}
+
+#[test]
+fn identical_functions_share_their_code() {
+    // `a` and `c` have the same code (names and lines aside), `b` not: three calls,
+    // two functions compiled (and the main chunk).
+    let prog = "local function a(x) return x + 1 end\nlocal function b(x) return x + 2 end\n\nlocal function c(y) return y + 1 end\nprint(a(1), b(1), c(5))\n";
+    let out = orcrun_in(&std::env::temp_dir(), &["--no-cache", "--stats", "-"], prog.as_bytes());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\t3\t6\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let json = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stat(&json, "functions_defined"), 4, "{json}");
+    assert_eq!(stat(&json, "functions_shared"), 1, "{json}");
+    assert_eq!(stat(&json, "functions_compiled"), 3, "{json}");
 }

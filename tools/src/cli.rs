@@ -7,6 +7,10 @@
 //! orcrun [OPTIONS] FILE.lua [ARGS...]   run a file (ARGS become `...` and `arg`)
 //! orcrun [OPTIONS] -e CODE [ARGS...]    run a string
 //! orcrun [OPTIONS] - [ARGS...]          run standard input
+//! orcrun [OPTIONS] [-i [FILE.lua [ARGS...]]]
+//!                                       the interactive mode (see `repl.rs`), after
+//!                                       FILE if given; without -i, when standard input
+//!                                       is a terminal (else it is the program)
 //! OPTIONS: --policy P       run under tier policy P: a built-in one (default,
 //!                           baseline-only, optimize-now) or a RON file (the default:
 //!                           `--policy default`, policies/default.ron)
@@ -33,14 +37,16 @@
 //!                                       cached functions again and compare the bytes
 //! ```
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
+
+use crate::repl;
 
 use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
 
-const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] (FILE.lua | -e CODE | -) [ARGS...]
+const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] [-i] [FILE.lua | -e CODE | -] [ARGS...]
        orcrun compile [--policy P] [--tier T] [--cache-dir DIR] FILE.lua
        orcrun cache (stats | clear | verify [FILE.lua]) [--policy P] [--cache-dir DIR]";
 
@@ -90,7 +96,10 @@ struct Options {
     stats_json: Option<String>,
     traces: Traces,
     cache: CacheChoice,
-    source: Source,
+    /// `-i`: the interactive mode, after the script if one is given.
+    interactive: bool,
+    /// None: no script (standard input is read, or the interactive mode starts).
+    source: Option<Source>,
     args: Vec<String>,
 }
 
@@ -194,8 +203,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     let mut stats_json = None;
     let mut traces = Traces::default();
     let mut cache = CacheChoice::default();
+    let mut interactive = false;
     let source = loop {
-        let Some(arg) = argv.next() else { return Err(USAGE.to_string()) };
+        let Some(arg) = argv.next() else { break None };
         match arg.as_str() {
             "--tier" => match argv.next().as_deref() {
                 Some("interp") => tier = Tier::Interp,
@@ -223,25 +233,34 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             "--stats-json" => stats_json = Some(argv.next().ok_or("--stats-json needs a path")?),
             "--cache-dir" => cache.dir = Some(argv.next().ok_or("--cache-dir needs a directory")?),
             "--no-cache" => cache.off = true,
-            "-e" => break Source::Code(argv.next().ok_or("-e needs a chunk of code")?),
-            "-" => break Source::Stdin,
+            "-i" => interactive = true,
+            "-e" => break Some(Source::Code(argv.next().ok_or("-e needs a chunk of code")?)),
+            "-" => break Some(Source::Stdin),
             "-h" | "--help" => return Err(USAGE.to_string()),
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unrecognized option '{s}'\n{USAGE}")),
-            _ => break Source::File(arg),
+            _ => break Some(Source::File(arg)),
         }
     };
+    if interactive && matches!(source, Some(Source::Stdin)) {
+        return Err("-i reads its input from standard input: it cannot run a script from there too".to_string());
+    }
+    if interactive && (emit_mir || emit_llvm) {
+        return Err("--emit does not work with -i".to_string());
+    }
     if cache.off && cache.dir.is_some() {
         return Err("--cache-dir and --no-cache exclude each other".to_string());
     }
-    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, cache, source, args: argv.collect() })
+    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, cache, interactive, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct RunStats {
     /// The tier's name, or the policy's.
     pub tier: String,
     pub functions_defined: usize,
+    /// Functions that share the code of an identical function defined before.
+    pub functions_shared: u64,
     pub functions_compiled: u64,
     /// Code found in the persistent cache, and looked up there in vain.
     pub cache_hits: u64,
@@ -321,20 +340,59 @@ pub struct Jit {
     pub emit_llvm: LlvmEmitter,
     /// `orcrun compile` and `orcrun cache ...`.
     pub cache_command: fn(&CacheCommand) -> ExitCode,
+    /// The engine of an interactive session.
+    pub repl_host: fn(&JitConfig) -> Result<Box<dyn repl::Host>, String>,
 }
 
 impl RunStats {
-    fn to_json(&self) -> String {
+    /// Time compiling: passes, LLVM and linking.
+    pub fn compile_ns(&self) -> u64 {
+        self.passes_ns + self.llvm_ir_ns + self.llvm_opt_ns + self.codegen_ns + self.link_ns
+    }
+
+    /// What happened after `before` (taken from the same run).
+    #[allow(dead_code)] // used by the interactive mode only
+    pub fn since(&self, before: &RunStats) -> RunStats {
+        RunStats {
+            tier: self.tier.clone(),
+            functions_defined: self.functions_defined - before.functions_defined,
+            functions_shared: self.functions_shared - before.functions_shared,
+            functions_compiled: self.functions_compiled - before.functions_compiled,
+            cache_hits: self.cache_hits - before.cache_hits,
+            cache_misses: self.cache_misses - before.cache_misses,
+            precompiled: self.precompiled - before.precompiled,
+            first_calls_ready: self.first_calls_ready - before.first_calls_ready,
+            first_calls_waited: self.first_calls_waited - before.first_calls_waited,
+            compiles_compact: self.compiles_compact - before.compiles_compact,
+            compiles_inline: self.compiles_inline - before.compiles_inline,
+            compiles_osr: self.compiles_osr - before.compiles_osr,
+            compiles_optimized: self.compiles_optimized - before.compiles_optimized,
+            deopts: self.deopts - before.deopts,
+            passes_ns: self.passes_ns - before.passes_ns,
+            parse_ns: self.parse_ns - before.parse_ns,
+            lower_mir_ns: self.lower_mir_ns - before.lower_mir_ns,
+            llvm_ir_ns: self.llvm_ir_ns - before.llvm_ir_ns,
+            llvm_opt_ns: self.llvm_opt_ns - before.llvm_opt_ns,
+            codegen_ns: self.codegen_ns - before.codegen_ns,
+            link_ns: self.link_ns - before.link_ns,
+            run_ns: self.run_ns - before.run_ns,
+            reported: self.reported,
+        }
+    }
+
+    /// The statistics as one JSON object.
+    pub fn to_json(&self) -> String {
         let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
         format!(
             concat!(
-                "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_compiled\":{},\"cache_hits\":{},\"cache_misses\":{},",
+                "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_shared\":{},\"functions_compiled\":{},\"cache_hits\":{},\"cache_misses\":{},",
                 "\"precompiled\":{},\"first_calls_ready\":{},\"first_calls_waited\":{},",
                 "\"compiles\":{{\"compact\":{},\"inline\":{},\"osr\":{},\"optimized\":{}}},\"deopts\":{},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
                 "\"passes\":{},\"llvm_ir\":{},\"llvm_opt\":{},\"codegen\":{},\"link\":{},\"run\":{}}}}}"
             ),
             self.tier,
             self.functions_defined,
+            self.functions_shared,
             self.functions_compiled,
             self.cache_hits,
             self.cache_misses,
@@ -408,6 +466,53 @@ fn exec_jit() -> ExitCode {
     ExitCode::from(1)
 }
 
+/// A script's source, chunk name and `arg[0]`.
+fn read_source(source: &Source) -> Result<(Vec<u8>, String, String), String> {
+    Ok(match source {
+        Source::File(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot open {path}: {e}"))?;
+            (bytes, path.clone(), path.clone())
+        }
+        Source::Code(code) => (code.clone().into_bytes(), "(command line)".to_string(), "-e".to_string()),
+        Source::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read stdin: {e}"))?;
+            (buf, "stdin".to_string(), "-".to_string())
+        }
+    })
+}
+
+/// The interactive mode (see `repl.rs`), after `script` if there is one.
+fn interactive(opts: Options, script: Option<(Vec<u8>, String, String)>, jit: Option<Jit>) -> ExitCode {
+    let tier = match opts.tier {
+        Tier::Policy => opts.policy.clone().unwrap_or_else(|| "default".to_string()),
+        tier => tier.name().to_string(),
+    };
+    let script = script.map(|(source, chunkname, _)| (source, chunkname, opts.args.clone()));
+    let options = repl::Options { tier, script, stats: opts.stats, stats_json: opts.stats_json.clone() };
+    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache };
+    std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
+    let outcome = driver::on_vm_thread(move || {
+        let mut host: Box<dyn repl::Host> = match (opts.tier, jit) {
+            (Tier::Interp, _) | (_, None) => Box::new(repl::Interp),
+            (_, Some(jit)) => match (jit.repl_host)(&config) {
+                Ok(host) => host,
+                Err(msg) => {
+                    eprintln!("orcrun: {msg}");
+                    return 1;
+                }
+            },
+        };
+        let status = repl::run(host.as_mut(), &options);
+        // Compiles may still run in the background; nothing waits for them.
+        LEFT_COMPILING.store(true, std::sync::atomic::Ordering::Release);
+        std::mem::forget(host);
+        status
+    });
+    let status = outcome.unwrap_or(1).clamp(0, 255);
+    end_now(ExitCode::from(status as u8), status)
+}
+
 /// The whole command: `jit` runs compiling tiers (`None`: hand them to `orcrun-jit`).
 pub fn main_with(jit: Option<Jit>) -> ExitCode {
     let first = std::env::args().nth(1);
@@ -423,7 +528,7 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
             },
         };
     }
-    let opts = match parse_args(std::env::args().skip(1)) {
+    let mut opts = match parse_args(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("orcrun: {msg}");
@@ -434,24 +539,27 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
     if (opts.tier != Tier::Interp || opts.emit_llvm) && jit.is_none() && !opts.emit_mir {
         return exec_jit();
     }
-    let (source, chunkname, script) = match &opts.source {
-        Source::File(path) => match std::fs::read(path) {
-            Ok(bytes) => (bytes, path.clone(), path.clone()),
-            Err(e) => {
-                eprintln!("orcrun: cannot open {path}: {e}");
-                return ExitCode::from(1);
-            }
-        },
-        Source::Code(code) => (code.clone().into_bytes(), "(command line)".to_string(), "-e".to_string()),
-        Source::Stdin => {
-            let mut buf = Vec::new();
-            if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
-                eprintln!("orcrun: cannot read stdin: {e}");
-                return ExitCode::from(1);
-            }
-            (buf, "stdin".to_string(), "-".to_string())
+    let source = match opts.source.take() {
+        Some(source) => Some(source),
+        None if opts.emit_mir || opts.emit_llvm => {
+            eprintln!("orcrun: --emit needs a file\n{USAGE}");
+            return ExitCode::from(1);
+        }
+        // Like lua5.4: interactive on a terminal, else standard input is the program.
+        None if opts.interactive || std::io::stdin().is_terminal() => None,
+        None => Some(Source::Stdin),
+    };
+    let script = match source.as_ref().map(read_source).transpose() {
+        Ok(script) => script,
+        Err(msg) => {
+            eprintln!("orcrun: {msg}");
+            return ExitCode::from(1);
         }
     };
+    if opts.interactive || script.is_none() {
+        return interactive(opts, script, jit);
+    }
+    let Some((source, chunkname, script)) = script else { unreachable!("a script is read unless interactive") };
     if opts.emit_mir || opts.emit_llvm {
         return match lazyjit_lua::compile(&source, &chunkname) {
             Ok(module) if opts.emit_llvm => match jit.map(|j| (j.emit_llvm)(module, opts.only_fn.as_deref(), opts.tier)) {

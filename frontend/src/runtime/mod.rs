@@ -174,6 +174,13 @@ pub(crate) fn set_field(vm: &mut Vm, t: Val, name: &str, v: Val) {
     raw_set(vm, t, k, v);
 }
 
+/// A global's value (raw: the globals table has no metatable of the runtime's making).
+pub fn global(vm: &mut Vm, name: &str) -> Val {
+    let k = vm.fixed_str(name.as_bytes());
+    // SAFETY: the globals table lives as long as the VM.
+    unsafe { (*vm.globals).get(k) }
+}
+
 /// Sets a global.
 pub(crate) fn set_global(vm: &mut Vm, name: &str, v: Val) {
     let g = Val::from_raw(Tag::Table, vm.globals as u64);

@@ -4,6 +4,9 @@
 #[path = "../cli.rs"]
 mod cli;
 
+#[path = "../repl.rs"]
+mod repl;
+
 #[path = "../alloc.rs"]
 mod alloc;
 
@@ -72,6 +75,64 @@ fn report_cache_warnings(engine: &Engine) {
     }
 }
 
+/// An engine for `config`: its tier or policy, traces and cache.
+fn start_engine(config: &cli::JitConfig) -> Result<Engine, String> {
+    let (tiering, opt, policy) = tiering_of(config.tier, config.policy.as_deref())?;
+    let engine = Engine::with_tiering(opt, tiering).map_err(|e| format!("cannot start the JIT: {e}"))?;
+    engine.set_traces(Traces { tier: config.traces.tier, deopt: config.traces.deopt });
+    if let Some(cache) = open_cache(&config.cache, &policy) {
+        engine.set_cache(cache);
+    }
+    Ok(engine)
+}
+
+/// Sets the engine's counters and compile phase times in `stats`.
+fn fill_stats(engine: &Engine, stats: &mut cli::RunStats) {
+    let s = engine.stats();
+    stats.functions_shared = s.functions_shared.load(Ordering::Relaxed);
+    stats.functions_compiled = s.functions_compiled.load(Ordering::Relaxed);
+    stats.cache_hits = s.cache_hits.load(Ordering::Relaxed);
+    stats.cache_misses = s.cache_misses.load(Ordering::Relaxed);
+    stats.precompiled = s.precompiled.load(Ordering::Relaxed);
+    stats.first_calls_ready = s.first_calls_ready.load(Ordering::Relaxed);
+    stats.first_calls_waited = s.first_calls_waited.load(Ordering::Relaxed);
+    stats.compiles_compact = s.compiles_compact.load(Ordering::Relaxed);
+    stats.compiles_inline = s.compiles_inline.load(Ordering::Relaxed);
+    stats.compiles_osr = s.compiles_osr.load(Ordering::Relaxed);
+    stats.compiles_optimized = s.compiles_optimized.load(Ordering::Relaxed);
+    stats.deopts = s.deopts.load(Ordering::Relaxed);
+    stats.passes_ns = s.passes_ns.load(Ordering::Relaxed);
+    stats.llvm_ir_ns = s.llvm_ir_ns.load(Ordering::Relaxed);
+    stats.llvm_opt_ns = s.llvm_opt_ns.load(Ordering::Relaxed);
+    stats.codegen_ns = s.codegen_ns.load(Ordering::Relaxed);
+    stats.link_ns = engine.link_ns();
+}
+
+/// The engine of an interactive session: every input's module is attached to it.
+struct ReplEngine(Engine);
+
+impl repl::Host for ReplEngine {
+    fn attach(&mut self, vm: &mut lazyjit_ir::interp::Vm, module: usize) -> Result<(), String> {
+        self.0.attach(vm, module).map_err(|e| format!("cannot set up the JIT: {e}"))
+    }
+
+    fn counters(&mut self, stats: &mut cli::RunStats) {
+        self.0.wait_idle();
+        fill_stats(&self.0, stats);
+    }
+
+    fn report(&mut self) {
+        for e in self.0.errors() {
+            eprintln!("orcrun: JIT: {e}");
+        }
+        report_cache_warnings(&self.0);
+    }
+}
+
+fn repl_host(config: &cli::JitConfig) -> Result<Box<dyn repl::Host>, String> {
+    Ok(Box::new(ReplEngine(start_engine(config)?)))
+}
+
 /// Runs `module` compiled lazily: under a policy, or in the baseline tier's code shapes
 /// that `tier` asks for (generic inline code at O0).
 fn run_jit(
@@ -81,15 +142,8 @@ fn run_jit(
     config: &cli::JitConfig,
     stats: &mut cli::RunStats,
 ) -> Result<i32, RunError> {
+    let engine = start_engine(config).map_err(RunError::Engine)?;
     let traces = config.traces;
-    let (tiering, opt, policy) = tiering_of(config.tier, config.policy.as_deref()).map_err(RunError::Engine)?;
-    // The engine outlives the VM's run: its code is only called from within it.
-    let engine = Engine::with_tiering(opt, tiering)
-        .map_err(|e| RunError::Engine(format!("cannot start the JIT: {e}")))?;
-    engine.set_traces(Traces { tier: traces.tier, deopt: traces.deopt });
-    if let Some(cache) = open_cache(&config.cache, &policy) {
-        engine.set_cache(cache);
-    }
     let t = Instant::now();
     // Background compiles still running when the program ends are waited for only when
     // something reports on them; else the process ends without them.
@@ -120,25 +174,8 @@ fn run_jit(
         eprintln!("orcrun: JIT: {e}");
     }
     report_cache_warnings(&engine);
-    let s = engine.stats();
-    stats.functions_compiled = s.functions_compiled.load(Ordering::Relaxed);
-    stats.cache_hits = s.cache_hits.load(Ordering::Relaxed);
-    stats.cache_misses = s.cache_misses.load(Ordering::Relaxed);
-    stats.precompiled = s.precompiled.load(Ordering::Relaxed);
-    stats.first_calls_ready = s.first_calls_ready.load(Ordering::Relaxed);
-    stats.first_calls_waited = s.first_calls_waited.load(Ordering::Relaxed);
-    stats.compiles_compact = s.compiles_compact.load(Ordering::Relaxed);
-    stats.compiles_inline = s.compiles_inline.load(Ordering::Relaxed);
-    stats.compiles_osr = s.compiles_osr.load(Ordering::Relaxed);
-    stats.compiles_optimized = s.compiles_optimized.load(Ordering::Relaxed);
-    stats.deopts = s.deopts.load(Ordering::Relaxed);
-    stats.passes_ns = s.passes_ns.load(Ordering::Relaxed);
-    stats.llvm_ir_ns = s.llvm_ir_ns.load(Ordering::Relaxed);
-    stats.llvm_opt_ns = s.llvm_opt_ns.load(Ordering::Relaxed);
-    stats.codegen_ns = s.codegen_ns.load(Ordering::Relaxed);
-    stats.link_ns = engine.link_ns();
-    let compile = stats.passes_ns + stats.llvm_ir_ns + stats.llvm_opt_ns + stats.codegen_ns + stats.link_ns;
-    stats.run_ns = total.saturating_sub(compile);
+    fill_stats(&engine, stats);
+    stats.run_ns = total.saturating_sub(stats.compile_ns());
     r
 }
 
@@ -258,5 +295,5 @@ fn cache_command_inner(cmd: &cli::CacheCommand) -> Result<ExitCode, String> {
 }
 
 fn main() -> ExitCode {
-    cli::main_with(Some(cli::Jit { run: run_jit, emit_llvm, cache_command }))
+    cli::main_with(Some(cli::Jit { run: run_jit, emit_llvm, cache_command, repl_host }))
 }

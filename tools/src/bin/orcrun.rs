@@ -5,6 +5,9 @@
 #[path = "../cli.rs"]
 mod cli;
 
+#[path = "../repl.rs"]
+mod repl;
+
 #[path = "../alloc.rs"]
 mod alloc;
 
