@@ -16,7 +16,9 @@
 //! reader sees a whole entry or none, however many processes store the same key at
 //! once. An entry that fails any check (truncated, empty, corrupt, another format
 //! version, another key's bytes) is reported as [`Lookup::Rejected`], never loaded; the
-//! caller compiles and stores, which replaces it.
+//! caller compiles and stores, which replaces it. [`ObjectCache::put_later`] leaves the
+//! writing to the cache's own thread, so that a compiling thread does not wait for the
+//! file system; [`ObjectCache::flush`] (and dropping the cache) waits for it.
 //!
 //! # Size
 //! [`CacheConfig::max_bytes`] bounds the directory: after a process's first store, and
@@ -37,7 +39,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
 pub use entry::EntryError;
@@ -141,6 +143,42 @@ struct Inner {
     checked: AtomicBool,
     /// Numbers temporary files apart within the process.
     temp_seq: AtomicU64,
+    /// Stores left to the writer thread ([`ObjectCache::put_later`]).
+    writer: Mutex<Writer>,
+    /// Signalled when the writer thread has done every store handed to it.
+    drained: Condvar,
+}
+
+/// The writer thread's queue, made at the first [`ObjectCache::put_later`].
+#[derive(Debug, Default)]
+struct Writer {
+    /// Where stores go (`None` before the first, and after the cache is dropped).
+    sender: Option<mpsc::Sender<(Key, Vec<u8>)>>,
+    /// Stores handed over and not done yet.
+    pending: usize,
+}
+
+/// The writer thread: stores what `receiver` brings while the cache lives.
+fn write_all(inner: &Weak<Inner>, receiver: &mpsc::Receiver<(Key, Vec<u8>)>) {
+    while let Ok((key, bytes)) = receiver.recv() {
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.writable.load(Ordering::Relaxed) {
+            Inner::store(&inner, key, &bytes);
+        }
+        let mut writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.pending -= 1;
+        if writer.pending == 0 {
+            inner.drained.notify_all();
+        }
+    }
+}
+
+impl Drop for ObjectCache {
+    /// Finishes the stores left to the writer thread, and ends it.
+    fn drop(&mut self) {
+        self.flush();
+        self.inner.writer.lock().unwrap_or_else(|p| p.into_inner()).sender = None;
+    }
 }
 
 /// Entries refreshed by a hit only when older than this (a hit is a read; writing the
@@ -165,6 +203,8 @@ impl ObjectCache {
                 stored_since_check: AtomicU64::new(0),
                 checked: AtomicBool::new(false),
                 temp_seq: AtomicU64::new(0),
+                writer: Mutex::new(Writer::default()),
+                drained: Condvar::new(),
             }),
         };
         if let Err(e) = fs::create_dir_all(&cache.inner.dir) {
@@ -200,8 +240,7 @@ impl ObjectCache {
 
     /// The file an entry of `key` lives in.
     pub fn entry_path(&self, key: Key) -> PathBuf {
-        let hex = key.to_hex();
-        self.inner.dir.join(&hex[..2]).join(&hex[2..])
+        self.inner.entry_path(key)
     }
 
     /// Looks `key` up.
@@ -237,30 +276,48 @@ impl ObjectCache {
     /// Stores `payload` under `key` (replacing any entry there). Returns whether it was
     /// stored; a failure turns storing off for the process, with a warning.
     pub fn put(&self, key: Key, payload: &[u8]) -> bool {
-        let inner = &self.inner;
-        if !inner.writable.load(Ordering::Relaxed) {
+        if !self.is_writable() {
             return false;
         }
-        let path = self.entry_path(key);
+        Inner::store(&self.inner, key, &entry::encode(key, payload))
+    }
+
+    /// [`ObjectCache::put`] on the cache's writer thread, so that the caller does not
+    /// wait for the file system (creating a file costs a fraction of a millisecond on
+    /// some, as much as compiling a small function). The entry is on disk once
+    /// [`ObjectCache::flush`] returns; a process that ends without flushing may lose it
+    /// (the next run compiles it again).
+    pub fn put_later(&self, key: Key, payload: &[u8]) {
+        if !self.is_writable() {
+            return;
+        }
         let bytes = entry::encode(key, payload);
-        if let Err(e) = inner.write_atomically(&path, &bytes) {
-            inner.stop_storing(format!("cannot store in cache directory {}: {e}; compiled code is not cached", inner.dir.display()));
-            return false;
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if writer.sender.is_none() {
+            let (sender, receiver) = mpsc::channel::<(Key, Vec<u8>)>();
+            // The thread holds the cache weakly: it ends when the cache is dropped.
+            let inner = Arc::downgrade(&self.inner);
+            let spawned = std::thread::Builder::new().name("lazyjit-cache-write".into()).spawn(move || write_all(&inner, &receiver));
+            if spawned.is_err() {
+                drop(writer);
+                self.put(key, payload);
+                return;
+            }
+            writer.sender = Some(sender);
         }
-        inner.counters.stores.fetch_add(1, Ordering::Relaxed);
-        let since = inner.stored_since_check.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64;
-        let first = !inner.checked.swap(true, Ordering::Relaxed);
-        if first || since > inner.max_bytes / 8 {
-            inner.stored_since_check.store(0, Ordering::Relaxed);
-            let inner = Arc::clone(inner);
-            // Eviction reads the whole directory: off the compiling thread. A process
-            // that ends meanwhile leaves it half done, which is harmless.
-            let spawned = std::thread::Builder::new().name("lazyjit-cache-evict".into()).spawn(move || {
-                let _ = inner.evict(inner.max_bytes);
-            });
-            drop(spawned);
+        let sent = writer.sender.as_ref().is_some_and(|s| s.send((key, bytes)).is_ok());
+        if sent {
+            writer.pending += 1;
         }
-        true
+    }
+
+    /// Waits until every store handed to the writer thread ([`ObjectCache::put_later`])
+    /// is done.
+    pub fn flush(&self) {
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        while writer.pending > 0 {
+            writer = self.inner.drained.wait(writer).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Every entry on disk (files whose names spell a key; nothing else is looked at).
@@ -321,6 +378,33 @@ impl ObjectCache {
 }
 
 impl Inner {
+    fn entry_path(&self, key: Key) -> PathBuf {
+        let hex = key.to_hex();
+        self.dir.join(&hex[..2]).join(&hex[2..])
+    }
+
+    /// Writes an encoded entry of `key` (see [`ObjectCache::put`]).
+    fn store(self: &Arc<Self>, key: Key, bytes: &[u8]) -> bool {
+        if let Err(e) = self.write_atomically(&self.entry_path(key), bytes) {
+            self.stop_storing(format!("cannot store in cache directory {}: {e}; compiled code is not cached", self.dir.display()));
+            return false;
+        }
+        self.counters.stores.fetch_add(1, Ordering::Relaxed);
+        let since = self.stored_since_check.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64;
+        let first = !self.checked.swap(true, Ordering::Relaxed);
+        if first || since > self.max_bytes / 8 {
+            self.stored_since_check.store(0, Ordering::Relaxed);
+            let inner = Arc::clone(self);
+            // Eviction reads the whole directory: off the compiling thread. A process
+            // that ends meanwhile leaves it half done, which is harmless.
+            let spawned = std::thread::Builder::new().name("lazyjit-cache-evict".into()).spawn(move || {
+                let _ = inner.evict(inner.max_bytes);
+            });
+            drop(spawned);
+        }
+        true
+    }
+
     fn stop_storing(&self, warning: String) {
         if self.writable.swap(false, Ordering::Relaxed) {
             self.warnings.lock().unwrap_or_else(|p| p.into_inner()).push(warning);

@@ -237,3 +237,52 @@ fn a_directory_removed_mid_run_is_made_again() {
     assert_eq!(cache.get(key(2)), Lookup::Hit(b"after".to_vec()));
     assert!(cache.take_warnings().is_empty());
 }
+
+#[test]
+fn stores_left_to_the_writer_thread_land_by_flush_or_drop() {
+    let dir = temp_dir("put-later");
+    let cache = ObjectCache::open(CacheConfig::at(&dir));
+    for n in 0..200 {
+        cache.put_later(key(n), format!("object {n}").as_bytes());
+    }
+    cache.flush();
+    assert_eq!(cache.counters().stores.load(Relaxed), 200);
+    let other = ObjectCache::open(CacheConfig::at(&dir));
+    for n in 0..200 {
+        assert_eq!(other.get(key(n)), Lookup::Hit(format!("object {n}").into_bytes()), "entry {n}");
+    }
+    // Dropping the cache finishes what was handed over.
+    for n in 200..300 {
+        cache.put_later(key(n), b"late");
+    }
+    drop(cache);
+    for n in 200..300 {
+        assert_eq!(other.get(key(n)), Lookup::Hit(b"late".to_vec()), "entry {n}");
+    }
+    assert!(other.take_warnings().is_empty());
+}
+
+#[test]
+fn a_failing_writer_thread_warns_once_and_flush_returns() {
+    let blocker = temp_dir("put-later-blocked");
+    fs::write(&blocker, b"a file where the cache directory would be").unwrap();
+    let cache = ObjectCache::open(CacheConfig::at(blocker.join("cache")));
+    // Opening warned already and turned storing off: nothing is handed over.
+    cache.put_later(key(1), b"x");
+    cache.flush();
+    assert_eq!(cache.take_warnings().len(), 1);
+
+    // A directory removed and replaced by a file after opening: the writer's store fails.
+    let dir = temp_dir("put-later-gone");
+    let cache = ObjectCache::open(CacheConfig::at(&dir));
+    fs::remove_dir_all(&dir).unwrap();
+    fs::write(&dir, b"no longer a directory").unwrap();
+    for n in 0..10 {
+        cache.put_later(key(n), b"x");
+    }
+    cache.flush();
+    assert_eq!(cache.counters().stores.load(Relaxed), 0);
+    assert_eq!(cache.take_warnings().len(), 1, "one warning however many stores failed");
+    assert!(!cache.is_writable());
+    let _ = fs::remove_file(&dir);
+}

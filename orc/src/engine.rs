@@ -461,9 +461,20 @@ impl Engine {
         self.inner.session.take_errors()
     }
 
-    /// Waits until no background compile is running.
+    /// Waits until no background compile is running and the code compiled so far is in
+    /// the cache (stores are written on the cache's own thread:
+    /// [`ObjectCache::put_later`]).
     pub fn wait_idle(&self) {
         self.inner.wait_idle();
+        self.flush_cache();
+    }
+
+    /// Waits until the code compiled so far is in the cache (not for background
+    /// compiles).
+    pub fn flush_cache(&self) {
+        if let Some(cache) = self.inner.cache.get() {
+            cache.flush();
+        }
     }
 
     /// Compiles the first code of every function of the VM's module number `module` into
@@ -577,7 +588,7 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.inner.wait_idle();
+        self.wait_idle();
     }
 }
 
@@ -1047,7 +1058,8 @@ fn build_body(
     };
     count.fetch_add(1, Ordering::Relaxed);
     if let (Some(cache), Some(key)) = (cache, key) {
-        cache.put(key, object.as_bytes());
+        // The caller (a first call, most often) does not wait for the file system.
+        cache.put_later(key, object.as_bytes());
     }
     trace("");
     Ok(object)

@@ -34,6 +34,8 @@ pub trait Host {
     fn counters(&mut self, stats: &mut RunStats);
     /// Reports what went wrong in the engine since the last call (on standard error).
     fn report(&mut self);
+    /// Ends the session: what was compiled is stored, what went wrong reported.
+    fn finish(&mut self) {}
 }
 
 /// The interpreter: nothing to attach, nothing compiled.
@@ -239,6 +241,7 @@ pub fn run(host: &mut dyn Host, options: &Options) -> i32 {
             Err(e) => report_error(&e),
         }
     });
+    host.finish();
     if options.stats {
         eprintln!("{}", total.to_json());
     }

@@ -127,6 +127,11 @@ impl repl::Host for ReplEngine {
         }
         report_cache_warnings(&self.0);
     }
+
+    fn finish(&mut self) {
+        self.0.flush_cache();
+        self.report();
+    }
 }
 
 fn repl_host(config: &cli::JitConfig) -> Result<Box<dyn repl::Host>, String> {
@@ -160,6 +165,7 @@ fn run_jit(
     );
     if !wait {
         cli::LEFT_COMPILING.store(true, Ordering::Release);
+        engine.flush_cache();
         for e in engine.errors() {
             eprintln!("orcrun: JIT: {e}");
         }
