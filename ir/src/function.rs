@@ -254,6 +254,69 @@ impl VarKind {
     }
 }
 
+/// What a function refers to in its module, numbered from 0 in the order of first
+/// use ([`Function::local_refs`]): a function's *local numbers*. Compiled code reaches
+/// strings, runtime functions and functions through per-function tables in this
+/// order, so the same function compiles to the same code wherever it is in whatever
+/// module.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalRefs {
+    /// String constants.
+    pub strs: Vec<StrId>,
+    /// Runtime functions called (their declarations shape the code: a cache key must
+    /// cover them).
+    pub rts: Vec<RtId>,
+    /// Functions of which closures are made.
+    pub funcs: Vec<FuncId>,
+    /// `strs` by string (a function may use hundreds).
+    str_numbers: HashMap<StrId, u32>,
+}
+
+impl LocalRefs {
+    fn add_str(&mut self, s: StrId) {
+        let next = self.strs.len() as u32;
+        if let std::collections::hash_map::Entry::Vacant(e) = self.str_numbers.entry(s) {
+            e.insert(next);
+            self.strs.push(s);
+        }
+    }
+
+    /// The local number of string `s`.
+    pub fn str_number(&self, s: StrId) -> Option<u32> {
+        self.str_numbers.get(&s).copied()
+    }
+
+    /// The local number of runtime function `rt`.
+    pub fn rt_number(&self, rt: RtId) -> Option<u32> {
+        self.rts.iter().position(|&r| r == rt).map(|i| i as u32)
+    }
+
+    /// The local number of function `f`.
+    pub fn func_number(&self, f: FuncId) -> Option<u32> {
+        self.funcs.iter().position(|&g| g == f).map(|i| i as u32)
+    }
+
+    /// `c` with a string by its local number.
+    fn localize_const(&self, c: Const) -> Const {
+        match c {
+            Const::Str(s) => Const::Str(StrId(self.str_number(s).unwrap_or(u32::MAX))),
+            other => other,
+        }
+    }
+
+    /// `data` with its string, runtime function or function by local number.
+    fn localize(&self, data: &InstData) -> InstData {
+        let mut data = data.clone();
+        match &mut data {
+            InstData::Const { imm, .. } => *imm = self.localize_const(*imm),
+            InstData::RtCall { rt, .. } => *rt = RtId(self.rt_number(*rt).unwrap_or(u32::MAX)),
+            InstData::Closure { func, .. } => *func = FuncId(self.func_number(*func).unwrap_or(u32::MAX)),
+            _ => {}
+        }
+        data
+    }
+}
+
 /// A named operand of an instruction, for error messages.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct VarName {
@@ -389,38 +452,64 @@ impl Function {
     }
 
     /// Feeds `h` everything about the function that shapes its machine code: its
-    /// signature, blocks, instructions (with their string, runtime-function and
-    /// function *indices*, which compiled code uses), values and snapshots; not its
-    /// name, its definition line or its instructions' source information, which
-    /// compiled code never reads. Two functions that hash alike compile to the same
-    /// code in a module with the same runtime declarations at the indices they use
-    /// (see [`Function::runtime_refs`]); a persistent code cache keys on this.
+    /// signature, blocks, instructions, values and snapshots, with every string,
+    /// runtime function and function it refers to by its *local number*
+    /// ([`Function::local_refs`]: compiled code reaches them through tables of its own,
+    /// so it does not depend on where they are in the module); not its name, its
+    /// definition line or its instructions' source information, which compiled code
+    /// never reads. Two functions that hash alike compile to the same code where the
+    /// runtime functions they call have the same declarations (see
+    /// [`LocalRefs::rts`]); a persistent code cache keys on this.
     pub fn hash_code<H: std::hash::Hasher>(&self, h: &mut H) {
         use std::hash::Hash;
+        let refs = self.local_refs();
         (self.params, self.vararg, self.upvals, self.sites).hash(h);
         self.blocks.hash(h);
         self.insts.len().hash(h);
         for node in &self.insts {
-            node.data.hash(h);
+            refs.localize(&node.data).hash(h);
             node.results.hash(h);
         }
         self.values.hash(h);
-        self.snapshots.hash(h);
+        self.snapshots.len().hash(h);
+        for snap in &self.snapshots {
+            let mut snap = snap.clone();
+            for (_, source) in &mut snap.entries {
+                if let SnapSource::Const(c) = source {
+                    *c = refs.localize_const(*c);
+                }
+            }
+            snap.hash(h);
+        }
     }
 
-    /// The runtime functions the function calls (`rtcall`), by index, each once, in
-    /// increasing order.
-    pub fn runtime_refs(&self) -> Vec<RtId> {
-        let mut refs: Vec<RtId> = self
-            .insts
-            .iter()
-            .filter_map(|node| match node.data {
-                InstData::RtCall { rt, .. } => Some(rt),
-                _ => None,
-            })
-            .collect();
-        refs.sort_unstable();
-        refs.dedup();
+    /// The strings, runtime functions and functions of the module the function refers
+    /// to, each once, in the order of first use (instructions, then snapshots).
+    pub fn local_refs(&self) -> LocalRefs {
+        let mut refs = LocalRefs::default();
+        for node in &self.insts {
+            match node.data {
+                InstData::Const { imm: Const::Str(s), .. } => refs.add_str(s),
+                InstData::RtCall { rt, .. } => {
+                    if !refs.rts.contains(&rt) {
+                        refs.rts.push(rt);
+                    }
+                }
+                InstData::Closure { func, .. } => {
+                    if !refs.funcs.contains(&func) {
+                        refs.funcs.push(func);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for snap in &self.snapshots {
+            for (_, source) in &snap.entries {
+                if let SnapSource::Const(Const::Str(s)) = *source {
+                    refs.add_str(s);
+                }
+            }
+        }
         refs
     }
 

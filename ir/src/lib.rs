@@ -18,7 +18,7 @@ pub mod verify;
 pub use builder::FunctionBuilder;
 pub use entity::{Block, FuncId, Inst, RtId, SiteId, SnapId, StrId, Value};
 pub use function::{
-    BlockCall, BlockData, Const, DebugInfo, Function, InstData, InstNode, Module, ResumeAt, RtDecl, SnapSource,
+    BlockCall, BlockData, Const, DebugInfo, Function, InstData, InstNode, LocalRefs, Module, ResumeAt, RtDecl, SnapSource,
     Snapshot, ValueData, ValueDef, VarKind, VarName,
 };
 pub use ops::{Format, Opcode, Results};

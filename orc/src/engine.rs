@@ -321,16 +321,17 @@ pub const BUILD_ID: &str = env!("LAZYJIT_BUILD_ID");
 
 /// The key of everything a function's baseline code depends on besides how it is
 /// compiled: the framework build, the function's MIR ([`lazyjit_ir::Function::hash_code`]:
-/// not its name or source lines) and the declarations of the runtime functions it calls,
-/// at their indices. Functions are named by it, so that their symbols, and with them
-/// their objects, are the same in every run and every module that has the same code.
+/// strings, runtime functions and functions by local number, not by their place in the
+/// module; not its name or source lines) and the declarations of the runtime functions
+/// it calls, in local order. Functions are named by it, so that their symbols, and with
+/// them their objects, are the same in every run and every module that has the same
+/// code, wherever it sits in the module.
 pub fn code_key(loaded: &LoadedModule, proto: &Proto) -> Key {
     let mut b = KeyBuilder::new("lazyjit function");
     b.part("build", BUILD_ID.as_bytes());
     b.part("mir", &[]);
     proto.mir.hash_code(&mut b);
-    for rt in proto.mir.runtime_refs() {
-        b.number("rt", rt.0 as u64);
+    for &rt in &proto.refs.rts {
         match (loaded.runtime.get(rt.index()), loaded.decls.get(rt.index())) {
             (Some(entry), Some(decl)) => {
                 b.part("rt.name", decl.name.as_bytes());

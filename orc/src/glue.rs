@@ -53,7 +53,7 @@ unsafe extern "C" fn lz_rtcall(
             s.record(args);
         }
         let module = &*proto.module;
-        let f = module.runtime[rt as usize].f;
+        let f = module.runtime[proto.local_rts[rt as usize] as usize].f;
         // Arguments staged on the value stack (a spread call) must stay below `top`, or a
         // metamethod the function calls would build its frame over them.
         let saved_top = vm.top;
@@ -292,18 +292,18 @@ unsafe extern "C" fn lz_hash_lookup(
 
 unsafe extern "C" fn lz_closure(
     vm: *mut Vm,
-    closure: *mut Closure,
+    proto: *const Proto,
     func: i32,
     cells: *const Val,
     n: i32,
     out: *mut Val,
 ) {
-    // SAFETY: the ABI: `n` cell values at `cells`; protos of a module are contiguous.
+    // SAFETY: the ABI: `proto` is the running code's (a version's in optimized code),
+    // `func` a local number of its; `n` cell values at `cells`.
     unsafe {
-        let proto = &*(*closure).proto;
-        let target = (proto as *const Proto)
-            .sub(proto.index as usize)
-            .add(func as usize);
+        let proto = &*proto;
+        let module = &*proto.module;
+        let target: *const Proto = &module.protos[proto.local_funcs[func as usize] as usize];
         let cells: Vec<*mut Cell> = std::slice::from_raw_parts(cells, n as usize)
             .iter()
             .map(|c| c.payload() as *mut Cell)

@@ -100,6 +100,56 @@ fn a_second_run_compiles_nothing_and_an_edit_recompiles_one_function() {
 }
 
 #[test]
+fn an_edit_that_renumbers_the_module_recompiles_only_what_it_changed() {
+    // Functions using strings, runtime functions and closures. The edit gives the first
+    // one a new string and a new runtime function (a length), and inserts a function
+    // before the others: every module-wide number after them moves, and functions are
+    // keyed by local numbers, so only the functions whose code changed compile.
+    let body = |edit: bool| {
+        let mut p = String::new();
+        if edit {
+            p.push_str("local function inserted(t) return t.inserted end\n");
+        }
+        p.push_str(if edit { "local function first(t) return t.name .. #\"new\" end\n" } else { "local function first(t) return t.name end\n" });
+        for i in 0..20 {
+            p.push_str(&format!(
+                "local function f{i}(t) local g = function() return t.k{i} end return g() .. \"-\" .. t.name .. {i} end\n"
+            ));
+        }
+        p.push_str("local t = {name = \"n\", inserted = 0}\nlocal out = {first(t)}\n");
+        for i in 0..20 {
+            p.push_str(&format!("t.k{i} = {i}\nout[#out + 1] = f{i}(t)\n"));
+        }
+        if edit {
+            p.push_str("out[#out + 1] = inserted(t)\n");
+        }
+        p.push_str("print(table.concat(out, \" \"))\n");
+        p
+    };
+    let dir = fresh_dir("renumber");
+    let cache = dir.join("cache");
+    let file = dir.join("renumber.lua");
+    std::fs::write(&file, body(false)).unwrap();
+    let (out, first) = run_cached(&cache, &file, &[]);
+    let expected: String = std::iter::once("n".to_string()).chain((0..20).map(|i| format!("{i}-n{i}"))).collect::<Vec<_>>().join(" ");
+    assert_eq!(stdout(&out), expected.clone() + "\n", "{}", stderr(&out));
+    // main, first and each f; the closures g have the same code (their strings differ,
+    // but compiled code reads strings by local number) and share one compile.
+    assert_eq!(stat(&first, "functions_compiled"), 23, "{first}");
+    assert_eq!(stat(&first, "functions_shared"), 19, "{first}");
+
+    std::fs::write(&file, body(true)).unwrap();
+    let (out, edited) = run_cached(&cache, &file, &[]);
+    let expected = expected.replacen('n', "n3", 1) + " 0";
+    assert_eq!(stdout(&out), expected + "\n", "{}", stderr(&out));
+    // The main chunk changed too (it calls the inserted function). The inserted one has
+    // the code the first had before (a field of the parameter by a string constant):
+    // it comes from the cache with every f and the g.
+    assert_eq!(stat(&edited, "functions_compiled"), 2, "main and first: {edited}");
+    assert_eq!(stat(&edited, "cache_hits"), 22, "{edited}");
+}
+
+#[test]
 fn code_compiled_ahead_is_found_by_the_first_run() {
     let dir = fresh_dir("ahead");
     let cache = dir.join("cache");

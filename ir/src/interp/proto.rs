@@ -350,9 +350,20 @@ pub struct Proto {
     pub moves: Box<[(u32, u32)]>,
     /// The MIR instruction (block, index) each op came from.
     pub origin: Box<[(u32, u32)]>,
-    /// The module's string constants (`str N` is at `consts_ptr[N]`), for compiled code
-    /// ([`Proto::CONSTS_OFFSET`]).
+    /// What the function refers to in its module, by local number
+    /// ([`crate::Function::local_refs`]): compiled code numbers strings, runtime
+    /// functions and functions so, and reaches them through the tables below.
+    pub refs: crate::function::LocalRefs,
+    /// The string constants the function uses, by local number; only reached through
+    /// `consts_ptr`.
+    #[allow(dead_code)]
+    local_consts: Box<[Val]>,
+    /// `local_consts`' first value, for compiled code ([`Proto::CONSTS_OFFSET`]).
     consts_ptr: *const crate::rt::Val,
+    /// The module index of each runtime function the function calls, by local number.
+    pub local_rts: Box<[u32]>,
+    /// The module index of each function of which it makes closures, by local number.
+    pub local_funcs: Box<[u32]>,
     /// One word per MIR instruction for compiled code's inline caches (what a word
     /// means is up to the code of its instruction; all start at 0).
     pub ics: Box<[AtomicU32]>,
@@ -395,8 +406,8 @@ impl Proto {
     pub const VARARG_OFFSET: usize = std::mem::offset_of!(Proto, vararg);
     /// Byte offset of [`Proto::hot_entry`] (a `usize`).
     pub const HOT_ENTRY_OFFSET: usize = std::mem::offset_of!(Proto, hot_entry);
-    /// Byte offset of the pointer to the module's string constants (16-byte values;
-    /// `str N` is the N-th).
+    /// Byte offset of the pointer to the function's string constants (16-byte values,
+    /// by local number: see [`Proto::refs`]).
     pub const CONSTS_OFFSET: usize = std::mem::offset_of!(Proto, consts_ptr);
     /// Byte offset of the pointer to the inline-cache words ([`Proto::ics`], a `u32`
     /// per MIR instruction, by instruction number).
@@ -555,6 +566,10 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
     let nlookups = lookup_site.iter().filter(|&&n| n != u32::MAX).count();
     let lookups: Box<[std::cell::UnsafeCell<crate::rt::object::LookupCache>]> =
         (0..nlookups).map(|_| std::cell::UnsafeCell::new(Default::default())).collect();
+    let refs = f.local_refs();
+    let local_consts: Box<[Val]> = refs.strs.iter().map(|s| consts.get(s.index()).copied().unwrap_or(Val::NIL)).collect();
+    let local_rts = refs.rts.iter().map(|r| r.0).collect();
+    let local_funcs = refs.funcs.iter().map(|g| g.0).collect();
     Proto {
         index,
         code: d.code,
@@ -576,7 +591,11 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         sites,
         moves: d.moves,
         origin: d.origin,
-        consts_ptr: consts.as_ptr(),
+        consts_ptr: local_consts.as_ptr(),
+        local_consts,
+        local_rts,
+        local_funcs,
+        refs,
         ics_ptr: ics.as_ptr(),
         ics,
         lookup_site,

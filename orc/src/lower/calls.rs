@@ -502,7 +502,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         ops: &[(IntValue<'ctx>, IntValue<'ctx>)],
     ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         let pc = self.pc()?;
-        if let Some(call) = abi::pack_rtcall(rt.0, ops.len(), site, pc) {
+        let rt = self.local_rt(rt)?;
+        if let Some(call) = abi::pack_rtcall(rt, ops.len(), site, pc) {
             // One or two operands: all arguments in registers.
             let mut call_args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> =
                 vec![self.vm.into(), self.t.i64.const_int(call, false).into()];
@@ -511,7 +512,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         }
         let mut call_args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> = vec![
             self.vm.into(),
-            self.i32c(rt.0 as i64).into(),
+            self.i32c(rt as i64).into(),
             self.i32c(site).into(),
             self.i32c(pc as i64).into(),
             self.i32c(ops.len() as i64).into(),
@@ -948,7 +949,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let pc = self.pc()?;
         let call_args = [
             self.vm.into(),
-            self.i32c(rt.0 as i64).into(),
+            self.i32c(self.local_rt(rt)? as i64).into(),
             self.i32c(site).into(),
             argv.into(),
             n.into(),

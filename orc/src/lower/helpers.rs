@@ -297,6 +297,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 
     /// An `i32` constant.
+    /// The local number of runtime function `rt` (see [`lazyjit_ir::LocalRefs`]): what
+    /// the code passes to the runtime-call helpers, which find the function through the
+    /// running proto's table.
+    pub(crate) fn local_rt(&self, rt: lazyjit_ir::RtId) -> Result<u32, LowerError> {
+        self.proto.refs.rt_number(rt).ok_or_else(|| LowerError::Malformed(format!("runtime function {rt} is not among the function's")))
+    }
+
     pub(crate) fn i32c(&self, n: i64) -> IntValue<'ctx> {
         self.t.i32.const_int(n as u64, true)
     }

@@ -39,18 +39,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             Const::Int(i) => (Tag::Int, i64t.const_int(i as u64, false)),
             Const::Float(x) => (Tag::Float, i64t.const_int(x.to_bits(), false)),
             Const::Str(s) => {
-                if s.index() >= self.loaded.consts.len() {
-                    return Err(LowerError::Malformed(format!(
-                        "string {s} is not in the module"
-                    )));
-                }
+                let (Some(number), true) = (self.proto.refs.str_number(s), s.index() < self.loaded.consts.len()) else {
+                    return Err(LowerError::Malformed(format!("string {s} is not in the module")));
+                };
                 // The module's constants are never collected: their payloads are
-                // loaded from the function's constant table, their tag is known.
+                // loaded from the function's constant table (by local number), their
+                // tag is known.
                 let consts = self
                     .b
                     .build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_CONSTS_OFFSET)?, "consts")?
                     .into_pointer_value();
-                let at = self.offset_ptr(consts, abi::VAL_SIZE * s.0 as u64 + abi::VAL_PAYLOAD_OFFSET)?;
+                let at = self.offset_ptr(consts, abi::VAL_SIZE * number as u64 + abi::VAL_PAYLOAD_OFFSET)?;
                 let payload = self.load_word(at)?;
                 return self.define(result, self.tag_const(Tag::Str), payload);
             }
@@ -211,21 +210,21 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         cells: &[Value],
         result: Value,
     ) -> Result<(), LowerError> {
-        if func as usize >= self.loaded.protos.len() {
-            return Err(LowerError::Malformed(format!(
-                "closure of missing function fn{func}"
-            )));
-        }
+        let number = self.proto.refs.func_number(lazyjit_ir::FuncId(func));
+        let Some(number) = number.filter(|_| (func as usize) < self.loaded.protos.len()) else {
+            return Err(LowerError::Malformed(format!("closure of missing function fn{func}")));
+        };
         for (i, &c) in cells.iter().enumerate() {
             let (tag, payload) = self.get(c)?;
             let dst = self.offset_ptr(self.scratch, abi::VAL_SIZE * i as u64)?;
             self.store_raw(dst, tag, payload)?;
         }
         let out = self.value_ptr(result)?;
+        // The proto whose local numbers the code uses (a version's, in optimized code).
         let args = [
             self.vm.into(),
-            self.closure.into(),
-            self.i32c(func as i64).into(),
+            self.proto_ptr.into(),
+            self.i32c(number as i64).into(),
             self.scratch.into(),
             self.i32c(cells.len() as i64).into(),
             out.into(),
