@@ -188,6 +188,15 @@ impl Default for Tiering {
     }
 }
 
+/// Choices made when an engine is created, besides its tiering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Register the code it links with GDB's JIT interface, so that a debugger attached
+    /// to the process sees the compiled functions (named by their symbols, `lzf.KEY`;
+    /// [`Engine::perf_map`] says which Lua function each is).
+    pub debugger: bool,
+}
+
 /// A JIT engine: one ORC session, the baseline tier and, if the tiering has one, the
 /// optimizing tier.
 ///
@@ -227,6 +236,8 @@ struct Inner {
     /// Functions (by proto address) whose optimized code for calls is compiling in the
     /// background: their loops wait for it rather than compile an on-stack entry too.
     entries_compiling: Mutex<std::collections::HashSet<usize>>,
+    /// The code linked so far, for a profiler's symbol map ([`Engine::set_code_log`]).
+    code_log: Arc<CodeLog>,
     /// Background compiles running.
     pending: Mutex<usize>,
     idle: Condvar,
@@ -294,6 +305,16 @@ impl Body {
 }
 
 impl Body {
+    /// What code this is, in words (traces, profiler maps).
+    fn kind(&self) -> String {
+        match (self.shape, self.osr_entry, self.optimized) {
+            (Shape::Compact, _, _) => "compact code".to_string(),
+            (Shape::Inline, None, false) => "inline code".to_string(),
+            (Shape::Inline, _, true) => "optimized code".to_string(),
+            (Shape::Inline, Some(h), false) => format!("inline code entered at block{h}"),
+        }
+    }
+
     fn codegen(&self) -> CodegenOptions {
         match self.shape {
             Shape::Compact => CodegenOptions { opt: OptLevel::O0, cpu: CpuTarget::Generic, regalloc: RegAlloc::Fast },
@@ -374,6 +395,15 @@ struct Prebuilt {
     by_precompiler: std::sync::atomic::AtomicBool,
 }
 
+/// The code an engine linked, kept when a profiler's symbol map is asked for
+/// ([`Engine::set_code_log`]).
+#[derive(Default)]
+struct CodeLog {
+    on: std::sync::atomic::AtomicBool,
+    /// Lazy function name, code size, and what the code is.
+    records: Mutex<Vec<(String, u64, String)>>,
+}
+
 /// What [`Engine::compile_ahead`] did with one function.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ahead {
@@ -405,7 +435,15 @@ impl Engine {
 
     /// An engine compiling inline code at `opt`, its shapes chosen by `tiering`.
     pub fn with_tiering(opt: OptLevel, tiering: Tiering) -> Result<Engine, OrcError> {
-        let options = SessionOptions { lazy_call_error_handler: Some(failed_body as *const () as usize as u64) };
+        Engine::with_options(opt, tiering, EngineOptions::default())
+    }
+
+    /// [`Engine::with_tiering`], with `options`.
+    pub fn with_options(opt: OptLevel, tiering: Tiering, options: EngineOptions) -> Result<Engine, OrcError> {
+        let options = SessionOptions {
+            lazy_call_error_handler: Some(failed_body as *const () as usize as u64),
+            debugger_support: options.debugger,
+        };
         let session = Session::with_options(options)?;
         session.define_host_symbols(&glue::helper_symbols())?;
         let inner = Inner {
@@ -422,6 +460,7 @@ impl Engine {
             generic_osr: Mutex::new(HashMap::new()),
             optimized_osr: Mutex::new(Vec::new()),
             entries_compiling: Mutex::new(std::collections::HashSet::new()),
+            code_log: Arc::new(CodeLog::default()),
             pending: Mutex::new(0),
             idle: Condvar::new(),
         };
@@ -455,6 +494,26 @@ impl Engine {
     /// Nanoseconds ORC spent linking compiled objects.
     pub fn link_ns(&self) -> u64 {
         self.inner.session.stats().link_ns
+    }
+
+    /// Keeps a record of every body linked from now on (its name, size and what it is),
+    /// for [`Engine::perf_map`].
+    pub fn set_code_log(&self, on: bool) {
+        self.inner.code_log.on.store(on, Ordering::Relaxed);
+    }
+
+    /// The code linked while the code log was on, as `perf` reads a JIT's symbol map
+    /// (`/tmp/perf-PID.map`): one line per body, its start and size in hex and a name
+    /// (`lua:FUNCTION CHUNK:LINE [CODE]`), so that profiles name Lua functions.
+    pub fn perf_map(&self) -> String {
+        let records = self.inner.code_log.records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut out = String::new();
+        for (name, size, what) in records {
+            if let Ok(start) = self.inner.session.lookup_body(&name) {
+                out.push_str(&format!("{start:x} {size:x} {what}\n"));
+            }
+        }
+        out
     }
 
     /// Messages of compilations that failed.
@@ -724,17 +783,29 @@ impl Inner {
     ) -> Result<u64, OrcError> {
         let target = Target(proto, loaded);
         let (stats, traces, cache) = (self.stats.clone(), self.traces.clone(), self.cache.get().cloned());
+        let log = self.code_log.clone();
         self.session.add_lazy_function(name, move |req| {
             let target = target;
             // SAFETY: see `Target`.
             let (proto, loaded) = unsafe { (&*target.0, &*target.1) };
             let build = || build_body(proto, loaded, &body, req.symbol(), first, &stats, &traces, cache.as_deref());
-            let Some(prebuilt) = prebuilt else { return build() };
-            let ready = prebuilt.object.get().is_some();
-            let object = prebuilt.object.get_or_init(build).clone();
-            if prebuilt.by_precompiler.load(Ordering::Acquire) {
-                let count = if ready { &stats.first_calls_ready } else { &stats.first_calls_waited };
-                count.fetch_add(1, Ordering::Relaxed);
+            let object = match &prebuilt {
+                None => build(),
+                Some(prebuilt) => {
+                    let ready = prebuilt.object.get().is_some();
+                    let object = prebuilt.object.get_or_init(build).clone();
+                    if prebuilt.by_precompiler.load(Ordering::Acquire) {
+                        let count = if ready { &stats.first_calls_ready } else { &stats.first_calls_waited };
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    object
+                }
+            };
+            if let (true, Ok(object)) = (log.on.load(Ordering::Relaxed), &object) {
+                let size = object.symbol_size(req.symbol()).unwrap_or(0);
+                let function = if proto.index == 0 { "main chunk" } else { proto.mir.name.as_str() };
+                let what = format!("lua:{function} {}:{} [{}]", proto.chunk_name(), proto.mir.line, body.kind());
+                log.records.lock().unwrap_or_else(|p| p.into_inner()).push((req.name().to_string(), size, what));
             }
             object
         })?;
@@ -1010,12 +1081,7 @@ fn build_body(
     let t0 = Instant::now();
     let trace = |source: &str| {
         if traces.load(Ordering::Relaxed) & TRACE_TIER != 0 {
-            let code = match (body.shape, body.osr_entry, body.optimized) {
-                (Shape::Compact, _, _) => "compact code".to_string(),
-                (Shape::Inline, None, false) => "inline code".to_string(),
-                (Shape::Inline, _, true) => "optimized code".to_string(),
-                (Shape::Inline, Some(h), false) => format!("inline code entered at block{h}"),
-            };
+            let code = body.kind();
             let ms = t0.elapsed().as_secs_f64() * 1e3;
             eprintln!("[tier] {} (line {}): {code}, {}{source}, {ms:.2} ms", proto.describe(), proto.mir.line, body.why);
         }

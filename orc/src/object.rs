@@ -36,6 +36,43 @@ impl ObjectBuffer {
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
+
+    /// The size in bytes of the code of the symbol `name` the object defines (what a
+    /// profiler's symbol map needs), if it defines it and LLVM can read the object.
+    pub fn symbol_size(&self, name: &str) -> Option<u64> {
+        use llvm_sys::core::{LLVMCreateMemoryBufferWithMemoryRange, LLVMDisposeMemoryBuffer, LLVMDisposeMessage};
+        use llvm_sys::object::*;
+        let buffer_name = c"object";
+        // SAFETY: the memory buffer refers to `self.bytes` (no copy) and is disposed after
+        // the binary that reads it; the iterator and names live within that.
+        unsafe {
+            let buffer = LLVMCreateMemoryBufferWithMemoryRange(self.bytes.as_ptr().cast(), self.bytes.len(), buffer_name.as_ptr(), 0);
+            let mut error = std::ptr::null_mut();
+            let binary = LLVMCreateBinary(buffer, std::ptr::null_mut(), &mut error);
+            if binary.is_null() {
+                if !error.is_null() {
+                    LLVMDisposeMessage(error);
+                }
+                LLVMDisposeMemoryBuffer(buffer);
+                return None;
+            }
+            let symbols = LLVMObjectFileCopySymbolIterator(binary);
+            let mut size = None;
+            while LLVMObjectFileIsSymbolIteratorAtEnd(binary, symbols) == 0 {
+                let sym = LLVMGetSymbolName(symbols);
+                // The file symbol may have the same name (modules are named after their
+                // function): the function's is the one with a size.
+                if !sym.is_null() && std::ffi::CStr::from_ptr(sym).to_bytes() == name.as_bytes() {
+                    size = size.max(Some(LLVMGetSymbolSize(symbols)));
+                }
+                LLVMMoveToNextSymbol(symbols);
+            }
+            LLVMDisposeSymbolIterator(symbols);
+            LLVMDisposeBinary(binary);
+            LLVMDisposeMemoryBuffer(buffer);
+            size
+        }
+    }
 }
 
 impl From<Vec<u8>> for ObjectBuffer {

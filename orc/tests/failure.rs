@@ -156,6 +156,7 @@ fn a_custom_handler_receives_the_arguments_and_provides_the_result() {
     let handler = custom_handler as extern "C" fn(i64) -> i64 as usize as u64;
     let session = Session::with_options(SessionOptions {
         lazy_call_error_handler: Some(handler),
+        ..SessionOptions::default()
     })
     .expect("session");
     add_failing(&session, "bad", || Err(String::from("nope")));

@@ -325,3 +325,50 @@ fn emits_llvm_ir_of_one_function_or_all() {
     assert_eq!(code, Some(0));
     assert!(out.contains("\"add\"") && !out.contains("\"main\""), "{out}");
 }
+
+#[test]
+fn perf_writes_a_symbol_map_naming_lua_functions() {
+    let prog = write_temp(
+        "perf.lua",
+        "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end\nlocal function twice(x) return 2 * x end\nprint(fib(20), twice(21))\n",
+    );
+    // The map is named after the process: run orcrun (which becomes orcrun-jit by exec,
+    // keeping its process id) directly.
+    let child = std::process::Command::new(lazyjit_tests::orcrun())
+        .args(["--no-cache", "--policy", "optimize-now", "--perf", prog.path()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("orcrun runs");
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let out = child.wait_with_output().expect("orcrun ends");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "6765\t42\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&map).unwrap_or_else(|e| panic!("{}: {e}", map.display()));
+    let _ = std::fs::remove_file(&map);
+    let mut ranges = Vec::new();
+    for line in text.lines() {
+        // START SIZE NAME, the numbers in hex.
+        let mut parts = line.splitn(3, ' ');
+        let start = u64::from_str_radix(parts.next().unwrap(), 16).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let size = u64::from_str_radix(parts.next().unwrap_or(""), 16).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let name = parts.next().unwrap_or_else(|| panic!("no name: {line}"));
+        assert!(start > 0 && size > 0, "{line}");
+        assert!(name.starts_with("lua:"), "{line}");
+        ranges.push((start, start + size));
+    }
+    for name in ["lua:main chunk", "lua:fib", "lua:twice"] {
+        assert!(text.lines().any(|l| l.contains(name)), "{name} missing from:\n{text}");
+    }
+    assert!(text.contains(&format!("{}:1 [optimized code]", prog.path())), "fib's optimized code missing from:\n{text}");
+    ranges.sort();
+    assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "overlapping code in:\n{text}");
+}
+
+#[test]
+fn gdb_registration_changes_no_output() {
+    let prog = "local function f(n) local s = 0 for i = 1, n do s = s + i end return s end\nprint(f(100000), pcall(error, 'x'))\n";
+    for tier in ["baseline", "eager"] {
+        let (out, err, code) = run(&["--no-cache", "--gdb", "--tier", tier, "-"], prog);
+        assert_eq!((out.as_str(), code), ("5000050000\tfalse\tx\n", Some(0)), "{tier}: {err}");
+    }
+}

@@ -29,6 +29,9 @@
 //!          --cache-dir DIR  keep compiled code in DIR (default: the policy's cache,
 //!                           $XDG_CACHE_HOME/lazyjit or ~/.cache/lazyjit)
 //!          --no-cache       compile everything, store nothing
+//!          --perf           write /tmp/perf-PID.map at exit, naming the JIT's code
+//!                           for `perf report` (lua:FUNCTION CHUNK:LINE [CODE])
+//!          --gdb            register compiled code with GDB's JIT interface
 //!
 //! orcrun compile [OPTIONS] FILE.lua     compile every function's first code into the
 //!                                       cache (in parallel), run nothing
@@ -46,7 +49,7 @@ use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
 
-const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] [-i] [FILE.lua | -e CODE | -] [ARGS...]
+const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] [--perf] [--gdb] [-i] [FILE.lua | -e CODE | -] [ARGS...]
        orcrun compile [--policy P] [--tier T] [--cache-dir DIR] FILE.lua
        orcrun cache (stats | clear | verify [FILE.lua]) [--policy P] [--cache-dir DIR]";
 
@@ -96,6 +99,10 @@ struct Options {
     stats_json: Option<String>,
     traces: Traces,
     cache: CacheChoice,
+    /// `--perf`.
+    perf: bool,
+    /// `--gdb`.
+    gdb: bool,
     /// `-i`: the interactive mode, after the script if one is given.
     interactive: bool,
     /// None: no script (standard input is read, or the interactive mode starts).
@@ -204,6 +211,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     let mut traces = Traces::default();
     let mut cache = CacheChoice::default();
     let mut interactive = false;
+    let mut perf = false;
+    let mut gdb = false;
     let source = loop {
         let Some(arg) = argv.next() else { break None };
         match arg.as_str() {
@@ -233,6 +242,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             "--stats-json" => stats_json = Some(argv.next().ok_or("--stats-json needs a path")?),
             "--cache-dir" => cache.dir = Some(argv.next().ok_or("--cache-dir needs a directory")?),
             "--no-cache" => cache.off = true,
+            "--perf" => perf = true,
+            "--gdb" => gdb = true,
             "-i" => interactive = true,
             "-e" => break Some(Source::Code(argv.next().ok_or("-e needs a chunk of code")?)),
             "-" => break Some(Source::Stdin),
@@ -250,7 +261,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     if cache.off && cache.dir.is_some() {
         return Err("--cache-dir and --no-cache exclude each other".to_string());
     }
-    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, cache, interactive, source, args: argv.collect() })
+    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, cache, perf, gdb, interactive, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
@@ -325,6 +336,10 @@ pub struct JitConfig {
     pub policy: Option<String>,
     pub traces: Traces,
     pub cache: CacheChoice,
+    /// Write a perf symbol map at exit.
+    pub perf: bool,
+    /// Register compiled code with GDB.
+    pub gdb: bool,
 }
 
 /// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
@@ -490,7 +505,7 @@ fn interactive(opts: Options, script: Option<(Vec<u8>, String, String)>, jit: Op
     };
     let script = script.map(|(source, chunkname, _)| (source, chunkname, opts.args.clone()));
     let options = repl::Options { tier, script, stats: opts.stats, stats_json: opts.stats_json.clone() };
-    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache };
+    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache, perf: opts.perf, gdb: opts.gdb };
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
     let outcome = driver::on_vm_thread(move || {
         let mut host: Box<dyn repl::Host> = match (opts.tier, jit) {
@@ -595,7 +610,7 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
     }
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
     let args = opts.args;
-    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache };
+    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache, perf: opts.perf, gdb: opts.gdb };
     let reported = opts.stats || opts.stats_json.is_some();
     let outcome = driver::on_vm_thread(move || {
         let mut stats = RunStats { reported, ..RunStats::default() };

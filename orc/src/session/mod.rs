@@ -70,6 +70,10 @@ pub struct SessionOptions {
     /// the default handler described in [`take_failed_lazy_calls`]. Must not be
     /// 0 (which segfaults); a `Some(0)` is replaced by the default.
     pub lazy_call_error_handler: Option<u64>,
+    /// Register every linked object with GDB's JIT interface
+    /// (`LLVMOrcLLJITEnableDebugSupport`), so that a debugger attached to the
+    /// process sees the JIT's functions by name.
+    pub debugger_support: bool,
 }
 
 /// An LLJIT session: host symbols, eagerly added objects and lazily
@@ -131,6 +135,14 @@ impl Session {
     /// forwarding generator, and the lazy-reexport machinery.
     pub fn with_options(options: SessionOptions) -> Result<Session, OrcError> {
         let jit = Jit::new()?;
+        if options.debugger_support {
+            // SAFETY: a live LLJIT, before anything is added to it.
+            unsafe {
+                check(llvm_sys::orc2::lljit::LLVMOrcLLJITEnableDebugSupport(jit.raw()), || {
+                    String::from("enable debugger support")
+                })?;
+            }
+        }
         let shared = Arc::new(Shared::default());
         let execution_session = jit.execution_session();
         // SAFETY: the context is the `Shared` that the session keeps alive

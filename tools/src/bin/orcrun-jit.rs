@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use lazyjit_cache::{CacheConfig, ObjectCache};
-use lazyjit_orc::engine::{Ahead, Engine, Shape, Tiering, Traces};
+use lazyjit_orc::engine::{Ahead, Engine, EngineOptions, Shape, Tiering, Traces};
 use lazyjit_orc::policy::TierPolicy;
 use lazyjit_orc::OptLevel;
 
@@ -78,12 +78,22 @@ fn report_cache_warnings(engine: &Engine) {
 /// An engine for `config`: its tier or policy, traces and cache.
 fn start_engine(config: &cli::JitConfig) -> Result<Engine, String> {
     let (tiering, opt, policy) = tiering_of(config.tier, config.policy.as_deref())?;
-    let engine = Engine::with_tiering(opt, tiering).map_err(|e| format!("cannot start the JIT: {e}"))?;
+    let options = EngineOptions { debugger: config.gdb };
+    let engine = Engine::with_options(opt, tiering, options).map_err(|e| format!("cannot start the JIT: {e}"))?;
     engine.set_traces(Traces { tier: config.traces.tier, deopt: config.traces.deopt });
+    engine.set_code_log(config.perf);
     if let Some(cache) = open_cache(&config.cache, &policy) {
         engine.set_cache(cache);
     }
     Ok(engine)
+}
+
+/// Writes the engine's code map where `perf report` looks for it (`/tmp/perf-PID.map`).
+fn write_perf_map(engine: &Engine) {
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    if let Err(e) = std::fs::write(&path, engine.perf_map()) {
+        eprintln!("orcrun: cannot write {path}: {e}");
+    }
 }
 
 /// Sets the engine's counters and compile phase times in `stats`.
@@ -108,8 +118,9 @@ fn fill_stats(engine: &Engine, stats: &mut cli::RunStats) {
     stats.link_ns = engine.link_ns();
 }
 
-/// The engine of an interactive session: every input's module is attached to it.
-struct ReplEngine(Engine);
+/// The engine of an interactive session: every input's module is attached to it;
+/// `perf`: a perf map is written at the end.
+struct ReplEngine(Engine, bool);
 
 impl repl::Host for ReplEngine {
     fn attach(&mut self, vm: &mut lazyjit_ir::interp::Vm, module: usize) -> Result<(), String> {
@@ -129,13 +140,16 @@ impl repl::Host for ReplEngine {
     }
 
     fn finish(&mut self) {
-        self.0.flush_cache();
+        self.0.wait_idle();
+        if self.1 {
+            write_perf_map(&self.0);
+        }
         self.report();
     }
 }
 
 fn repl_host(config: &cli::JitConfig) -> Result<Box<dyn repl::Host>, String> {
-    Ok(Box::new(ReplEngine(start_engine(config)?)))
+    Ok(Box::new(ReplEngine(start_engine(config)?, config.perf)))
 }
 
 /// Runs `module` compiled lazily: under a policy, or in the baseline tier's code shapes
@@ -152,7 +166,7 @@ fn run_jit(
     let t = Instant::now();
     // Background compiles still running when the program ends are waited for only when
     // something reports on them; else the process ends without them.
-    let wait = stats.reported || traces.tier || traces.deopt;
+    let wait = stats.reported || traces.tier || traces.deopt || config.perf;
     let r = driver::run_module_with(
         module,
         script,
@@ -175,6 +189,9 @@ fn run_jit(
     }
     engine.wait_idle();
     let total = t.elapsed().as_nanos() as u64;
+    if config.perf {
+        write_perf_map(&engine);
+    }
     // A function whose code could not be built raised a Lua error; say why.
     for e in engine.errors() {
         eprintln!("orcrun: JIT: {e}");
