@@ -250,13 +250,21 @@ fn tempdir_file(name: &str, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn stats_name_every_phase() {
+    let prog = "local function f() return 1 end print(f())";
     for tier in TIERS {
-        let (_, err, code) = run(&strs(&tier_args(tier, &["--stats", "-e", "local function f() return 1 end print(f())"])), "");
+        let (_, err, code) = run(&strs(&tier_args(tier, &["--stats-json", "-", "-e", prog])), "");
         assert_eq!(code, Some(0), "{err}");
         for key in ["functions_defined", "functions_compiled", "compiles", "parse", "lower_mir", "passes", "llvm_ir", "llvm_opt", "codegen", "link", "run"] {
             assert!(err.contains(&format!("\"{key}\":")), "{tier}: {key} missing in {err}");
         }
         assert!(err.contains("\"functions_defined\":2"), "{err}");
+        // --stats: the same as a table.
+        let (_, table, code) = run(&strs(&tier_args(tier, &["--stats", "-e", prog])), "");
+        assert_eq!(code, Some(0), "{table}");
+        assert!(table.contains("  functions  2 defined, "), "{tier}: {table}");
+        for phase in ["parse", "lower to MIR", "passes", "LLVM IR", "LLVM optimizer", "code generation", "linking", "running", "total"] {
+            assert!(table.lines().any(|l| l.trim_start().starts_with(phase)), "{tier}: {phase} missing in {table}");
+        }
     }
 }
 

@@ -29,7 +29,7 @@ fn identical_functions_share_their_code() {
     // `a` and `c` have the same code (names and lines aside), `b` not: three calls,
     // two functions compiled (and the main chunk).
     let prog = "local function a(x) return x + 1 end\nlocal function b(x) return x + 2 end\n\nlocal function c(y) return y + 1 end\nprint(a(1), b(1), c(5))\n";
-    let out = orcrun_in(&std::env::temp_dir(), &["--no-cache", "--stats", "-"], prog.as_bytes());
+    let out = orcrun_in(&std::env::temp_dir(), &["--no-cache", "--stats-json", "-", "-"], prog.as_bytes());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2\t3\t6\n", "{}", String::from_utf8_lossy(&out.stderr));
     let json = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(stat(&json, "functions_defined"), 4, "{json}");

@@ -47,8 +47,8 @@ fn transcript_matches_lua_in_every_tier() {
     }
 }
 
-/// The statistics JSON objects a session printed (`--stats`): one per input, then the
-/// session's.
+/// The statistics JSON objects a session printed (`--stats-json -`): one per input,
+/// then the session's.
 fn entry_stats(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with('{')).map(str::to_string).collect()
 }
@@ -72,7 +72,7 @@ fn reentered_definitions_compile_nothing_and_a_change_compiles_alone() {
     inputs.push(call);
     let session = inputs.join("\n") + "\n";
     let run = || {
-        let args = ["--cache-dir", cache.to_str().unwrap(), "--stats", "-i"];
+        let args = ["--cache-dir", cache.to_str().unwrap(), "--stats-json", "-", "-i"];
         let out = orcrun_in(&dir, &args, session.as_bytes());
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let printed: Vec<String> =

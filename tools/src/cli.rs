@@ -20,8 +20,9 @@
 //!          --emit mir       print the generic MIR instead of running
 //!          --emit llvm      print the baseline tier's LLVM IR (before LLVM's optimizer)
 //!          --fn NAME        with --emit: only the function named NAME
-//!          --stats          print compile and run statistics on stderr at exit
-//!          --stats-json P   write them to P as one JSON object
+//!          --stats          print compile and run statistics on stderr at exit, as a
+//!                           table
+//!          --stats-json P   write them to P as one JSON object (`-`: stderr)
 //!          --trace-tier     one line on stderr per compile (function, code, why, time)
 //!                           and per loop whose optimized entry was declined
 //!          --trace-deopt    one line on stderr per deoptimization (function, guard,
@@ -395,6 +396,63 @@ impl RunStats {
         }
     }
 
+    /// The statistics as a table for people (`--stats`).
+    pub fn to_table(&self) -> String {
+        let mut out = format!("orcrun statistics ({})\n", self.tier);
+        out.push_str(&format!(
+            "  functions  {} defined, {} compiled, {} sharing another's code\n",
+            self.functions_defined, self.functions_compiled, self.functions_shared
+        ));
+        out.push_str(&format!(
+            "  cache      {} hits, {} misses; leaves built ahead {} (first calls: {} ready, {} waited)\n",
+            self.cache_hits, self.cache_misses, self.precompiled, self.first_calls_ready, self.first_calls_waited
+        ));
+        out.push_str(&format!(
+            "  compiles   {} compact, {} inline, {} on-stack entries, {} optimized; {} deoptimizations\n",
+            self.compiles_compact, self.compiles_inline, self.compiles_osr, self.compiles_optimized, self.deopts
+        ));
+        let phases = [
+            ("parse", self.parse_ns),
+            ("lower to MIR", self.lower_mir_ns),
+            ("passes", self.passes_ns),
+            ("LLVM IR", self.llvm_ir_ns),
+            ("LLVM optimizer", self.llvm_opt_ns),
+            ("code generation", self.codegen_ns),
+            ("linking", self.link_ns),
+            ("running", self.run_ns),
+        ];
+        let total: u64 = phases.iter().map(|(_, ns)| ns).sum();
+        out.push_str("  phase                    ms       %\n");
+        for (name, ns) in phases {
+            let share = if total == 0 { 0.0 } else { ns as f64 * 100.0 / total as f64 };
+            out.push_str(&format!("  {name:<18} {:>10.3} {share:>7.1}\n", ns as f64 / 1e6));
+        }
+        out.push_str(&format!("  {:<18} {:>10.3}\n", "total", total as f64 / 1e6));
+        out
+    }
+
+    /// One line of the main counts (the interactive mode's report after each input).
+    #[allow(dead_code)] // used by the interactive mode only
+    pub fn to_line(&self) -> String {
+        format!(
+            "[stats] {} compiled, {} shared, {} cache hits; compiling {:.3} ms, running {:.3} ms",
+            self.functions_compiled,
+            self.functions_shared,
+            self.cache_hits,
+            self.compile_ns() as f64 / 1e6,
+            self.run_ns as f64 / 1e6
+        )
+    }
+
+    /// Writes the statistics as JSON to `path` (`-`: standard error).
+    pub fn write_json(&self, path: &str) {
+        if path == "-" {
+            eprintln!("{}", self.to_json());
+        } else if let Err(e) = std::fs::write(path, self.to_json() + "\n") {
+            eprintln!("orcrun: cannot write {path}: {e}");
+        }
+    }
+
     /// The statistics as one JSON object.
     pub fn to_json(&self) -> String {
         let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
@@ -620,12 +678,10 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
     let outcome = match outcome {
         Ok((r, stats)) => {
             if opts.stats {
-                eprintln!("{}", stats.to_json());
+                eprint!("{}", stats.to_table());
             }
             if let Some(path) = &opts.stats_json {
-                if let Err(e) = std::fs::write(path, stats.to_json() + "\n") {
-                    eprintln!("orcrun: cannot write {path}: {e}");
-                }
+                stats.write_json(path);
             }
             Ok(r)
         }

@@ -9,8 +9,9 @@
 //! Each input is a module of its own, attached to the same engine ([`Host`]): code is
 //! named by content, so a function entered again unchanged shares the code of its first
 //! definition (compiled once), and a changed one is compiled alone. With `--stats`,
-//! every input's counts (compiles, cache hits, shared functions, phase times) are
-//! printed on standard error after it runs, and the session's at the end.
+//! every input's main counts (compiles, shared functions, cache hits, times) are
+//! printed on standard error after it runs, and the session's table at the end; with
+//! `--stats-json -`, each input's and then the session's statistics as JSON objects.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Instant;
@@ -56,9 +57,10 @@ pub struct Options {
     /// A script run before the first prompt (`orcrun -i FILE ARGS`): its source,
     /// chunk name and arguments. An error in it ends the session before it starts.
     pub script: Option<(Vec<u8>, String, Vec<String>)>,
-    /// Print each input's statistics, and the session's at the end.
+    /// Print each input's main counts, and the session's table at the end.
     pub stats: bool,
-    /// Write the session's statistics there at the end, as one JSON object.
+    /// Write the session's statistics there at the end, as one JSON object (`-`:
+    /// standard error, after each input's).
     pub stats_json: Option<String>,
 }
 
@@ -213,9 +215,7 @@ pub fn run(host: &mut dyn Host, options: &Options) -> i32 {
                 Some(1)
             }
         };
-        if options.stats {
-            eprintln!("{}", total.to_json());
-        }
+        report_input(options, &total);
     }
     let mut input = Input::new();
     let status = status.unwrap_or_else(|| loop {
@@ -232,9 +232,7 @@ pub fn run(host: &mut dyn Host, options: &Options) -> i32 {
         };
         let before = total.clone();
         let outcome = run_chunk(&mut session, host, chunk, &[], true, count, &mut total);
-        if options.stats {
-            eprintln!("{}", total.since(&before).to_json());
-        }
+        report_input(options, &total.since(&before));
         match outcome {
             Ok(ChunkEnd::Returned) => {}
             Ok(ChunkEnd::Exit(code)) => break code,
@@ -243,17 +241,26 @@ pub fn run(host: &mut dyn Host, options: &Options) -> i32 {
     });
     host.finish();
     if options.stats {
-        eprintln!("{}", total.to_json());
+        eprint!("{}", total.to_table());
     }
     if let Some(path) = &options.stats_json {
-        if let Err(e) = std::fs::write(path, total.to_json() + "\n") {
-            eprintln!("orcrun: cannot write {path}: {e}");
-        }
+        total.write_json(path);
     }
     // The engine's code may still be running on background threads; the VM is left
     // to the end of the process.
     std::mem::forget(session);
     status
+}
+
+/// Reports what one input cost: a line with `--stats`, a JSON object on standard error
+/// with `--stats-json -`.
+fn report_input(options: &Options, stats: &RunStats) {
+    if options.stats {
+        eprintln!("{}", stats.to_line());
+    }
+    if options.stats_json.as_deref() == Some("-") {
+        eprintln!("{}", stats.to_json());
+    }
 }
 
 /// Runs one chunk, adding what it cost to `total` (with `count`, also the engine's
