@@ -22,6 +22,6 @@ pub use function::{
     Snapshot, ValueData, ValueDef, VarKind, VarName,
 };
 pub use ops::{Format, Opcode, Results};
-pub use text::{parse_module, print_function, print_module, ParseError};
+pub use text::{parse_module, print_function, print_function_at, print_module, ParseError};
 pub use types::Type;
 pub use verify::{verify_function, verify_module, VerifyError};

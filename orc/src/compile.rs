@@ -125,6 +125,22 @@ pub fn compile_module_timed(
     options: &CodegenOptions,
 ) -> Result<(ObjectBuffer, CompileTimes), OrcError> {
     let t0 = std::time::Instant::now();
+    let machine = optimize_module(module, options)?;
+    let t1 = std::time::Instant::now();
+    let greedy = options.opt != OptLevel::O0 || options.regalloc == RegAlloc::Greedy;
+    let buffer = with_regalloc(greedy, || machine.write_to_memory_buffer(module, FileType::Object))
+        .map_err(|e| OrcError::Codegen(e.to_string()))?;
+    let times = CompileTimes {
+        opt_ns: (t1 - t0).as_nanos() as u64,
+        codegen_ns: t1.elapsed().as_nanos() as u64,
+    };
+    Ok((ObjectBuffer::from_bytes(buffer.as_slice().to_vec()), times))
+}
+
+/// What [`compile_module_with`] does to `module` before code generation, in place:
+/// verifies it, sets its triple and data layout to the target's and runs the IR
+/// pipeline of `options.opt`. Returns the target machine that generates its code.
+pub fn optimize_module(module: &Module<'_>, options: &CodegenOptions) -> Result<Rc<TargetMachine>, OrcError> {
     module.verify().map_err(|message| OrcError::InvalidModule {
         module: module.get_name().to_string_lossy().into_owned(),
         message: message.to_string(),
@@ -137,15 +153,18 @@ pub fn compile_module_timed(
             .run_passes(pipeline, &machine, PassBuilderOptions::create())
             .map_err(|e| OrcError::Codegen(format!("running `{pipeline}`: {e}")))?;
     }
-    let t1 = std::time::Instant::now();
+    Ok(machine)
+}
+
+/// The assembly code generation makes of `module` as it is (after
+/// [`optimize_module`], it is what [`compile_module_with`] would compile), as text: what
+/// an inspection tool shows.
+pub fn emit_assembly(module: &Module<'_>, options: &CodegenOptions) -> Result<String, OrcError> {
+    let machine = target_machine(*options)?;
     let greedy = options.opt != OptLevel::O0 || options.regalloc == RegAlloc::Greedy;
-    let buffer = with_regalloc(greedy, || machine.write_to_memory_buffer(module, FileType::Object))
+    let buffer = with_regalloc(greedy, || machine.write_to_memory_buffer(module, FileType::Assembly))
         .map_err(|e| OrcError::Codegen(e.to_string()))?;
-    let times = CompileTimes {
-        opt_ns: (t1 - t0).as_nanos() as u64,
-        codegen_ns: t1.elapsed().as_nanos() as u64,
-    };
-    Ok((ObjectBuffer::from_bytes(buffer.as_slice().to_vec()), times))
+    Ok(String::from_utf8_lossy(buffer.as_slice()).into_owned())
 }
 
 /// LLVM's process-wide options, set once before any code generation:

@@ -19,7 +19,7 @@ mod object;
 pub mod policy;
 mod session;
 
-pub use compile::{codegen_fingerprint, compile_module, compile_module_timed, compile_module_with, CodegenOptions, CompileTimes, CpuTarget, OptLevel, RegAlloc};
+pub use compile::{codegen_fingerprint, compile_module, compile_module_timed, compile_module_with, emit_assembly, optimize_module, CodegenOptions, CompileTimes, CpuTarget, OptLevel, RegAlloc};
 pub use error::OrcError;
 pub use inkwell;
 pub use object::ObjectBuffer;

@@ -92,6 +92,17 @@ pub fn error_to_string(vm: &mut Vm, v: Val) -> String {
     format!("(error object is a {} value)", type_name(v))
 }
 
+/// Keeps what `print` and `io.write` write from now on in memory instead of writing
+/// it to standard output (a tool that runs a program for its profile, say); returns
+/// what was kept before, if anything.
+pub fn capture_stdout(vm: &mut Vm) -> Vec<u8> {
+    flush_stdout(vm);
+    match std::mem::replace(&mut st(vm).out, state::Out::Capture(Vec::new())) {
+        state::Out::Capture(kept) => kept,
+        state::Out::Stdout(_) => Vec::new(),
+    }
+}
+
 /// Flushes what `print` and `io.write` buffered.
 pub fn flush_stdout(vm: &mut Vm) {
     if vm.ext.as_ref().is_some_and(|e| e.is::<State>()) {

@@ -95,8 +95,7 @@ pub(crate) const KEY_NAMES: [&str; 37] = [
 pub(crate) enum Out {
     /// Process standard output, buffered.
     Stdout(std::io::BufWriter<std::io::Stdout>),
-    /// Collected in memory (tests).
-    #[allow(dead_code)]
+    /// Collected in memory ([`super::capture_stdout`]).
     Capture(Vec<u8>),
 }
 

@@ -53,7 +53,7 @@ pub mod parse;
 pub mod print;
 
 pub use parse::{parse_module, ParseError};
-pub use print::{print_function, print_module, DisplayFunction, DisplayModule};
+pub use print::{print_function, print_function_at, print_module, DisplayFunction, DisplayModule};
 
 /// A small module in the text format (it parses and verifies).
 pub const EXAMPLE: &str = r#"module "prog.lua"

@@ -57,6 +57,14 @@ pub fn print_function(m: &Module, f: &Function) -> String {
     out
 }
 
+/// Prints `f` labelled as function number `index` of `m` (a copy of one of its
+/// functions being rewritten, say).
+pub fn print_function_at(m: &Module, index: usize, f: &Function) -> String {
+    let mut out = String::new();
+    write_function(&mut out, m, index, f);
+    out
+}
+
 /// `Display` for a module in the text format (see [`print_module`]).
 pub struct DisplayModule<'a>(pub &'a Module);
 
