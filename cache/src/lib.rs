@@ -159,7 +159,7 @@ struct Writer {
 }
 
 /// The writer thread: stores what `receiver` brings while the cache lives.
-fn write_all(inner: &Weak<Inner>, receiver: &mpsc::Receiver<(Key, Vec<u8>)>) {
+fn writer_thread(inner: &Weak<Inner>, receiver: &mpsc::Receiver<(Key, Vec<u8>)>) {
     while let Ok((key, bytes)) = receiver.recv() {
         let Some(inner) = inner.upgrade() else { return };
         if inner.writable.load(Ordering::Relaxed) {
@@ -297,7 +297,7 @@ impl ObjectCache {
             let (sender, receiver) = mpsc::channel::<(Key, Vec<u8>)>();
             // The thread holds the cache weakly: it ends when the cache is dropped.
             let inner = Arc::downgrade(&self.inner);
-            let spawned = std::thread::Builder::new().name("lazyjit-cache-write".into()).spawn(move || write_all(&inner, &receiver));
+            let spawned = std::thread::Builder::new().name("lazyjit-cache-write".into()).spawn(move || writer_thread(&inner, &receiver));
             if spawned.is_err() {
                 drop(writer);
                 self.put(key, payload);

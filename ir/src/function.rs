@@ -460,9 +460,11 @@ impl Function {
     /// never reads. Two functions that hash alike compile to the same code where the
     /// runtime functions they call have the same declarations (see
     /// [`LocalRefs::rts`]); a persistent code cache keys on this.
-    pub fn hash_code<H: std::hash::Hasher>(&self, h: &mut H) {
+    ///
+    /// `refs` is the function's [`Function::local_refs`] (made once, by whoever also
+    /// needs them).
+    pub fn hash_code<H: std::hash::Hasher>(&self, refs: &LocalRefs, h: &mut H) {
         use std::hash::Hash;
-        let refs = self.local_refs();
         (self.params, self.vararg, self.upvals, self.sites).hash(h);
         self.blocks.hash(h);
         self.insts.len().hash(h);

@@ -351,7 +351,7 @@ pub fn code_key(loaded: &LoadedModule, proto: &Proto) -> Key {
     let mut b = KeyBuilder::new("lazyjit function");
     b.part("build", BUILD_ID.as_bytes());
     b.part("mir", &[]);
-    proto.mir.hash_code(&mut b);
+    proto.mir.hash_code(&proto.refs, &mut b);
     for &rt in &proto.refs.rts {
         match (loaded.runtime.get(rt.index()), loaded.decls.get(rt.index())) {
             (Some(entry), Some(decl)) => {

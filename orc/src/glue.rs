@@ -53,7 +53,7 @@ unsafe extern "C" fn lz_rtcall(
             s.record(args);
         }
         let module = &*proto.module;
-        let f = module.runtime[proto.local_rts[rt as usize] as usize].f;
+        let f = module.runtime[proto.refs.rts[rt as usize].index()].f;
         // Arguments staged on the value stack (a spread call) must stay below `top`, or a
         // metamethod the function calls would build its frame over them.
         let saved_top = vm.top;
@@ -303,7 +303,7 @@ unsafe extern "C" fn lz_closure(
     unsafe {
         let proto = &*proto;
         let module = &*proto.module;
-        let target: *const Proto = &module.protos[proto.local_funcs[func as usize] as usize];
+        let target: *const Proto = &module.protos[proto.refs.funcs[func as usize].index()];
         let cells: Vec<*mut Cell> = std::slice::from_raw_parts(cells, n as usize)
             .iter()
             .map(|c| c.payload() as *mut Cell)

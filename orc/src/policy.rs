@@ -190,6 +190,19 @@ impl TierPolicy {
         Ok(policy)
     }
 
+    /// The policy `name` names: a built-in one, or else a RON file. The error says why
+    /// (with the file's line and column for a malformed one).
+    pub fn load(name: &str) -> Result<TierPolicy, String> {
+        if let Some(p) = TierPolicy::builtin(name) {
+            return Ok(p);
+        }
+        let text = std::fs::read_to_string(name).map_err(|e| {
+            let builtin: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+            format!("cannot read policy {name}: {e} (built-in policies: {})", builtin.join(", "))
+        })?;
+        TierPolicy::parse(&text).map_err(|e| format!("{name}:{e}"))
+    }
+
     /// The built-in policy named `name` (see [`BUILTIN`]).
     pub fn builtin(name: &str) -> Option<TierPolicy> {
         let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;

@@ -111,6 +111,13 @@ struct Options {
     args: Vec<String>,
 }
 
+impl Options {
+    /// How the compiling tiers run, as the options say.
+    fn jit_config(&self) -> JitConfig {
+        JitConfig { tier: self.tier, policy: self.policy.clone(), traces: self.traces, cache: self.cache.clone(), perf: self.perf, gdb: self.gdb }
+    }
+}
+
 /// Where compiled code is cached (`--cache-dir`, `--no-cache`; else the policy's cache).
 #[derive(Clone, Default)]
 pub struct CacheChoice {
@@ -343,6 +350,16 @@ pub struct JitConfig {
     pub gdb: bool,
 }
 
+impl JitConfig {
+    /// The tier's name, or for [`Tier::Policy`] the policy's (statistics, banner).
+    pub fn tier_name(&self) -> String {
+        match self.tier {
+            Tier::Policy => self.policy.clone().unwrap_or_else(|| "default".to_string()),
+            tier => tier.name().to_string(),
+        }
+    }
+}
+
 /// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
 /// one named): compact code for [`Tier::Compact`], else inline code.
 pub type LlvmEmitter = fn(lazyjit_ir::Module, Option<&str>, Tier) -> Result<String, String>;
@@ -367,7 +384,6 @@ impl RunStats {
     }
 
     /// What happened after `before` (taken from the same run).
-    #[allow(dead_code)] // used by the interactive mode only
     pub fn since(&self, before: &RunStats) -> RunStats {
         RunStats {
             tier: self.tier.clone(),
@@ -432,7 +448,6 @@ impl RunStats {
     }
 
     /// One line of the main counts (the interactive mode's report after each input).
-    #[allow(dead_code)] // used by the interactive mode only
     pub fn to_line(&self) -> String {
         format!(
             "[stats] {} compiled, {} shared, {} cache hits; compiling {:.3} ms, running {:.3} ms",
@@ -499,7 +514,7 @@ fn run(
     jit: Option<Jit>,
     stats: &mut RunStats,
 ) -> Result<i32, RunError> {
-    let (tier, policy) = (config.tier, config.policy.as_deref());
+    let tier = config.tier;
     let t = Instant::now();
     let chunk = lazyjit_lua::parser::parse(source, chunkname)?;
     stats.parse_ns = t.elapsed().as_nanos() as u64;
@@ -516,10 +531,7 @@ fn run(
             r
         }
         (_, Some(jit)) => {
-            stats.tier = match tier {
-                Tier::Policy => policy.unwrap_or("default").to_string(),
-                _ => tier.name().to_string(),
-            };
+            stats.tier = config.tier_name();
             (jit.run)(module, script, args, config, stats)
         }
     }
@@ -557,13 +569,9 @@ fn read_source(source: &Source) -> Result<(Vec<u8>, String, String), String> {
 
 /// The interactive mode (see `repl.rs`), after `script` if there is one.
 fn interactive(opts: Options, script: Option<(Vec<u8>, String, String)>, jit: Option<Jit>) -> ExitCode {
-    let tier = match opts.tier {
-        Tier::Policy => opts.policy.clone().unwrap_or_else(|| "default".to_string()),
-        tier => tier.name().to_string(),
-    };
+    let config = opts.jit_config();
     let script = script.map(|(source, chunkname, _)| (source, chunkname, opts.args.clone()));
-    let options = repl::Options { tier, script, stats: opts.stats, stats_json: opts.stats_json.clone() };
-    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache, perf: opts.perf, gdb: opts.gdb };
+    let options = repl::Options { tier: config.tier_name(), script, stats: opts.stats, stats_json: opts.stats_json.clone() };
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
     let outcome = driver::on_vm_thread(move || {
         let mut host: Box<dyn repl::Host> = match (opts.tier, jit) {
@@ -667,8 +675,8 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         };
     }
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
+    let config = opts.jit_config();
     let args = opts.args;
-    let config = JitConfig { tier: opts.tier, policy: opts.policy, traces: opts.traces, cache: opts.cache, perf: opts.perf, gdb: opts.gdb };
     let reported = opts.stats || opts.stats_json.is_some();
     let outcome = driver::on_vm_thread(move || {
         let mut stats = RunStats { reported, ..RunStats::default() };

@@ -352,7 +352,8 @@ pub struct Proto {
     pub origin: Box<[(u32, u32)]>,
     /// What the function refers to in its module, by local number
     /// ([`crate::Function::local_refs`]): compiled code numbers strings, runtime
-    /// functions and functions so, and reaches them through the tables below.
+    /// functions and functions so, and reaches strings through `local_consts`, the
+    /// others through `refs.rts` and `refs.funcs`.
     pub refs: crate::function::LocalRefs,
     /// The string constants the function uses, by local number; only reached through
     /// `consts_ptr`.
@@ -360,10 +361,6 @@ pub struct Proto {
     local_consts: Box<[Val]>,
     /// `local_consts`' first value, for compiled code ([`Proto::CONSTS_OFFSET`]).
     consts_ptr: *const crate::rt::Val,
-    /// The module index of each runtime function the function calls, by local number.
-    pub local_rts: Box<[u32]>,
-    /// The module index of each function of which it makes closures, by local number.
-    pub local_funcs: Box<[u32]>,
     /// One word per MIR instruction for compiled code's inline caches (what a word
     /// means is up to the code of its instruction; all start at 0).
     pub ics: Box<[AtomicU32]>,
@@ -568,8 +565,6 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         (0..nlookups).map(|_| std::cell::UnsafeCell::new(Default::default())).collect();
     let refs = f.local_refs();
     let local_consts: Box<[Val]> = refs.strs.iter().map(|s| consts.get(s.index()).copied().unwrap_or(Val::NIL)).collect();
-    let local_rts = refs.rts.iter().map(|r| r.0).collect();
-    let local_funcs = refs.funcs.iter().map(|g| g.0).collect();
     Proto {
         index,
         code: d.code,
@@ -593,8 +588,6 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         origin: d.origin,
         consts_ptr: local_consts.as_ptr(),
         local_consts,
-        local_rts,
-        local_funcs,
         refs,
         ics_ptr: ics.as_ptr(),
         ics,

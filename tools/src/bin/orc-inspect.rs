@@ -22,7 +22,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lazyjit_ir::interp::{LoadedModule, Proto, Vm};
+use lazyjit_ir::interp::{LoadedModule, Proto};
 use lazyjit_orc::lower::{lower_proto, LowerOptions};
 use lazyjit_orc::policy::TierPolicy;
 use lazyjit_orc::{emit_assembly, optimize_module, CodegenOptions, CpuTarget, OptLevel, RegAlloc};
@@ -116,16 +116,10 @@ struct Report {
 
 /// The pipeline and LLVM level asked for.
 fn pipeline_of(opts: &Options) -> Result<(Vec<String>, OptLevel), String> {
-    let name = opts.policy.as_deref().unwrap_or("default");
-    let policy = match TierPolicy::builtin(name) {
-        Some(p) => p,
-        None => {
-            let text = std::fs::read_to_string(name).map_err(|e| format!("cannot read policy {name}: {e}"))?;
-            TierPolicy::parse(&text).map_err(|e| format!("{name}:{e}"))?
-        }
-    };
+    let policy = TierPolicy::load(opts.policy.as_deref().unwrap_or("default"))?;
     let optimize = policy.tiering().optimize;
-    let opt = optimize.as_ref().map_or(OptLevel::O2, |o| o.opt);
+    // Without an optimizing tier, hot code is the baseline's inline code.
+    let opt = optimize.as_ref().map_or(policy.inline_opt(), |o| o.opt);
     let pipeline = match &opts.passes {
         Some(list) => list.clone(),
         None => optimize.map(|o| o.pipeline).unwrap_or_default(),
@@ -165,16 +159,24 @@ fn diff(before: &str, after: &str, pass: &str) -> String {
 }
 
 /// Runs the pipeline over `proto` pass by pass, then (with `llvm`) lowers the result.
-fn inspect(loaded: &LoadedModule, module: &lazyjit_ir::Module, proto: &Proto, pipeline: &[String], opt: OptLevel, llvm: bool) -> FunctionReport {
-    let profiles: Vec<lazyjit_passes::Profile> = loaded.protos.iter().map(lazyjit_passes::Profile::of).collect();
-    let profile = lazyjit_passes::Profile::of(proto);
+/// `profiles`: every function's, by number.
+fn inspect(
+    loaded: &LoadedModule,
+    module: &lazyjit_ir::Module,
+    profiles: &[lazyjit_passes::Profile],
+    proto: &Proto,
+    pipeline: &[String],
+    opt: OptLevel,
+    llvm: bool,
+) -> FunctionReport {
+    let profile = &profiles[proto.index as usize];
     let cx = lazyjit_passes::Context {
         module,
         runtime: &loaded.runtime,
-        profile: Some(&profile),
+        profile: Some(profile),
         stands_for: &[],
         copied_from: &[],
-        profiles: &profiles,
+        profiles,
         natives: &loaded.natives,
     };
     let name = proto.mir.name.clone();
@@ -269,28 +271,25 @@ fn run(opts: &Options) -> Result<String, String> {
             return Err(format!("no function named '{name}'"));
         }
     }
-    let mut vm = Vm::new(None);
-    let stack_marker = 0u8;
-    vm.native_stack_base = &stack_marker as *const u8 as usize;
     let args = opts.profile_run.clone().unwrap_or_default();
-    lazyjit_lua::runtime::install(&mut vm, &opts.file, &args);
-    let main = vm.load(module, &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
+    let mut session = lazyjit_lua::driver::Session::new(&opts.file, &args);
     if opts.profile_run.is_some() {
-        lazyjit_lua::runtime::capture_stdout(&mut vm);
-        let argv: Vec<_> = args.iter().map(|a| vm.new_str(a.as_bytes())).collect();
-        if let Err(e) = vm.call(main, &argv) {
-            if !matches!(e, lazyjit_ir::interp::LuaError::Exit(_)) {
-                eprintln!("orc-inspect: the profile run ended with an error (the profiles gathered so far are used)");
-            }
+        lazyjit_lua::runtime::capture_stdout(session.vm());
+        if let Err(e) = session.run_chunk(module, &args, false, &mut |_, _| Ok(())) {
+            eprintln!("orc-inspect: the profile run ended with an error ({e}); the profiles gathered so far are used");
         }
+    } else {
+        session.vm().load(module, &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
     }
+    let vm = session.vm();
     let loaded = &vm.modules()[0];
     let mir = loaded.to_module();
+    let profiles: Vec<lazyjit_passes::Profile> = loaded.protos.iter().map(lazyjit_passes::Profile::of).collect();
     let functions = loaded
         .protos
         .iter()
         .filter(|p| opts.only.as_ref().is_none_or(|name| &p.mir.name == name))
-        .map(|p| inspect(loaded, &mir, p, &pipeline, opt, opts.llvm))
+        .map(|p| inspect(loaded, &mir, &profiles, p, &pipeline, opt, opts.llvm))
         .collect();
     let report = Report { file: opts.file.clone(), pipeline, opt_level: format!("{opt:?}"), profiled: opts.profile_run.is_some(), functions };
     let out = if opts.json {
@@ -298,8 +297,8 @@ fn run(opts: &Options) -> Result<String, String> {
     } else {
         text_report(&report)
     };
-    // The VM's values may still be referenced by nothing else; the process ends anyway.
-    std::mem::forget(vm);
+    // The process ends next: nothing to gain from tearing the VM down.
+    std::mem::forget(session);
     Ok(out)
 }
 

@@ -25,18 +25,6 @@ use lazyjit_orc::engine::{Ahead, Engine, EngineOptions, Shape, Tiering, Traces};
 use lazyjit_orc::policy::TierPolicy;
 use lazyjit_orc::OptLevel;
 
-/// The policy `--policy` names: a built-in one, or a RON file.
-fn load_policy(name: &str) -> Result<TierPolicy, String> {
-    if let Some(p) = TierPolicy::builtin(name) {
-        return Ok(p);
-    }
-    let text = std::fs::read_to_string(name).map_err(|e| {
-        let builtin: Vec<&str> = lazyjit_orc::policy::BUILTIN.iter().map(|(n, _)| *n).collect();
-        format!("cannot read policy {name}: {e} (built-in policies: {})", builtin.join(", "))
-    })?;
-    TierPolicy::parse(&text).map_err(|e| format!("{name}:{e}"))
-}
-
 /// The tiering and inline-code level for `tier` (a policy's, for [`cli::Tier::Policy`]),
 /// and the policy whose cache settings apply (the default one for the other tiers).
 fn tiering_of(tier: cli::Tier, policy: Option<&str>) -> Result<(Tiering, OptLevel, TierPolicy), String> {
@@ -45,7 +33,7 @@ fn tiering_of(tier: cli::Tier, policy: Option<&str>) -> Result<(Tiering, OptLeve
         cli::Tier::Inline => (Tiering::only(Shape::Inline), OptLevel::O0, TierPolicy::default()),
         cli::Tier::Eager => (Tiering::eager(), OptLevel::O0, TierPolicy::default()),
         cli::Tier::Policy => {
-            let p = load_policy(policy.unwrap_or("default"))?;
+            let p = TierPolicy::load(policy.unwrap_or("default"))?;
             (p.tiering(), p.inline_opt(), p)
         }
         _ => (Tiering::default(), OptLevel::O0, TierPolicy::default()),
