@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing lazyjit needs, when it is missing:
 # a Rust toolchain, LLVM 19 (Debian's llvm-19-dev), and the Lua oracle and peers
-# (lua5.4, luajit) and valgrind used by the tests and benchmarks.
+# (lua5.4, luajit) and valgrind used by the tests and benchmarks; with
+# LAZYJIT_SETUP_BROWSER=1 (./x test), Chromium for the HTML report's tests.
 set -euo pipefail
 
 need_apt=()
@@ -12,6 +13,10 @@ command -v luajit >/dev/null || need_apt+=(luajit)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v curl >/dev/null || need_apt+=(curl ca-certificates)
+# Headless Chromium for the HTML report's tests (./x test only: it is large).
+if [ "${LAZYJIT_SETUP_BROWSER:-}" = 1 ] && ! command -v chromium >/dev/null; then
+  need_apt+=(chromium)
+fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

@@ -335,6 +335,37 @@ fn emits_llvm_ir_of_one_function_or_all() {
 }
 
 #[test]
+fn emits_optimized_mir_llvm_ir_and_assembly() {
+    // The loop's start is a constant: the optimizing pipeline folds the test of its type.
+    let prog = "local function sum(n) local s = 0 for i = 1, n do s = s + i end return s end print(sum(3))";
+    let emit = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--fn", "sum", "-e", prog]);
+        let (out, err, code) = run(&all, "");
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        out
+    };
+    let mir = emit(&["--emit", "mir"]);
+    let opt = emit(&["--emit", "mir-opt"]);
+    let tag_tests = |text: &str| text.lines().filter(|l| l.contains(" = tag ")).count();
+    assert!(tag_tests(&opt) < tag_tests(&mir), "the pipeline keeps the tag test of a constant:\n{mir}\n{opt}");
+    assert!(opt.contains("\"sum\"") && opt.contains("@lua.add"), "{opt}");
+    // The optimized code, before and after LLVM's optimizer (O2 removes the allocas).
+    let before = emit(&["--emit", "llvm"]);
+    let after = emit(&["--emit", "llvm-opt"]);
+    assert_eq!(after.matches("define ").count(), 1, "{after}");
+    assert!(after.contains(" @fn1.sum("), "{after}");
+    assert!(before.contains("alloca") && !after.contains("alloca"), "before:\n{before}\nafter:\n{after}");
+    assert!(after.contains("target triple"), "{after}");
+    let asm = emit(&["--emit", "asm"]);
+    assert!(asm.contains(".cfi_startproc") && asm.contains("ret"), "{asm}");
+    // Baseline code instead: compact code calls lz_step once per op.
+    let compact = emit(&["--tier", "compact", "--emit", "asm"]);
+    assert!(compact.contains("callq") && compact.contains("lz_step"), "{compact}");
+    assert!(emit(&["--tier", "inline", "--emit", "llvm-opt"]).contains("define i64 @fn1.sum"));
+}
+
+#[test]
 fn perf_writes_a_symbol_map_naming_lua_functions() {
     let prog = write_temp(
         "perf.lua",

@@ -76,14 +76,18 @@ fn without_a_profile_speculation_does_nothing() {
     let out = run(&["--fn", "sum", "--no-llvm", "tests/inspect/sum.lua"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("without a profile"), "{text}");
-    // No site has seen anything: nothing is speculated (the loops, never run as far as
-    // the profile knows, are left to deoptimize).
-    let line = text.lines().find(|l| l.starts_with("-- type_spec")).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains("calls speculated 0, array accesses speculated 0"), "{line}");
+    // Nothing is known: nothing is speculated, and no loop is taken for one that never
+    // ran; no site has a profile note.
+    let line = text.lines().find(|l| l.starts_with("-- changed nothing:")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("type_spec"), "{line}");
+    assert!(!text.contains(";; "), "{text}");
     let profiled = run(LUA_ARGS);
     let profiled = String::from_utf8_lossy(&profiled.stdout);
     let line = profiled.lines().find(|l| l.starts_with("-- type_spec")).unwrap_or_else(|| panic!("{profiled}"));
     assert!(line.contains("calls speculated 1, array accesses speculated 1"), "{line}");
+    // What the profile saw is written next to the sites and loop headers.
+    assert!(profiled.contains("site0  ; line 5 [local \"t\", -]  ;; site0 saw table\n"), "{profiled}");
+    assert!(profiled.lines().any(|l| l.ends_with(") loop:  ;; loop went round 100 times")), "{profiled}");
 }
 
 #[test]
@@ -110,4 +114,79 @@ fn bad_requests_are_reported() {
         assert!(!out.status.success(), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains(want), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    // Piped (as here): no escape sequences, unless --color always.
+    let plain = run(LUA_ARGS);
+    assert!(!plain.stdout.contains(&0x1b), "colour in piped output");
+    let coloured = run(&[&["--color", "always"], LUA_ARGS].concat());
+    let text = String::from_utf8_lossy(&coloured.stdout);
+    assert!(text.contains("\x1b[1;33m== sum (line 3)\x1b[0m"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("\x1b[32m+") && l.ends_with("\x1b[0m")), "added diff lines are green: {text}");
+    assert!(text.lines().any(|l| l.starts_with("\x1b[31m-") && l.ends_with("\x1b[0m")), "removed diff lines are red: {text}");
+    assert!(text.contains("\x1b[35m  ;; site0 saw table\x1b[0m"), "profile notes: {text}");
+    // Without the escapes it is the plain report.
+    let stripped = strip_ansi(&text);
+    assert_eq!(without_times(&stripped), without_times(&String::from_utf8_lossy(&plain.stdout)));
+    let out = run(&[&["--color", "sometimes"], LUA_ARGS].concat());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown colour choice 'sometimes'"));
+}
+
+/// `text` without ANSI escape sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn html_is_one_self_contained_page() {
+    let dir = std::env::temp_dir().join(format!("lazyjit-inspect-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("sum.html");
+    let out = run(&["--format", "html", "-o", page.to_str().unwrap(), "--fn", "sum", "tests/inspect/sum.lua", "--profile-run"]);
+    assert!(out.status.success() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(html.contains("content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\""), "no policy forbidding loads");
+    for external in ["src=\"http", "href=\"http", "url(", "@import"] {
+        assert!(!html.contains(external), "loads something: {external}");
+    }
+    // The function list, the pass list, a side-by-side diff with marked words, the
+    // profile notes and the collapsed sections.
+    assert!(html.contains("<li data-name=\"sum\" data-target=\"f0\"><a href=\"#f0\">sum</a>"), "{html}");
+    assert!(html.contains("<li class=\"unchanged\">inline"), "{html}");
+    assert!(html.contains("<details class=\"pass\" id=\"f0-p0\" open>"), "{html}");
+    assert!(html.contains("<table class=\"sbs\">") && html.contains("<td class=\"add\">") && html.contains("<mark>"), "{html}");
+    assert!(html.contains("<span class=\"note\">  ;; site3 saw table, int</span>"), "{html}");
+    for section in ["MIR after the pipeline", "LLVM IR before LLVM&#39;s optimizer", "LLVM IR after LLVM&#39;s optimizer", "assembly"] {
+        assert!(html.contains(&format!("<details>\n<summary>{section}</summary>")), "{section} is not collapsible");
+    }
+    // MIR text is escaped (`->` would otherwise be fine, but `<` in LLVM IR is not).
+    assert!(!html.contains("<4 x"), "unescaped LLVM IR");
+}
+
+#[test]
+fn the_baseline_tier_runs_no_passes() {
+    let out = run(&["--tier", "baseline", "--fn", "sum", "tests/inspect/sum.lua"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("# tests/inspect/sum.lua: passes (none) at LLVM O0"), "{text}");
+    assert!(text.contains("-- LLVM IR after LLVM's optimizer"), "{text}");
+    let out = run(&["--tier", "baseline", "--passes", "dce", "tests/inspect/sum.lua"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("excludes --passes"));
 }

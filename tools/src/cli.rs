@@ -18,7 +18,14 @@
 //!          --tier compact|inline|eager  one code shape, or every transition at once
 //!          --tier interp    run in the interpreter
 //!          --emit mir       print the generic MIR instead of running
-//!          --emit llvm      print the baseline tier's LLVM IR (before LLVM's optimizer)
+//!          --emit mir-opt   print the MIR after the policy's optimizing pipeline
+//!          --emit llvm      print the optimized code's LLVM IR before LLVM's optimizer
+//!          --emit llvm-opt  ... after LLVM's optimizer (at the optimizing tier's level)
+//!          --emit asm       ... its assembly
+//!                           (with --tier compact or --tier inline, llvm, llvm-opt and
+//!                           asm show that baseline code instead; nothing runs, so
+//!                           nothing is speculated: `orc-inspect --profile-run` shows
+//!                           what a run's profile makes of a function)
 //!          --fn NAME        with --emit: only the function named NAME
 //!          --stats          print compile and run statistics on stderr at exit, as a
 //!                           table
@@ -50,7 +57,7 @@ use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
 
-const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|llvm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] [--perf] [--gdb] [-i] [FILE.lua | -e CODE | -] [ARGS...]
+const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|mir-opt|llvm|llvm-opt|asm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] [--perf] [--gdb] [-i] [FILE.lua | -e CODE | -] [ARGS...]
        orcrun compile [--policy P] [--tier T] [--cache-dir DIR] FILE.lua
        orcrun cache (stats | clear | verify [FILE.lua]) [--policy P] [--cache-dir DIR]";
 
@@ -92,8 +99,8 @@ struct Options {
     tier: Tier,
     /// With [`Tier::Policy`]: the policy's name or file (none: the default).
     policy: Option<String>,
-    emit_mir: bool,
-    emit_llvm: bool,
+    /// `--emit`: print this instead of running.
+    emit: Option<Emit>,
     /// Only this function (by name) for `--emit`.
     only_fn: Option<String>,
     stats: bool,
@@ -209,8 +216,7 @@ enum Source {
 }
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut emit_mir = false;
-    let mut emit_llvm = false;
+    let mut emit = None;
     let mut only_fn = None;
     let mut tier = Tier::Policy;
     let mut policy = None;
@@ -238,9 +244,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
                 policy = Some(argv.next().ok_or("--policy needs a policy name or file")?);
             }
             "--emit" => match argv.next().as_deref() {
-                Some("mir") => emit_mir = true,
-                Some("llvm") => emit_llvm = true,
-                Some(other) => return Err(format!("cannot emit '{other}' (available: mir, llvm)")),
+                Some(name) => emit = Some(Emit::from_name(name).ok_or_else(|| format!("cannot emit '{name}' (available: mir, mir-opt, llvm, llvm-opt, asm)"))?),
                 None => return Err("--emit needs a value".to_string()),
             },
             "--fn" => only_fn = Some(argv.next().ok_or("--fn needs a function name")?),
@@ -263,13 +267,13 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     if interactive && matches!(source, Some(Source::Stdin)) {
         return Err("-i reads its input from standard input: it cannot run a script from there too".to_string());
     }
-    if interactive && (emit_mir || emit_llvm) {
+    if interactive && emit.is_some() {
         return Err("--emit does not work with -i".to_string());
     }
     if cache.off && cache.dir.is_some() {
         return Err("--cache-dir and --no-cache exclude each other".to_string());
     }
-    Ok(Options { tier, policy, emit_mir, emit_llvm, only_fn, stats, stats_json, traces, cache, perf, gdb, interactive, source, args: argv.collect() })
+    Ok(Options { tier, policy, emit, only_fn, stats, stats_json, traces, cache, perf, gdb, interactive, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
@@ -360,17 +364,54 @@ impl JitConfig {
     }
 }
 
-/// Prints the LLVM IR the baseline tier makes of a module's functions (all, or the
-/// one named): compact code for [`Tier::Compact`], else inline code.
-pub type LlvmEmitter = fn(lazyjit_ir::Module, Option<&str>, Tier) -> Result<String, String>;
+/// What `--emit` prints instead of running.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Emit {
+    /// The generic MIR.
+    Mir,
+    /// The MIR after the optimizing tier's passes.
+    MirOpt,
+    /// The baseline tier's LLVM IR before LLVM's optimizer.
+    Llvm,
+    /// The same after LLVM's optimizer.
+    LlvmOpt,
+    /// Its assembly.
+    Asm,
+}
+
+impl Emit {
+    fn from_name(name: &str) -> Option<Emit> {
+        Some(match name {
+            "mir" => Emit::Mir,
+            "mir-opt" => Emit::MirOpt,
+            "llvm" => Emit::Llvm,
+            "llvm-opt" => Emit::LlvmOpt,
+            "asm" => Emit::Asm,
+            _ => return None,
+        })
+    }
+}
+
+/// What `--emit` asks for of a module's functions (all, or the one named), for the
+/// tier and policy given: everything but [`Emit::Mir`], which needs no JIT.
+#[allow(dead_code)] // Read by orcrun-jit's emitter only.
+pub struct EmitRequest<'a> {
+    pub emit: Emit,
+    pub only: Option<&'a str>,
+    pub tier: Tier,
+    pub policy: Option<&'a str>,
+}
+
+/// Prints what an [`EmitRequest`] asks for.
+pub type Emitter = fn(lazyjit_ir::Module, &EmitRequest) -> Result<String, String>;
 
 /// What only the JIT-linked binary can do.
 #[derive(Clone, Copy)]
 pub struct Jit {
     /// Runs compiling tiers.
     pub run: JitRunner,
-    /// `--emit llvm`.
-    pub emit_llvm: LlvmEmitter,
+    /// `--emit` (but `mir`).
+    pub emit: Emitter,
     /// `orcrun compile` and `orcrun cache ...`.
     pub cache_command: fn(&CacheCommand) -> ExitCode,
     /// The engine of an interactive session.
@@ -617,12 +658,16 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         }
     };
     // Before reading anything (standard input belongs to the program).
-    if (opts.tier != Tier::Interp || opts.emit_llvm) && jit.is_none() && !opts.emit_mir {
+    let needs_jit = match opts.emit {
+        Some(emit) => emit != Emit::Mir,
+        None => opts.tier != Tier::Interp,
+    };
+    if needs_jit && jit.is_none() {
         return exec_jit();
     }
     let source = match opts.source.take() {
         Some(source) => Some(source),
-        None if opts.emit_mir || opts.emit_llvm => {
+        None if opts.emit.is_some() => {
             eprintln!("orcrun: --emit needs a file\n{USAGE}");
             return ExitCode::from(1);
         }
@@ -641,9 +686,10 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         return interactive(opts, script, jit);
     }
     let Some((source, chunkname, script)) = script else { unreachable!("a script is read unless interactive") };
-    if opts.emit_mir || opts.emit_llvm {
+    if let Some(emit) = opts.emit {
+        let request = EmitRequest { emit, only: opts.only_fn.as_deref(), tier: opts.tier, policy: opts.policy.as_deref() };
         return match lazyjit_lua::compile(&source, &chunkname) {
-            Ok(module) if opts.emit_llvm => match jit.map(|j| (j.emit_llvm)(module, opts.only_fn.as_deref(), opts.tier)) {
+            Ok(module) if emit != Emit::Mir => match jit.map(|j| (j.emit)(module, &request)) {
                 Some(Ok(text)) => {
                     print!("{text}");
                     ExitCode::SUCCESS

@@ -10,6 +10,11 @@ mod repl;
 #[path = "../alloc.rs"]
 mod alloc;
 
+// `--emit mir-opt` runs the pipeline as orc-inspect does (its renderings unused here).
+#[allow(dead_code)]
+#[path = "../inspect/mod.rs"]
+mod inspect;
+
 #[global_allocator]
 static ALLOCATOR: alloc::ToolAlloc = alloc::ToolAlloc;
 
@@ -23,7 +28,7 @@ use std::sync::Arc;
 use lazyjit_cache::{CacheConfig, ObjectCache};
 use lazyjit_orc::engine::{Ahead, Engine, EngineOptions, Shape, Tiering, Traces};
 use lazyjit_orc::policy::TierPolicy;
-use lazyjit_orc::OptLevel;
+use lazyjit_orc::{CodegenOptions, CpuTarget, OptLevel, RegAlloc};
 
 /// The tiering and inline-code level for `tier` (a policy's, for [`cli::Tier::Policy`]),
 /// and the policy whose cache settings apply (the default one for the other tiers).
@@ -190,10 +195,14 @@ fn run_jit(
     r
 }
 
-/// The LLVM IR of every function of `module` (or of the one named `only`), in compact
-/// code for `--tier compact`, else in inline code.
-fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>, tier: cli::Tier) -> Result<String, String> {
-    if let Some(name) = only {
+/// What `--emit` asks for of every function of `module` (or of the one named). The
+/// code is the optimizing tier's (the MIR after the policy's pipeline, without a
+/// profile, lowered as an optimized version at the tier's level), or with `--tier
+/// compact` or `--tier inline` that baseline code; `mir-opt` is always the pipeline's
+/// MIR.
+fn emit(module: lazyjit_ir::Module, request: &cli::EmitRequest) -> Result<String, String> {
+    use cli::Emit;
+    if let Some(name) = request.only {
         if !module.functions.iter().any(|f| f.name == name) {
             return Err(format!("no function named '{name}'"));
         }
@@ -202,17 +211,53 @@ fn emit_llvm(module: lazyjit_ir::Module, only: Option<&str>, tier: cli::Tier) ->
     lazyjit_lua::runtime::install(&mut vm, "-", &[]);
     vm.load(module, &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
     let loaded = &vm.modules()[0];
+    let protos = loaded.protos.iter().filter(|p| request.only.is_none_or(|n| p.mir.name == n));
     let mut out = String::new();
-    for proto in loaded.protos.iter().filter(|p| only.is_none_or(|n| p.mir.name == n)) {
+    let baseline = match request.tier {
+        cli::Tier::Compact => Some((Shape::Compact, CodegenOptions { opt: OptLevel::O0, cpu: CpuTarget::Generic, regalloc: RegAlloc::Fast })),
+        cli::Tier::Inline | cli::Tier::Baseline => {
+            let policy = TierPolicy::load(request.policy.unwrap_or("default"))?;
+            Some((Shape::Inline, CodegenOptions { opt: policy.inline_opt(), cpu: CpuTarget::Generic, regalloc: RegAlloc::Greedy }))
+        }
+        _ => None,
+    };
+    let Some((shape, codegen)) = baseline.filter(|_| request.emit != Emit::MirOpt) else {
+        let (pipeline, opt) = inspect::pipeline_of(request.policy, None, false)?;
+        let mir = loaded.to_module();
+        // Nothing ran: nothing is known (not: every loop never ran).
+        let profiles = vec![lazyjit_passes::Profile::default(); loaded.protos.len()];
+        let llvm = request.emit != Emit::MirOpt;
+        for proto in protos {
+            let report = inspect::inspect(loaded, &mir, &profiles, proto, &pipeline, opt, llvm);
+            if let Some(e) = report.error {
+                return Err(format!("{}: {e}", proto.mir.name));
+            }
+            let text = match request.emit {
+                Emit::Llvm => report.llvm,
+                Emit::LlvmOpt => report.llvm_optimized,
+                Emit::Asm => report.asm,
+                Emit::Mir | Emit::MirOpt => Some(report.after),
+            };
+            out.push_str(&text.unwrap_or_default());
+        }
+        return Ok(out);
+    };
+    for proto in protos {
         let ctx = lazyjit_orc::inkwell::context::Context::create();
         let symbol = format!("fn{}.{}", proto.index, proto.mir.name);
         let opts = lazyjit_orc::lower::LowerOptions { symbol, ..Default::default() };
-        let m = match tier {
-            cli::Tier::Compact => lazyjit_orc::lower::lower_compact(&ctx, proto, &opts),
-            _ => lazyjit_orc::lower::lower_proto(&ctx, proto, loaded, &opts),
+        let m = match shape {
+            Shape::Compact => lazyjit_orc::lower::lower_compact(&ctx, proto, &opts),
+            Shape::Inline => lazyjit_orc::lower::lower_proto(&ctx, proto, loaded, &opts),
         }
         .map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
-        out.push_str(&m.print_to_string().to_string());
+        if request.emit != Emit::Llvm {
+            lazyjit_orc::optimize_module(&m, &codegen).map_err(|e| e.to_string())?;
+        }
+        match request.emit {
+            Emit::Asm => out.push_str(&lazyjit_orc::emit_assembly(&m, &codegen).map_err(|e| e.to_string())?),
+            _ => out.push_str(&m.print_to_string().to_string()),
+        }
     }
     Ok(out)
 }
@@ -306,5 +351,5 @@ fn cache_command_inner(cmd: &cli::CacheCommand) -> Result<ExitCode, String> {
 }
 
 fn main() -> ExitCode {
-    cli::main_with(Some(cli::Jit { run: run_jit, emit_llvm, cache_command, repl_host }))
+    cli::main_with(Some(cli::Jit { run: run_jit, emit, cache_command, repl_host }))
 }
