@@ -190,3 +190,18 @@ fn the_baseline_tier_runs_no_passes() {
     let out = run(&["--tier", "baseline", "--passes", "dce", "tests/inspect/sum.lua"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("excludes --passes"));
 }
+
+#[test]
+fn the_profile_run_is_the_policys_and_shows_where_speculation_failed() {
+    // Under optimize-now `add` is optimized for integers after its first call; the
+    // float deoptimizes it, and the site is marked not to speculate on again.
+    let out = run(&["--policy", "optimize-now", "--fn", "add", "--no-llvm", "tests/inspect/deopt.lua", "--profile-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("site0  ; line 3 [local \"a\", local \"b\"]  ;; site0 saw int|float, int, deoptimized before\n"), "{text}");
+    assert!(text.contains("-- changed nothing: type_spec,"), "type_spec speculated on a failed site: {text}");
+    // Never optimized, never deoptimized.
+    let out = run(&["--policy", "baseline-only", "--fn", "add", "--no-llvm", "tests/inspect/deopt.lua", "--profile-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(";; site0 saw int|float, int\n"), "{text}");
+}

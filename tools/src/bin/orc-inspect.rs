@@ -17,10 +17,11 @@
 //!   --color auto|always|never  colour in text (auto: on a terminal, unless NO_COLOR
 //!                      is set)
 //!   -o FILE            write the report to FILE
-//!   --profile-run [ARGS...]  run the program first (in the interpreter, its output
-//!                      discarded) with ARGS, so that speculation works from the type
-//!                      profiles it gathered; without it the profiles are empty and
-//!                      the passes that speculate do nothing
+//!   --profile-run [ARGS...]  run the program first with ARGS (under the policy, with
+//!                      its tier-ups and deoptimizations; its output discarded), so
+//!                      that speculation works from the type profiles it gathered and
+//!                      leaves the sites that deoptimized; without it nothing is known
+//!                      and the passes that speculate do nothing
 //! ```
 //!
 //! For each function: its MIR before the pipeline (with what the profile saw written
@@ -36,6 +37,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use inspect::{pipeline_of, Report};
+use lazyjit_orc::engine::{Engine, EngineOptions};
+use lazyjit_orc::policy::TierPolicy;
 
 const USAGE: &str = "usage: orc-inspect [--fn NAME] [--policy P] [--tier optimize|baseline | --passes a,b,c] [--no-llvm] [--format text|json|html] [--color auto|always|never] [-o FILE] FILE.lua|FILE.mir [--profile-run [ARGS...]]";
 
@@ -143,10 +146,18 @@ fn run(opts: &Options) -> Result<String, String> {
     let args = opts.profile_run.clone().unwrap_or_default();
     let mut session = lazyjit_lua::driver::Session::new(&opts.file, &args);
     if opts.profile_run.is_some() {
+        // The run is the policy's: its tier-ups, and the deoptimizations that mark the
+        // sites not to speculate on again.
+        let policy = TierPolicy::load(opts.policy.as_deref().unwrap_or("default"))?;
+        let engine = Engine::with_options(policy.inline_opt(), policy.tiering(), EngineOptions::default()).map_err(|e| format!("cannot start the JIT: {e}"))?;
         lazyjit_lua::runtime::capture_stdout(session.vm());
-        if let Err(e) = session.run_chunk(module, &args, false, &mut |_, _| Ok(())) {
+        let attach = &mut |vm: &mut lazyjit_ir::interp::Vm, index| engine.attach(vm, index).map_err(|e| format!("cannot set up the JIT: {e}"));
+        if let Err(e) = session.run_chunk(module, &args, false, attach) {
             eprintln!("orc-inspect: the profile run ended with an error ({e}); the profiles gathered so far are used");
         }
+        engine.wait_idle();
+        // The VM's code is the engine's: both live until the process ends.
+        std::mem::forget(engine);
     } else {
         session.vm().load(module, &lazyjit_lua::runtime::registry()).map_err(|e| e.to_string())?;
     }
