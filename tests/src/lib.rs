@@ -1,6 +1,9 @@
 //! Shared helpers of the end-to-end tests: locating (and building) `orcrun`, the
 //! shared corpus, and running programs.
 
+pub mod differential;
+pub mod gen;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

@@ -15,7 +15,7 @@ use lazyjit_ir::{
     VarKind, VarName,
 };
 
-use crate::ast::{Chunk, Expr, ExprKind, FuncBody, LocalId, Name};
+use crate::ast::{BinOp, Chunk, Expr, ExprKind, FuncBody, LocalId, Name};
 use ssa::Ssa;
 
 /// Lowers a parsed chunk to a module named `chunkname`; `fn0` is the main function.
@@ -202,13 +202,26 @@ impl<'a, 'f> FnLower<'a, 'f> {
                 self.var_name(VarKind::Upvalue, &name)
             }
             ExprKind::Name(Name::Global(n)) => self.var_name(VarKind::Global, n),
-            ExprKind::Index { key, .. } => match &key.kind {
-                ExprKind::Str(s) => Some(VarName { kind: VarKind::Field, name: self.module.intern(s) }),
-                _ => None,
-            },
+            // Lua names a field by its key when the key is a constant string; a small
+            // integer constant (0..=255, an instruction's immediate operand) is an
+            // "integer index"; any other key, "?".
+            ExprKind::Index { key, .. } => {
+                let name: &[u8] = match &key.kind {
+                    ExprKind::Str(s) => s,
+                    ExprKind::Int(i) if (0..=255).contains(i) => b"integer index",
+                    _ => b"?",
+                };
+                Some(VarName { kind: VarKind::Field, name: self.module.intern(name) })
+            }
             ExprKind::Str(s) => Some(VarName { kind: VarKind::Constant, name: self.module.intern(s) }),
             // Parentheses around a single value name the same variable.
             ExprKind::Paren(inner) if !inner.is_multi() => self.describe(inner),
+            // Lua folds `k and e` for a true constant `k`, and `nil or e`, `false or e`,
+            // to `e`: the value is named as `e` is.
+            ExprKind::Binary { op: BinOp::And, lhs, rhs } if matches!(lhs.kind, ExprKind::True | ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_)) => {
+                self.describe(rhs)
+            }
+            ExprKind::Binary { op: BinOp::Or, lhs, rhs } if matches!(lhs.kind, ExprKind::Nil | ExprKind::False) => self.describe(rhs),
             _ => None,
         }
     }

@@ -9,7 +9,7 @@ use lazyjit_ir::rt::{Tag, Val};
 use crate::lualib::{number, Num};
 
 use super::convert::{float_to_int, number_to_string, to_number};
-use super::meta::metamethod;
+use super::meta::{call_meta, metamethod};
 use super::{obj_type_name, type_name, unpositioned, Key};
 
 /// An arithmetic or bitwise operator (binary, or unary `Unm`/`BNot`).
@@ -184,7 +184,7 @@ fn arith_slow(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
         None => (b.tag() != Tag::Str).then(|| metamethod(vm, b, k)).flatten(),
     };
     if let Some(h) = handler {
-        return vm.call1(h, &[a, b]);
+        return call_meta(vm, h, k, &[a, b]);
     }
     if op.is_bitwise() {
         if is_num(a) && is_num(b) {
@@ -230,7 +230,7 @@ pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> LResult<Val> {
         None => metamethod(vm, b, Key::Concat),
     };
     if let Some(h) = handler {
-        return vm.call1(h, &[a, b]);
+        return call_meta(vm, h, Key::Concat, &[a, b]);
     }
     let at = if sa { 1 } else { 0 };
     let t = obj_type_name(vm, if at == 0 { a } else { b });
@@ -253,12 +253,12 @@ pub(crate) fn len(vm: &mut Vm, a: Val) -> LResult<Val> {
                 return Ok(Val::int(access::table_of(a).border()));
             }
             match metamethod(vm, a, Key::Len) {
-                Some(h) => vm.call1(h, &[a, a]),
+                Some(h) => call_meta(vm, h, Key::Len, &[a, a]),
                 None => Ok(Val::int(access::table_of(a).border())),
             }
         }
         _ => match metamethod(vm, a, Key::Len) {
-            Some(h) => vm.call1(h, &[a, a]),
+            Some(h) => call_meta(vm, h, Key::Len, &[a, a]),
             None => {
                 let t = obj_type_name(vm, a);
                 Err(LuaError::about(0, format!("attempt to get length of a {t} value")))
@@ -304,7 +304,7 @@ pub(crate) fn equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
         None => metamethod(vm, b, Key::Eq),
     };
     match handler {
-        Some(h) => Ok(vm.call1(h, &[a, b])?.truthy()),
+        Some(h) => Ok(call_meta(vm, h, Key::Eq, &[a, b])?.truthy()),
         None => Ok(false),
     }
 }
@@ -340,7 +340,14 @@ fn order_meta(vm: &mut Vm, a: Val, b: Val, k: Key) -> LResult<bool> {
         None => metamethod(vm, b, k),
     };
     if let Some(h) = handler {
-        return Ok(vm.call1(h, &[a, b])?.truthy());
+        return Ok(call_meta(vm, h, k, &[a, b])?.truthy());
+    }
+    // Like lua5.4 (built with Lua 5.3 compatibility, as Debian's is): without `__le`,
+    // `a <= b` is `not (b < a)` through `__lt`.
+    if k == Key::Le {
+        if let Some(h) = metamethod(vm, b, Key::Lt).or_else(|| metamethod(vm, a, Key::Lt)) {
+            return Ok(!call_meta(vm, h, Key::Le, &[b, a])?.truthy());
+        }
     }
     let t1 = obj_type_name(vm, a);
     let t2 = obj_type_name(vm, b);

@@ -128,6 +128,17 @@ pub(crate) fn setindex(vm: &mut Vm, obj: Val, k: Val, v: Val) -> LResult<()> {
     Err(LuaError::msg("'__newindex' chain too long; possible loop"))
 }
 
+/// Calls the handler `h` of metamethod `k` with `args` (its first result); a handler
+/// that cannot be called is an error naming the metamethod, as Lua's is (`a <= b`
+/// through `__lt` names `le`: Lua names the operator's event).
+pub(crate) fn call_meta(vm: &mut Vm, h: Val, k: Key, args: &[Val]) -> LResult<Val> {
+    if !is_function(h) && call_handler(vm, h).is_none() {
+        let name = super::KEY_NAMES[k as usize].trim_start_matches("__");
+        return Err(LuaError::msg(format!("attempt to call a {} value (metamethod '{name}')", obj_type_name(vm, h))));
+    }
+    vm.call1(h, args)
+}
+
 /// Interpreter hook: the `__call` handler of a non-function value.
 pub(crate) fn call_handler(vm: &mut Vm, v: Val) -> Option<Val> {
     metamethod(vm, v, Key::Call)
