@@ -113,22 +113,13 @@ pub fn run(runner: &Runner, file: &Path) -> Outcome {
     Outcome { stdout, status: if timed_out { None } else { status.code() }, timed_out, stderr }
 }
 
-/// `text` with `-nan` written `nan`. The sign of a NaN is the one difference the check
-/// tolerates, a known weakness: optimized code may make a NaN of the other sign than
-/// the interpreter and `lua5.4` (x86 makes negative NaNs; LLVM's folding and rewriting
-/// of float operations do not keep NaN signs), and `print` shows the sign.
-fn nan_signless(text: &str) -> String {
-    text.replace("-nan", "nan")
-}
-
 /// What differs between two outcomes, or None.
 pub fn difference(reference: &Outcome, other: &Outcome) -> Option<String> {
     if other.timed_out != reference.timed_out {
         return Some(format!("timed out: {} vs {}", reference.timed_out, other.timed_out));
     }
-    let (r, o) = (String::from_utf8_lossy(&reference.stdout), String::from_utf8_lossy(&other.stdout));
-    let (r, o) = (nan_signless(&r), nan_signless(&o));
-    if r != o {
+    if reference.stdout != other.stdout {
+        let (r, o) = (String::from_utf8_lossy(&reference.stdout), String::from_utf8_lossy(&other.stdout));
         let (rl, ol): (Vec<&str>, Vec<&str>) = (r.lines().collect(), o.lines().collect());
         let at = rl.iter().zip(&ol).position(|(a, b)| a != b).unwrap_or(rl.len().min(ol.len()));
         return Some(format!(

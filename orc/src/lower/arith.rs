@@ -156,8 +156,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             Opcode::Fmul => farith(&|x, y| bld.build_float_mul(x, y, ""), |x, y| x * y),
             Opcode::Fdiv => farith(&|x, y| bld.build_float_div(x, y, ""), |x, y| x / y),
             Opcode::Fneg => {
-                let x = self.as_float(a)?;
-                Ok((Tag::Float, self.float_bits(bld.build_float_neg(x, "")?)?))
+                // Fenced on both sides: LLVM would otherwise move the negation into a
+                // multiplication (`-(a*b)` as `(-a)*b`) or turn `c + -x` into `c - x`,
+                // which changes the sign of a NaN the operation makes, and Lua prints it.
+                let x = self.arith_fence(self.as_float(a)?)?;
+                let neg = bld.build_float_neg(x, "")?;
+                Ok((Tag::Float, self.float_bits(self.arith_fence(neg)?)?))
             }
             Opcode::Fsqrt => {
                 let x = self.as_float(a)?;

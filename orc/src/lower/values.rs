@@ -378,6 +378,18 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(self.b.build_bit_cast(x, self.t.i64, "")?.into_int_value())
     }
 
+    /// `x` through `llvm.arithmetic.fence`: LLVM does not rewrite float operations
+    /// across it (it costs no instruction).
+    pub(crate) fn arith_fence(&self, x: FloatValue<'ctx>) -> Result<FloatValue<'ctx>, LowerError> {
+        let fence = inkwell::intrinsics::Intrinsic::find("llvm.arithmetic.fence")
+            .and_then(|i| i.get_declaration(&self.module, &[self.t.f64.into()]))
+            .ok_or_else(|| LowerError::Malformed("no llvm.arithmetic.fence.f64".into()))?;
+        match self.b.build_call(fence, &[x.into()], "")?.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) if v.is_float_value() => Ok(v.into_float_value()),
+            _ => Err(LowerError::Malformed("llvm.arithmetic.fence returns no float".into())),
+        }
+    }
+
     /// A bool payload (0 or 1) of an `i1`.
     pub(crate) fn bool_payload(&self, b: IntValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
         Ok(self.b.build_int_z_extend(b, self.t.i64, "")?)
