@@ -38,8 +38,7 @@ pub struct Mismatch {
     pub seed: u64,
     pub reference: String,
     pub runner: String,
-    /// The program as generated, and minimized.
-    pub source: String,
+    /// The program minimized (the one generated is `gen::program(seed)`).
     pub minimized: String,
     /// What differs, in words (the first differing line of output, or how it ended).
     pub difference: String,
@@ -168,14 +167,13 @@ pub fn minimize(p: &Program, dir: &Path, reference: &Runner, runner: &Runner) ->
 /// the first run that differs from the reference, minimized.
 pub fn check_seed(seed: u64, dir: &Path, runners: &[Runner]) -> Option<Mismatch> {
     let p = program(seed);
-    let source = p.source();
-    let file = write(dir, &source);
+    let file = write(dir, &p.source());
     let (reference, others) = runners.split_last().expect("runners");
     let expected = run(reference, &file);
     for runner in others {
         if let Some(difference) = difference(&expected, &run(runner, &file)) {
             let minimized = minimize(&p, dir, reference, runner).source();
-            return Some(Mismatch { seed, reference: reference.name.clone(), runner: runner.name.clone(), source, minimized, difference });
+            return Some(Mismatch { seed, reference: reference.name.clone(), runner: runner.name.clone(), minimized, difference });
         }
     }
     None

@@ -404,10 +404,6 @@ impl Gen {
         e
     }
 
-    fn assignable(&mut self) -> Option<String> {
-        (!self.vars.is_empty()).then(|| self.vars[self.rng.below(self.vars.len())].clone())
-    }
-
     fn block(&mut self, len: usize) -> Vec<Stmt> {
         let before = self.vars.len();
         self.depth += 1;
@@ -426,7 +422,7 @@ impl Gen {
                 self.vars.push(name.clone());
                 Stmt::Line(format!("local {name} = {e}"))
             }
-            4..=6 => match self.assignable() {
+            4..=6 => match self.var() {
                 Some(v) => Stmt::Line(format!("{v} = {}", self.num(3))),
                 None => Stmt::Line(format!("print(show({}))", self.any(3))),
             },
@@ -484,7 +480,7 @@ impl Gen {
             15 => Stmt::Line(format!("obj.v = {}", self.any(2))),
             16 => Stmt::Line(format!("mt{}.{} = {}", self.rng.below(2) + 1, self.rng.pick(&["__add", "__index", "__lt", "__len"]), self.rng.pick(&["nil", "function(a, b) return 3 end", "{v = 9}", "mt2.__index"]))),
             17 => Stmt::Line(format!("s = string.sub(s .. {}, -12)", self.text(1))),
-            _ => match self.assignable() {
+            _ => match self.var() {
                 Some(v) => Stmt::Line(format!("{v} = {v} + {}", self.num(2))),
                 None => Stmt::Line(format!("n = n + {}", self.num(2))),
             },

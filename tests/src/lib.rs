@@ -174,6 +174,16 @@ pub fn in_every_tier<T>(files: &[String], make: impl Fn(String, &'static str, St
         .collect()
 }
 
+/// A program defining `n` small leaf functions in a table `fs` (`fs[i](x)` is
+/// `2x + i`): a table, since Lua allows only 200 locals per function.
+pub fn function_table(n: usize) -> String {
+    let mut prog = String::from("local fs = {}\n");
+    for i in 0..n {
+        prog.push_str(&format!("fs[{i}] = function(x) return x * 2 + {i} end\n"));
+    }
+    prog
+}
+
 /// `args` as the `&[&str]` the runners take.
 pub fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()

@@ -397,10 +397,7 @@ fn leaves_built_ahead_are_taken_by_their_first_calls() {
     use lazyjit_orc::engine::{Engine, Tiering};
     use std::sync::atomic::Ordering::Relaxed;
     // 20 leaves, 5 called; a function that calls another is no leaf.
-    let mut source = String::from("local fs = {}\n");
-    for i in 0..20 {
-        source.push_str(&format!("fs[{i}] = function(x) return x * 2 + {i} end\n"));
-    }
+    let mut source = lazyjit_tests::function_table(20);
     source.push_str("local function twice(x) return fs[0](fs[0](x)) end\n");
     source.push_str("local s = twice(1)\nfor i = 0, 4 do s = s + fs[i](i) end\n");
     source.push_str("if s ~= 34 then error('wrong sum ' .. s) end\n");

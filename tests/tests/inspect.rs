@@ -176,8 +176,9 @@ fn html_is_one_self_contained_page() {
     for section in ["MIR after the pipeline", "LLVM IR before LLVM&#39;s optimizer", "LLVM IR after LLVM&#39;s optimizer", "assembly"] {
         assert!(html.contains(&format!("<details>\n<summary>{section}</summary>")), "{section} is not collapsible");
     }
-    // MIR text is escaped (`->` would otherwise be fine, but `<` in LLVM IR is not).
-    assert!(!html.contains("<4 x"), "unescaped LLVM IR");
+    // Text is escaped: the MIR's `-> val` and the LLVM IR's quoted names.
+    assert!(html.contains("-&gt; val") && !html.contains("-> val"), "unescaped MIR");
+    assert!(html.contains("&quot;sum&quot;"), "unescaped quotes");
 }
 
 #[test]

@@ -5,11 +5,7 @@ use lazyjit_tests::{orcrun_in, stat};
 
 #[test]
 fn only_called_functions_are_compiled() {
-    // A table of functions (Lua allows only 200 locals per function).
-    let mut prog = String::from("local fs = {}\n");
-    for i in 0..1000 {
-        prog.push_str(&format!("fs[{i}] = function(x) return x * 2 + {i} end\n"));
-    }
+    let mut prog = lazyjit_tests::function_table(1000);
     prog.push_str("print(fs[1](1), fs[500](2), fs[999](3))\n");
     let dir = std::env::temp_dir();
     let stats = dir.join(format!("lazyjit-laziness-{}.json", std::process::id()));

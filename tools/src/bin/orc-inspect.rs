@@ -136,7 +136,8 @@ fn load(file: &str) -> Result<lazyjit_ir::Module, String> {
 }
 
 fn run(opts: &Options) -> Result<String, String> {
-    let (pipeline, opt) = pipeline_of(opts.policy.as_deref(), opts.passes.as_deref(), opts.baseline)?;
+    let policy = TierPolicy::load(opts.policy.as_deref().unwrap_or("default"))?;
+    let (pipeline, opt) = pipeline_of(&policy, opts.passes.as_deref(), opts.baseline)?;
     let module = load(&opts.file)?;
     if let Some(name) = &opts.only {
         if !module.functions.iter().any(|f| &f.name == name) {
@@ -148,7 +149,6 @@ fn run(opts: &Options) -> Result<String, String> {
     if opts.profile_run.is_some() {
         // The run is the policy's: its tier-ups, and the deoptimizations that mark the
         // sites not to speculate on again.
-        let policy = TierPolicy::load(opts.policy.as_deref().unwrap_or("default"))?;
         let engine = Engine::with_options(policy.inline_opt(), policy.tiering(), EngineOptions::default()).map_err(|e| format!("cannot start the JIT: {e}"))?;
         lazyjit_lua::runtime::capture_stdout(session.vm());
         let attach = &mut |vm: &mut lazyjit_ir::interp::Vm, index| engine.attach(vm, index).map_err(|e| format!("cannot set up the JIT: {e}"));
@@ -164,11 +164,7 @@ fn run(opts: &Options) -> Result<String, String> {
     let vm = session.vm();
     let loaded = &vm.modules()[0];
     let mir = loaded.to_module();
-    // Without a run nothing is known (not: every loop never ran).
-    let profiles: Vec<lazyjit_passes::Profile> = match opts.profile_run {
-        Some(_) => loaded.protos.iter().map(lazyjit_passes::Profile::of).collect(),
-        None => vec![lazyjit_passes::Profile::default(); loaded.protos.len()],
-    };
+    let profiles = inspect::profiles(loaded, opts.profile_run.is_some());
     let functions = loaded
         .protos
         .iter()

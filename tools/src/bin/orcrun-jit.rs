@@ -213,19 +213,16 @@ fn emit(module: lazyjit_ir::Module, request: &cli::EmitRequest) -> Result<String
     let loaded = &vm.modules()[0];
     let protos = loaded.protos.iter().filter(|p| request.only.is_none_or(|n| p.mir.name == n));
     let mut out = String::new();
+    let policy = TierPolicy::load(request.policy.unwrap_or("default"))?;
     let baseline = match request.tier {
         cli::Tier::Compact => Some((Shape::Compact, CodegenOptions { opt: OptLevel::O0, cpu: CpuTarget::Generic, regalloc: RegAlloc::Fast })),
-        cli::Tier::Inline | cli::Tier::Baseline => {
-            let policy = TierPolicy::load(request.policy.unwrap_or("default"))?;
-            Some((Shape::Inline, CodegenOptions { opt: policy.inline_opt(), cpu: CpuTarget::Generic, regalloc: RegAlloc::Greedy }))
-        }
+        cli::Tier::Inline | cli::Tier::Baseline => Some((Shape::Inline, CodegenOptions { opt: policy.inline_opt(), cpu: CpuTarget::Generic, regalloc: RegAlloc::Greedy })),
         _ => None,
     };
     let Some((shape, codegen)) = baseline.filter(|_| request.emit != Emit::MirOpt) else {
-        let (pipeline, opt) = inspect::pipeline_of(request.policy, None, false)?;
+        let (pipeline, opt) = inspect::pipeline_of(&policy, None, false)?;
         let mir = loaded.to_module();
-        // Nothing ran: nothing is known (not: every loop never ran).
-        let profiles = vec![lazyjit_passes::Profile::default(); loaded.protos.len()];
+        let profiles = inspect::profiles(loaded, false);
         let llvm = request.emit != Emit::MirOpt;
         for proto in protos {
             let report = inspect::inspect(loaded, &mir, &profiles, proto, &pipeline, opt, llvm);

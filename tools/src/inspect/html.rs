@@ -126,11 +126,12 @@ fn function(out: &mut String, i: usize, f: &FunctionReport) {
         }
     }
     out.push_str("</ol>\n");
-    let notes = f.before.lines().filter(|l| f.note_for(l).is_some()).count();
+    let mut notes = 0;
     let mut before = String::new();
     for line in f.before.lines() {
         before.push_str(&esc(line));
         if let Some(n) = f.note_for(line) {
+            notes += 1;
             let _ = write!(before, "<span class=\"note\">  ;; {}</span>", esc(&n));
         }
         before.push('\n');

@@ -127,11 +127,10 @@ pub struct Report {
     pub functions: Vec<FunctionReport>,
 }
 
-/// The optimizing pipeline and LLVM level of `policy` (a built-in name or RON file;
-/// default: default), or the passes `passes` at the policy's level; with `baseline`,
-/// the baseline's hot code: no passes, the baseline's level.
-pub fn pipeline_of(policy: Option<&str>, passes: Option<&[String]>, baseline: bool) -> Result<(Vec<String>, OptLevel), String> {
-    let policy = TierPolicy::load(policy.unwrap_or("default"))?;
+/// The optimizing pipeline and LLVM level of `policy`, or the passes `passes` at the
+/// policy's level; with `baseline`, the baseline's hot code: no passes, the baseline's
+/// level.
+pub fn pipeline_of(policy: &TierPolicy, passes: Option<&[String]>, baseline: bool) -> Result<(Vec<String>, OptLevel), String> {
     if baseline {
         return Ok((Vec::new(), policy.inline_opt()));
     }
@@ -149,6 +148,15 @@ pub fn pipeline_of(policy: Option<&str>, passes: Option<&[String]>, baseline: bo
         }
     }
     Ok((pipeline, opt))
+}
+
+/// Every function's profile, by number: what `loaded` gathered if it `ran`, else
+/// nothing known (not: every loop never ran, which would cut every loop).
+pub fn profiles(loaded: &LoadedModule, ran: bool) -> Vec<Profile> {
+    match ran {
+        true => loaded.protos.iter().map(Profile::of).collect(),
+        false => vec![Profile::default(); loaded.protos.len()],
+    }
 }
 
 /// A unified diff of two texts of a function.
