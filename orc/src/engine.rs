@@ -37,8 +37,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use lazyjit_ir::interp::compiled::{OSR_PENDING, STATUS_ERROR};
-use lazyjit_ir::interp::{JitHooks, LoadedModule, LuaError, Proto, Vm};
+use lazyjit_ir::interp::compiled::{OSR_PENDING, STATUS_NO_CODE};
+use lazyjit_ir::interp::{JitHooks, LoadedModule, Proto, Vm};
 use lazyjit_ir::rt::object::Closure;
 use lazyjit_ir::rt::Val;
 use lazyjit_cache::{Key, KeyBuilder, Lookup, ObjectCache};
@@ -238,17 +238,24 @@ struct Inner {
     entries_compiling: Mutex<std::collections::HashSet<usize>>,
     /// The code linked so far, for a profiler's symbol map ([`Engine::set_code_log`]).
     code_log: Arc<CodeLog>,
+    /// Functions (generic protos, by address) whose optimized code could not be built.
+    unoptimizable: Mutex<std::collections::HashSet<usize>>,
     /// Background compiles running.
     pending: Mutex<usize>,
     idle: Condvar,
 }
 
-/// Where a failed first call lands instead of the body: it reports the failure as a Lua
-/// error the caller raises.
-unsafe extern "C" fn failed_body(vm: *mut Vm, _closure: *mut Closure, _base: *mut Val) -> i64 {
-    // SAFETY: called with the body's arguments, so `vm` is the running VM.
-    unsafe { (*vm).jit_error = Some(LuaError::msg("the function's machine code could not be built")) };
-    STATUS_ERROR
+/// Where a call lands instead of a body that could not be built (LLVM failed, say; the
+/// session's error log has why): the function loses its machine code and runs in the
+/// interpreter, this call from its start and later calls too; an on-stack entry is
+/// declined. A failed compile costs time, never the result.
+unsafe extern "C" fn failed_body(_vm: *mut Vm, closure: *mut Closure, _base: *mut Val) -> i64 {
+    // SAFETY: called with the body's arguments: a closure of a loaded function.
+    let proto = unsafe { &*(*closure).proto };
+    for slot in [&proto.entry, &proto.first_entry, &proto.hot_entry] {
+        slot.store(0, Ordering::Release);
+    }
+    STATUS_NO_CODE
 }
 
 /// What the engine reports on standard error as it works ([`Engine::set_traces`]).
@@ -461,6 +468,7 @@ impl Engine {
             optimized_osr: Mutex::new(Vec::new()),
             entries_compiling: Mutex::new(std::collections::HashSet::new()),
             code_log: Arc::new(CodeLog::default()),
+            unoptimizable: Mutex::default(),
             pending: Mutex::new(0),
             idle: Condvar::new(),
         };
@@ -877,6 +885,12 @@ impl Inner {
     /// Moves hot `proto` on: to optimized code (compiled now or in the background), or
     /// to its generic inline code (no optimizing tier, too many deoptimizations, or a
     /// pipeline that failed).
+    /// Whether optimized code of `proto` failed to build once (then it is not tried
+    /// again).
+    fn is_unoptimizable(&self, proto: &Proto) -> bool {
+        self.unoptimizable.lock().unwrap_or_else(|p| p.into_inner()).contains(&(proto as *const Proto as usize))
+    }
+
     fn tier_up(self: &Arc<Self>, proto: &Proto) {
         let generic = || {
             let hot = proto.hot_entry.load(Ordering::Acquire);
@@ -885,7 +899,7 @@ impl Inner {
             }
         };
         let Some(optimize) = &self.tiering.optimize else { return generic() };
-        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts {
+        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts || self.is_unoptimizable(proto) {
             return generic();
         }
         // SAFETY: a loaded proto's module outlives it.
@@ -951,9 +965,12 @@ impl Inner {
             let slot = unsafe { &*target.0 };
             match inner.session.lookup_body(&name) {
                 Ok(body) => slot.store(body as usize, Ordering::Release),
-                // No code: an on-stack entry is chosen again at the next hot back edge.
-                Err(_) if !is_entry => slot.store(0, Ordering::Release),
-                Err(_) => {}
+                // The code could not be built (the session's error log says why): the
+                // function is not optimized again, and an on-stack entry is not made
+                // again (the pending mark stays).
+                Err(_) => {
+                    inner.unoptimizable.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
+                }
             }
             if is_entry {
                 inner.entries_compiling.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
@@ -1009,7 +1026,7 @@ impl Inner {
         let slot = &proto.osr_slots[header as usize];
         let generic = || self.take_generic_osr(proto, header);
         let Some(optimize) = &self.tiering.optimize else { return generic() };
-        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts {
+        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts || self.is_unoptimizable(proto) {
             return generic();
         }
         // A loop that runs only a few times per call, in a function called often, gets
@@ -1089,9 +1106,15 @@ fn build_body(
     let key = cache.and_then(|_| body.object_key(symbol));
     if let (Some(cache), Some(key)) = (cache, key) {
         if let Lookup::Hit(bytes) = cache.get(key) {
-            stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-            trace(", from the cache");
-            return Ok(crate::ObjectBuffer::from_bytes(bytes));
+            let object = crate::ObjectBuffer::from_bytes(bytes);
+            // The entry passed the cache's checks of its header and checksum; it is
+            // linked only if it is an object defining this body (else compiled afresh,
+            // which replaces it).
+            if object.defines(symbol) {
+                stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                trace(", from the cache");
+                return Ok(object);
+            }
         }
         stats.cache_misses.fetch_add(1, Ordering::Relaxed);
     }
@@ -1110,6 +1133,9 @@ fn build_body(
     };
     let m = m.map_err(|e| format!("lowering {}: {e}", proto.mir.name))?;
     let ir_ns = t0.elapsed().as_nanos() as u64;
+    if crate::fault::llvm_fails() {
+        return Err(format!("LLVM failed to compile {symbol} (injected: {})", crate::fault::LLVM_FAILURES));
+    }
     let (object, times) = compile_module_timed(&m, &body.codegen())?;
     stats.llvm_ir_ns.fetch_add(ir_ns, Ordering::Relaxed);
     stats.llvm_opt_ns.fetch_add(times.opt_ns, Ordering::Relaxed);

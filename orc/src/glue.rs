@@ -318,6 +318,10 @@ unsafe extern "C" fn lz_backedge(vm: *mut Vm, pc: i32) -> i32 {
         let vm = &mut *vm;
         running(vm, pc);
         vm.safepoint();
+        if let Err(e) = vm.check_interrupt() {
+            vm.jit_error = Some(e);
+            return 1;
+        }
     }
     0
 }

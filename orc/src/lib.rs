@@ -13,6 +13,7 @@ pub mod abi;
 pub mod engine;
 mod compile;
 mod error;
+pub mod fault;
 mod glue;
 pub mod lower;
 mod object;

@@ -73,6 +73,13 @@ impl ObjectBuffer {
             size
         }
     }
+
+    /// Whether LLVM can read the object and it defines the code of symbol `name` (what
+    /// the engine checks of an object from the cache before linking it: an entry that
+    /// passed the cache's own checks but holds something else is compiled afresh).
+    pub fn defines(&self, name: &str) -> bool {
+        self.symbol_size(name).is_some_and(|size| size > 0)
+    }
 }
 
 impl From<Vec<u8>> for ObjectBuffer {

@@ -40,6 +40,8 @@
 //!          --perf           write /tmp/perf-PID.map at exit, naming the JIT's code
 //!                           for `perf report` (lua:FUNCTION CHUNK:LINE [CODE])
 //!          --gdb            register compiled code with GDB's JIT interface
+//!          --timeout S      stop the program after S seconds (exit status 124, with
+//!                           a message; output so far is written)
 //!
 //! orcrun compile [OPTIONS] FILE.lua     compile every function's first code into the
 //!                                       cache (in parallel), run nothing
@@ -57,7 +59,7 @@ use std::time::Instant;
 
 use lazyjit_lua::driver::{self, RunError};
 
-const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|mir-opt|llvm|llvm-opt|asm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] [--perf] [--gdb] [-i] [FILE.lua | -e CODE | -] [ARGS...]
+const USAGE: &str = "usage: orcrun [--policy default|baseline-only|optimize-now|FILE.ron] [--tier interp|baseline|compact|inline|eager] [--emit mir|mir-opt|llvm|llvm-opt|asm [--fn NAME]] [--stats] [--stats-json PATH] [--trace-tier] [--trace-deopt] [--cache-dir DIR | --no-cache] [--perf] [--gdb] [--timeout SECONDS] [-i] [FILE.lua | -e CODE | -] [ARGS...]
        orcrun compile [--policy P] [--tier T] [--cache-dir DIR] FILE.lua
        orcrun cache (stats | clear | verify [FILE.lua]) [--policy P] [--cache-dir DIR]";
 
@@ -111,6 +113,8 @@ struct Options {
     perf: bool,
     /// `--gdb`.
     gdb: bool,
+    /// `--timeout SECONDS`.
+    timeout: Option<std::time::Duration>,
     /// `-i`: the interactive mode, after the script if one is given.
     interactive: bool,
     /// None: no script (standard input is read, or the interactive mode starts).
@@ -227,6 +231,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     let mut interactive = false;
     let mut perf = false;
     let mut gdb = false;
+    let mut timeout = None;
     let source = loop {
         let Some(arg) = argv.next() else { break None };
         match arg.as_str() {
@@ -256,6 +261,13 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
             "--no-cache" => cache.off = true,
             "--perf" => perf = true,
             "--gdb" => gdb = true,
+            "--timeout" => {
+                let value = argv.next().ok_or("--timeout needs a number of seconds")?;
+                match value.parse::<f64>() {
+                    Ok(s) if s > 0.0 && s.is_finite() && s < 1e9 => timeout = Some(std::time::Duration::from_secs_f64(s)),
+                    _ => return Err(format!("--timeout needs a positive number of seconds, not '{value}'")),
+                }
+            }
             "-i" => interactive = true,
             "-e" => break Some(Source::Code(argv.next().ok_or("-e needs a chunk of code")?)),
             "-" => break Some(Source::Stdin),
@@ -273,7 +285,10 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Options, String>
     if cache.off && cache.dir.is_some() {
         return Err("--cache-dir and --no-cache exclude each other".to_string());
     }
-    Ok(Options { tier, policy, emit, only_fn, stats, stats_json, traces, cache, perf, gdb, interactive, source, args: argv.collect() })
+    if interactive && timeout.is_some() {
+        return Err("--timeout does not work with -i".to_string());
+    }
+    Ok(Options { tier, policy, emit, only_fn, stats, stats_json, traces, cache, perf, gdb, timeout, interactive, source, args: argv.collect() })
 }
 
 /// What a run did and where its time went.
@@ -567,7 +582,7 @@ fn run(
         (Tier::Interp, _) | (_, None) => {
             stats.tier = "interp".to_string();
             let t = Instant::now();
-            let r = driver::run_module(module, script, args);
+            let r = driver::run_module_with(module, script, args, &mut |vm| { arm_time_limit(vm); Ok(()) }, false);
             stats.run_ns = t.elapsed().as_nanos() as u64;
             r
         }
@@ -575,6 +590,29 @@ fn run(
             stats.tier = config.tier_name();
             (jit.run)(module, script, args, config, stats)
         }
+    }
+}
+
+/// `--timeout`: the run's time limit, set once before it starts.
+static TIME_LIMIT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// Whether the time limit interrupted the run.
+static TIMED_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Starts the clock of `--timeout` for the program `vm` is about to run (called once
+/// it is loaded, in every tier): a thread that sleeps until the limit and then
+/// interrupts the VM, which ends the run at its next loop back edge or call with exit
+/// status 124, its output so far written (then `main_with` says why).
+pub fn arm_time_limit(vm: &mut lazyjit_ir::interp::Vm) {
+    let Some(&limit) = TIME_LIMIT.get() else { return };
+    let interrupter = vm.interrupter();
+    let spawned = std::thread::Builder::new().name("orcrun-timeout".into()).spawn(move || {
+        std::thread::sleep(limit);
+        TIMED_OUT.store(true, std::sync::atomic::Ordering::SeqCst);
+        interrupter.interrupt();
+    });
+    if let Err(e) = spawned {
+        eprintln!("orcrun: cannot start the --timeout clock: {e}");
     }
 }
 
@@ -723,6 +761,9 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
     std::panic::set_hook(Box::new(|info| eprintln!("orcrun: internal error: {info}")));
     let config = opts.jit_config();
     let args = opts.args;
+    if let Some(limit) = opts.timeout {
+        let _ = TIME_LIMIT.set(limit);
+    }
     let reported = opts.stats || opts.stats_json.is_some();
     let outcome = driver::on_vm_thread(move || {
         let mut stats = RunStats { reported, ..RunStats::default() };
@@ -742,6 +783,11 @@ pub fn main_with(jit: Option<Jit>) -> ExitCode {
         Err(e) => Err(e),
     };
     let status = match outcome {
+        Ok(Ok(code)) if code == lazyjit_ir::interp::INTERRUPTED_EXIT && TIMED_OUT.load(std::sync::atomic::Ordering::SeqCst) => {
+            let limit = TIME_LIMIT.get().map_or(0.0, |d| d.as_secs_f64());
+            eprintln!("orcrun: time limit of {limit} s exceeded (--timeout)");
+            lazyjit_ir::interp::INTERRUPTED_EXIT
+        }
         Ok(Ok(code)) => code.clamp(0, 255),
         Ok(Err(RunError::Uncaught { message, traceback })) => {
             eprintln!("orcrun: {message}");

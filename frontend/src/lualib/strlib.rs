@@ -70,26 +70,36 @@ pub const REP_TOO_LARGE: &str = "resulting string too large";
 
 /// `string.rep(s, n, sep)` (pass `b""` for no separator). `n <= 0` gives `""`.
 pub fn rep(s: &[u8], n: i64, sep: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let mut out = Vec::with_capacity(rep_len(s.len(), n, sep.len())?);
+    rep_into(&mut out, s, n, sep);
+    Ok(out)
+}
+
+/// The length of `string.rep`'s result for a string of `len` bytes and a separator of
+/// `sep_len`, or [`REP_TOO_LARGE`].
+pub fn rep_len(len: usize, n: i64, sep_len: usize) -> Result<usize, &'static str> {
     if n <= 0 {
-        return Ok(Vec::new());
+        return Ok(0);
     }
     let n = n as u64;
-    let unit = s.len() as u64 + sep.len() as u64;
+    let unit = len as u64 + sep_len as u64;
     if unit > MAX_STRING_SIZE / n {
         return Err(REP_TOO_LARGE);
     }
-    let total = n * s.len() as u64 + (n - 1) * sep.len() as u64;
-    let mut out = Vec::with_capacity(total as usize);
-    if total == 0 {
-        return Ok(out);
+    Ok((n * len as u64 + (n - 1) * sep_len as u64) as usize)
+}
+
+/// Appends `string.rep(s, n, sep)` to `out` (which [`rep_len`] accepted).
+pub fn rep_into(out: &mut Vec<u8>, s: &[u8], n: i64, sep: &[u8]) {
+    if s.is_empty() && sep.is_empty() {
+        return;
     }
-    for k in 0..n {
+    for k in 0..n.max(0) {
         if k > 0 {
             out.extend_from_slice(sep);
         }
         out.extend_from_slice(s);
     }
-    Ok(out)
 }
 
 /// `string.upper`: ASCII letters only (the C locale).

@@ -216,14 +216,18 @@ pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> LResult<Val> {
             if x.is_empty() {
                 return Ok(b);
             }
-            let mut buf = Vec::with_capacity(x.len() + y.len());
-            buf.extend_from_slice(x);
-            buf.extend_from_slice(y);
-            return Ok(vm.new_str(&buf));
+            // The operands stay reachable (the caller holds them) if the buffer's
+            // allocation collects.
+            let mut buf = vm.try_buffer(x.len() + y.len())?;
+            buf.extend_from_slice(access::bytes_of(a));
+            buf.extend_from_slice(access::bytes_of(b));
+            return Ok(vm.str_from_buffer(buf));
         }
-        let mut buf = piece(a);
-        buf.extend_from_slice(&piece(b));
-        return Ok(vm.new_str(&buf));
+        let (x, y) = (piece(a), piece(b));
+        let mut buf = vm.try_buffer(x.len() + y.len())?;
+        buf.extend_from_slice(&x);
+        buf.extend_from_slice(&y);
+        return Ok(vm.str_from_buffer(buf));
     }
     let handler = match metamethod(vm, a, Key::Concat) {
         Some(h) => Some(h),
@@ -237,10 +241,11 @@ pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> LResult<Val> {
     Err(LuaError::about(at, format!("attempt to concatenate a {t} value")))
 }
 
-fn piece(v: Val) -> Vec<u8> {
+/// The bytes `..` takes from a string or a number (a string's own, not copied).
+fn piece(v: Val) -> std::borrow::Cow<'static, [u8]> {
     match v.tag() {
-        Tag::Str => access::bytes_of(v).to_vec(),
-        _ => number_to_string(v),
+        Tag::Str => std::borrow::Cow::Borrowed(access::bytes_of(v)),
+        _ => std::borrow::Cow::Owned(number_to_string(v)),
     }
 }
 

@@ -52,7 +52,7 @@ fn sub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let j = a.opt_int(vm, 3, -1)?;
     let bytes = access::bytes_of(s);
     let part = strlib::sub(bytes, i, j);
-    let r = if part.len() == bytes.len() { s } else { vm.new_str(part) };
+    let r = if part.len() == bytes.len() { s } else { vm.try_new_str(part)? };
     ret1(vm, base, r)
 }
 
@@ -67,9 +67,12 @@ fn rep(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let s = a.str(vm, 1)?;
     let count = a.int(vm, 2)?;
     let sep = a.opt_str(vm, 3)?;
-    let sep = sep.map(access::bytes_of).unwrap_or(b"");
-    let out = strlib::rep(access::bytes_of(s), count, sep).map_err(LuaError::msg)?;
-    let r = vm.new_str(&out);
+    let sep_len = sep.map_or(0, |v| access::bytes_of(v).len());
+    let total = strlib::rep_len(access::bytes_of(s).len(), count, sep_len).map_err(LuaError::msg)?;
+    // Arguments stay on the stack (reachable) if the allocation collects.
+    let mut out = vm.try_buffer(total)?;
+    strlib::rep_into(&mut out, access::bytes_of(s), count, sep.map(access::bytes_of).unwrap_or(b""));
+    let r = vm.str_from_buffer(out);
     ret1(vm, base, r)
 }
 
@@ -104,24 +107,26 @@ fn char(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn map_bytes(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(&[u8]) -> Vec<u8>) -> LResult<usize> {
+fn map_bytes(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(&mut [u8])) -> LResult<usize> {
     let a = Args::new(base, n, name);
     let s = a.str(vm, 1)?;
-    let out = f(access::bytes_of(s));
-    let r = vm.new_str(&out);
+    let mut out = vm.try_buffer(access::bytes_of(s).len())?;
+    out.extend_from_slice(access::bytes_of(s));
+    f(&mut out);
+    let r = vm.str_from_buffer(out);
     ret1(vm, base, r)
 }
 
 fn upper(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.upper", strlib::upper)
+    map_bytes(vm, base, n, "string.upper", <[u8]>::make_ascii_uppercase)
 }
 
 fn lower(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.lower", strlib::lower)
+    map_bytes(vm, base, n, "string.lower", <[u8]>::make_ascii_lowercase)
 }
 
 fn reverse(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.reverse", strlib::reverse)
+    map_bytes(vm, base, n, "string.reverse", <[u8]>::reverse)
 }
 
 fn find(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {

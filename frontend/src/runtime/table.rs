@@ -127,8 +127,8 @@ fn concat(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     while i <= last {
         let v = geti(vm, t, i)?;
         match v.tag() {
-            Tag::Str => out.extend_from_slice(access::bytes_of(v)),
-            Tag::Int | Tag::Float => out.extend_from_slice(&number_to_string(v)),
+            Tag::Str => vm.try_extend(&mut out, access::bytes_of(v))?,
+            Tag::Int | Tag::Float => vm.try_extend(&mut out, &number_to_string(v))?,
             _ => {
                 return Err(LuaError::msg(format!(
                     "invalid value ({}) at index {i} in table for 'concat'",
@@ -139,10 +139,10 @@ fn concat(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         if i == last {
             break;
         }
-        out.extend_from_slice(&sep);
+        vm.try_extend(&mut out, &sep)?;
         i += 1;
     }
-    let r = vm.new_str(&out);
+    let r = vm.str_from_buffer(out);
     ret1(vm, base, r)
 }
 

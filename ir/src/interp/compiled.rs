@@ -33,6 +33,11 @@ pub const STATUS_OSR_DECLINED: i64 = -3;
 /// from inside the optimized code, keeps a chain of deoptimizations and on-stack
 /// entries in one interpreter activation.
 pub const STATUS_DEOPTED: i64 = -4;
+/// A body's status: the function has no machine code after all (it could not be built:
+/// the call landed in the engine's stand-in for the missing body); nothing ran and the
+/// frame is as pushed. A call runs the function in the interpreter from its start; an
+/// on-stack entry is declined ([`STATUS_OSR_DECLINED`]).
+pub const STATUS_NO_CODE: i64 = -5;
 /// In an on-stack entry slot ([`super::Proto::osr_slots`]): the entry is being compiled;
 /// until it is ready, the code goes on without it.
 pub const OSR_PENDING: usize = 1;
@@ -169,6 +174,12 @@ fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> LResult<usize> {
             return Ok(status as usize);
         }
         if status == STATUS_DEOPTED {
+            return exec::interpret(vm, floor);
+        }
+        if status == STATUS_NO_CODE {
+            if let Some(frame) = vm.frames.last_mut() {
+                frame.pc = 0;
+            }
             return exec::interpret(vm, floor);
         }
         if status != STATUS_TAIL_CALL {
@@ -333,6 +344,11 @@ pub unsafe fn osr(vm: &mut Vm, closure: *mut Closure, base: *mut Val, header: u3
         let body: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
         body(vm, closure, base)
     };
+    if status == STATUS_NO_CODE {
+        // The entry could not be built: the loop goes on without one, for good.
+        slot.store(OSR_PENDING, Ordering::Release);
+        return STATUS_OSR_DECLINED;
+    }
     if status == STATUS_OSR_DECLINED {
         if let Some(jit) = vm.jit.clone() {
             jit.osr_declined(vm, proto, header);

@@ -107,8 +107,7 @@ pub(super) fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs:
     vm.ensure_stack(base, (proto.nslots as usize).max(nargs) + 16)?;
     vm.depth += 1;
     vm.frames.push(FrameInfo { proto, pc: 0, base, closure });
-    start_frame(vm, proto, base, nargs);
-    Ok(())
+    start_frame(vm, proto, base, nargs)
 }
 
 /// Replaces the innermost frame by a call of `closure` with `nargs` arguments already
@@ -122,16 +121,19 @@ pub(super) fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) ->
     frame.pc = 0;
     let base = frame.base;
     vm.ensure_stack(base, (proto.nslots as usize).max(nargs) + 16)?;
-    start_frame(vm, proto, base, nargs);
-    Ok(())
+    start_frame(vm, proto, base, nargs)
 }
 
 #[inline]
-fn start_frame(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) {
+fn start_frame(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) -> LResult<()> {
     setup_params(vm, proto, base, nargs);
     vm.top = base + proto.nslots as usize;
     proto.calls.store(proto.calls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    vm.safepoint();
+    if vm.heap.wants_collection() {
+        vm.collect_garbage();
+        return vm.check_interrupt();
+    }
+    Ok(())
 }
 
 /// The current native stack pointer (0 where unknown: then nothing is skipped).
@@ -626,6 +628,7 @@ fn run_ops<const STEP: bool>(vm: &mut Vm, floor: usize) -> LResult<usize> {
                 if vm.heap.wants_collection() {
                     callout!(pc);
                     vm.collect_garbage();
+                    vm.check_interrupt()?;
                 }
                 if !STEP && wants_osr(vm, runs) {
                     callout!(pc);
@@ -863,6 +866,7 @@ pub(super) fn step_in_frame(vm: &mut Vm, pc: u32) -> LResult<Stepped> {
                     // SAFETY: as above.
                     unsafe { (*frame).pc = t.pc };
                     vm.collect_garbage();
+                    vm.check_interrupt()?;
                 }
             }
             return Ok(Stepped::At(t.pc));

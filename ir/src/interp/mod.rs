@@ -11,4 +11,4 @@ pub use error::{LResult, LuaError, VARINFO};
 pub use exec::resume;
 pub use decode::const_val;
 pub use proto::{LoadedModule, Proto, SiteProfile};
-pub use vm::{access, ChainFn, ChainLookup, NativeOp, TableAccess, Effects, FastPath, FloatPromotion, FrameInfo, FrameStack, Hooks, JitHooks, Leaf, LeafFn, RegVal, LoadError, Native, NativeFn, RtEntry, RtFn, RtRegistry, Vm, LEAF_MISS};
+pub use vm::{access, Interrupter, INTERRUPTED_EXIT, ChainFn, ChainLookup, NativeOp, TableAccess, Effects, FastPath, FloatPromotion, FrameInfo, FrameStack, Hooks, JitHooks, Leaf, LeafFn, RegVal, LoadError, Native, NativeFn, RtEntry, RtFn, RtRegistry, Vm, LEAF_MISS};

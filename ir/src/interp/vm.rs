@@ -506,6 +506,44 @@ const STACK_SLOTS: usize = 1 << 24;
 /// Default limit on nested calls (Lua's own limit lets 200,000-deep recursion run).
 const MAX_DEPTH: usize = 220_000;
 
+/// The exit status a run stopped by an [`Interrupter`] unwinds with (`timeout`'s).
+pub const INTERRUPTED_EXIT: i32 = 124;
+
+/// Stops a running [`Vm`] from another thread; made by [`Vm::interrupter`].
+///
+/// Interrupting sets a flag and zeroes the heap's collection threshold, so that the
+/// next safepoint of any tier (every loop back edge and call has one, and compiled code
+/// tests the threshold inline) takes its slow path, which checks the flag
+/// ([`Vm::check_interrupt`]). Code that runs no further back edge or call ends anyway.
+#[derive(Clone)]
+pub struct Interrupter(std::sync::Arc<InterruptState>);
+
+#[derive(Default)]
+struct InterruptState {
+    requested: std::sync::atomic::AtomicBool,
+    /// The address of the VM's collection threshold (an `AtomicUsize`); 0 once the VM is
+    /// gone (its drop takes the lock).
+    threshold_at: std::sync::Mutex<usize>,
+}
+
+impl Interrupter {
+    /// Asks the VM to stop at its next safepoint.
+    pub fn interrupt(&self) {
+        self.0.requested.store(true, std::sync::atomic::Ordering::SeqCst);
+        let at = self.0.threshold_at.lock().unwrap_or_else(|p| p.into_inner());
+        if *at != 0 {
+            // SAFETY: the address of a live VM's threshold (the VM clears it, under this
+            // lock, when dropped; it does not move while the handle lives).
+            unsafe { (*(*at as *const std::sync::atomic::AtomicUsize)).store(0, std::sync::atomic::Ordering::SeqCst) };
+        }
+    }
+
+    /// Whether [`Interrupter::interrupt`] was called.
+    pub fn interrupted(&self) -> bool {
+        self.0.requested.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// The virtual machine.
 pub struct Vm {
     /// The heap.
@@ -558,6 +596,8 @@ pub struct Vm {
     pub pending_traceback: Option<String>,
     /// Never-collected strings by content (see [`Vm::fixed_str`]).
     fixed_strings: std::collections::HashMap<Box<[u8]>, Val>,
+    /// What an [`Interrupter`] shares with the VM.
+    interrupt: std::sync::Arc<InterruptState>,
 }
 
 impl Vm {
@@ -590,6 +630,7 @@ impl Vm {
             ext: None,
             pending_traceback: None,
             fixed_strings: std::collections::HashMap::new(),
+            interrupt: Default::default(),
             nesting: 0,
             jit: None,
             osr_loop_runs: u32::MAX,
@@ -662,6 +703,56 @@ impl Vm {
     /// A new string value.
     pub fn new_str(&mut self, bytes: &[u8]) -> Val {
         let p = self.heap.adopt(LStr::new(bytes), bytes.len());
+        Val::from_raw(Tag::Str, p as u64)
+    }
+
+    /// Lua's memory error: the string "not enough memory", raised without a position
+    /// (as Lua raises it) and caught by `pcall` like any error.
+    pub fn memory_error(&mut self) -> LuaError {
+        LuaError::Value(self.fixed_str(b"not enough memory"))
+    }
+
+    /// An empty buffer with room for exactly `n` bytes, for a string whose size a
+    /// program chooses (`..`, `string.rep`): if the allocator refuses, a collection
+    /// frees what it can and the allocation is tried again; if it still fails, Lua's
+    /// memory error ([`Vm::memory_error`]) instead of an abort.
+    pub fn try_buffer(&mut self, n: usize) -> LResult<Vec<u8>> {
+        let mut buf = Vec::new();
+        if buf.try_reserve_exact(n).is_ok() {
+            return Ok(buf);
+        }
+        self.collect_garbage();
+        match buf.try_reserve_exact(n) {
+            Ok(()) => Ok(buf),
+            Err(_) => Err(self.memory_error()),
+        }
+    }
+
+    /// Appends `bytes` to `buf` (a string being built piece by piece), or Lua's memory
+    /// error if there is no room.
+    pub fn try_extend(&mut self, buf: &mut Vec<u8>, bytes: &[u8]) -> LResult<()> {
+        if buf.try_reserve(bytes.len()).is_err() {
+            self.collect_garbage();
+            if buf.try_reserve(bytes.len()).is_err() {
+                return Err(self.memory_error());
+            }
+        }
+        buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// A new string value with a copy of `bytes`, or Lua's memory error.
+    pub fn try_new_str(&mut self, bytes: &[u8]) -> LResult<Val> {
+        let mut buf = self.try_buffer(bytes.len())?;
+        buf.extend_from_slice(bytes);
+        Ok(self.str_from_buffer(buf))
+    }
+
+    /// A new string value owning the bytes of `buf` (not copied when the buffer is full,
+    /// as [`Vm::try_buffer`] makes it).
+    pub fn str_from_buffer(&mut self, buf: Vec<u8>) -> Val {
+        let len = buf.len();
+        let p = self.heap.adopt(LStr::from_boxed(buf.into_boxed_slice()), len);
         Val::from_raw(Tag::Str, p as u64)
     }
 
@@ -812,6 +903,33 @@ impl Vm {
                 &gaps,
             );
         });
+        // An interrupt that came during the collection keeps every safepoint slow.
+        if self.interrupt.requested.load(std::sync::atomic::Ordering::SeqCst) {
+            self.heap.threshold_cell().store(0, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    // ---- interrupts --------------------------------------------------------------------
+
+    /// A handle that stops this VM from another thread ([`Interrupter::interrupt`]): a
+    /// time limit. The VM must stay where it is while the handle lives (compiled code
+    /// holds its address anyway); dropping the VM disarms the handle.
+    pub fn interrupter(&mut self) -> Interrupter {
+        let at = self.heap.threshold_cell() as *const std::sync::atomic::AtomicUsize as usize;
+        *self.interrupt.threshold_at.lock().unwrap_or_else(|p| p.into_inner()) = at;
+        Interrupter(self.interrupt.clone())
+    }
+
+    /// `Err(`[`LuaError::Exit`]`(`[`INTERRUPTED_EXIT`]`))` once an [`Interrupter`] has
+    /// fired: the run unwinds as `os.exit` does (no `pcall` catches it) and the host,
+    /// which holds the interrupter, says why. Checked where safepoints take their slow
+    /// path (loop back edges and calls in every tier), which an interrupt forces.
+    #[inline]
+    pub fn check_interrupt(&self) -> LResult<()> {
+        if self.interrupt.requested.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(LuaError::Exit(INTERRUPTED_EXIT));
+        }
+        Ok(())
     }
 
     fn slice_words(&self, top: usize) -> &'static [usize] {
@@ -943,6 +1061,7 @@ impl Vm {
 
 impl Drop for Vm {
     fn drop(&mut self) {
+        *self.interrupt.threshold_at.lock().unwrap_or_else(|p| p.into_inner()) = 0;
         if let Some(jit) = self.jit.take() {
             jit.quiesce();
         }

@@ -17,6 +17,8 @@
 //!
 //! The heap of objects themselves is traced precisely, by kind.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::object::{Cell, Closure, LStr, Pack, Table};
 use super::value::{Tag, Val};
 
@@ -80,7 +82,10 @@ pub struct Heap {
     objects: Vec<*mut GcHeader>,
     /// Estimated bytes in live objects (headers, strings, table parts).
     pub bytes: usize,
-    threshold: usize,
+    /// Atomic only so that an [`crate::interp::Interrupter`] on another thread can set
+    /// it to 0 (every safepoint then takes its slow path); the VM's thread reads and
+    /// writes it with relaxed operations, which are plain moves.
+    threshold: AtomicUsize,
     /// Statistics.
     pub stats: GcStats,
     gray: Vec<*mut GcHeader>,
@@ -107,7 +112,7 @@ impl Heap {
         Heap {
             objects: Vec::new(),
             bytes: 0,
-            threshold: if stress { 0 } else { MIN_THRESHOLD },
+            threshold: AtomicUsize::new(if stress { 0 } else { MIN_THRESHOLD }),
             stats: GcStats::default(),
             gray: Vec::new(),
             trace: std::env::var_os("LAZYJIT_GC_TRACE").is_some_and(|v| v == "1"),
@@ -124,7 +129,12 @@ impl Heap {
     /// Whether enough has been allocated since the last collection to run one.
     #[inline]
     pub fn wants_collection(&self) -> bool {
-        self.bytes >= self.threshold
+        self.bytes >= self.threshold.load(Ordering::Relaxed)
+    }
+
+    /// The collection threshold, for an interrupter to zero.
+    pub(crate) fn threshold_cell(&self) -> &AtomicUsize {
+        &self.threshold
     }
 
     /// Number of live objects.
@@ -170,8 +180,8 @@ impl Heap {
         self.gray = marker.gray;
         self.sweep();
         self.stats.collections += 1;
-        let before = self.threshold;
-        self.threshold = if self.stress { 0 } else { (self.bytes * 2).max(MIN_THRESHOLD) };
+        let before = self.threshold.load(Ordering::Relaxed);
+        self.threshold.store(if self.stress { 0 } else { (self.bytes * 2).max(MIN_THRESHOLD) }, Ordering::SeqCst);
         if self.trace {
             eprintln!(
                 "gc #{}: threshold {} KiB -> live {} KiB in {} objects, next at {} KiB",
@@ -179,7 +189,7 @@ impl Heap {
                 before / 1024,
                 self.bytes / 1024,
                 self.objects.len(),
-                self.threshold / 1024
+                self.threshold.load(Ordering::Relaxed) / 1024
             );
         }
     }

@@ -16,7 +16,11 @@ pub struct LStr {
 impl LStr {
     /// A new string object (not yet owned by a heap).
     pub fn new(bytes: &[u8]) -> Box<LStr> {
-        Box::new(LStr { hdr: GcHeader::new(Kind::Str), hash: hash_bytes(bytes), bytes: bytes.into() })
+        LStr::from_boxed(bytes.into())
+    }
+    /// A string owning `bytes` (no copy).
+    pub fn from_boxed(bytes: Box<[u8]>) -> Box<LStr> {
+        Box::new(LStr { hdr: GcHeader::new(Kind::Str), hash: hash_bytes(&bytes), bytes })
     }
     /// The bytes.
     #[inline]

@@ -166,7 +166,9 @@ fn run_jit(
         args,
         &mut |vm| {
             let last = vm.modules().len() - 1;
-            engine.attach(vm, last).map_err(|e| format!("cannot set up the JIT: {e}"))
+            engine.attach(vm, last).map_err(|e| format!("cannot set up the JIT: {e}"))?;
+            cli::arm_time_limit(vm);
+            Ok(())
         },
         !wait,
     );
