@@ -36,8 +36,8 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // The bytes as the payload of a well-formed entry: they come back whole, and the
-    // object check the engine makes of a cached object neither crashes nor accepts an
-    // object without the symbol.
+    // object check the engine makes of a cached object before linking it does not
+    // crash (it once handed them to LLVM's symbol iterator, which did).
     let wrapped = entry::encode(KEY, data);
     assert_eq!(entry::decode(KEY, &wrapped), Ok(data));
     let object = ObjectBuffer::from_bytes(data.to_vec());
