@@ -95,11 +95,23 @@ fn run_two_phase(dir: &Path, cache: &Path, meanwhile: impl FnOnce()) -> Output {
     out
 }
 
+/// Removes `dir` while the cache's writer thread may still be adding entries to it
+/// (which can make one removal meet a directory that is not empty any more).
+fn remove_while_written(dir: &Path) {
+    for _ in 0..100 {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    panic!("cannot remove {}", dir.display());
+}
+
 #[test]
 fn the_cache_directory_removed_mid_run() {
     let dir = fresh_dir("removed");
     let cache = dir.join("cache");
-    let out = run_two_phase(&dir, &cache, || std::fs::remove_dir_all(&cache).unwrap());
+    let out = run_two_phase(&dir, &cache, || remove_while_written(&cache));
     assert_eq!(ordinary_exit(&out), 0, "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), TWO_PHASE_OUTPUT, "{}", text(&out.stderr));
 
@@ -107,8 +119,14 @@ fn the_cache_directory_removed_mid_run() {
     let dir = fresh_dir("replaced");
     let cache = dir.join("cache");
     let out = run_two_phase(&dir, &cache, || {
-        std::fs::remove_dir_all(&cache).unwrap();
-        std::fs::write(&cache, b"not a directory").unwrap();
+        // (The writer may make the directory again between the two steps.)
+        for _ in 0..100 {
+            remove_while_written(&cache);
+            if std::fs::write(&cache, b"not a directory").is_ok() {
+                return;
+            }
+        }
+        panic!("cannot replace {} by a file", cache.display());
     });
     assert_eq!(ordinary_exit(&out), 0, "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), TWO_PHASE_OUTPUT, "{}", text(&out.stderr));
