@@ -882,15 +882,16 @@ impl Inner {
         Ok((ptr, versions.len()))
     }
 
-    /// Moves hot `proto` on: to optimized code (compiled now or in the background), or
-    /// to its generic inline code (no optimizing tier, too many deoptimizations, or a
-    /// pipeline that failed).
-    /// Whether optimized code of `proto` failed to build once (then it is not tried
-    /// again).
-    fn is_unoptimizable(&self, proto: &Proto) -> bool {
-        self.unoptimizable.lock().unwrap_or_else(|p| p.into_inner()).contains(&(proto as *const Proto as usize))
+    /// Whether `proto` is not to be optimized (again): it deoptimized too often, or its
+    /// optimized code could not be built once.
+    fn stays_generic(&self, proto: &Proto, optimize: &Optimize) -> bool {
+        proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts
+            || self.unoptimizable.lock().unwrap_or_else(|p| p.into_inner()).contains(&(proto as *const Proto as usize))
     }
 
+    /// Moves hot `proto` on: to optimized code (compiled now or in the background), or
+    /// to its generic inline code (no optimizing tier, too many deoptimizations, code
+    /// that could not be built, or a pipeline that failed).
     fn tier_up(self: &Arc<Self>, proto: &Proto) {
         let generic = || {
             let hot = proto.hot_entry.load(Ordering::Acquire);
@@ -899,7 +900,7 @@ impl Inner {
             }
         };
         let Some(optimize) = &self.tiering.optimize else { return generic() };
-        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts || self.is_unoptimizable(proto) {
+        if self.stays_generic(proto, optimize) {
             return generic();
         }
         // SAFETY: a loaded proto's module outlives it.
@@ -1026,7 +1027,7 @@ impl Inner {
         let slot = &proto.osr_slots[header as usize];
         let generic = || self.take_generic_osr(proto, header);
         let Some(optimize) = &self.tiering.optimize else { return generic() };
-        if proto.deopts.load(Ordering::Relaxed) >= optimize.max_deopts || self.is_unoptimizable(proto) {
+        if self.stays_generic(proto, optimize) {
             return generic();
         }
         // A loop that runs only a few times per call, in a function called often, gets

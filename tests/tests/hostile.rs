@@ -129,15 +129,11 @@ fn a_time_limit_ends_programs_that_never_end_in_every_tier() {
     }
     for tier in TIERS {
         for (file, _) in programs {
-            let t0 = std::time::Instant::now();
             let out = run_tier(&dir, tier, &["--timeout", "0.5", "--no-cache"], file);
-            let elapsed = t0.elapsed();
             assert_eq!(ordinary_exit(&out), 124, "{file} in {tier}: {}", text(&out.stderr));
             assert!(text(&out.stderr).contains("time limit of 0.5 s exceeded"), "{file} in {tier}: {}", text(&out.stderr));
             assert!(text(&out.stdout).starts_with("before"), "{file} in {tier}: output lost: {:?}", text(&out.stdout));
             assert!(!text(&out.stdout).contains("false"), "{file} in {tier}: pcall caught the limit");
-            // Not a timed assertion of speed: a run that ignored the limit would never end.
-            assert!(elapsed.as_secs() < 60, "{file} in {tier} took {elapsed:?}");
         }
     }
     // A program that ends in time is not affected, and os.exit's status is its own.

@@ -68,13 +68,6 @@ pub const MAX_STRING_SIZE: u64 = i32::MAX as u64;
 /// The error `string.rep` raises when the result would exceed [`MAX_STRING_SIZE`].
 pub const REP_TOO_LARGE: &str = "resulting string too large";
 
-/// `string.rep(s, n, sep)` (pass `b""` for no separator). `n <= 0` gives `""`.
-pub fn rep(s: &[u8], n: i64, sep: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let mut out = Vec::with_capacity(rep_len(s.len(), n, sep.len())?);
-    rep_into(&mut out, s, n, sep);
-    Ok(out)
-}
-
 /// The length of `string.rep`'s result for a string of `len` bytes and a separator of
 /// `sep_len`, or [`REP_TOO_LARGE`].
 pub fn rep_len(len: usize, n: i64, sep_len: usize) -> Result<usize, &'static str> {
@@ -89,7 +82,8 @@ pub fn rep_len(len: usize, n: i64, sep_len: usize) -> Result<usize, &'static str
     Ok((n * len as u64 + (n - 1) * sep_len as u64) as usize)
 }
 
-/// Appends `string.rep(s, n, sep)` to `out` (which [`rep_len`] accepted).
+/// Appends `string.rep(s, n, sep)` to `out` (which [`rep_len`] accepted; pass `b""`
+/// for no separator). `n <= 0` appends nothing.
 pub fn rep_into(out: &mut Vec<u8>, s: &[u8], n: i64, sep: &[u8]) {
     if s.is_empty() && sep.is_empty() {
         return;
@@ -102,19 +96,19 @@ pub fn rep_into(out: &mut Vec<u8>, s: &[u8], n: i64, sep: &[u8]) {
     }
 }
 
-/// `string.upper`: ASCII letters only (the C locale).
-pub fn upper(s: &[u8]) -> Vec<u8> {
-    s.to_ascii_uppercase()
+/// `string.upper`, in place: ASCII letters only (the C locale).
+pub fn upper(s: &mut [u8]) {
+    s.make_ascii_uppercase()
 }
 
-/// `string.lower`: ASCII letters only (the C locale).
-pub fn lower(s: &[u8]) -> Vec<u8> {
-    s.to_ascii_lowercase()
+/// `string.lower`, in place: ASCII letters only (the C locale).
+pub fn lower(s: &mut [u8]) {
+    s.make_ascii_lowercase()
 }
 
-/// `string.reverse`.
-pub fn reverse(s: &[u8]) -> Vec<u8> {
-    s.iter().rev().copied().collect()
+/// `string.reverse`, in place.
+pub fn reverse(s: &mut [u8]) {
+    s.reverse()
 }
 
 /// The characters that make a `find` pattern need the pattern matcher.
@@ -154,6 +148,13 @@ mod tests {
 
     const MIN: i64 = i64::MIN;
     const MAX: i64 = i64::MAX;
+
+    /// `string.rep` as the runtime makes it: the length checked, then the bytes.
+    fn rep(s: &[u8], n: i64, sep: &[u8]) -> Result<Vec<u8>, &'static str> {
+        let mut out = Vec::with_capacity(rep_len(s.len(), n, sep.len())?);
+        rep_into(&mut out, s, n, sep);
+        Ok(out)
+    }
 
     #[test]
     fn sub_indices() {
@@ -288,16 +289,15 @@ mod tests {
         assert_eq!(char_code(255), Some(255));
         assert_eq!(char_code(256), None);
         assert_eq!(char_code(-1), None);
-        assert_eq!(
-            upper("Hello World 123 ÀÉ".as_bytes()),
-            "HELLO WORLD 123 ÀÉ".as_bytes()
-        );
-        assert_eq!(
-            lower("Hello World 123 ÀÉ".as_bytes()),
-            "hello world 123 ÀÉ".as_bytes()
-        );
-        assert_eq!(reverse(b"abc\0def"), b"fed\0cba");
-        assert_eq!(reverse(b""), b"");
-        assert_eq!(upper(b"abc"), b"ABC");
+        let mapped = |f: fn(&mut [u8]), s: &[u8]| {
+            let mut s = s.to_vec();
+            f(&mut s);
+            s
+        };
+        assert_eq!(mapped(upper, "Hello World 123 ÀÉ".as_bytes()), "HELLO WORLD 123 ÀÉ".as_bytes());
+        assert_eq!(mapped(lower, "Hello World 123 ÀÉ".as_bytes()), "hello world 123 ÀÉ".as_bytes());
+        assert_eq!(mapped(reverse, b"abc\0def"), b"fed\0cba");
+        assert_eq!(mapped(reverse, b""), b"");
+        assert_eq!(mapped(upper, b"abc"), b"ABC");
     }
 }

@@ -208,22 +208,17 @@ pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> LResult<Val> {
     let sa = matches!(a.tag(), Tag::Str | Tag::Int | Tag::Float);
     let sb = matches!(b.tag(), Tag::Str | Tag::Int | Tag::Float);
     if sa && sb {
+        let (x, y) = (piece(a), piece(b));
         if a.tag() == Tag::Str && b.tag() == Tag::Str {
-            let (x, y) = (access::bytes_of(a), access::bytes_of(b));
             if y.is_empty() {
                 return Ok(a);
             }
             if x.is_empty() {
                 return Ok(b);
             }
-            // The operands stay reachable (the caller holds them) if the buffer's
-            // allocation collects.
-            let mut buf = vm.try_buffer(x.len() + y.len())?;
-            buf.extend_from_slice(access::bytes_of(a));
-            buf.extend_from_slice(access::bytes_of(b));
-            return Ok(vm.str_from_buffer(buf));
         }
-        let (x, y) = (piece(a), piece(b));
+        // The operands stay reachable (the caller holds them), and strings do not move,
+        // if the buffer's allocation collects.
         let mut buf = vm.try_buffer(x.len() + y.len())?;
         buf.extend_from_slice(&x);
         buf.extend_from_slice(&y);

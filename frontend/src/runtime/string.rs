@@ -67,11 +67,11 @@ fn rep(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let s = a.str(vm, 1)?;
     let count = a.int(vm, 2)?;
     let sep = a.opt_str(vm, 3)?;
-    let sep_len = sep.map_or(0, |v| access::bytes_of(v).len());
-    let total = strlib::rep_len(access::bytes_of(s).len(), count, sep_len).map_err(LuaError::msg)?;
-    // Arguments stay on the stack (reachable) if the allocation collects.
+    let (s, sep) = (access::bytes_of(s), sep.map(access::bytes_of).unwrap_or(b""));
+    let total = strlib::rep_len(s.len(), count, sep.len()).map_err(LuaError::msg)?;
+    // The arguments stay on the stack (reachable) if the allocation collects.
     let mut out = vm.try_buffer(total)?;
-    strlib::rep_into(&mut out, access::bytes_of(s), count, sep.map(access::bytes_of).unwrap_or(b""));
+    strlib::rep_into(&mut out, s, count, sep);
     let r = vm.str_from_buffer(out);
     ret1(vm, base, r)
 }
@@ -118,15 +118,15 @@ fn map_bytes(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(&mut 
 }
 
 fn upper(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.upper", <[u8]>::make_ascii_uppercase)
+    map_bytes(vm, base, n, "string.upper", strlib::upper)
 }
 
 fn lower(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.lower", <[u8]>::make_ascii_lowercase)
+    map_bytes(vm, base, n, "string.lower", strlib::lower)
 }
 
 fn reverse(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    map_bytes(vm, base, n, "string.reverse", <[u8]>::reverse)
+    map_bytes(vm, base, n, "string.reverse", strlib::reverse)
 }
 
 fn find(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
