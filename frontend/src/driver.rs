@@ -1,8 +1,8 @@
 //! Running a Lua program end to end: compile, load into a VM with the Lua runtime, call
 //! the main chunk with the script arguments, and report the outcome.
 
-use lazyjit_ir::interp::{LoadError, LuaError, Vm};
-use lazyjit_ir::Module;
+use lazyjit::runtime::{LoadError, VmError, Vm};
+use lazyjit::mir::Module;
 
 use crate::diag::Diagnostic;
 use crate::runtime;
@@ -35,12 +35,7 @@ pub const VM_STACK_BYTES: usize = 1 << 30;
 
 /// Runs `f` on a thread with a native stack large enough for deep Lua recursion.
 pub fn on_vm_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> std::thread::Result<R> {
-    std::thread::Builder::new()
-        .name("lua".into())
-        .stack_size(VM_STACK_BYTES)
-        .spawn(f)
-        .map_err(|e| Box::new(e.to_string()) as Box<dyn std::any::Any + Send>)?
-        .join()
+    lazyjit::on_large_stack(VM_STACK_BYTES, f)
 }
 
 /// Loads `module` into a fresh VM and runs its main chunk with `args` as `...` (and in
@@ -72,7 +67,7 @@ pub fn run_module_with(
     runtime::flush_stdout(&mut vm);
     let result = match result {
         Ok(_) => Ok(0),
-        Err(LuaError::Exit(code)) => Ok(code),
+        Err(VmError::Exit(code)) => Ok(code),
         Err(e) => Err(uncaught(&mut vm, e)),
     };
     if leak_vm {
@@ -82,11 +77,11 @@ pub fn run_module_with(
 }
 
 /// The error that ended a chunk (not `os.exit`), as `lua5.4` reports it.
-fn uncaught(vm: &mut Vm, e: LuaError) -> RunError {
+fn uncaught(vm: &mut Vm, e: VmError) -> RunError {
     let message = match e {
-        LuaError::Value(v) => runtime::error_to_string(vm, v),
-        LuaError::Runtime { msg, .. } => msg.replace(lazyjit_ir::interp::VARINFO, ""),
-        LuaError::Exit(code) => format!("exit {code}"),
+        VmError::Value(v) => runtime::error_to_string(vm, v),
+        VmError::Runtime { msg, .. } => msg.replace(lazyjit::runtime::VARINFO, ""),
+        VmError::Exit(code) => format!("exit {code}"),
     };
     RunError::Uncaught { message, traceback: vm.pending_traceback.take() }
 }
@@ -148,14 +143,14 @@ impl Session {
                         RunError::Uncaught { message, .. } => message,
                         other => other.to_string(),
                     };
-                    LuaError::msg(format!("error calling 'print' ({why})"))
+                    VmError::msg(format!("error calling 'print' ({why})"))
                 });
             }
         }
         runtime::flush_stdout(vm);
         match result {
             Ok(_) => Ok(ChunkEnd::Returned),
-            Err(LuaError::Exit(code)) => Ok(ChunkEnd::Exit(code)),
+            Err(VmError::Exit(code)) => Ok(ChunkEnd::Exit(code)),
             Err(e) => Err(uncaught(vm, e)),
         }
     }

@@ -13,7 +13,7 @@ pub mod driver;
 pub mod lower;
 
 /// Parses and lowers a chunk to a generic MIR module named `chunkname`.
-pub fn compile(source: &[u8], chunkname: &str) -> Result<lazyjit_ir::Module, diag::Diagnostic> {
+pub fn compile(source: &[u8], chunkname: &str) -> Result<lazyjit::mir::Module, diag::Diagnostic> {
     let chunk = parser::parse(source, chunkname)?;
     Ok(lower::lower_chunk(&chunk, chunkname))
 }

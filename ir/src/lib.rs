@@ -11,6 +11,7 @@ pub mod liveness;
 pub mod loops;
 pub mod ops;
 pub mod rt;
+pub mod ssa;
 pub mod text;
 pub mod types;
 pub mod verify;

@@ -1,12 +1,12 @@
 //! Declared typed fast paths of runtime functions: checked when declared, taken by the
 //! interpreter when the operand tags match, and the slow function otherwise.
 
-use lazyjit_ir::interp::{Effects, FloatPromotion, LResult, RtRegistry, Vm};
+use lazyjit_ir::interp::{Effects, FloatPromotion, VmResult, RtRegistry, Vm};
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{Function, FunctionBuilder, Module, Opcode, Type};
 
 /// The slow path adds 1000 so the tests can tell which path ran.
-fn slow_add(_: &mut Vm, args: &[Val]) -> LResult<Val> {
+fn slow_add(_: &mut Vm, args: &[Val]) -> VmResult<Val> {
     let num = |v: Val| v.as_int().map(|i| i as f64).or(v.as_float()).unwrap_or(0.0);
     Ok(Val::float(num(args[0]) + num(args[1]) + 1000.0))
 }

@@ -214,8 +214,8 @@ struct Inner {
     opt: OptLevel,
     tiering: Tiering,
     stats: Arc<EngineStats>,
-    /// [`Traces`] as bits.
-    traces: Arc<AtomicU8>,
+    /// What is traced, and where it goes.
+    traces: Arc<TraceState>,
     /// The persistent object cache, if one is used.
     cache: std::sync::OnceLock<Arc<ObjectCache>>,
     /// The lazy functions defined for each code key so far: a function attached later
@@ -271,6 +271,32 @@ pub struct Traces {
 
 const TRACE_TIER: u8 = 1;
 const TRACE_DEOPT: u8 = 2;
+
+/// Receives trace lines instead of standard error ([`Engine::set_trace_sink`]). It is
+/// called from the thread that compiled or deoptimized (background compiles run on
+/// rayon's threads), one whole line at a time.
+pub type TraceSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// [`Traces`] as bits, and where lines go.
+#[derive(Default)]
+struct TraceState {
+    bits: AtomicU8,
+    sink: Mutex<Option<TraceSink>>,
+}
+
+impl TraceState {
+    fn on(&self, bit: u8) -> bool {
+        self.bits.load(Ordering::Relaxed) & bit != 0
+    }
+
+    fn emit(&self, line: &str) {
+        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match sink {
+            Some(sink) => sink(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
 
 impl Traces {
     fn bits(self) -> u8 {
@@ -458,7 +484,7 @@ impl Engine {
             opt,
             tiering,
             stats: Arc::new(EngineStats::default()),
-            traces: Arc::new(AtomicU8::new(0)),
+            traces: Arc::new(TraceState::default()),
             cache: std::sync::OnceLock::new(),
             defined: Mutex::new(HashMap::new()),
             leaves: Mutex::new(HashMap::new()),
@@ -493,10 +519,16 @@ impl Engine {
         &self.inner.stats
     }
 
-    /// Reports compiles and deoptimizations on standard error from now on, as `traces`
+    /// Reports compiles and deoptimizations on standard error (or to the sink given to
+    /// [`Engine::set_trace_sink`]) from now on, as `traces`
     /// says.
     pub fn set_traces(&self, traces: Traces) {
-        self.inner.traces.store(traces.bits(), Ordering::Relaxed);
+        self.inner.traces.bits.store(traces.bits(), Ordering::Relaxed);
+    }
+
+    /// Sends trace lines to `sink` (`None`: standard error again).
+    pub fn set_trace_sink(&self, sink: Option<TraceSink>) {
+        *self.inner.traces.sink.lock().unwrap_or_else(|p| p.into_inner()) = sink;
     }
 
     /// Nanoseconds ORC spent linking compiled objects.
@@ -762,7 +794,7 @@ impl Inner {
             (None, true) => return Ahead::NotCached,
             _ => {}
         }
-        let object = match build_body(proto, loaded, body, &symbol, true, &self.stats, &AtomicU8::new(0), None) {
+        let object = match build_body(proto, loaded, body, &symbol, true, &self.stats, &TraceState::default(), None) {
             Ok(object) => object,
             Err(e) => return Ahead::Failed(e),
         };
@@ -1054,9 +1086,9 @@ impl Inner {
         let entry = match lazyjit_passes::osr::entry_at(&proto.mir, lazyjit_ir::Block(header), tag_of) {
             Ok(entry) => entry,
             Err(decline) => {
-                if self.traces.load(Ordering::Relaxed) & TRACE_TIER != 0 {
+                if self.traces.on(TRACE_TIER) {
                     let (name, line) = (proto.describe(), proto.mir.line);
-                    eprintln!("[tier] {name} (line {line}): the loop at block{header} gets inline code: {decline}");
+                    self.traces.emit(&format!("[tier] {name} (line {line}): the loop at block{header} gets inline code: {decline}"));
                 }
                 return generic();
             }
@@ -1093,15 +1125,15 @@ fn build_body(
     symbol: &str,
     first: bool,
     stats: &EngineStats,
-    traces: &AtomicU8,
+    traces: &TraceState,
     cache: Option<&ObjectCache>,
 ) -> Result<crate::ObjectBuffer, String> {
     let t0 = Instant::now();
     let trace = |source: &str| {
-        if traces.load(Ordering::Relaxed) & TRACE_TIER != 0 {
+        if traces.on(TRACE_TIER) {
             let code = body.kind();
             let ms = t0.elapsed().as_secs_f64() * 1e3;
-            eprintln!("[tier] {} (line {}): {code}, {}{source}, {ms:.2} ms", proto.describe(), proto.mir.line, body.why);
+            traces.emit(&format!("[tier] {} (line {}): {code}, {}{source}, {ms:.2} ms", proto.describe(), proto.mir.line, body.why));
         }
     };
     let key = cache.and_then(|_| body.object_key(symbol));
@@ -1211,7 +1243,7 @@ impl JitHooks for Inner {
 
     fn deoptimized(&self, vm: &mut Vm, proto: &Proto, version: &Proto, snap: u32, pc: u32) {
         self.stats.deopts.fetch_add(1, Ordering::Relaxed);
-        if self.traces.load(Ordering::Relaxed) & TRACE_DEOPT != 0 {
+        if self.traces.on(TRACE_DEOPT) {
             let optimize = self.tiering.optimize.as_ref();
             let limit = optimize.map_or(String::new(), |o| format!(" of {}", o.max_deopts));
             let (name, line) = (proto.describe(), version.line_at(pc));
@@ -1219,11 +1251,11 @@ impl JitHooks for Inner {
             let unreached = version.mir.snapshots.get(snap as usize).filter(|s| s.unreached);
             if let Some(s) = unreached {
                 let at = s.resume.block;
-                eprintln!(
+                self.traces.emit(&format!(
                     "[deopt] {name} (line {line}): the loop at {at} had not run when the code was made; resumes at {at}:0 in the interpreter (not counted: deoptimizations {deopts}{limit})"
-                );
+                ));
             } else {
-                eprintln!("[deopt] {name} (line {line}): {}; deoptimization {deopts}{limit}", explain_deopt(vm, proto, version, snap, pc));
+                self.traces.emit(&format!("[deopt] {name} (line {line}): {}; deoptimization {deopts}{limit}", explain_deopt(vm, proto, version, snap, pc)));
             }
         }
         // All of the function's optimized code came from a profile that has now failed

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use lazyjit_ir::interp::compiled;
 use lazyjit_ir::interp::exec::locate;
-use lazyjit_ir::interp::{access, ChainFn, LuaError, Proto, RegVal, Vm};
+use lazyjit_ir::interp::{access, ChainFn, VmError, Proto, RegVal, Vm};
 use lazyjit_ir::rt::object::{lookup_epoch, Cell, Closure, LookupCache, Table};
 use lazyjit_ir::rt::{Tag, Val};
 
@@ -29,7 +29,7 @@ unsafe fn running(vm: &mut Vm, pc: i32) -> &'static Proto {
 }
 
 /// Stores a failure for the body to report.
-fn fail(vm: &mut Vm, proto: &Proto, pc: i32, e: LuaError) -> i32 {
+fn fail(vm: &mut Vm, proto: &Proto, pc: i32, e: VmError) -> i32 {
     let e = locate(vm, proto, pc as usize, e);
     vm.jit_error = Some(e);
     1
@@ -133,7 +133,7 @@ unsafe extern "C" fn lz_call(
                     *nret = n as i32;
                     return 0;
                 }
-                Err(vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error")))
+                Err(vm.jit_error.take().unwrap_or_else(|| VmError::msg("compiled code failed without an error")))
             }
             None => vm.call_at(f, at, nargs as usize),
         };
@@ -167,7 +167,7 @@ unsafe extern "C" fn lz_stage_pack(
         if vm.ensure_stack(index, vals.len()).is_err() {
             let frame = *vm.frames.last().expect("a frame");
             let proto = &*frame.proto;
-            return fail(vm, proto, frame.pc as i32, LuaError::msg("stack overflow"));
+            return fail(vm, proto, frame.pc as i32, VmError::msg("stack overflow"));
         }
         for (i, &v) in vals.iter().enumerate() {
             *at.add(i) = v;
@@ -346,7 +346,7 @@ unsafe extern "C" fn lz_call_finish(vm: *mut Vm, status: i64, floor: i64, top: i
             *nret = n as i32;
             return 0;
         }
-        let e = vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error"));
+        let e = vm.jit_error.take().unwrap_or_else(|| VmError::msg("compiled code failed without an error"));
         let frame = *vm.frames.last().expect("compiled code runs in a frame");
         fail(vm, &*frame.proto, pc, e)
     }

@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use lazyjit_ir::interp::{ChainLookup, Effects, LResult, LoadedModule, Native, Proto, RegVal, RtRegistry, TableAccess, Vm};
+use lazyjit_ir::interp::{ChainLookup, Effects, VmResult, LoadedModule, Native, Proto, RegVal, RtRegistry, TableAccess, Vm};
 use lazyjit_ir::rt::object::Table;
 use lazyjit_ir::rt::{Tag, Val};
 use lazyjit_ir::{
@@ -22,14 +22,14 @@ use lazyjit_orc::{abi, compile_module, compile_module_with, CodegenOptions, OptL
 // ------------------------------------------------------------------------------------
 // Loading MIR
 
-fn dummy_rt(_: &mut Vm, _: &[Val]) -> LResult<Val> {
+fn dummy_rt(_: &mut Vm, _: &[Val]) -> VmResult<Val> {
     Ok(Val::NIL)
 }
 
 /// A native function for `guard.native` to name.
 static TEST_SQRT: Native = Native { name: "sqrt", f: test_sqrt };
 
-fn test_sqrt(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+fn test_sqrt(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
     Ok(0)
 }
 

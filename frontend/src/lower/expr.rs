@@ -1,6 +1,6 @@
 //! Expressions: single values, multiple values, conditions and calls.
 
-use lazyjit_ir::{Const, InstData, Opcode, Type, Value, VarKind, VarName};
+use lazyjit::mir::{Const, InstData, Opcode, Type, Value, VarKind, VarName};
 
 use super::FnLower;
 use crate::ast::{BinOp, Expr, ExprKind, Name, TableField, UnOp};

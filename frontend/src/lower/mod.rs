@@ -5,18 +5,17 @@
 //! its operands came from, for Lua's error messages.
 
 mod expr;
-mod ssa;
 mod stat;
 
 use std::collections::HashMap;
 
-use lazyjit_ir::{
+use lazyjit::mir::{
     Block, Const, DebugInfo, FuncId, Function, FunctionBuilder, InstData, Module, Opcode, RtId, Type, Value,
     VarKind, VarName,
 };
 
 use crate::ast::{BinOp, Chunk, Expr, ExprKind, FuncBody, LocalId, Name};
-use ssa::Ssa;
+use lazyjit::mir::ssa::{self, Ssa};
 
 /// Lowers a parsed chunk to a module named `chunkname`; `fn0` is the main function.
 pub fn lower_chunk(chunk: &Chunk, chunkname: &str) -> Module {
@@ -57,7 +56,7 @@ struct FnLower<'a, 'f> {
     module: &'a mut Module,
     chunk: &'a Chunk,
     body: &'a FuncBody,
-    ssa: Ssa,
+    ssa: Ssa<LocalId>,
     /// Exit blocks of the enclosing loops (innermost last), for `break`.
     loop_exits: Vec<Block>,
     /// Operand-free pure values already computed in the entry block.

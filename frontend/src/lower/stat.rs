@@ -1,7 +1,7 @@
 //! Statements: assignments, control flow and loops.
 
-use lazyjit_ir::rt::Tag;
-use lazyjit_ir::{Const, InstData, Opcode, Type, Value, VarKind};
+use lazyjit::runtime::Tag;
+use lazyjit::mir::{Const, InstData, Opcode, Type, Value, VarKind};
 
 use super::expr::Want;
 use super::FnLower;
@@ -12,7 +12,7 @@ enum Place {
     Local(LocalId),
     Upvalue(u32),
     Global(String),
-    Index { obj: Value, key: Value, line: u32, names: [Option<lazyjit_ir::VarName>; 2] },
+    Index { obj: Value, key: Value, line: u32, names: [Option<lazyjit::mir::VarName>; 2] },
 }
 
 impl FnLower<'_, '_> {
@@ -314,7 +314,7 @@ impl FnLower<'_, '_> {
     }
 
     /// Goes on in a new block when `cond` holds; else branches to `otherwise`.
-    fn go_on_if(&mut self, cond: Value, otherwise: lazyjit_ir::Block) {
+    fn go_on_if(&mut self, cond: Value, otherwise: lazyjit::mir::Block) {
         let next = self.b.create_block();
         self.brif(cond, next, vec![], otherwise, vec![]);
         self.ssa.seal(&mut self.b, next);
@@ -322,7 +322,7 @@ impl FnLower<'_, '_> {
     }
 
     /// A loop body with `break` going to `exit`.
-    fn loop_body(&mut self, body: &AstBlock, exit: lazyjit_ir::Block) {
+    fn loop_body(&mut self, body: &AstBlock, exit: lazyjit::mir::Block) {
         self.loop_exits.push(exit);
         self.block(body);
         self.loop_exits.pop();

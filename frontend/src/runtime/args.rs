@@ -1,10 +1,9 @@
 //! Argument access and checking for native functions, with Lua's `bad argument`
 //! messages.
 
-use lazyjit_ir::interp::proto::Op;
-use lazyjit_ir::interp::{LResult, LuaError, Vm};
-use lazyjit_ir::rt::{Tag, Val};
-use lazyjit_ir::VarKind;
+use lazyjit::runtime::{VmResult, VmError, Vm};
+use lazyjit::runtime::{Tag, Val};
+use lazyjit::mir::VarKind;
 
 use super::convert::{float_to_int, number_to_string, str_to_number};
 use super::{obj_type_name, st};
@@ -52,20 +51,8 @@ impl Args {
         if vm.depth == st(vm).direct_depth {
             return None;
         }
-        let f = vm.frames.last()?;
-        if f.proto.is_null() {
-            return None;
-        }
-        // SAFETY: frames refer to protos of loaded modules, which live as long as the VM.
-        let proto = unsafe { &*f.proto };
-        if !matches!(proto.code.get(f.pc as usize)?, Op::Call { .. }) {
-            return None;
-        }
-        let n = proto.debug.get(f.pc as usize)?.names[0]?;
-        // SAFETY: a proto's module outlives it.
-        let module = unsafe { &*proto.module };
-        let name = String::from_utf8_lossy(module.string(n.name)).into_owned();
-        Some((name, n.kind == VarKind::Method))
+        let (kind, name) = vm.calling_name()?;
+        Some((String::from_utf8_lossy(name).into_owned(), kind == VarKind::Method))
     }
 
     /// The name Lua uses for this function in messages: the name at the call site,
@@ -79,28 +66,28 @@ impl Args {
     }
 
     /// `bad argument #i to 'f' (extra)` (for a method call, `self` is not counted).
-    pub fn error(&self, vm: &mut Vm, i: usize, extra: &str) -> LuaError {
+    pub fn error(&self, vm: &mut Vm, i: usize, extra: &str) -> VmError {
         let (name, method) = match self.call_site(vm) {
             Some(site) => site,
             None => (self.fname(vm), false),
         };
         if method {
             if i == 1 {
-                return LuaError::msg(format!("calling '{name}' on bad self ({extra})"));
+                return VmError::msg(format!("calling '{name}' on bad self ({extra})"));
             }
-            return LuaError::msg(format!("bad argument #{} to '{name}' ({extra})", i - 1));
+            return VmError::msg(format!("bad argument #{} to '{name}' ({extra})", i - 1));
         }
-        LuaError::msg(format!("bad argument #{i} to '{name}' ({extra})"))
+        VmError::msg(format!("bad argument #{i} to '{name}' ({extra})"))
     }
 
     /// `bad argument #i to 'f' (T expected, got U)`.
-    pub fn type_error(&self, vm: &mut Vm, i: usize, expected: &str) -> LuaError {
+    pub fn type_error(&self, vm: &mut Vm, i: usize, expected: &str) -> VmError {
         let got = if i > self.n { "no value".to_string() } else { obj_type_name(vm, self.get(vm, i)) };
         self.error(vm, i, &format!("{expected} expected, got {got}"))
     }
 
     /// Any value, but present.
-    pub fn any(&self, vm: &mut Vm, i: usize) -> LResult<Val> {
+    pub fn any(&self, vm: &mut Vm, i: usize) -> VmResult<Val> {
         if i > self.n {
             return Err(self.error(vm, i, "value expected"));
         }
@@ -108,7 +95,7 @@ impl Args {
     }
 
     /// A table.
-    pub fn table(&self, vm: &mut Vm, i: usize) -> LResult<Val> {
+    pub fn table(&self, vm: &mut Vm, i: usize) -> VmResult<Val> {
         let v = self.get(vm, i);
         if v.tag() != Tag::Table {
             return Err(self.type_error(vm, i, "table"));
@@ -117,19 +104,19 @@ impl Args {
     }
 
     /// A number as a value (int or float; numeric strings convert).
-    pub fn number(&self, vm: &mut Vm, i: usize) -> LResult<Val> {
+    pub fn number(&self, vm: &mut Vm, i: usize) -> VmResult<Val> {
         let v = self.get(vm, i);
         match v.tag() {
             Tag::Int | Tag::Float => Ok(v),
             Tag::Str => {
-                str_to_number(lazyjit_ir::interp::access::bytes_of(v)).ok_or_else(|| self.type_error(vm, i, "number"))
+                str_to_number(lazyjit::runtime::access::bytes_of(v)).ok_or_else(|| self.type_error(vm, i, "number"))
             }
             _ => Err(self.type_error(vm, i, "number")),
         }
     }
 
     /// A number as a float.
-    pub fn num(&self, vm: &mut Vm, i: usize) -> LResult<f64> {
+    pub fn num(&self, vm: &mut Vm, i: usize) -> VmResult<f64> {
         let v = self.number(vm, i)?;
         Ok(match v.tag() {
             Tag::Int => v.int_unchecked() as f64,
@@ -138,7 +125,7 @@ impl Args {
     }
 
     /// An optional float.
-    pub fn opt_num(&self, vm: &mut Vm, i: usize, default: f64) -> LResult<f64> {
+    pub fn opt_num(&self, vm: &mut Vm, i: usize, default: f64) -> VmResult<f64> {
         if self.none_or_nil(vm, i) {
             Ok(default)
         } else {
@@ -147,14 +134,14 @@ impl Args {
     }
 
     /// An integer (floats and strings only with an exact integer value).
-    pub fn int(&self, vm: &mut Vm, i: usize) -> LResult<i64> {
+    pub fn int(&self, vm: &mut Vm, i: usize) -> VmResult<i64> {
         let v = self.get(vm, i);
         if let Some(n) = v.as_int() {
             return Ok(n);
         }
         let n = match v.tag() {
             Tag::Float => v,
-            Tag::Str => match str_to_number(lazyjit_ir::interp::access::bytes_of(v)) {
+            Tag::Str => match str_to_number(lazyjit::runtime::access::bytes_of(v)) {
                 Some(n) => n,
                 None => return Err(self.type_error(vm, i, "number")),
             },
@@ -168,7 +155,7 @@ impl Args {
     }
 
     /// An optional integer.
-    pub fn opt_int(&self, vm: &mut Vm, i: usize, default: i64) -> LResult<i64> {
+    pub fn opt_int(&self, vm: &mut Vm, i: usize, default: i64) -> VmResult<i64> {
         if self.none_or_nil(vm, i) {
             Ok(default)
         } else {
@@ -177,7 +164,7 @@ impl Args {
     }
 
     /// A string (numbers convert to their text).
-    pub fn str(&self, vm: &mut Vm, i: usize) -> LResult<Val> {
+    pub fn str(&self, vm: &mut Vm, i: usize) -> VmResult<Val> {
         let v = self.get(vm, i);
         match v.tag() {
             Tag::Str => Ok(v),
@@ -190,7 +177,7 @@ impl Args {
     }
 
     /// An optional string.
-    pub fn opt_str(&self, vm: &mut Vm, i: usize) -> LResult<Option<Val>> {
+    pub fn opt_str(&self, vm: &mut Vm, i: usize) -> VmResult<Option<Val>> {
         if self.none_or_nil(vm, i) {
             Ok(None)
         } else {
@@ -201,7 +188,7 @@ impl Args {
 
 /// Writes results at `base..` and returns their number.
 #[inline]
-pub(crate) fn ret(vm: &mut Vm, base: usize, vals: &[Val]) -> LResult<usize> {
+pub(crate) fn ret(vm: &mut Vm, base: usize, vals: &[Val]) -> VmResult<usize> {
     vm.ensure_stack(base, vals.len())?;
     for (i, &v) in vals.iter().enumerate() {
         vm.set(base + i, v);
@@ -211,7 +198,7 @@ pub(crate) fn ret(vm: &mut Vm, base: usize, vals: &[Val]) -> LResult<usize> {
 
 /// Writes one result.
 #[inline]
-pub(crate) fn ret1(vm: &mut Vm, base: usize, v: Val) -> LResult<usize> {
+pub(crate) fn ret1(vm: &mut Vm, base: usize, v: Val) -> VmResult<usize> {
     vm.set(base, v);
     Ok(1)
 }

@@ -3,8 +3,8 @@
 //! Errors are runtime messages about the operand at fault (0 or 1), so the calling
 //! instruction can name the variable.
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Vm, VARINFO};
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, VmResult, VmError, Vm, VARINFO};
+use lazyjit::runtime::{Tag, Val};
 
 use crate::lualib::{number, Num};
 
@@ -96,7 +96,7 @@ fn bit_int(v: Val) -> Option<i64> {
 
 /// An operator on two integers.
 #[inline]
-fn int_arith(op: Op, x: i64, y: i64) -> LResult<Val> {
+fn int_arith(op: Op, x: i64, y: i64) -> VmResult<Val> {
     Ok(match op {
         Op::Add => Val::int(x.wrapping_add(y)),
         Op::Sub => Val::int(x.wrapping_sub(y)),
@@ -105,13 +105,13 @@ fn int_arith(op: Op, x: i64, y: i64) -> LResult<Val> {
         Op::Pow => Val::float(number::pow(x as f64, y as f64)),
         Op::IDiv => {
             if y == 0 {
-                return Err(LuaError::msg("attempt to divide by zero"));
+                return Err(VmError::msg("attempt to divide by zero"));
             }
             Val::int(number::int_floor_div(x, y))
         }
         Op::Mod => {
             if y == 0 {
-                return Err(LuaError::msg("attempt to perform 'n%0'"));
+                return Err(VmError::msg("attempt to perform 'n%0'"));
             }
             Val::int(number::int_mod(x, y))
         }
@@ -127,16 +127,16 @@ fn int_arith(op: Op, x: i64, y: i64) -> LResult<Val> {
 
 /// An operator on two numbers (ints or floats).
 #[inline]
-fn num_arith(op: Op, a: Val, b: Val) -> LResult<Val> {
+fn num_arith(op: Op, a: Val, b: Val) -> VmResult<Val> {
     if a.tag() == Tag::Int && b.tag() == Tag::Int {
         return int_arith(op, a.int_unchecked(), b.int_unchecked());
     }
     if op.is_bitwise() {
         let Some(x) = bit_int(a) else {
-            return Err(LuaError::about(0, format!("number{VARINFO} has no integer representation")));
+            return Err(VmError::about(0, format!("number{VARINFO} has no integer representation")));
         };
         let Some(y) = bit_int(b) else {
-            return Err(LuaError::about(1, format!("number{VARINFO} has no integer representation")));
+            return Err(VmError::about(1, format!("number{VARINFO} has no integer representation")));
         };
         return int_arith(op, x, y);
     }
@@ -161,7 +161,7 @@ fn is_num(v: Val) -> bool {
 
 /// `a op b` (for unary operators `b` is `a` again, as Lua passes it to metamethods).
 #[inline]
-pub(crate) fn arith(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
+pub(crate) fn arith(vm: &mut Vm, op: Op, a: Val, b: Val) -> VmResult<Val> {
     if is_num(a) && is_num(b) {
         return num_arith(op, a, b);
     }
@@ -169,7 +169,7 @@ pub(crate) fn arith(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
 }
 
 #[cold]
-fn arith_slow(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
+fn arith_slow(vm: &mut Vm, op: Op, a: Val, b: Val) -> VmResult<Val> {
     let strings = a.tag() == Tag::Str || b.tag() == Tag::Str;
     // Strings convert to numbers for arithmetic (Lua's string metamethods do this);
     // errors raised on the converted numbers come from that C metamethod: no position.
@@ -189,22 +189,22 @@ fn arith_slow(vm: &mut Vm, op: Op, a: Val, b: Val) -> LResult<Val> {
     if op.is_bitwise() {
         if is_num(a) && is_num(b) {
             let at = if bit_int(a).is_none() { 0 } else { 1 };
-            return Err(LuaError::about(at, format!("number{VARINFO} has no integer representation")));
+            return Err(VmError::about(at, format!("number{VARINFO} has no integer representation")));
         }
         let at = if is_num(a) { 1 } else { 0 };
         let t = obj_type_name(vm, if at == 0 { a } else { b });
-        return Err(LuaError::about(at, format!("attempt to perform bitwise operation on a {t} value")));
+        return Err(VmError::about(at, format!("attempt to perform bitwise operation on a {t} value")));
     }
     if strings {
-        return Err(LuaError::msg(format!("attempt to {} a '{}' with a '{}'", op.event(), type_name(a), type_name(b))));
+        return Err(VmError::msg(format!("attempt to {} a '{}' with a '{}'", op.event(), type_name(a), type_name(b))));
     }
     let at = if is_num(a) { 1 } else { 0 };
     let t = obj_type_name(vm, if at == 0 { a } else { b });
-    Err(LuaError::about(at, format!("attempt to perform arithmetic on a {t} value")))
+    Err(VmError::about(at, format!("attempt to perform arithmetic on a {t} value")))
 }
 
 /// `a .. b`.
-pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> LResult<Val> {
+pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> VmResult<Val> {
     let sa = matches!(a.tag(), Tag::Str | Tag::Int | Tag::Float);
     let sb = matches!(b.tag(), Tag::Str | Tag::Int | Tag::Float);
     if sa && sb {
@@ -233,7 +233,7 @@ pub(crate) fn concat(vm: &mut Vm, a: Val, b: Val) -> LResult<Val> {
     }
     let at = if sa { 1 } else { 0 };
     let t = obj_type_name(vm, if at == 0 { a } else { b });
-    Err(LuaError::about(at, format!("attempt to concatenate a {t} value")))
+    Err(VmError::about(at, format!("attempt to concatenate a {t} value")))
 }
 
 /// The bytes `..` takes from a string or a number (a string's own, not copied).
@@ -245,7 +245,7 @@ fn piece(v: Val) -> std::borrow::Cow<'static, [u8]> {
 }
 
 /// `#a`.
-pub(crate) fn len(vm: &mut Vm, a: Val) -> LResult<Val> {
+pub(crate) fn len(vm: &mut Vm, a: Val) -> VmResult<Val> {
     match a.tag() {
         Tag::Str => Ok(Val::int(access::str_of(a).len() as i64)),
         Tag::Table => {
@@ -261,7 +261,7 @@ pub(crate) fn len(vm: &mut Vm, a: Val) -> LResult<Val> {
             Some(h) => call_meta(vm, h, Key::Len, &[a, a]),
             None => {
                 let t = obj_type_name(vm, a);
-                Err(LuaError::about(0, format!("attempt to get length of a {t} value")))
+                Err(VmError::about(0, format!("attempt to get length of a {t} value")))
             }
         },
     }
@@ -292,7 +292,7 @@ pub(crate) fn raw_equal(a: Val, b: Val) -> bool {
 }
 
 /// `a == b` with `__eq` for two distinct tables.
-pub(crate) fn equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
+pub(crate) fn equal(vm: &mut Vm, a: Val, b: Val) -> VmResult<bool> {
     if raw_equal(a, b) {
         return Ok(true);
     }
@@ -311,7 +311,7 @@ pub(crate) fn equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
 
 /// `a < b`.
 #[inline]
-pub(crate) fn less_than(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
+pub(crate) fn less_than(vm: &mut Vm, a: Val, b: Val) -> VmResult<bool> {
     match (a.tag(), b.tag()) {
         (Tag::Int, Tag::Int) => Ok(a.int_unchecked() < b.int_unchecked()),
         (Tag::Float, Tag::Float) => Ok(a.float_unchecked() < b.float_unchecked()),
@@ -323,7 +323,7 @@ pub(crate) fn less_than(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
 
 /// `a <= b`.
 #[inline]
-pub(crate) fn less_equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
+pub(crate) fn less_equal(vm: &mut Vm, a: Val, b: Val) -> VmResult<bool> {
     match (a.tag(), b.tag()) {
         (Tag::Int, Tag::Int) => Ok(a.int_unchecked() <= b.int_unchecked()),
         (Tag::Float, Tag::Float) => Ok(a.float_unchecked() <= b.float_unchecked()),
@@ -334,7 +334,7 @@ pub(crate) fn less_equal(vm: &mut Vm, a: Val, b: Val) -> LResult<bool> {
 }
 
 #[cold]
-fn order_meta(vm: &mut Vm, a: Val, b: Val, k: Key) -> LResult<bool> {
+fn order_meta(vm: &mut Vm, a: Val, b: Val, k: Key) -> VmResult<bool> {
     let handler = match metamethod(vm, a, k) {
         Some(h) => Some(h),
         None => metamethod(vm, b, k),
@@ -351,7 +351,7 @@ fn order_meta(vm: &mut Vm, a: Val, b: Val, k: Key) -> LResult<bool> {
     }
     let t1 = obj_type_name(vm, a);
     let t2 = obj_type_name(vm, b);
-    Err(LuaError::msg(if t1 == t2 {
+    Err(VmError::msg(if t1 == t2 {
         format!("attempt to compare two {t1} values")
     } else {
         format!("attempt to compare {t1} with {t2}")

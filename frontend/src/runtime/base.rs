@@ -2,8 +2,8 @@
 //! assert pcall xpcall raw* setmetatable getmetatable collectgarbage`, and the globals
 //! of out-of-scope features, which raise an error naming the feature.
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Native, Vm, VARINFO};
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, VmResult, VmError, Native, Vm, VARINFO};
+use lazyjit::runtime::{Tag, Val};
 
 use crate::lualib::number;
 
@@ -89,7 +89,7 @@ pub(crate) fn open(vm: &mut Vm) {
 
 /// `warn(msg, ...)`: off until `warn("@on")`; then writes `Lua warning: msg` to
 /// standard error, as `lua5.4` does.
-fn warn(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn warn(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "warn");
     let mut msg = Vec::new();
     for i in 1..=n.max(1) {
@@ -112,7 +112,7 @@ fn warn(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     Ok(0)
 }
 
-fn print(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn print(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let mut line = Vec::new();
     for i in 0..n {
         if i > 0 {
@@ -135,21 +135,21 @@ fn print(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     Ok(0)
 }
 
-fn type_(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn type_(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "type");
     let v = a.any(vm, 1)?;
     let name = key(vm, type_key(v));
     ret1(vm, base, name)
 }
 
-fn tostring(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn tostring(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "tostring");
     let v = a.any(vm, 1)?;
     let s = tostring_val(vm, v)?;
     ret1(vm, base, s)
 }
 
-fn tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn tonumber(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "tonumber");
     if a.none_or_nil(vm, 2) {
         let v = a.any(vm, 1)?;
@@ -172,7 +172,7 @@ fn tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn next(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn next(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "next");
     let t = a.table(vm, 1)?;
     let k = a.get(vm, 2);
@@ -183,7 +183,7 @@ fn next(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
 }
 
-fn pairs(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn pairs(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "pairs");
     let t = a.any(vm, 1)?;
     let mm = metafield(vm, t, Key::Pairs);
@@ -195,13 +195,13 @@ fn pairs(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret(vm, base, &[Vm::native(NEXT), t, Val::NIL])
 }
 
-fn ipairs(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn ipairs(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "ipairs");
     let t = a.any(vm, 1)?;
     ret(vm, base, &[Vm::native(&IPAIRS_AUX), t, Val::int(0)])
 }
 
-fn ipairs_aux(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn ipairs_aux(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "ipairs_iterator");
     let t = a.get(vm, 1);
     let i = a.get(vm, 2).as_int().unwrap_or(0).wrapping_add(1);
@@ -216,7 +216,7 @@ fn ipairs_aux(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret(vm, base, &[Val::int(i), v])
 }
 
-fn select(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn select(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "select");
     let sel = a.get(vm, 1);
     if sel.tag() == Tag::Str && access::bytes_of(sel).first() == Some(&b'#') {
@@ -271,7 +271,7 @@ pub(crate) fn position(vm: &mut Vm, level: i64) -> String {
 
 /// Raises `v` from the native `name` as an error value, noting the traceback when
 /// nothing will catch it.
-pub(crate) fn raise(vm: &mut Vm, v: Val, name: &str) -> LuaError {
+pub(crate) fn raise(vm: &mut Vm, v: Val, name: &str) -> VmError {
     // lua.c reports an error object with `__tostring` by that text alone.
     let plain = matches!(v.tag(), Tag::Str | Tag::Int | Tag::Float) || metafield(vm, v, Key::ToString).is_nil();
     if vm.protected == 0 && vm.pending_traceback.is_none() && plain {
@@ -282,10 +282,10 @@ pub(crate) fn raise(vm: &mut Vm, v: Val, name: &str) -> LuaError {
         };
         vm.pending_traceback = Some(tb);
     }
-    LuaError::Value(v)
+    VmError::Value(v)
 }
 
-fn error(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn error(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "error");
     let level = a.opt_int(vm, 2, 1)?;
     let mut v = a.get(vm, 1);
@@ -300,7 +300,7 @@ fn error(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     Err(raise(vm, v, "error"))
 }
 
-fn assert(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn assert(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "assert");
     let v = a.any(vm, 1)?;
     if v.truthy() {
@@ -325,7 +325,7 @@ fn assert(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 /// Calls the function at `base` with the `n - 1` arguments after it in protected mode;
 /// the results (or the error value) are left from `base + 1` up.
-fn protected_call(vm: &mut Vm, base: usize, n: usize) -> LResult<Result<usize, Val>> {
+fn protected_call(vm: &mut Vm, base: usize, n: usize) -> VmResult<Result<usize, Val>> {
     let f = vm.get(base);
     let saved = st(vm).direct_depth;
     st(vm).direct_depth = vm.depth + 1;
@@ -335,16 +335,16 @@ fn protected_call(vm: &mut Vm, base: usize, n: usize) -> LResult<Result<usize, V
     st(vm).direct_depth = saved;
     match r {
         Ok(k) => Ok(Ok(k)),
-        Err(LuaError::Value(v)) => Ok(Err(v)),
-        Err(LuaError::Runtime { msg, .. }) => {
+        Err(VmError::Value(v)) => Ok(Err(v)),
+        Err(VmError::Runtime { msg, .. }) => {
             let s = msg.replace(VARINFO, "");
             Ok(Err(vm.new_str(s.as_bytes())))
         }
-        Err(e @ LuaError::Exit(_)) => Err(e),
+        Err(e @ VmError::Exit(_)) => Err(e),
     }
 }
 
-fn pcall(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn pcall(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "pcall");
     a.any(vm, 1)?;
     match protected_call(vm, base, n)? {
@@ -356,7 +356,7 @@ fn pcall(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
 }
 
-fn xpcall(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn xpcall(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "xpcall");
     let handler = a.get(vm, 2);
     if !matches!(handler.tag(), Tag::Func | Tag::Native) {
@@ -380,8 +380,8 @@ fn xpcall(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             vm.protected -= 1;
             let hv = match h {
                 Ok(r) => r.first().copied().unwrap_or(Val::NIL),
-                Err(LuaError::Value(v)) => v,
-                Err(LuaError::Runtime { msg, .. }) => vm.new_str(msg.replace(VARINFO, "").as_bytes()),
+                Err(VmError::Value(v)) => v,
+                Err(VmError::Runtime { msg, .. }) => vm.new_str(msg.replace(VARINFO, "").as_bytes()),
                 Err(e) => return Err(e),
             };
             ret(vm, base, &[Val::FALSE, hv])
@@ -389,14 +389,14 @@ fn xpcall(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
 }
 
-fn rawequal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn rawequal(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "rawequal");
     let x = a.any(vm, 1)?;
     let y = a.any(vm, 2)?;
     ret1(vm, base, Val::bool(raw_equal(x, y)))
 }
 
-fn rawlen(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn rawlen(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "rawlen");
     let v = a.get(vm, 1);
     let len = match v.tag() {
@@ -407,7 +407,7 @@ fn rawlen(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, Val::int(len))
 }
 
-fn rawget(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn rawget(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "rawget");
     let t = a.table(vm, 1)?;
     let k = a.any(vm, 2)?;
@@ -415,7 +415,7 @@ fn rawget(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, v)
 }
 
-fn rawset(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn rawset(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "rawset");
     let t = a.table(vm, 1)?;
     let k = a.any(vm, 2)?;
@@ -424,7 +424,7 @@ fn rawset(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, t)
 }
 
-fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "setmetatable");
     let t = a.table(vm, 1)?;
     let mt = a.get(vm, 2);
@@ -432,13 +432,13 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         return Err(a.type_error(vm, 2, "nil or table"));
     }
     if !metafield(vm, t, Key::Metatable).is_nil() {
-        return Err(LuaError::msg("cannot change a protected metatable"));
+        return Err(VmError::msg("cannot change a protected metatable"));
     }
     if mt.tag() == Tag::Table {
         for (k, what) in [(Key::Gc, "__gc"), (Key::Close, "__close"), (Key::Mode, "__mode")] {
             let kv = key(vm, k);
             if !access::table_of(mt).get(kv).is_nil() {
-                return Err(LuaError::msg(format!(
+                return Err(VmError::msg(format!(
                     "'{what}' metamethods are not supported (finalizers, to-be-closed variables and weak tables are out of scope)"
                 )));
             }
@@ -450,7 +450,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, t)
 }
 
-fn getmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn getmetatable(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "getmetatable");
     let v = a.any(vm, 1)?;
     let mt = metatable_val(vm, v);
@@ -461,7 +461,7 @@ fn getmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, if protected.is_nil() { mt } else { protected })
 }
 
-fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "collectgarbage");
     let opt = a.opt_str(vm, 1)?;
     let opt = opt.map(|v| access::bytes_of(v).to_vec()).unwrap_or_else(|| b"collect".to_vec());
@@ -479,7 +479,7 @@ fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             ret1(vm, base, Val::FALSE)
         }
         b"stop" | b"restart" | b"setpause" | b"setstepmul" | b"isrunning" | b"incremental" | b"generational" => {
-            Err(LuaError::msg(format!(
+            Err(VmError::msg(format!(
                 "collectgarbage option '{}' is not supported (only \"collect\", \"count\" and \"step\" are)",
                 String::from_utf8_lossy(&opt)
             )))

@@ -2,8 +2,8 @@
 //! (`tonumber`, coercion), number->string (`%d` / `%.14g` plus `.0`), and `tostring`
 //! with `__tostring`/`__name`.
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Vm};
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, VmResult, VmError, Vm};
+use lazyjit::runtime::{Tag, Val};
 
 use crate::lualib::{format, number, Num};
 
@@ -94,7 +94,7 @@ pub(crate) fn address(v: Val) -> String {
 
 /// Lua's `tostring`: `__tostring` (which must give a string or number), else the
 /// value's text, with `__name` for tables that have one.
-pub(crate) fn tostring(vm: &mut Vm, v: Val) -> LResult<Val> {
+pub(crate) fn tostring(vm: &mut Vm, v: Val) -> VmResult<Val> {
     match v.tag() {
         Tag::Str => return Ok(v),
         Tag::Int | Tag::Float => {
@@ -113,7 +113,7 @@ pub(crate) fn tostring(vm: &mut Vm, v: Val) -> LResult<Val> {
                 let s = number_to_string(r);
                 Ok(vm.new_str(&s))
             }
-            _ => Err(LuaError::msg("'__tostring' must return a string")),
+            _ => Err(VmError::msg("'__tostring' must return a string")),
         };
     }
     let name = metafield(vm, v, Key::Name);

@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Vm};
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, VmResult, VmError, Vm};
+use lazyjit::runtime::{Tag, Val};
 
 use crate::lualib::format::{format as format_engine, Conv, FmtArg, FormatError};
 
@@ -13,7 +13,7 @@ use super::args::Args;
 use super::convert::tostring;
 
 /// One argument of `string.format` converted for `conv`.
-fn fetch(vm: &mut Vm, a: &Args, argn: usize, conv: Conv) -> LResult<FmtArg<'static>> {
+fn fetch(vm: &mut Vm, a: &Args, argn: usize, conv: Conv) -> VmResult<FmtArg<'static>> {
     let v = a.get(vm, argn);
     Ok(match conv {
         Conv::Int => FmtArg::Int(a.int(vm, argn)?),
@@ -44,7 +44,7 @@ fn fetch(vm: &mut Vm, a: &Args, argn: usize, conv: Conv) -> LResult<FmtArg<'stat
 }
 
 /// `string.format(fmt, ...)` with the arguments of `a`.
-pub(crate) fn format(vm: &mut Vm, a: &Args) -> LResult<Val> {
+pub(crate) fn format(vm: &mut Vm, a: &Args) -> VmResult<Val> {
     let fmt = a.str(vm, 1)?;
     let text = access::bytes_of(fmt).to_vec();
     let nargs = a.n.saturating_sub(1);
@@ -57,13 +57,13 @@ pub(crate) fn format(vm: &mut Vm, a: &Args) -> LResult<Val> {
             FormatError::StringContainsZeros { arg } => a.error(vm, arg, "string contains zeros"),
             FormatError::Mismatch { arg } => a.error(vm, arg, "number has no integer representation"),
             FormatError::InvalidConversion(s) => {
-                LuaError::msg(format!("invalid conversion '{}' to 'format'", String::from_utf8_lossy(&s)))
+                VmError::msg(format!("invalid conversion '{}' to 'format'", String::from_utf8_lossy(&s)))
             }
             FormatError::InvalidSpec(s) => {
-                LuaError::msg(format!("invalid conversion specification: '{}'", String::from_utf8_lossy(&s)))
+                VmError::msg(format!("invalid conversion specification: '{}'", String::from_utf8_lossy(&s)))
             }
-            FormatError::TooLong => LuaError::msg("invalid format (too long)"),
-            FormatError::QuotedModifiers => LuaError::msg("specifier '%q' cannot have modifiers"),
+            FormatError::TooLong => VmError::msg("invalid format (too long)"),
+            FormatError::QuotedModifiers => VmError::msg("specifier '%q' cannot have modifiers"),
         }),
     }
 }

@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::time::Instant;
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Native, Vm};
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, VmResult, VmError, Native, Vm};
+use lazyjit::runtime::{Tag, Val};
 
 use super::args::{ret1, Args};
 use super::convert::{number_to_string_g, str_to_number};
@@ -79,7 +79,7 @@ pub(crate) fn open(vm: &mut Vm) {
 }
 
 /// Writes arguments `first..=n` (strings and numbers) to `out` or standard error.
-fn write_args(vm: &mut Vm, a: &Args, first: usize, to_stdout: bool) -> LResult<()> {
+fn write_args(vm: &mut Vm, a: &Args, first: usize, to_stdout: bool) -> VmResult<()> {
     let mut buf = Vec::new();
     let mut bad = None;
     for i in first..=a.n {
@@ -106,14 +106,14 @@ fn write_args(vm: &mut Vm, a: &Args, first: usize, to_stdout: bool) -> LResult<(
     }
 }
 
-fn io_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn io_write(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "io.write");
     write_args(vm, &a, 1, true)?;
     let f = st(vm).stdout_obj;
     ret1(vm, base, f)
 }
 
-fn file_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn file_write(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "write");
     let f = a.get(vm, 1);
     let to_stdout = f.raw_identical(st(vm).stdout_obj);
@@ -121,17 +121,17 @@ fn file_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, f)
 }
 
-fn io_flush(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
+fn io_flush(vm: &mut Vm, base: usize, _n: usize) -> VmResult<usize> {
     flush_stdout(vm);
     let f = st(vm).stdout_obj;
     ret1(vm, base, f)
 }
 
-fn file_close(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-    Err(LuaError::msg("closing the standard files is not supported"))
+fn file_close(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
+    Err(VmError::msg("closing the standard files is not supported"))
 }
 
-fn file_tostring(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn file_tostring(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "tostring");
     let f = a.get(vm, 1);
     let s = format!("file ({:#x})", f.payload());
@@ -235,7 +235,7 @@ fn read_chars(vm: &mut Vm, n: u64) -> Val {
     vm.new_str(&out)
 }
 
-fn io_read(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn io_read(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "io.read");
     flush_stdout(vm);
     if n == 0 {
@@ -275,28 +275,28 @@ fn io_read(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 // ---- os ----------------------------------------------------------------------------------
 
-fn clock(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
+fn clock(vm: &mut Vm, base: usize, _n: usize) -> VmResult<usize> {
     let secs = START.with(|s| s.elapsed().as_secs_f64());
     ret1(vm, base, Val::float(secs))
 }
 
-fn time(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn time(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "os.time");
     if !a.none_or_nil(vm, 1) {
-        return Err(LuaError::msg("'os.time' with a date table is not supported"));
+        return Err(VmError::msg("'os.time' with a date table is not supported"));
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     ret1(vm, base, Val::int(now as i64))
 }
 
-fn difftime(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn difftime(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "os.difftime");
     let t2 = a.int(vm, 1)?;
     let t1 = a.opt_int(vm, 2, 0)?;
     ret1(vm, base, Val::float(t2 as f64 - t1 as f64))
 }
 
-fn getenv(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn getenv(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "os.getenv");
     let name = a.str(vm, 1)?;
     let name = String::from_utf8_lossy(access::bytes_of(name)).into_owned();
@@ -307,7 +307,7 @@ fn getenv(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, v)
 }
 
-fn exit(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn exit(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "os.exit");
     let v = a.get(vm, 1);
     let code = match v.tag() {
@@ -322,5 +322,5 @@ fn exit(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         _ => a.opt_int(vm, 1, 0)? as i32,
     };
     flush_stdout(vm);
-    Err(LuaError::Exit(code))
+    Err(VmError::Exit(code))
 }

@@ -1,9 +1,9 @@
 //! The `math` library, with Lua 5.4's int/float rules and its xoshiro256**
 //! `random`.
 
-use lazyjit_ir::interp::{LResult, LuaError, Native, RtRegistry, Vm};
-use lazyjit_ir::Opcode;
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{VmResult, VmError, Native, RtRegistry, Vm};
+use lazyjit::mir::Opcode;
+use lazyjit::runtime::{Tag, Val};
 
 use super::args::{ret, ret1, Args};
 use super::arith::less_than;
@@ -62,7 +62,7 @@ fn int_if_exact(f: f64) -> Val {
     }
 }
 
-fn abs(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn abs(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.abs");
     let v = a.get(vm, 1);
     let r = match v.tag() {
@@ -72,7 +72,7 @@ fn abs(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn round(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(f64) -> f64) -> LResult<usize> {
+fn round(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(f64) -> f64) -> VmResult<usize> {
     let a = Args::new(base, n, name);
     let v = a.number(vm, 1)?;
     let r = match v.tag() {
@@ -82,21 +82,21 @@ fn round(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(f64) -> f
     ret1(vm, base, r)
 }
 
-fn ceil(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn ceil(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     round(vm, base, n, "math.ceil", f64::ceil)
 }
 
-fn floor(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn floor(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     round(vm, base, n, "math.floor", f64::floor)
 }
 
-fn float_fn(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(f64) -> f64) -> LResult<usize> {
+fn float_fn(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(f64) -> f64) -> VmResult<usize> {
     let a = Args::new(base, n, name);
     let x = a.num(vm, 1)?;
     ret1(vm, base, Val::float(f(x)))
 }
 
-/// The typed fast paths of `math` functions (see [`NativeOp`](lazyjit_ir::interp::NativeOp)):
+/// The typed fast paths of `math` functions (see [`NativeOp`](lazyjit::runtime::NativeOp)):
 /// `sqrt` of a float or an int is `fsqrt` (of the int converted to float).
 pub(crate) fn declare_native_ops(r: &mut RtRegistry) {
     let Some(sqrt) = MATH.iter().find(|n| n.name == "sqrt") else { return };
@@ -107,48 +107,48 @@ pub(crate) fn declare_native_ops(r: &mut RtRegistry) {
     }
 }
 
-fn sqrt(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn sqrt(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.sqrt", f64::sqrt)
 }
-fn sin(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn sin(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.sin", f64::sin)
 }
-fn cos(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn cos(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.cos", f64::cos)
 }
-fn tan(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn tan(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.tan", f64::tan)
 }
-fn asin(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn asin(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.asin", f64::asin)
 }
-fn acos(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn acos(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.acos", f64::acos)
 }
-fn exp(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn exp(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.exp", f64::exp)
 }
-fn deg(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn deg(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.deg", |x| x * (180.0 / std::f64::consts::PI))
 }
-fn rad(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn rad(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.rad", |x| x * (std::f64::consts::PI / 180.0))
 }
 
-fn cosh(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn cosh(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.cosh", f64::cosh)
 }
-fn sinh(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn sinh(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.sinh", f64::sinh)
 }
-fn tanh(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn tanh(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.tanh", f64::tanh)
 }
-fn log10(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn log10(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     float_fn(vm, base, n, "math.log10", f64::log10)
 }
 
-fn pow(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn pow(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.pow");
     let x = a.num(vm, 1)?;
     let y = a.num(vm, 2)?;
@@ -176,7 +176,7 @@ fn ldexp_f(m: f64, e: i64) -> f64 {
     }
 }
 
-fn ldexp(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn ldexp(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.ldexp");
     let m = a.num(vm, 1)?;
     let e = a.int(vm, 2)?;
@@ -195,20 +195,20 @@ fn frexp_f(x: f64) -> (f64, i64) {
     (m, exp + bias)
 }
 
-fn frexp(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn frexp(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.frexp");
     let (m, e) = frexp_f(a.num(vm, 1)?);
     ret(vm, base, &[Val::float(m), Val::int(e)])
 }
 
-fn atan(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn atan(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.atan");
     let y = a.num(vm, 1)?;
     let x = a.opt_num(vm, 2, 1.0)?;
     ret1(vm, base, Val::float(y.atan2(x)))
 }
 
-fn log(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn log(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.log");
     let x = a.num(vm, 1)?;
     let r = if a.none_or_nil(vm, 2) {
@@ -226,7 +226,7 @@ fn log(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, Val::float(r))
 }
 
-fn fmod(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn fmod(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.fmod");
     let (x, y) = (a.get(vm, 1), a.get(vm, 2));
     if x.tag() == Tag::Int && y.tag() == Tag::Int {
@@ -246,7 +246,7 @@ fn fmod(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, Val::float(x % y))
 }
 
-fn modf(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn modf(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.modf");
     let v = a.get(vm, 1);
     if v.tag() == Tag::Int {
@@ -258,7 +258,7 @@ fn modf(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret(vm, base, &[int_if_exact(ip), Val::float(frac)])
 }
 
-fn tointeger(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn tointeger(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.tointeger");
     let v = a.get(vm, 1);
     let r = match v.tag() {
@@ -272,7 +272,7 @@ fn tointeger(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn type_(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn type_(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.type");
     let v = a.any(vm, 1)?;
     let r = match v.tag() {
@@ -283,7 +283,7 @@ fn type_(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn extreme(vm: &mut Vm, base: usize, n: usize, name: &'static str, want_max: bool) -> LResult<usize> {
+fn extreme(vm: &mut Vm, base: usize, n: usize, name: &'static str, want_max: bool) -> VmResult<usize> {
     let a = Args::new(base, n, name);
     if n == 0 {
         return Err(a.error(vm, 1, "value expected"));
@@ -299,15 +299,15 @@ fn extreme(vm: &mut Vm, base: usize, n: usize, name: &'static str, want_max: boo
     ret1(vm, base, best)
 }
 
-fn max(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn max(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     extreme(vm, base, n, "math.max", true)
 }
 
-fn min(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn min(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     extreme(vm, base, n, "math.min", false)
 }
 
-fn ult(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn ult(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.ult");
     let x = a.int(vm, 1)?;
     let y = a.int(vm, 2)?;
@@ -316,7 +316,7 @@ fn ult(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 // ---- random ------------------------------------------------------------------------------
 
-fn random(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn random(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.random");
     let bounds = match n {
         0 => {
@@ -325,7 +325,7 @@ fn random(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
         1 => a.int(vm, 1).map(|up| (1, up)),
         2 => a.int(vm, 1).and_then(|low| Ok((low, a.int(vm, 2)?))),
-        _ => Err(LuaError::msg("wrong number of arguments")),
+        _ => Err(VmError::msg("wrong number of arguments")),
     };
     let (low, up) = match bounds {
         Ok(b) => b,
@@ -345,7 +345,7 @@ fn random(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
 }
 
-fn randomseed(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn randomseed(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "math.randomseed");
     let (n1, n2) = if n == 0 {
         st(vm).rng.reseed_from_time()

@@ -1,9 +1,9 @@
 //! Metatables: finding metamethods, indexing with `__index`/`__newindex`, and the
 //! interpreter hooks for calling non-functions (`__call`).
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Vm};
-use lazyjit_ir::rt::object::Table;
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, VmResult, VmError, Vm};
+use lazyjit::runtime::Table;
+use lazyjit::runtime::{Tag, Val};
 
 use super::{key, obj_type_name, raw_set_checked, st, Key};
 
@@ -63,7 +63,7 @@ pub(crate) fn is_function(v: Val) -> bool {
 }
 
 /// `obj[k]` with `__index`. A failure on `obj` itself is about operand 0.
-pub(crate) fn index(vm: &mut Vm, obj: Val, k: Val) -> LResult<Val> {
+pub(crate) fn index(vm: &mut Vm, obj: Val, k: Val) -> VmResult<Val> {
     let mut t = obj;
     for depth in 0..MAX_TAG_LOOP {
         let handler = if t.tag() == Tag::Table {
@@ -83,7 +83,7 @@ pub(crate) fn index(vm: &mut Vm, obj: Val, k: Val) -> LResult<Val> {
             let h = metafield(vm, t, Key::Index);
             if h.is_nil() {
                 let msg = format!("attempt to index a {} value", obj_type_name(vm, t));
-                return Err(if depth == 0 { LuaError::about(0, msg) } else { LuaError::msg(msg) });
+                return Err(if depth == 0 { VmError::about(0, msg) } else { VmError::msg(msg) });
             }
             h
         };
@@ -92,11 +92,11 @@ pub(crate) fn index(vm: &mut Vm, obj: Val, k: Val) -> LResult<Val> {
         }
         t = handler;
     }
-    Err(LuaError::msg("'__index' chain too long; possible loop"))
+    Err(VmError::msg("'__index' chain too long; possible loop"))
 }
 
 /// `obj[k] = v` with `__newindex`. A failure on `obj` itself is about operand 0.
-pub(crate) fn setindex(vm: &mut Vm, obj: Val, k: Val, v: Val) -> LResult<()> {
+pub(crate) fn setindex(vm: &mut Vm, obj: Val, k: Val, v: Val) -> VmResult<()> {
     let mut t = obj;
     for depth in 0..MAX_TAG_LOOP {
         let handler = if t.tag() == Tag::Table {
@@ -115,7 +115,7 @@ pub(crate) fn setindex(vm: &mut Vm, obj: Val, k: Val, v: Val) -> LResult<()> {
             let h = metafield(vm, t, Key::NewIndex);
             if h.is_nil() {
                 let msg = format!("attempt to index a {} value", obj_type_name(vm, t));
-                return Err(if depth == 0 { LuaError::about(0, msg) } else { LuaError::msg(msg) });
+                return Err(if depth == 0 { VmError::about(0, msg) } else { VmError::msg(msg) });
             }
             h
         };
@@ -125,16 +125,16 @@ pub(crate) fn setindex(vm: &mut Vm, obj: Val, k: Val, v: Val) -> LResult<()> {
         }
         t = handler;
     }
-    Err(LuaError::msg("'__newindex' chain too long; possible loop"))
+    Err(VmError::msg("'__newindex' chain too long; possible loop"))
 }
 
 /// Calls the handler `h` of metamethod `k` with `args` (its first result); a handler
 /// that cannot be called is an error naming the metamethod, as Lua's is (`a <= b`
 /// through `__lt` names `le`: Lua names the operator's event).
-pub(crate) fn call_meta(vm: &mut Vm, h: Val, k: Key, args: &[Val]) -> LResult<Val> {
+pub(crate) fn call_meta(vm: &mut Vm, h: Val, k: Key, args: &[Val]) -> VmResult<Val> {
     if !is_function(h) && call_handler(vm, h).is_none() {
         let name = super::KEY_NAMES[k as usize].trim_start_matches("__");
-        return Err(LuaError::msg(format!("attempt to call a {} value (metamethod '{name}')", obj_type_name(vm, h))));
+        return Err(VmError::msg(format!("attempt to call a {} value (metamethod '{name}')", obj_type_name(vm, h))));
     }
     vm.call1(h, args)
 }
@@ -145,6 +145,6 @@ pub(crate) fn call_handler(vm: &mut Vm, v: Val) -> Option<Val> {
 }
 
 /// Interpreter hook: the error for calling a value that cannot be called.
-pub(crate) fn call_error(vm: &mut Vm, v: Val) -> LuaError {
-    LuaError::about(0, format!("attempt to call a {} value", obj_type_name(vm, v)))
+pub(crate) fn call_error(vm: &mut Vm, v: Val) -> VmError {
+    VmError::about(0, format!("attempt to call a {} value", obj_type_name(vm, v)))
 }

@@ -6,15 +6,15 @@
 //! standard input, the random generator) lives in [`Vm::ext`]; every heap value it holds
 //! is also kept in [`Vm::registry`] so the collector sees it.
 
-use lazyjit_ir::interp::{access, Hooks, LuaError, Native, RtRegistry, Vm, VARINFO};
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, Hooks, VmError, Native, RtRegistry, Vm, VARINFO};
+use lazyjit::runtime::{Tag, Val};
 
 /// Defines natives that raise `'name' is not supported ...` and a static table of them.
 macro_rules! unsupported {
     ($table:ident: $($fname:ident = $name:literal),* $(,)? ; $why:literal) => {
         $(
-            fn $fname(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-                Err(LuaError::msg(concat!("'", $name, "' is not supported", $why)))
+            fn $fname(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
+                Err(VmError::msg(concat!("'", $name, "' is not supported", $why)))
             }
         )*
         pub(crate) static $table: &[Native] = &[$(Native { name: $crate::runtime::short($name), f: $fname }),*];
@@ -168,14 +168,14 @@ pub(crate) fn raw_set(vm: &mut Vm, t: Val, k: Val, v: Val) {
 }
 
 /// Raw `t[k] = v` with Lua's errors for `nil`/NaN keys (as runtime messages).
-pub(crate) fn raw_set_checked(vm: &mut Vm, t: Val, k: Val, v: Val) -> Result<(), LuaError> {
+pub(crate) fn raw_set_checked(vm: &mut Vm, t: Val, k: Val, v: Val) -> Result<(), VmError> {
     match access::table_of(t).set(k, v) {
         Ok(grow) => {
             vm.heap.account(grow);
             Ok(())
         }
-        Err(lazyjit_ir::rt::object::KeyError::Nil) => Err(LuaError::msg("table index is nil")),
-        Err(lazyjit_ir::rt::object::KeyError::NaN) => Err(LuaError::msg("table index is NaN")),
+        Err(lazyjit::runtime::KeyError::Nil) => Err(VmError::msg("table index is nil")),
+        Err(lazyjit::runtime::KeyError::NaN) => Err(VmError::msg("table index is NaN")),
     }
 }
 
@@ -217,19 +217,19 @@ pub(crate) fn str_val(vm: &mut Vm, s: &str) -> Val {
 
 /// Turns a runtime message raised inside a native function (Lua's `luaG_runerror`
 /// called from C) into a finished error value: no position, no variable description.
-pub(crate) fn unpositioned(vm: &mut Vm, e: LuaError) -> LuaError {
+pub(crate) fn unpositioned(vm: &mut Vm, e: VmError) -> VmError {
     match e {
-        LuaError::Runtime { msg, .. } => {
+        VmError::Runtime { msg, .. } => {
             let s = msg.replace(VARINFO, "");
-            LuaError::Value(vm.new_str(s.as_bytes()))
+            VmError::Value(vm.new_str(s.as_bytes()))
         }
         e => e,
     }
 }
 
 /// A finished error value (a message without position).
-pub(crate) fn error_value(vm: &mut Vm, msg: &str) -> LuaError {
-    LuaError::Value(vm.new_str(msg.as_bytes()))
+pub(crate) fn error_value(vm: &mut Vm, msg: &str) -> VmError {
+    VmError::Value(vm.new_str(msg.as_bytes()))
 }
 
 /// The part of a qualified name after the last dot (`string.rep` -> `rep`).

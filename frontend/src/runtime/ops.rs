@@ -1,9 +1,9 @@
 //! The runtime functions the lowering calls (`rtcall lua.*`), and their registration.
 
-use lazyjit_ir::interp::{access, ChainLookup, Effects, FloatPromotion, LResult, Leaf, LuaError, RegVal, RtFn, RtRegistry, TableAccess, Vm};
-use lazyjit_ir::rt::object::Table;
-use lazyjit_ir::rt::{Tag, Val};
-use lazyjit_ir::{Opcode, Type};
+use lazyjit::runtime::{access, ChainLookup, Effects, FloatPromotion, VmResult, Leaf, VmError, RegVal, RtFn, RtRegistry, TableAccess, Vm};
+use lazyjit::runtime::Table;
+use lazyjit::runtime::{Tag, Val};
+use lazyjit::mir::{Opcode, Type};
 
 use super::arith::{arith, concat as concat_vals, equal, len as len_val, less_equal, less_than, Op};
 use crate::lualib::{number, ForLoop, Num};
@@ -19,7 +19,7 @@ fn arg(a: &[Val], i: usize) -> Val {
 
 macro_rules! binary {
     ($($name:ident => $op:expr;)*) => {$(
-        fn $name(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+        fn $name(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
             arith(vm, $op, arg(a, 0), arg(a, 1))
         }
     )*};
@@ -40,37 +40,37 @@ binary! {
     shr => Op::Shr;
 }
 
-fn unm(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn unm(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let x = arg(a, 0);
     arith(vm, Op::Unm, x, x)
 }
 
-fn bnot(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn bnot(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let x = arg(a, 0);
     arith(vm, Op::BNot, x, x)
 }
 
-fn concat(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn concat(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     concat_vals(vm, arg(a, 0), arg(a, 1))
 }
 
-fn len(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn len(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     len_val(vm, arg(a, 0))
 }
 
-fn eq(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn eq(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     equal(vm, arg(a, 0), arg(a, 1)).map(Val::bool)
 }
 
-fn lt(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn lt(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     less_than(vm, arg(a, 0), arg(a, 1)).map(Val::bool)
 }
 
-fn le(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn le(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     less_equal(vm, arg(a, 0), arg(a, 1)).map(Val::bool)
 }
 
-fn index(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn index(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let (obj, k) = (arg(a, 0), arg(a, 1));
     // The common case first: a table that has the key or no metatable to consult.
     if obj.tag() == Tag::Table {
@@ -83,7 +83,7 @@ fn index(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
     index_val(vm, obj, k)
 }
 
-fn setindex(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn setindex(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let (obj, k, v) = (arg(a, 0), arg(a, 1), arg(a, 2));
     // The common case first: an existing array slot of a table without a metatable.
     if obj.tag() == Tag::Table && k.tag() == Tag::Int {
@@ -120,7 +120,7 @@ unsafe extern "C" fn index_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64,
     RegVal::MISS
 }
 
-/// The chain of `lua.index` (see [`lazyjit_ir::interp::ChainLookup`]): for a table
+/// The chain of `lua.index` (see [`lazyjit::runtime::ChainLookup`]): for a table
 /// without the string key `key` and with metatable `meta`, the `__index` tables in
 /// turn, each watched; a `__index` that is not a table (a function to call) is left to
 /// [`index`](index_val).
@@ -187,7 +187,7 @@ unsafe extern "C" fn setindex_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u
 /// function.
 const LEAF_CHAIN: usize = 8;
 
-fn tostring(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn tostring(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     tostring_val(vm, arg(a, 0))
 }
 
@@ -195,14 +195,14 @@ fn size_hint(v: Val) -> usize {
     v.as_int().unwrap_or(0).clamp(0, 1 << 24) as usize
 }
 
-fn newtable(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn newtable(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     Ok(vm.new_table(size_hint(arg(a, 0)), size_hint(arg(a, 1))))
 }
 
-fn rawset(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn rawset(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let t = arg(a, 0);
     if t.tag() != Tag::Table {
-        return Err(LuaError::msg("rawset on a non-table"));
+        return Err(VmError::msg("rawset on a non-table"));
     }
     raw_set_checked(vm, t, arg(a, 1), arg(a, 2))?;
     Ok(Val::NIL)
@@ -211,10 +211,10 @@ fn rawset(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
 /// `t[start + i] = items[i]` for the positional items of a constructor. Items go
 /// straight into the array part when they extend it (as Lua presizes it), so
 /// `#{1, nil, 3}` is 3 as in Lua.
-fn setlist(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn setlist(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let t = arg(a, 0);
     if t.tag() != Tag::Table {
-        return Err(LuaError::msg("setlist on a non-table"));
+        return Err(VmError::msg("setlist on a non-table"));
     }
     let start = arg(a, 1).as_int().unwrap_or(1);
     let items = a.get(2..).unwrap_or(&[]);
@@ -235,15 +235,15 @@ fn setlist(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
 
 // ---- numeric for -------------------------------------------------------------------------
 
-fn for_error(vm: &mut Vm, what: &str, v: Val) -> LuaError {
+fn for_error(vm: &mut Vm, what: &str, v: Val) -> VmError {
     let t = obj_type_name(vm, v);
-    LuaError::msg(format!("bad 'for' {what} (number expected, got {t})"))
+    VmError::msg(format!("bad 'for' {what} (number expected, got {t})"))
 }
 
 /// Lua's `forprep` on boxed operands: an integer loop when start and step are
 /// integers (the limit may be any number or numeric string), else a float loop with
 /// every operand converted (numeric strings included). Errors name the bad operand.
-fn prepare(vm: &mut Vm, a: &[Val]) -> LResult<ForLoop> {
+fn prepare(vm: &mut Vm, a: &[Val]) -> VmResult<ForLoop> {
     let (init, limit, step) = (arg(a, 0), arg(a, 1), arg(a, 2));
     let r = if let (Some(i), Some(s)) = (init.as_int(), step.as_int()) {
         let Some(l) = to_number(limit).and_then(num_of) else { return Err(for_error(vm, "limit", limit)) };
@@ -254,11 +254,11 @@ fn prepare(vm: &mut Vm, a: &[Val]) -> LResult<ForLoop> {
         let Some(fi) = to_float(init) else { return Err(for_error(vm, "initial value", init)) };
         number::for_prep(Num::Float(fi), Num::Float(fl), Num::Float(fs))
     };
-    r.map_err(LuaError::msg)
+    r.map_err(VmError::msg)
 }
 
 /// 0: the loop does not run; 1: integer loop; 2: float loop.
-fn forprep(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn forprep(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     Ok(Val::int(match prepare(vm, a)? {
         ForLoop::Skip => 0,
         ForLoop::Int { .. } => 1,
@@ -268,7 +268,7 @@ fn forprep(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
 
 /// Iterations minus one of an integer loop that runs (Lua's unsigned loop counter, in
 /// the bits of an i64).
-fn for_icount(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn for_icount(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     Ok(Val::int(match prepare(vm, a)? {
         ForLoop::Int { count, .. } => count as i64,
         _ => 0,
@@ -276,7 +276,7 @@ fn for_icount(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
 }
 
 /// A number (or numeric string) as a float.
-fn tofloat(vm: &mut Vm, a: &[Val]) -> LResult<Val> {
+fn tofloat(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let v = arg(a, 0);
     match to_float(v) {
         Some(f) => Ok(Val::float(f)),

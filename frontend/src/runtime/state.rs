@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, BufReader, Read, Stdin, Write};
 
-use lazyjit_ir::interp::Vm;
-use lazyjit_ir::rt::Val;
+use lazyjit::runtime::Vm;
+use lazyjit::runtime::Val;
 
 use crate::lualib::LuaRandom;
 

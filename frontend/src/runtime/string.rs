@@ -1,8 +1,8 @@
 //! The `string` library (`format sub len rep byte char upper lower reverse find`,
 //! pattern functions raising "not supported") and the string metatable.
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Native, Vm};
-use lazyjit_ir::rt::Val;
+use lazyjit::runtime::{access, VmResult, VmError, Native, Vm};
+use lazyjit::runtime::Val;
 
 use crate::lualib::strlib;
 
@@ -45,7 +45,7 @@ pub(crate) fn open(vm: &mut Vm) {
     st(vm).string_meta = mt;
 }
 
-fn sub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn sub(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "string.sub");
     let s = a.str(vm, 1)?;
     let i = a.int(vm, 2)?;
@@ -56,19 +56,19 @@ fn sub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn len(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn len(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "string.len");
     let s = a.str(vm, 1)?;
     ret1(vm, base, Val::int(access::str_of(s).len() as i64))
 }
 
-fn rep(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn rep(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "string.rep");
     let s = a.str(vm, 1)?;
     let count = a.int(vm, 2)?;
     let sep = a.opt_str(vm, 3)?;
     let (s, sep) = (access::bytes_of(s), sep.map(access::bytes_of).unwrap_or(b""));
-    let total = strlib::rep_len(s.len(), count, sep.len()).map_err(LuaError::msg)?;
+    let total = strlib::rep_len(s.len(), count, sep.len()).map_err(VmError::msg)?;
     // The arguments stay on the stack (reachable) if the allocation collects.
     let mut out = vm.try_buffer(total)?;
     strlib::rep_into(&mut out, s, count, sep);
@@ -76,14 +76,14 @@ fn rep(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn byte(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn byte(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "string.byte");
     let s = a.str(vm, 1)?;
     let i = if a.none_or_nil(vm, 2) { None } else { Some(a.int(vm, 2)?) };
     let j = if a.none_or_nil(vm, 3) { None } else { Some(a.int(vm, 3)?) };
     let range = strlib::byte_range(access::str_of(s).len(), i, j);
     if range.len() >= i32::MAX as usize {
-        return Err(LuaError::msg("string slice too long"));
+        return Err(VmError::msg("string slice too long"));
     }
     vm.ensure_stack(base, range.len())?;
     let bytes = access::bytes_of(s);
@@ -93,7 +93,7 @@ fn byte(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     Ok(range.len())
 }
 
-fn char(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn char(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "string.char");
     let mut out = Vec::with_capacity(n);
     for i in 1..=n {
@@ -107,7 +107,7 @@ fn char(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, r)
 }
 
-fn map_bytes(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(&mut [u8])) -> LResult<usize> {
+fn map_bytes(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(&mut [u8])) -> VmResult<usize> {
     let a = Args::new(base, n, name);
     let s = a.str(vm, 1)?;
     let mut out = vm.try_buffer(access::bytes_of(s).len())?;
@@ -117,19 +117,19 @@ fn map_bytes(vm: &mut Vm, base: usize, n: usize, name: &'static str, f: fn(&mut 
     ret1(vm, base, r)
 }
 
-fn upper(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn upper(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     map_bytes(vm, base, n, "string.upper", strlib::upper)
 }
 
-fn lower(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn lower(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     map_bytes(vm, base, n, "string.lower", strlib::lower)
 }
 
-fn reverse(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn reverse(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     map_bytes(vm, base, n, "string.reverse", strlib::reverse)
 }
 
-fn find(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn find(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "string.find");
     let s = a.str(vm, 1)?;
     let p = a.str(vm, 2)?;
@@ -148,41 +148,41 @@ fn find(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
 }
 
-fn patterns_unsupported(name: &str) -> LuaError {
-    LuaError::msg(format!(
+fn patterns_unsupported(name: &str) -> VmError {
+    VmError::msg(format!(
         "'{name}' with a pattern is not supported (string patterns are out of scope; string.find accepts plain = true)"
     ))
 }
 
-fn match_(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+fn match_(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
     Err(patterns_unsupported("string.match"))
 }
 
-fn gmatch(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+fn gmatch(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
     Err(patterns_unsupported("string.gmatch"))
 }
 
-fn gsub(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+fn gsub(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
     Err(patterns_unsupported("string.gsub"))
 }
 
-fn pack(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-    Err(LuaError::msg("'string.pack' is not supported (binary packing is out of scope)"))
+fn pack(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
+    Err(VmError::msg("'string.pack' is not supported (binary packing is out of scope)"))
 }
 
-fn unpack(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-    Err(LuaError::msg("'string.unpack' is not supported (binary packing is out of scope)"))
+fn unpack(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
+    Err(VmError::msg("'string.unpack' is not supported (binary packing is out of scope)"))
 }
 
-fn packsize(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-    Err(LuaError::msg("'string.packsize' is not supported (binary packing is out of scope)"))
+fn packsize(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
+    Err(VmError::msg("'string.packsize' is not supported (binary packing is out of scope)"))
 }
 
-fn dump(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-    Err(LuaError::msg("'string.dump' is not supported (loading code at run time is out of scope)"))
+fn dump(_: &mut Vm, _: usize, _: usize) -> VmResult<usize> {
+    Err(VmError::msg("'string.dump' is not supported (loading code at run time is out of scope)"))
 }
 
-fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn format(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "string.format");
     let r = super::format::format(vm, &a)?;
     ret1(vm, base, r)

@@ -3,8 +3,8 @@
 //! tables take a raw fast path). `sort` is [`crate::lualib::sort`], Lua 5.4's
 //! quicksort, so unstable orders and "invalid order function" errors match.
 
-use lazyjit_ir::interp::{access, LResult, LuaError, Native, Vm};
-use lazyjit_ir::rt::{Tag, Val};
+use lazyjit::runtime::{access, VmResult, VmError, Native, Vm};
+use lazyjit::runtime::{Tag, Val};
 
 use crate::lualib::{self, sort::INVALID_ORDER, SortAccess, SortError};
 
@@ -36,7 +36,7 @@ fn plain(t: Val) -> bool {
 
 /// `t[i]` (with `__index`).
 #[inline]
-fn geti(vm: &mut Vm, t: Val, i: i64) -> LResult<Val> {
+fn geti(vm: &mut Vm, t: Val, i: i64) -> VmResult<Val> {
     if plain(t) {
         return Ok(access::table_of(t).get_int(i));
     }
@@ -45,7 +45,7 @@ fn geti(vm: &mut Vm, t: Val, i: i64) -> LResult<Val> {
 
 /// `t[i] = v` (with `__newindex`).
 #[inline]
-fn seti(vm: &mut Vm, t: Val, i: i64, v: Val) -> LResult<()> {
+fn seti(vm: &mut Vm, t: Val, i: i64, v: Val) -> VmResult<()> {
     if plain(t) {
         let grow = access::table_of(t).set_int(i, v);
         vm.heap.account(grow);
@@ -55,7 +55,7 @@ fn seti(vm: &mut Vm, t: Val, i: i64, v: Val) -> LResult<()> {
 }
 
 /// `#t` (with `__len`, whose result must be an integer).
-fn length(vm: &mut Vm, t: Val) -> LResult<i64> {
+fn length(vm: &mut Vm, t: Val) -> VmResult<i64> {
     if plain(t) {
         return Ok(access::table_of(t).border());
     }
@@ -64,13 +64,13 @@ fn length(vm: &mut Vm, t: Val) -> LResult<i64> {
         Tag::Int => Ok(n.int_unchecked()),
         Tag::Float => match super::convert::float_to_int(n.float_unchecked()) {
             Some(i) => Ok(i),
-            None => Err(LuaError::msg("object length is not an integer")),
+            None => Err(VmError::msg("object length is not an integer")),
         },
-        _ => Err(LuaError::msg("object length is not an integer")),
+        _ => Err(VmError::msg("object length is not an integer")),
     }
 }
 
-fn insert(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn insert(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "table.insert");
     let t = a.table(vm, 1)?;
     let e = length(vm, t)?.wrapping_add(1);
@@ -89,14 +89,14 @@ fn insert(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             }
             pos
         }
-        _ => return Err(LuaError::msg("wrong number of arguments to 'insert'")),
+        _ => return Err(VmError::msg("wrong number of arguments to 'insert'")),
     };
     let v = a.get(vm, n);
     seti(vm, t, pos, v)?;
     Ok(0)
 }
 
-fn remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn remove(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "table.remove");
     let t = a.table(vm, 1)?;
     let size = length(vm, t)?;
@@ -114,7 +114,7 @@ fn remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, result)
 }
 
-fn concat(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn concat(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "table.concat");
     let t = a.table(vm, 1)?;
     let last = length(vm, t)?;
@@ -130,7 +130,7 @@ fn concat(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             Tag::Str => vm.try_extend(&mut out, access::bytes_of(v))?,
             Tag::Int | Tag::Float => vm.try_extend(&mut out, &number_to_string(v))?,
             _ => {
-                return Err(LuaError::msg(format!(
+                return Err(VmError::msg(format!(
                     "invalid value ({}) at index {i} in table for 'concat'",
                     type_name(v)
                 )))
@@ -149,7 +149,7 @@ fn concat(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 /// Lua's limit on the values one call may return (its stack limit).
 const MAX_RESULTS: u64 = 999_000;
 
-fn unpack(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn unpack(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "table.unpack");
     let t = a.get(vm, 1);
     let i = a.opt_int(vm, 2, 1)?;
@@ -159,7 +159,7 @@ fn unpack(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
     let count = (e as u64).wrapping_sub(i as u64);
     if count >= MAX_RESULTS {
-        return Err(LuaError::msg("too many results to unpack"));
+        return Err(VmError::msg("too many results to unpack"));
     }
     let count = count as usize + 1;
     vm.ensure_stack(base, count)?;
@@ -187,7 +187,7 @@ fn unpack(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     Ok(count)
 }
 
-fn pack(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn pack(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let t = vm.new_table(n, 1);
     {
         let tab = access::table_of(t);
@@ -201,7 +201,7 @@ fn pack(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     ret1(vm, base, t)
 }
 
-fn move_(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn move_(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "table.move");
     let a1 = a.table(vm, 1)?;
     let f = a.int(vm, 2)?;
@@ -244,17 +244,17 @@ struct Sorting<'v> {
 
 impl SortAccess for Sorting<'_> {
     type Elem = Val;
-    type Error = LuaError;
+    type Error = VmError;
 
-    fn get(&mut self, i: usize) -> LResult<Val> {
+    fn get(&mut self, i: usize) -> VmResult<Val> {
         geti(self.vm, self.t, i as i64)
     }
 
-    fn set(&mut self, i: usize, v: Val) -> LResult<()> {
+    fn set(&mut self, i: usize, v: Val) -> VmResult<()> {
         seti(self.vm, self.t, i as i64, v)
     }
 
-    fn less(&mut self, a: &Val, b: &Val) -> LResult<bool> {
+    fn less(&mut self, a: &Val, b: &Val) -> VmResult<bool> {
         if self.cmp.is_nil() {
             less_than(self.vm, *a, *b).map_err(|e| unpositioned(self.vm, e))
         } else {
@@ -269,7 +269,7 @@ impl SortAccess for Sorting<'_> {
     }
 }
 
-fn sort(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+fn sort(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let a = Args::new(base, n, "table.sort");
     let t = a.table(vm, 1)?;
     let len = length(vm, t)?;
@@ -282,7 +282,7 @@ fn sort(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             return Err(a.type_error(vm, 2, "function"));
         }
         lualib::sort(&mut Sorting { vm, t, cmp }, len as usize).map_err(|e| match e {
-            SortError::InvalidOrder => LuaError::msg(INVALID_ORDER),
+            SortError::InvalidOrder => VmError::msg(INVALID_ORDER),
             SortError::Access(e) => e,
         })?;
     }

@@ -2,9 +2,9 @@
 //! and a few whole programs. Every expected output and message is what `lua5.4`
 //! (5.4.4) gives.
 
-use lazyjit_ir::interp::{access, LuaError, Vm, VARINFO};
-use lazyjit_ir::rt::{Tag, Val};
-use lazyjit_ir::Type;
+use lazyjit::runtime::{access, VmError, Vm, VARINFO};
+use lazyjit::runtime::{Tag, Val};
+use lazyjit::mir::Type;
 
 use super::state::Out;
 use super::*;
@@ -52,16 +52,16 @@ fn call(vm: &mut Vm, path: &str, args: &[Val]) -> Result<Vec<Val>, String> {
     vm.call(f, args).map_err(|e| message(vm, e))
 }
 
-fn message(vm: &mut Vm, e: LuaError) -> String {
+fn message(vm: &mut Vm, e: VmError) -> String {
     match e {
-        LuaError::Value(v) => error_to_string(vm, v),
-        LuaError::Runtime { msg, .. } => msg.replace(VARINFO, ""),
-        LuaError::Exit(c) => format!("exit {c}"),
+        VmError::Value(v) => error_to_string(vm, v),
+        VmError::Runtime { msg, .. } => msg.replace(VARINFO, ""),
+        VmError::Exit(c) => format!("exit {c}"),
     }
 }
 
 /// Calls a runtime function by name.
-fn rt(vm: &mut Vm, name: &str, args: &[Val]) -> Result<Val, LuaError> {
+fn rt(vm: &mut Vm, name: &str, args: &[Val]) -> Result<Val, VmError> {
     let r = registry();
     let e = r.get(name).unwrap_or_else(|| panic!("{name} not registered"));
     (e.f)(vm, args)
@@ -69,8 +69,8 @@ fn rt(vm: &mut Vm, name: &str, args: &[Val]) -> Result<Val, LuaError> {
 
 fn rt_msg(vm: &mut Vm, name: &str, args: &[Val]) -> (String, Option<u8>) {
     match rt(vm, name, args) {
-        Err(LuaError::Runtime { msg, operand }) => (msg, operand),
-        Err(LuaError::Value(v)) => (text(v), None),
+        Err(VmError::Runtime { msg, operand }) => (msg, operand),
+        Err(VmError::Value(v)) => (text(v), None),
         other => panic!("{name}: expected a runtime error, got {:?}", other.map(|v| v.tag())),
     }
 }
@@ -180,7 +180,7 @@ fn arithmetic_errors_name_the_operand_at_fault() {
     );
     // Errors on coerced strings come from Lua's string metamethods: no position.
     let ten = s(vm, "10");
-    assert!(matches!(rt(vm, "lua.idiv", &[ten, Val::int(0)]), Err(LuaError::Value(_))));
+    assert!(matches!(rt(vm, "lua.idiv", &[ten, Val::int(0)]), Err(VmError::Value(_))));
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn concat_len_and_compare() {
     assert_eq!(rt(vm, "lua.len", &[abc]).ok().and_then(|v| v.as_int()), Some(3));
     assert_eq!(rt_msg(vm, "lua.len", &[Val::int(1)]), ("attempt to get length of a number value".into(), Some(0)));
 
-    let yes = |r: Result<Val, LuaError>| r.ok().and_then(|v| v.as_bool());
+    let yes = |r: Result<Val, VmError>| r.ok().and_then(|v| v.as_bool());
     assert_eq!(yes(rt(vm, "lua.eq", &[Val::int(1), Val::float(1.0)])), Some(true));
     assert_eq!(yes(rt(vm, "lua.eq", &[Val::float(f64::NAN), Val::float(f64::NAN)])), Some(false));
     let a2 = s(vm, "a");
@@ -257,7 +257,7 @@ fn index_and_setindex_with_metatables() {
 }
 
 /// Calls the leaf of runtime function `name` on up to three operands.
-fn leaf(vm: &mut Vm, name: &str, args: &[Val]) -> lazyjit_ir::interp::RegVal {
+fn leaf(vm: &mut Vm, name: &str, args: &[Val]) -> lazyjit::runtime::RegVal {
     let r = registry();
     let l = r.get(name).and_then(|e| e.leaf).unwrap_or_else(|| panic!("{name} has no leaf"));
     let a = |i: usize| args.get(i).map_or((0, 0), |v| (v.tag() as u64, v.payload()));
@@ -268,7 +268,7 @@ fn leaf(vm: &mut Vm, name: &str, args: &[Val]) -> lazyjit_ir::interp::RegVal {
 
 #[test]
 fn leaves_answer_as_their_functions_or_miss() {
-    use lazyjit_ir::interp::RegVal;
+    use lazyjit::runtime::RegVal;
     let mut vm = new_vm();
     let vm = &mut vm;
     let same = |vm: &mut Vm, args: &[Val]| {
@@ -465,7 +465,7 @@ fn pcall_error_and_select() {
     // os.exit passes through pcall.
     let exit = func(vm, "os.exit");
     let pcall = func(vm, "pcall");
-    assert!(matches!(vm.call(pcall, &[exit, Val::int(3)]), Err(LuaError::Exit(3))));
+    assert!(matches!(vm.call(pcall, &[exit, Val::int(3)]), Err(VmError::Exit(3))));
     let assert_f = func(vm, "assert");
     assert_eq!(show_call(vm, "pcall", &[assert_f, Val::FALSE]), "false\tassertion failed!");
     assert_eq!(show_call(vm, "assert", &[Val::int(1), a]), "1\ta");

@@ -11,7 +11,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::error::{LResult, LuaError};
+use super::error::{VmResult, VmError};
 use super::exec;
 use super::vm::Vm;
 use crate::rt::object::Closure;
@@ -106,7 +106,7 @@ pub fn finish_call(vm: &mut Vm, status: i64, floor: usize) -> i64 {
 
 /// A result as [`call_compiled`] reports it.
 #[cold]
-fn into_status(vm: &mut Vm, r: LResult<usize>) -> i64 {
+fn into_status(vm: &mut Vm, r: VmResult<usize>) -> i64 {
     match r {
         Ok(n) => n as i64,
         Err(e) => {
@@ -135,8 +135,8 @@ pub fn enter_helper(vm: &mut Vm) {
 
 /// Runs the innermost frame (already pushed) in compiled code, following tail calls
 /// into any tier, until it returns; `floor` is the frame count below it.
-pub(super) fn run_pushed(vm: &mut Vm, body: CompiledFn, floor: usize) -> LResult<usize> {
-    in_native_region(vm, |vm| run_bodies(vm, body, floor)).unwrap_or_else(|| Err(LuaError::msg("stack overflow")))
+pub(super) fn run_pushed(vm: &mut Vm, body: CompiledFn, floor: usize) -> VmResult<usize> {
+    in_native_region(vm, |vm| run_bodies(vm, body, floor)).unwrap_or_else(|| Err(VmError::msg("stack overflow")))
 }
 
 /// Runs `f`, which enters compiled code, in a native region of its own (see
@@ -158,7 +158,7 @@ fn in_native_region<R>(vm: &mut Vm, f: impl FnOnce(&mut Vm) -> R) -> Option<R> {
 }
 
 /// [`run_pushed`] without the native region.
-fn run_bodies(vm: &mut Vm, body: CompiledFn, floor: usize) -> LResult<usize> {
+fn run_bodies(vm: &mut Vm, body: CompiledFn, floor: usize) -> VmResult<usize> {
     let frame = *vm.frames.last().expect("a pushed frame");
     let base = vm.slot_ptr(frame.base);
     // SAFETY: the body follows the ABI and the frame is set up for it.
@@ -168,7 +168,7 @@ fn run_bodies(vm: &mut Vm, body: CompiledFn, floor: usize) -> LResult<usize> {
 
 /// Takes the innermost frame's body `status` to the frame's result count: reports its
 /// error, or follows its tail calls into any tier until one returns.
-fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> LResult<usize> {
+fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> VmResult<usize> {
     loop {
         if status >= 0 {
             return Ok(status as usize);
@@ -209,8 +209,8 @@ fn finish(vm: &mut Vm, mut status: i64, floor: usize) -> LResult<usize> {
 }
 
 /// The error a body or [`call_compiled`] reported.
-pub fn take_error(vm: &mut Vm) -> LuaError {
-    vm.jit_error.take().unwrap_or_else(|| LuaError::msg("compiled code failed without an error"))
+pub fn take_error(vm: &mut Vm) -> VmError {
+    vm.jit_error.take().unwrap_or_else(|| VmError::msg("compiled code failed without an error"))
 }
 
 /// Runs op `pc` of the innermost frame, which a compiled body runs, as the interpreter
@@ -372,7 +372,7 @@ pub(super) enum Entered {
 /// block parameters moved), for the header's on-stack entry ([`osr`]), in a native
 /// region of its own as [`run_pushed`] runs a body; follows tail calls to the call's
 /// results.
-pub(super) fn enter_loop(vm: &mut Vm, header: u32) -> LResult<Entered> {
+pub(super) fn enter_loop(vm: &mut Vm, header: u32) -> VmResult<Entered> {
     let floor = vm.frames.len() - 1;
     let frame = vm.frames[floor];
     in_native_region(vm, |vm| {
@@ -428,27 +428,27 @@ pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
 /// (else the site of the instruction it resumes at), unless the snapshot is an exit from
 /// unreached code; counts a resumption at a loop header as a run of the loop. Returns
 /// the pc to resume at and whether the snapshot is such an exit.
-fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base: usize, snap: u32) -> LResult<(u32, bool)> {
+fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base: usize, snap: u32) -> VmResult<(u32, bool)> {
     let snapshot = version
         .mir
         .snapshots
         .get(snap as usize)
-        .ok_or_else(|| LuaError::msg(format!("deoptimization: no snapshot {snap} in '{}'", version.mir.name)))?;
+        .ok_or_else(|| VmError::msg(format!("deoptimization: no snapshot {snap} in '{}'", version.mir.name)))?;
     let resume_pc = proto
         .pc_of(snapshot.resume.block, snapshot.resume.index)
-        .ok_or_else(|| LuaError::msg(format!("deoptimization: '{}' has no {}:{}", proto.mir.name, snapshot.resume.block, snapshot.resume.index)))?;
+        .ok_or_else(|| VmError::msg(format!("deoptimization: '{}' has no {}:{}", proto.mir.name, snapshot.resume.block, snapshot.resume.index)))?;
     // SAFETY: a loaded proto's module outlives it.
     let consts = unsafe { &(*proto.module).consts };
     let mut values = Vec::with_capacity(snapshot.entries.len());
     for &(generic, src) in &snapshot.entries {
         let v = match src {
             crate::function::SnapSource::Value(v) => {
-                let slot = *version.slot_of.get(v.index()).ok_or_else(|| LuaError::msg("deoptimization: a snapshot names a missing value"))?;
+                let slot = *version.slot_of.get(v.index()).ok_or_else(|| VmError::msg("deoptimization: a snapshot names a missing value"))?;
                 vm.get(base + slot as usize)
             }
             crate::function::SnapSource::Const(c) => super::const_val(c, consts),
         };
-        let slot = *proto.slot_of.get(generic.index()).ok_or_else(|| LuaError::msg("deoptimization: a snapshot names a missing generic value"))?;
+        let slot = *proto.slot_of.get(generic.index()).ok_or_else(|| VmError::msg("deoptimization: a snapshot names a missing generic value"))?;
         values.push((slot, v));
     }
     for (slot, v) in values {

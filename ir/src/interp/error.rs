@@ -1,4 +1,4 @@
-//! Errors raised while running: Lua-level error values, runtime messages still waiting
+//! Errors raised while running: error values of the language, runtime messages still waiting
 //! for a source position, and requests to exit.
 
 use crate::rt::Val;
@@ -9,7 +9,7 @@ pub const VARINFO: &str = "\u{1}";
 
 /// An error travelling up the call stack.
 #[derive(Debug)]
-pub enum LuaError {
+pub enum VmError {
     /// A finished error value (what `pcall` returns).
     Value(Val),
     /// A message raised by a runtime or native function: the instruction that called it
@@ -24,17 +24,17 @@ pub enum LuaError {
     Exit(i32),
 }
 
-impl LuaError {
+impl VmError {
     /// A runtime message with no operand.
-    pub fn msg(msg: impl Into<String>) -> LuaError {
-        LuaError::Runtime { msg: msg.into(), operand: None }
+    pub fn msg(msg: impl Into<String>) -> VmError {
+        VmError::Runtime { msg: msg.into(), operand: None }
     }
 
     /// A runtime message about operand `i` of the calling instruction.
-    pub fn about(i: u8, msg: impl Into<String>) -> LuaError {
-        LuaError::Runtime { msg: msg.into(), operand: Some(i) }
+    pub fn about(i: u8, msg: impl Into<String>) -> VmError {
+        VmError::Runtime { msg: msg.into(), operand: Some(i) }
     }
 }
 
 /// Result of running code.
-pub type LResult<T> = Result<T, LuaError>;
+pub type VmResult<T> = Result<T, VmError>;

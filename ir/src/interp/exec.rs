@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 
 use super::compiled;
-use super::error::{LResult, LuaError, VARINFO};
+use super::error::{VmResult, VmError, VARINFO};
 use super::proto::{BrCmpIFOp, BrRtOp, CallOp, Op, Proto, RtCallOp, Target};
 use super::vm::{access, FrameInfo, Native, Vm};
 use crate::entity::Value;
@@ -22,11 +22,11 @@ use crate::rt::{Tag, Val};
 /// Runs closure `closure` with `nargs` arguments at `stack[base..]`; the results are
 /// left at `stack[base..]` and their number returned. Calls between interpreted
 /// functions stay in this activation's loop; only calls through natives nest.
-pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<usize> {
+pub fn run(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> VmResult<usize> {
     // Each call from Rust (a native, a metamethod dispatch) nests native frames; bound
     // their depth as Lua bounds its C calls.
     if vm.nesting >= MAX_NESTED_ACTIVATIONS {
-        return Err(LuaError::msg("C stack overflow"));
+        return Err(VmError::msg("C stack overflow"));
     }
     vm.nesting += 1;
     let floor = vm.frames.len();
@@ -51,9 +51,9 @@ pub const MAX_NESTED_ACTIVATIONS: usize = 200;
 /// stack from `values` (generic-function value -> content) and execution continues at
 /// `at`. This is how a deoptimized frame continues in the interpreter. Returns the
 /// function's results.
-pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) -> LResult<Vec<Val>> {
+pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) -> VmResult<Vec<Val>> {
     if closure.tag() != Tag::Func {
-        return Err(LuaError::msg("resume: not a function"));
+        return Err(VmError::msg("resume: not a function"));
     }
     let c = closure.payload() as *mut Closure;
     // SAFETY: a function value points to a live closure whose proto is loaded.
@@ -61,17 +61,17 @@ pub fn resume(vm: &mut Vm, closure: Val, at: ResumeAt, values: &[(Value, Val)]) 
     let base = vm.top;
     vm.ensure_stack(base, proto.nslots as usize + 16)?;
     for &(v, content) in values {
-        let slot = *proto.slot_of.get(v.index()).ok_or_else(|| LuaError::msg(format!("resume: no value {v}")))?;
+        let slot = *proto.slot_of.get(v.index()).ok_or_else(|| VmError::msg(format!("resume: no value {v}")))?;
         vm.set(base + slot as usize, content);
     }
     let pc = proto
         .pc_of(at.block, at.index)
-        .ok_or_else(|| LuaError::msg(format!("resume: no instruction {} in {}", at.index, at.block)))?;
+        .ok_or_else(|| VmError::msg(format!("resume: no instruction {} in {}", at.index, at.block)))?;
     if vm.depth >= vm.max_depth || vm.frames.len() == vm.frames.capacity() {
-        return Err(LuaError::msg("stack overflow"));
+        return Err(VmError::msg("stack overflow"));
     }
     if vm.nesting >= MAX_NESTED_ACTIVATIONS {
-        return Err(LuaError::msg("C stack overflow"));
+        return Err(VmError::msg("C stack overflow"));
     }
     let floor = vm.frames.len();
     let saved_top = vm.top;
@@ -98,9 +98,9 @@ pub(super) fn unwind_to(vm: &mut Vm, floor: usize) {
 /// Pushes a frame for `closure` whose `nargs` arguments are at `stack[base..]`: checks
 /// the depth and stack, sets up the parameters, counts the call, and offers a safepoint.
 #[inline]
-pub(super) fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> LResult<()> {
+pub(super) fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs: usize) -> VmResult<()> {
     if vm.depth >= vm.max_depth || vm.frames.len() == vm.frames.capacity() {
-        return Err(LuaError::msg("stack overflow"));
+        return Err(VmError::msg("stack overflow"));
     }
     // SAFETY: closures refer to protos of loaded modules, which outlive the VM's run.
     let proto = unsafe { &*(*closure).proto };
@@ -112,7 +112,7 @@ pub(super) fn push_frame(vm: &mut Vm, closure: *mut Closure, base: usize, nargs:
 
 /// Replaces the innermost frame by a call of `closure` with `nargs` arguments already
 /// moved to its base (a tail call).
-pub(super) fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) -> LResult<()> {
+pub(super) fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) -> VmResult<()> {
     // SAFETY: as in `push_frame`.
     let proto = unsafe { &*(*closure).proto };
     let frame = vm.frames.last_mut().expect("a running frame");
@@ -125,7 +125,7 @@ pub(super) fn replace_frame(vm: &mut Vm, closure: *mut Closure, nargs: usize) ->
 }
 
 #[inline]
-fn start_frame(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) -> LResult<()> {
+fn start_frame(vm: &mut Vm, proto: &Proto, base: usize, nargs: usize) -> VmResult<()> {
     setup_params(vm, proto, base, nargs);
     vm.top = base + proto.nslots as usize;
     proto.calls.store(proto.calls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
@@ -177,8 +177,8 @@ fn pack_varargs(vm: &mut Vm, base: usize, nparams: usize, nargs: usize) {
 }
 
 /// Turns a runtime message raised at op `pc` into a positioned Lua error value.
-pub fn locate(vm: &mut Vm, proto: &Proto, pc: usize, e: LuaError) -> LuaError {
-    let LuaError::Runtime { msg, operand } = e else { return e };
+pub fn locate(vm: &mut Vm, proto: &Proto, pc: usize, e: VmError) -> VmError {
+    let VmError::Runtime { msg, operand } = e else { return e };
     let debug = proto.debug.get(pc).copied().unwrap_or_default();
     let info = operand
         .and_then(|i| debug.names.get(i as usize).copied().flatten())
@@ -193,7 +193,7 @@ pub fn locate(vm: &mut Vm, proto: &Proto, pc: usize, e: LuaError) -> LuaError {
     if vm.protected == 0 && vm.pending_traceback.is_none() {
         vm.pending_traceback = Some(vm.traceback());
     }
-    LuaError::Value(vm.new_str(full.as_bytes()))
+    VmError::Value(vm.new_str(full.as_bytes()))
 }
 
 /// Copies values into block parameter slots with parallel-move semantics.
@@ -227,7 +227,7 @@ unsafe fn parallel_moves(regs: *mut Val, moves: &[(u32, u32)]) {
 /// Writes the call arguments (with a spread pack expanded) at `stack[at..]`; returns
 /// their number. `at` is the end of the running frame, which has 16 spare slots.
 #[inline(always)]
-fn stage_args(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize) -> LResult<usize> {
+fn stage_args(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize) -> VmResult<usize> {
     if !spread && args.len() <= 16 {
         let dst = vm.slot_ptr(at);
         for (i, &a) in args.iter().enumerate() {
@@ -241,7 +241,7 @@ fn stage_args(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize
 }
 
 #[cold]
-fn stage_args_slow(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize) -> LResult<usize> {
+fn stage_args_slow(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, at: usize) -> VmResult<usize> {
     let fixed = if spread { args.len() - 1 } else { args.len() };
     // SAFETY: argument slots are within the frame.
     let reg = |i: u32| unsafe { *regs.add(i as usize) };
@@ -470,7 +470,7 @@ macro_rules! frame_ops {
                 _ => x.payload() != 0,
             };
             if !ok {
-                return Err(LuaError::msg(format!(
+                return Err(VmError::msg(format!(
                     "guard failed at snap{snap} in '{}' (the interpreter runs generic code only)",
                     $proto.mir.name
                 )));
@@ -530,7 +530,7 @@ macro_rules! frame_ops {
 
 /// Runs the innermost frame and every interpreted frame it calls, until the frame just
 /// above `floor` returns; its results are then at its base.
-pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
+pub(super) fn interpret(vm: &mut Vm, floor: usize) -> VmResult<usize> {
     run_ops::<false>(vm, floor)
 }
 
@@ -541,13 +541,13 @@ pub(super) fn interpret(vm: &mut Vm, floor: usize) -> LResult<usize> {
 /// a return. A tail call is not taken: its callee and arguments are left in
 /// [`Vm::tail_call`] (the arguments at the frame's base) for the trampoline. The step
 /// runs inside the native region of the compiled body that asked for it.
-pub(super) fn step_op(vm: &mut Vm, floor: usize) -> LResult<usize> {
+pub(super) fn step_op(vm: &mut Vm, floor: usize) -> VmResult<usize> {
     run_ops::<true>(vm, floor)
 }
 
 /// [`interpret`], or with `STEP`, [`step_op`]: one loop, so that both run every op the
 /// same way.
-fn run_ops<const STEP: bool>(vm: &mut Vm, floor: usize) -> LResult<usize> {
+fn run_ops<const STEP: bool>(vm: &mut Vm, floor: usize) -> VmResult<usize> {
     let mut closure: *mut Closure;
     let mut proto: &Proto;
     let mut base: usize;
@@ -791,7 +791,7 @@ fn wants_osr(vm: &Vm, runs: u32) -> bool {
 
 /// A return's values, moved to the frame's base; returns their number.
 #[inline(always)]
-fn return_values(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, base: usize, frame_end: usize) -> LResult<usize> {
+fn return_values(vm: &mut Vm, regs: *mut Val, args: &[u32], spread: bool, base: usize, frame_end: usize) -> VmResult<usize> {
     let n = stage_args(vm, regs, args, spread, frame_end)?;
     for i in 0..n {
         let v = vm.get(frame_end + i);
@@ -832,13 +832,13 @@ pub(super) enum Stepped {
 /// their moves and count back edges as the interpreter's do; calls run to completion
 /// through [`super::compiled::call_compiled`].
 #[inline]
-pub(super) fn step_in_frame(vm: &mut Vm, pc: u32) -> LResult<Stepped> {
+pub(super) fn step_in_frame(vm: &mut Vm, pc: u32) -> VmResult<Stepped> {
     let frame: *mut FrameInfo = vm.frames.last_mut().expect("a running frame");
     // SAFETY: just taken from the frame table, which never reallocates; frame protos
     // belong to loaded modules.
     let (proto, closure, base) = unsafe { (&*(*frame).proto, (*frame).closure, (*frame).base) };
     let Some(op) = proto.code.get(pc as usize) else {
-        return Err(LuaError::msg(format!("internal error: no op {pc} in '{}'", proto.mir.name)));
+        return Err(VmError::msg(format!("internal error: no op {pc} in '{}'", proto.mir.name)));
     };
     // The frame is at this op (for the collector's liveness and tracebacks); the native
     // region of the compiled body ends here.

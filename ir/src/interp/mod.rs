@@ -7,7 +7,7 @@ mod decode;
 pub mod proto;
 pub mod vm;
 
-pub use error::{LResult, LuaError, VARINFO};
+pub use error::{VmResult, VmError, VARINFO};
 pub use exec::resume;
 pub use decode::const_val;
 pub use proto::{LoadedModule, Proto, SiteProfile};

@@ -3,21 +3,22 @@
 use std::any::Any;
 use std::collections::HashMap;
 
-use super::error::{LResult, LuaError};
+use super::error::{VmResult, VmError};
 use super::proto::{LoadedModule, Proto};
 use crate::function::Module;
-use crate::rt::gc::{with_spilled_registers, Heap};
+use crate::rt::gc::{with_spilled_registers, GcHeader, Heap};
+use crate::rt::host::{self, HostBox, HostObject, KindInfo, ObjectKind};
 use crate::rt::object::{Cell, Closure, LStr, Pack, Table};
 use crate::rt::{Tag, Val};
 use crate::types::Type;
 
 /// A runtime function called by `rtcall`: fixed arguments in, one value out (typed
 /// results are returned boxed: `i1` as a boolean, `i64` as an integer, `f64` as a float).
-pub type RtFn = fn(&mut Vm, &[Val]) -> LResult<Val>;
+pub type RtFn = fn(&mut Vm, &[Val]) -> VmResult<Val>;
 
 /// A native function callable as a value: `nargs` arguments are at
 /// `vm.stack()[base..]`; it writes its results from `base` up and returns their number.
-pub type NativeFn = fn(&mut Vm, usize, usize) -> LResult<usize>;
+pub type NativeFn = fn(&mut Vm, usize, usize) -> VmResult<usize>;
 
 /// A native function value's static description (a `native` value points to it).
 #[derive(Debug)]
@@ -333,15 +334,15 @@ pub struct Hooks {
     /// The handler for calling a value that is not a function (Lua's `__call`), if any.
     pub call_handler: fn(&mut Vm, Val) -> Option<Val>,
     /// The error for calling a value that cannot be called (about operand 0, the callee).
-    pub call_error: fn(&mut Vm, Val) -> LuaError,
+    pub call_error: fn(&mut Vm, Val) -> VmError,
 }
 
 fn no_call_handler(_: &mut Vm, _: Val) -> Option<Val> {
     None
 }
 
-fn default_call_error(_: &mut Vm, v: Val) -> LuaError {
-    LuaError::about(0, format!("attempt to call a {} value", v.tag().name()))
+fn default_call_error(_: &mut Vm, v: Val) -> VmError {
+    VmError::about(0, format!("attempt to call a {} value", v.tag().name()))
 }
 
 /// What a JIT attached to a VM ([`Vm::jit`]) is told by the code it made.
@@ -584,7 +585,7 @@ pub struct Vm {
     pub osr_loop_runs: u32,
     /// The error a helper of compiled code raised (compiled code returns
     /// [`super::compiled::STATUS_ERROR`] and the caller takes it from here).
-    pub jit_error: Option<LuaError>,
+    pub jit_error: Option<VmError>,
     /// A tail call compiled code asked for: the callee and the argument count (the
     /// arguments are at the frame's base).
     pub tail_call: Option<(Val, usize)>,
@@ -598,6 +599,8 @@ pub struct Vm {
     fixed_strings: std::collections::HashMap<Box<[u8]>, Val>,
     /// What an [`Interrupter`] shares with the VM.
     interrupt: std::sync::Arc<InterruptState>,
+    /// Registered host object kinds ([`Vm::register_kind`]).
+    kinds: Vec<KindInfo>,
 }
 
 impl Vm {
@@ -631,6 +634,7 @@ impl Vm {
             pending_traceback: None,
             fixed_strings: std::collections::HashMap::new(),
             interrupt: Default::default(),
+            kinds: Vec::new(),
             nesting: 0,
             jit: None,
             osr_loop_runs: u32::MAX,
@@ -691,9 +695,9 @@ impl Vm {
 
     /// Fails with "stack overflow" unless `n` slots from `base` fit.
     #[inline]
-    pub fn ensure_stack(&self, base: usize, n: usize) -> LResult<()> {
+    pub fn ensure_stack(&self, base: usize, n: usize) -> VmResult<()> {
         if base + n + Vm::STACK_MARGIN > self.stack_slots {
-            return Err(LuaError::msg("stack overflow"));
+            return Err(VmError::msg("stack overflow"));
         }
         Ok(())
     }
@@ -708,15 +712,15 @@ impl Vm {
 
     /// Lua's memory error: the string "not enough memory", raised without a position
     /// (as Lua raises it) and caught by `pcall` like any error.
-    pub fn memory_error(&mut self) -> LuaError {
-        LuaError::Value(self.fixed_str(b"not enough memory"))
+    pub fn memory_error(&mut self) -> VmError {
+        VmError::Value(self.fixed_str(b"not enough memory"))
     }
 
     /// An empty buffer with room for exactly `n` bytes, for a string whose size a
     /// program chooses (`..`, `string.rep`): if the allocator refuses, a collection
     /// frees what it can and the allocation is tried again; if it still fails, Lua's
     /// memory error ([`Vm::memory_error`]) instead of an abort.
-    pub fn try_buffer(&mut self, n: usize) -> LResult<Vec<u8>> {
+    pub fn try_buffer(&mut self, n: usize) -> VmResult<Vec<u8>> {
         let mut buf = Vec::new();
         if buf.try_reserve_exact(n).is_ok() {
             return Ok(buf);
@@ -730,7 +734,7 @@ impl Vm {
 
     /// Appends `bytes` to `buf` (a string being built piece by piece), or Lua's memory
     /// error if there is no room.
-    pub fn try_extend(&mut self, buf: &mut Vec<u8>, bytes: &[u8]) -> LResult<()> {
+    pub fn try_extend(&mut self, buf: &mut Vec<u8>, bytes: &[u8]) -> VmResult<()> {
         if buf.try_reserve(bytes.len()).is_err() {
             self.collect_garbage();
             if buf.try_reserve(bytes.len()).is_err() {
@@ -742,7 +746,7 @@ impl Vm {
     }
 
     /// A new string value with a copy of `bytes`, or Lua's memory error.
-    pub fn try_new_str(&mut self, bytes: &[u8]) -> LResult<Val> {
+    pub fn try_new_str(&mut self, bytes: &[u8]) -> VmResult<Val> {
         let mut buf = self.try_buffer(bytes.len())?;
         buf.extend_from_slice(bytes);
         Ok(self.str_from_buffer(buf))
@@ -799,6 +803,68 @@ impl Vm {
     /// A native function value.
     pub fn native(n: &'static Native) -> Val {
         Val::from_raw(Tag::Native, n as *const Native as u64)
+    }
+
+    // ---- host objects ------------------------------------------------------------------
+
+    /// Registers `T` as a heap object kind named `name` (the name is for messages: a
+    /// frontend's `type` function, say). Registering a type again returns its kind.
+    ///
+    /// ```
+    /// # use lazyjit_ir::interp::Vm;
+    /// # use lazyjit_ir::rt::{gc::Marker, host::HostObject, Tag, Val};
+    /// struct Counter(i64);
+    /// impl HostObject for Counter {
+    ///     fn trace(&self, _: &mut Marker) {}
+    /// }
+    ///
+    /// let mut vm = Vm::new(None);
+    /// let kind = vm.register_kind::<Counter>("counter");
+    /// let v = vm.new_object(kind, Counter(41));
+    /// assert_eq!(v.tag(), Tag::Object);
+    /// vm.object::<Counter>(v).unwrap().0 += 1;
+    /// assert_eq!(vm.object::<Counter>(v).unwrap().0, 42);
+    /// assert_eq!(vm.kind_name(vm.object_kind(v).unwrap()), "counter");
+    /// ```
+    pub fn register_kind<T: HostObject>(&mut self, name: &'static str) -> ObjectKind {
+        let type_id = std::any::TypeId::of::<T>();
+        if let Some(i) = self.kinds.iter().position(|k| k.type_id == type_id) {
+            return ObjectKind(i as u32);
+        }
+        self.kinds.push(KindInfo { name, type_id });
+        ObjectKind(self.kinds.len() as u32 - 1)
+    }
+
+    /// A new object of a registered kind. Panics if `kind` was not registered for `T`
+    /// (a frontend's mistake, not a program's).
+    pub fn new_object<T: HostObject>(&mut self, kind: ObjectKind, value: T) -> Val {
+        let info = self.kinds.get(kind.index()).expect("an object kind registered with this VM");
+        assert!(info.type_id == std::any::TypeId::of::<T>(), "object kind '{}' was registered for another type", info.name);
+        let obj = HostBox::new(kind, value);
+        let extra = obj.value.extra_bytes();
+        let p = self.heap.adopt(obj, extra);
+        Val::from_raw(Tag::Object, p as u64)
+    }
+
+    /// The `T` a value holds, if it is a host object of type `T`.
+    #[allow(clippy::mut_from_ref)]
+    pub fn object<T: HostObject>(&self, v: Val) -> Option<&mut T> {
+        if v.tag() != Tag::Object {
+            return None;
+        }
+        // SAFETY: an `object` value points to a live host object.
+        unsafe { host::value_of::<T>(v.payload() as *mut GcHeader) }
+    }
+
+    /// The kind of a host object value (`None` for any other value).
+    pub fn object_kind(&self, v: Val) -> Option<ObjectKind> {
+        // SAFETY: as in `object`.
+        (v.tag() == Tag::Object).then(|| unsafe { host::kind_of(v.payload() as *mut GcHeader) })
+    }
+
+    /// The name a kind was registered with.
+    pub fn kind_name(&self, kind: ObjectKind) -> &'static str {
+        self.kinds.get(kind.index()).map_or("object", |k| k.name)
     }
 
     // ---- collection --------------------------------------------------------------------
@@ -920,14 +986,14 @@ impl Vm {
         Interrupter(self.interrupt.clone())
     }
 
-    /// `Err(`[`LuaError::Exit`]`(`[`INTERRUPTED_EXIT`]`))` once an [`Interrupter`] has
+    /// `Err(`[`VmError::Exit`]`(`[`INTERRUPTED_EXIT`]`))` once an [`Interrupter`] has
     /// fired: the run unwinds as `os.exit` does (no `pcall` catches it) and the host,
     /// which holds the interrupter, says why. Checked where safepoints take their slow
     /// path (loop back edges and calls in every tier), which an interrupt forces.
     #[inline]
-    pub fn check_interrupt(&self) -> LResult<()> {
+    pub fn check_interrupt(&self) -> VmResult<()> {
         if self.interrupt.requested.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(LuaError::Exit(INTERRUPTED_EXIT));
+            return Err(VmError::Exit(INTERRUPTED_EXIT));
         }
         Ok(())
     }
@@ -974,14 +1040,14 @@ impl Vm {
 
     /// Calls `f` with the `nargs` arguments at `stack[base..]`; everything above them is
     /// free. Results are left at `stack[base..base+n]`; returns `n`.
-    pub fn call_at(&mut self, f: Val, base: usize, nargs: usize) -> LResult<usize> {
+    pub fn call_at(&mut self, f: Val, base: usize, nargs: usize) -> VmResult<usize> {
         match f.tag() {
             Tag::Func => super::exec::run(self, f.payload() as *mut Closure, base, nargs),
             Tag::Native => {
                 // SAFETY: a native value points to a static `Native`.
                 let native = unsafe { &*(f.payload() as *const Native) };
                 if self.depth >= self.max_depth {
-                    return Err(LuaError::msg("stack overflow"));
+                    return Err(VmError::msg("stack overflow"));
                 }
                 self.ensure_stack(base, nargs)?;
                 let saved_top = self.top;
@@ -1009,7 +1075,7 @@ impl Vm {
 
     /// Calls `f` from Rust with `args`, using the free stack above `top`; returns the
     /// results (consume them before calling into Lua again: the vector is not a root).
-    pub fn call(&mut self, f: Val, args: &[Val]) -> LResult<Vec<Val>> {
+    pub fn call(&mut self, f: Val, args: &[Val]) -> VmResult<Vec<Val>> {
         let base = self.top;
         self.ensure_stack(base, args.len())?;
         for (i, &a) in args.iter().enumerate() {
@@ -1024,7 +1090,7 @@ impl Vm {
     }
 
     /// Calls `f` and returns its first result (or `nil`).
-    pub fn call1(&mut self, f: Val, args: &[Val]) -> LResult<Val> {
+    pub fn call1(&mut self, f: Val, args: &[Val]) -> VmResult<Val> {
         let base = self.top;
         self.ensure_stack(base, args.len())?;
         for (i, &a) in args.iter().enumerate() {
@@ -1044,6 +1110,27 @@ impl Vm {
         // SAFETY: frames refer to protos of loaded modules, which live as long as the VM.
         let proto = unsafe { &*f.proto };
         Some((proto.chunk_name().to_string(), proto.line_at(f.pc)))
+    }
+
+    /// The callee of the call the innermost interpreted frame is making, as its call
+    /// instruction's debug information names it: what kind of variable it was read
+    /// from and the name (`None` when the frame is not at a call, or the callee had no
+    /// name). A runtime library uses it in messages about the function it implements
+    /// (`bad argument #1 to 'insert'`), naming it as the program did.
+    pub fn calling_name(&self) -> Option<(crate::function::VarKind, &[u8])> {
+        let f = self.frames.last()?;
+        if f.proto.is_null() {
+            return None;
+        }
+        // SAFETY: frames refer to protos of loaded modules, which live as long as the VM.
+        let proto = unsafe { &*f.proto };
+        if !matches!(proto.code.get(f.pc as usize)?, super::proto::Op::Call { .. }) {
+            return None;
+        }
+        let n = proto.debug.get(f.pc as usize)?.names[0]?;
+        // SAFETY: a proto's module outlives it.
+        let module = unsafe { &*proto.module };
+        Some((n.kind, module.string(n.name)))
     }
 
     /// A `stack traceback:` text of the interpreted frames, innermost first.

@@ -36,6 +36,8 @@ pub enum Kind {
     Cell,
     /// [`Pack`].
     Pack,
+    /// A frontend's own object ([`super::host::HostBox`]).
+    Host,
 }
 
 impl Kind {
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Closure => Tag::Func,
             Kind::Cell => Tag::Cell,
             Kind::Pack => Tag::Pack,
+            Kind::Host => Tag::Object,
         }
     }
 }
@@ -301,6 +304,7 @@ unsafe fn trace(p: *mut GcHeader, m: &mut Marker) {
                     m.mark_val(v);
                 }
             }
+            Kind::Host => super::host::trace(p, m),
         }
     }
 }
@@ -315,6 +319,7 @@ unsafe fn object_size(p: *mut GcHeader) -> usize {
             Kind::Closure => std::mem::size_of::<Closure>() + (*(p as *mut Closure)).cells().len().saturating_sub(3) * 8,
             Kind::Cell => std::mem::size_of::<Cell>(),
             Kind::Pack => std::mem::size_of::<Pack>() + (&(*(p as *mut Pack)).vals).len() * 16,
+            Kind::Host => super::host::size(p),
         }
     }
 }
@@ -329,6 +334,7 @@ unsafe fn free_object(p: *mut GcHeader) {
             Kind::Closure => drop(Box::from_raw(p as *mut Closure)),
             Kind::Cell => drop(Box::from_raw(p as *mut Cell)),
             Kind::Pack => drop(Box::from_raw(p as *mut Pack)),
+            Kind::Host => super::host::free(p),
         }
     }
 }

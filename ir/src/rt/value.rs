@@ -32,11 +32,13 @@ pub enum Tag {
     Pack = 9,
     /// An untraced raw pointer (`ptr` values in interpreter frames).
     RawPtr = 10,
+    /// A frontend's own heap object (see [`super::host`]).
+    Object = 11,
 }
 
 impl Tag {
     /// Every tag.
-    pub const ALL: [Tag; 11] = [
+    pub const ALL: [Tag; 12] = [
         Tag::Nil,
         Tag::Bool,
         Tag::Int,
@@ -48,9 +50,11 @@ impl Tag {
         Tag::Cell,
         Tag::Pack,
         Tag::RawPtr,
+        Tag::Object,
     ];
 
-    /// The text spelling (`nil bool int float str table func native cell pack rawptr`).
+    /// The text spelling (`nil bool int float str table func native cell pack rawptr
+    /// object`).
     pub fn name(self) -> &'static str {
         match self {
             Tag::Nil => "nil",
@@ -64,6 +68,7 @@ impl Tag {
             Tag::Cell => "cell",
             Tag::Pack => "pack",
             Tag::RawPtr => "rawptr",
+            Tag::Object => "object",
         }
     }
 
@@ -80,7 +85,7 @@ impl Tag {
     /// Whether values with this tag point to a heap object.
     #[inline]
     pub fn is_heap(self) -> bool {
-        matches!(self, Tag::Str | Tag::Table | Tag::Func | Tag::Cell | Tag::Pack)
+        matches!(self, Tag::Str | Tag::Table | Tag::Func | Tag::Cell | Tag::Pack | Tag::Object)
     }
 }
 

@@ -1,32 +1,85 @@
 //! On-the-fly SSA construction over block parameters (Braun et al., "Simple and
 //! Efficient Construction of Static Single Assignment Form", 2013).
 //!
-//! Locals are *variables*; each block records the value a variable last got in it.
+//! A frontend's mutable locals are *variables* (any key type: a resolver's local number,
+//! say); each block records the value a variable last got in it.
 //! Reading a variable in a block with no definition asks the predecessors; a block
 //! whose predecessors are not all known yet ("unsealed": a loop header before its
 //! back-edge) gets a provisional parameter that is completed when the block is sealed.
 //! Explicit block parameters (created with the block) always come before the ones this
 //! adds, and branches pass the explicit arguments when they are emitted; the arguments
 //! for added parameters are appended to every predecessor's branch.
+//!
+//! Variables are `val`s: a read with no definition on some path is `nil`.
+//!
+//! ```
+//! use lazyjit_ir::ssa::{remove_trivial_params, Ssa};
+//! use lazyjit_ir::{Const, Function, FunctionBuilder, Opcode};
+//!
+//! // x = 0; while cond do x = x + 1 end; return x   (with `cond` the parameter)
+//! let mut f = Function::new("count");
+//! f.params = 1;
+//! let mut b = FunctionBuilder::new(&mut f);
+//! let mut ssa: Ssa<&str> = Ssa::default();
+//! let entry = b.create_block();
+//! let cond = b.append_block_param(entry, lazyjit_ir::Type::Val);
+//! let (head, body, exit) = (b.create_block(), b.create_block(), b.create_block());
+//! b.switch_to_block(entry);
+//! ssa.seal(&mut b, entry);
+//! let zero = b.konst(Const::Int(0));
+//! ssa.write("x", entry, zero);
+//! b.jump(head, vec![]);
+//! ssa.add_pred(head, entry);
+//!
+//! b.switch_to_block(head); // not sealed: the back edge is still to come
+//! b.set_loop_header(head);
+//! let c = b.unary(Opcode::Truthy, cond);
+//! b.brif(c, body, vec![], exit, vec![]);
+//! ssa.add_pred(body, head);
+//! ssa.add_pred(exit, head);
+//! ssa.seal(&mut b, body);
+//!
+//! b.switch_to_block(body);
+//! let x = ssa.read(&mut b, "x", body);
+//! let xi = b.unary(Opcode::UnboxInt, x);
+//! let one = b.iconst(1);
+//! let next = b.binary(Opcode::Iadd, xi, one);
+//! let boxed = b.unary(Opcode::BoxInt, next);
+//! ssa.write("x", body, boxed);
+//! b.jump(head, vec![]);
+//! ssa.add_pred(head, body);
+//! ssa.seal(&mut b, head); // now the header gets its parameter for `x`
+//! ssa.seal(&mut b, exit);
+//!
+//! b.switch_to_block(exit);
+//! let x = ssa.read(&mut b, "x", exit);
+//! b.ret(vec![x], false);
+//! remove_trivial_params(&mut f);
+//! assert_eq!(f.blocks[1].params.len(), 1, "the loop header carries x");
+//! ```
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 
-use lazyjit_ir::{Block, BlockCall, Const, Function, FunctionBuilder, Inst, InstData, SnapSource, Type, Value, ValueDef};
+use crate::{Block, BlockCall, Const, Function, FunctionBuilder, Inst, InstData, SnapSource, Type, Value, ValueDef};
 
-use crate::ast::LocalId;
-
-/// SSA bookkeeping for one function under construction.
-#[derive(Default)]
-pub struct Ssa {
-    defs: HashMap<(Block, LocalId), Value>,
+/// SSA bookkeeping for one function under construction; `K` names a variable.
+pub struct Ssa<K> {
+    defs: HashMap<(Block, K), Value>,
     sealed: HashSet<Block>,
-    incomplete: HashMap<Block, Vec<(LocalId, Value)>>,
+    incomplete: HashMap<Block, Vec<(K, Value)>>,
     preds: HashMap<Block, Vec<Block>>,
 }
 
-impl Ssa {
+impl<K> Default for Ssa<K> {
+    fn default() -> Self {
+        Ssa { defs: HashMap::new(), sealed: HashSet::new(), incomplete: HashMap::new(), preds: HashMap::new() }
+    }
+}
+
+impl<K: Copy + Eq + Hash> Ssa<K> {
     /// Records that `var` has `value` at the end (so far) of `block`.
-    pub fn write(&mut self, var: LocalId, block: Block, value: Value) {
+    pub fn write(&mut self, var: K, block: Block, value: Value) {
         self.defs.insert((block, var), value);
     }
 
@@ -49,7 +102,7 @@ impl Ssa {
     }
 
     /// The value of `var` in `block`.
-    pub fn read(&mut self, b: &mut FunctionBuilder, var: LocalId, block: Block) -> Value {
+    pub fn read(&mut self, b: &mut FunctionBuilder, var: K, block: Block) -> Value {
         if let Some(&v) = self.defs.get(&(block, var)) {
             return v;
         }
@@ -74,7 +127,7 @@ impl Ssa {
         v
     }
 
-    fn add_operands(&mut self, b: &mut FunctionBuilder, var: LocalId, block: Block, _param: Value) {
+    fn add_operands(&mut self, b: &mut FunctionBuilder, var: K, block: Block, _param: Value) {
         let preds = self.preds.get(&block).cloned().unwrap_or_default();
         for pred in preds {
             let v = self.read(b, var, pred);
@@ -102,7 +155,7 @@ impl Ssa {
 fn undefined(b: &mut FunctionBuilder, block: Block) -> Value {
     let saved = b.current_block();
     // Put the constant at the start of the block so it dominates every use there.
-    let inst = lazyjit_ir::Inst::new(b.func.insts.len());
+    let inst = Inst::new(b.func.insts.len());
     b.switch_to_block(block);
     let v = b.konst(Const::Nil);
     let insts = &mut b.func.blocks[block.index()].insts;
@@ -172,7 +225,7 @@ fn prune_unreachable(f: &mut Function) {
         }
     }
     let mut insts = Vec::new();
-    let mut old_insts: Vec<Option<lazyjit_ir::InstNode>> = std::mem::take(&mut f.insts).into_iter().map(Some).collect();
+    let mut old_insts: Vec<Option<crate::InstNode>> = std::mem::take(&mut f.insts).into_iter().map(Some).collect();
     for (bi, b) in blocks.iter_mut().enumerate() {
         for (pi, p) in b.params.iter().enumerate() {
             f.values[p.index()].def = ValueDef::Param(Block::new(bi), pi as u32);
@@ -273,7 +326,7 @@ fn drop_params(f: &mut Function, gone: &HashMap<Value, Value>) {
 fn renumber_values(f: &mut Function) {
     let mut new_id: Vec<Option<Value>> = vec![None; f.values.len()];
     let mut values = Vec::new();
-    let mut assign = |v: Value, values: &mut Vec<lazyjit_ir::ValueData>| {
+    let mut assign = |v: Value, values: &mut Vec<crate::ValueData>| {
         if new_id[v.index()].is_none() {
             new_id[v.index()] = Some(Value::new(values.len()));
             values.push(f.values[v.index()]);
