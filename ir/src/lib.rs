@@ -25,4 +25,4 @@ pub use function::{
 pub use ops::{Format, Opcode, Results};
 pub use text::{parse_module, print_function, print_function_at, print_module, ParseError};
 pub use types::Type;
-pub use verify::{verify_function, verify_module, VerifyError};
+pub use verify::{verify_function, verify_module, verify_version, VerifyError};

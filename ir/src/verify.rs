@@ -69,7 +69,16 @@ pub fn verify_module(m: &Module) -> Result<(), Vec<VerifyError>> {
 
 /// Verifies one function of `m`.
 pub fn verify_function(m: &Module, f: &Function) -> Result<(), Vec<VerifyError>> {
+    verify_version(m, f, None)
+}
+
+/// Verifies a function made from a generic one (by passes), whose snapshots resume the
+/// *generic* function: `generic_blocks` gives the length of each of its blocks, which
+/// resume positions are checked against (the version's own blocks may have shrunk: code
+/// hoisted out of a loop, say). `None`: the function is generic itself.
+pub fn verify_version(m: &Module, f: &Function, generic_blocks: Option<&[usize]>) -> Result<(), Vec<VerifyError>> {
     let mut v = Verifier::new(m, f);
+    v.generic_blocks = generic_blocks;
     v.run();
     if v.errors.is_empty() {
         Ok(())
@@ -94,6 +103,9 @@ struct Verifier<'a> {
     inst_pos: Vec<Option<(Block, usize)>>,
     /// Definition site of each value in the layout.
     def_site: Vec<Option<Site>>,
+    /// The generic function's block lengths, where snapshots resume (see
+    /// [`verify_version`]).
+    generic_blocks: Option<&'a [usize]>,
 }
 
 fn format_of(data: &InstData) -> Format {
@@ -124,7 +136,7 @@ fn def_string(d: ValueDef) -> String {
 
 impl<'a> Verifier<'a> {
     fn new(m: &'a Module, f: &'a Function) -> Self {
-        Verifier { m, f, errors: Vec::new(), inst_pos: vec![None; f.insts.len()], def_site: vec![None; f.values.len()] }
+        Verifier { m, f, errors: Vec::new(), inst_pos: vec![None; f.insts.len()], def_site: vec![None; f.values.len()], generic_blocks: None }
     }
 
     fn err(&mut self, location: impl Into<String>, message: impl Into<String>) {
@@ -485,16 +497,15 @@ impl<'a> Verifier<'a> {
         let f = self.f;
         let loc = s.to_string();
         self.check_site(&loc, snap.blame);
-        match f.blocks.get(snap.resume.block.index()) {
+        let len = match self.generic_blocks {
+            Some(lens) => lens.get(snap.resume.block.index()).copied(),
+            None => f.blocks.get(snap.resume.block.index()).map(|b| b.insts.len()),
+        };
+        match len {
             None => self.err(&loc, format!("resumes in {}, which does not exist", snap.resume.block)),
-            Some(b) if snap.resume.index as usize > b.insts.len() => self.err(
+            Some(len) if snap.resume.index as usize > len => self.err(
                 &loc,
-                format!(
-                    "resume index {} is past the end of {} (length {})",
-                    snap.resume.index,
-                    snap.resume.block,
-                    b.insts.len()
-                ),
+                format!("resume index {} is past the end of {} (length {len})", snap.resume.index, snap.resume.block),
             ),
             Some(_) => {}
         }

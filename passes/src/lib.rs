@@ -28,7 +28,7 @@ pub use profile::{Profile, SiteSeen};
 use std::time::{Duration, Instant};
 
 use lazyjit_ir::interp::{NativeOp, RtEntry};
-use lazyjit_ir::{verify_function, Block, Function, Module, Value, VerifyError};
+use lazyjit_ir::{verify_version, Block, Function, Module, Value, VerifyError};
 
 /// What a pass did to a function.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -197,6 +197,8 @@ pub fn run_pipeline(cx: &Context, f: &mut Function, names: &[&str], verify: bool
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut runs = Vec::with_capacity(passes.len());
+    // Snapshots resume the function as it comes in (the generic one, in its numbering).
+    let generic_blocks: Vec<usize> = f.blocks.iter().map(|b| b.insts.len()).collect();
     for info in passes {
         let pass = (info.make)();
         let t = Instant::now();
@@ -206,7 +208,7 @@ pub fn run_pipeline(cx: &Context, f: &mut Function, names: &[&str], verify: bool
         }
         let time = t.elapsed();
         if verify {
-            verify_function(cx.module, f).map_err(|errors| PipelineError::Invalid {
+            verify_version(cx.module, f, Some(&generic_blocks)).map_err(|errors| PipelineError::Invalid {
                 pass: info.name,
                 function: f.name.clone(),
                 errors,
