@@ -178,3 +178,13 @@ pub use lazyjit_cache::CacheConfig;
 /// assert!(names.contains(&"licm") && names.contains(&"inline"));
 /// ```
 pub use lazyjit_passes::PASSES;
+
+/// Why the engine could not start or attach a module.
+///
+/// ```
+/// fn explain(e: &lazyjit::engine::OrcError) -> String {
+///     format!("cannot set up the JIT: {e}")
+/// }
+/// # let _ = explain;
+/// ```
+pub use lazyjit_orc::OrcError;

@@ -99,3 +99,8 @@ pub fn on_large_stack<R: Send + 'static>(bytes: usize, f: impl FnOnce() -> R + S
         .map_err(|e| Box::new(e.to_string()) as Box<dyn std::any::Any + Send>)?
         .join()
 }
+
+/// `docs/FRONTENDS.md`, whose examples are doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/FRONTENDS.md")]
+pub struct FrontendsGuide;

@@ -253,7 +253,7 @@ pub(crate) fn ensure_native_target() -> Result<(), OrcError> {
 
 /// Everything besides the module that decides the object bytes a compile with
 /// `options` makes: LLVM's version, the target triple, CPU and features, LLVM's
-/// process-wide options ([`LLVM_OPTIONS`] or their replacement), the optimization level
+/// process-wide options (`LLVM_OPTIONS` or their replacement), the optimization level
 /// and the register allocator. Part of persistent cache keys.
 pub fn codegen_fingerprint(options: &CodegenOptions) -> String {
     static STATIC_PART: OnceLock<String> = OnceLock::new();
