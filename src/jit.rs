@@ -220,11 +220,8 @@ impl JitBuilder {
             engine.set_trace_sink(self.sink);
             let config = match self.cache {
                 CacheChoice::Off => None,
-                CacheChoice::Dir(dir) => {
-                    let max = self.policy.cache.as_ref().and_then(|c| c.config()).map_or(lazyjit_cache::CacheConfig::DEFAULT_MAX_BYTES, |c| c.max_bytes);
-                    Some(lazyjit_cache::CacheConfig { dir, max_bytes: max })
-                }
-                CacheChoice::Policy => self.policy.cache.as_ref().and_then(|c| c.config()),
+                CacheChoice::Dir(dir) => self.policy.cache_config(Some(dir)),
+                CacheChoice::Policy => self.policy.cache_config(None),
             };
             if let Some(config) = config {
                 engine.set_cache(Arc::new(ObjectCache::open(config)));
@@ -363,15 +360,14 @@ impl Jit {
     pub fn call_value(&mut self, f: Val, args: &[Val]) -> Result<Vec<Val>, Error> {
         let outermost = self.vm.depth == 0;
         let marker = 0u8;
+        let saved = self.vm.native_stack_base;
         if outermost {
             // The collector scans the native stack from here up for values held by
             // compiled code and runtime functions.
             self.vm.native_stack_base = &marker as *const u8 as usize;
         }
         let r = self.vm.call(f, args);
-        if outermost {
-            self.vm.native_stack_base = 0;
-        }
+        self.vm.native_stack_base = saved;
         r.map_err(|e| self.error(e))
     }
 

@@ -601,6 +601,22 @@ mod tests {
     }
 
     #[test]
+    fn a_version_resumes_at_positions_of_the_generic_function() {
+        // The guard's snapshot resumes at index 3 of block0 of the generic function,
+        // whose block0 was longer than this version's (code hoisted out, say).
+        let text = "module \"m\"\nfunction fn0 \"f\" (params 1, upvals 0, sites 0, line 1) {\nblock0(v0: val):\n    guard.tag v0, int, snap0\n    return v0\nsnap0 = resume block0:3 { v0 = v0 }\n}\n";
+        let m = crate::text::parse_module(text).unwrap();
+        let f = &m.functions[0];
+        let errs = verify_function(&m, f).unwrap_err();
+        assert!(errs[0].message.contains("resume index 3 is past the end of block0 (length 2)"), "{}", errs[0]);
+        assert_eq!(verify_version(&m, f, Some(&[4])), Ok(()));
+        let errs = verify_version(&m, f, Some(&[2])).unwrap_err();
+        assert!(errs[0].message.contains("resume index 3 is past the end of block0 (length 2)"), "{}", errs[0]);
+        let errs = verify_version(&m, f, Some(&[])).unwrap_err();
+        assert!(errs[0].message.contains("resumes in block0, which does not exist"), "{}", errs[0]);
+    }
+
+    #[test]
     fn a_small_valid_function() {
         let mut f = Function::new("f");
         f.params = 1;

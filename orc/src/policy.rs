@@ -228,6 +228,19 @@ impl TierPolicy {
         }
     }
 
+    /// The cache a run keeps code in: in `dir` when one is given (with the policy's size
+    /// limit, or the default one when the policy has no cache), else where the policy
+    /// says. `None`: no cache.
+    pub fn cache_config(&self, dir: Option<std::path::PathBuf>) -> Option<CacheConfig> {
+        match dir {
+            Some(dir) => {
+                let max_bytes = self.cache.as_ref().map_or(CacheConfig::DEFAULT_MAX_BYTES, |c| c.max_megabytes.saturating_mul(1 << 20));
+                Some(CacheConfig { dir, max_bytes })
+            }
+            None => self.cache.as_ref()?.config(),
+        }
+    }
+
     /// LLVM's optimization level for generic inline code.
     pub fn inline_opt(&self) -> OptLevel {
         self.baseline.opt_level.into()

@@ -198,7 +198,7 @@ pub fn run_pipeline(cx: &Context, f: &mut Function, names: &[&str], verify: bool
         .collect::<Result<Vec<_>, _>>()?;
     let mut runs = Vec::with_capacity(passes.len());
     // Snapshots resume the function as it comes in (the generic one, in its numbering).
-    let generic_blocks: Vec<usize> = f.blocks.iter().map(|b| b.insts.len()).collect();
+    let generic_blocks: Vec<usize> = if verify { f.blocks.iter().map(|b| b.insts.len()).collect() } else { Vec::new() };
     for info in passes {
         let pass = (info.make)();
         let t = Instant::now();

@@ -106,6 +106,17 @@ pub fn test_cache_home() -> PathBuf {
     .clone()
 }
 
+/// The entry files of the object cache in `cache` (one directory per key prefix).
+pub fn cache_entry_files(cache: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for shard in std::fs::read_dir(cache).unwrap().flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            files.push(f.path());
+        }
+    }
+    files
+}
+
 /// The number `key` holds in a statistics JSON object (`orcrun --stats`).
 pub fn stat(json: &str, key: &str) -> u64 {
     let at = json.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {json}"));

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use lazyjit_tests::{orcrun, orcrun_in, stat};
+use lazyjit_tests::{cache_entry_files as entry_files, orcrun, orcrun_in, stat};
 
 /// A fresh directory for one test.
 fn fresh_dir(name: &str) -> PathBuf {
@@ -219,16 +219,6 @@ fn damaged_entries_are_rebuilt_and_the_output_is_unchanged() {
     assert_eq!((stat(&json, "functions_compiled"), stat(&json, "cache_hits")), (0, 9), "{json}");
 }
 
-/// The entry files under `cache`.
-fn entry_files(cache: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for shard in std::fs::read_dir(cache).unwrap().flatten() {
-        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
-            files.push(f.path());
-        }
-    }
-    files
-}
 
 #[test]
 fn eight_processes_share_one_cache() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use lazyjit_cache::{entry, Key};
-use lazyjit_tests::{orcrun, orcrun_in, orcrun_in_env, run_in, stat, tier_args, which, workspace};
+use lazyjit_tests::{cache_entry_files, orcrun, orcrun_in, orcrun_in_env, run_in, stat, tier_args, which, workspace};
 
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("faults-{name}-{}", std::process::id()));
@@ -199,16 +199,16 @@ fn called_table(n: usize) -> String {
 
 /// The cache's entry files, with the key each one's header names.
 fn entries(cache: &Path) -> Vec<(PathBuf, Key, Vec<u8>)> {
-    let mut out = Vec::new();
-    for shard in std::fs::read_dir(cache).unwrap().flatten() {
-        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
-            let bytes = std::fs::read(f.path()).unwrap();
+    let mut files = cache_entry_files(cache);
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
             let (key, payload) = entry::decode_any(&bytes).expect("a valid entry");
-            out.push((f.path(), key, payload.to_vec()));
-        }
-    }
-    out.sort_by_key(|e| e.0.clone());
-    out
+            (path, key, payload.to_vec())
+        })
+        .collect()
 }
 
 #[test]

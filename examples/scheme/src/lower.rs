@@ -65,8 +65,8 @@ struct Fx<'f, 'c> {
     /// The lambda's number (0: the main program).
     id: usize,
     captures: &'c [VarId],
-    /// Loops being built: header, variables, exit.
-    loops: HashMap<usize, (Block, Vec<VarId>, Block)>,
+    /// Loops being built: header and variables.
+    loops: HashMap<usize, (Block, Vec<VarId>)>,
     line: u32,
 }
 
@@ -103,6 +103,18 @@ impl Fx<'_, '_> {
         let stored = if cx.program.vars[var].captured { self.b.unary(Opcode::CellNew, value) } else { value };
         let block = self.cur();
         self.ssa.write(var, block, stored);
+    }
+
+    /// Evaluates every init, then binds the variables (no init sees another's variable).
+    fn bind_all(&mut self, cx: &mut Cx, binds: &[(VarId, Expr)]) -> Option<()> {
+        let mut vals = Vec::with_capacity(binds.len());
+        for (_, init) in binds {
+            vals.push(self.expr(cx, init, false)?);
+        }
+        for ((var, _), v) in binds.iter().zip(vals) {
+            self.bind(cx, *var, v);
+        }
+        Some(())
     }
 
     /// The cell of a captured variable.
@@ -254,13 +266,7 @@ impl Fx<'_, '_> {
                 result
             }
             Kind::Let(binds, body) => {
-                let mut vals = Vec::with_capacity(binds.len());
-                for (_, init) in binds {
-                    vals.push(self.expr(cx, init, false)?);
-                }
-                for ((var, _), v) in binds.iter().zip(vals) {
-                    self.bind(cx, *var, v);
-                }
+                self.bind_all(cx, binds)?;
                 return self.expr(cx, body, tail);
             }
             Kind::Lambda(l) => {
@@ -290,19 +296,13 @@ impl Fx<'_, '_> {
             }
             Kind::Prim(p, args) => return self.prim(cx, p.name, args),
             Kind::Loop(id, binds, body) => {
-                let mut vals = Vec::with_capacity(binds.len());
-                for (_, init) in binds {
-                    vals.push(self.expr(cx, init, false)?);
-                }
-                for ((var, _), v) in binds.iter().zip(vals) {
-                    self.bind(cx, *var, v);
-                }
+                self.bind_all(cx, binds)?;
                 let (header, exit) = (self.b.create_block(), self.b.create_block());
                 let result = self.b.append_block_param(exit, Type::Val);
                 self.jump(header, vec![]);
                 self.b.switch_to_block(header);
                 self.b.set_loop_header(header);
-                self.loops.insert(*id, (header, binds.iter().map(|(v, _)| *v).collect(), exit));
+                self.loops.insert(*id, (header, binds.iter().map(|(v, _)| *v).collect()));
                 let mut reached = false;
                 if let Some(v) = self.expr(cx, body, tail) {
                     self.jump(exit, vec![v]);
@@ -318,7 +318,7 @@ impl Fx<'_, '_> {
             }
             Kind::Recur(id, args) => {
                 let vals = self.values(cx, args)?;
-                let (header, vars, _) = self.loops.get(id).cloned().expect("a loop being built");
+                let (header, vars) = self.loops.get(id).cloned().expect("a loop being built");
                 for (var, v) in vars.into_iter().zip(vals) {
                     self.bind(cx, var, v);
                 }

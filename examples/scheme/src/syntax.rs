@@ -2,7 +2,6 @@
 //! resolved (local, captured by a closure, or global), whose built-in procedures are
 //! known, and whose named `let`s and `do`s that only loop are loops.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::reader::{Datum, Diagnostic, Sexp};
@@ -517,7 +516,7 @@ impl Resolver<'_> {
                 }
                 let body = &items[off + 1..];
                 if let Some(loop_name) = named {
-                    return self.named_let(form, loop_name, &pairs, body, tail).map(Some);
+                    return self.named_let(form, loop_name, &pairs, body).map(Some);
                 }
                 let mut bound = Vec::new();
                 self.scopes.push(Vec::new());
@@ -581,7 +580,7 @@ impl Resolver<'_> {
     /// `(let name ((var init)...) body...)`: a loop when `name` is only called in tail
     /// position of the body (not passed, not called from a lambda), else a local
     /// procedure called once.
-    fn named_let(&mut self, form: &Sexp, name: &str, pairs: &[(&Sexp, &Sexp)], body: &[Sexp], tail: bool) -> Result<Expr, Diagnostic> {
+    fn named_let(&mut self, form: &Sexp, name: &str, pairs: &[(&Sexp, &Sexp)], body: &[Sexp]) -> Result<Expr, Diagnostic> {
         let line = form.line;
         let inits: Vec<Expr> = pairs.iter().map(|(_, v)| self.expr(v, false)).collect::<Result<_, _>>()?;
         if body.iter().enumerate().all(|(i, f)| only_tail_calls(name, f, i + 1 == body.len())) {
@@ -591,7 +590,6 @@ impl Resolver<'_> {
             let vars: Vec<(VarId, Expr)> = pairs.iter().zip(inits).map(|((n, _), init)| (self.bind(n.sym().unwrap_or_default()), init)).collect();
             let body = self.body(form, body, true);
             self.scopes.pop();
-            let _ = tail;
             return Ok(Expr { kind: Kind::Loop(id, vars, Box::new(body?)), line });
         }
         // (letrec ((name (lambda (vars...) body...))) (name inits...))
@@ -673,9 +671,4 @@ fn mentions(name: &str, form: &Sexp) -> bool {
         Datum::List(items) => items.iter().any(|f| mentions(name, f)),
         _ => false,
     }
-}
-
-/// Built-ins by name.
-pub fn prims() -> HashMap<&'static str, Prim> {
-    PRIMS.iter().map(|p| (p.name, *p)).collect()
 }

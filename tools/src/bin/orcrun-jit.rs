@@ -25,7 +25,7 @@ use lazyjit_lua::driver::{self, RunError};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use lazyjit_cache::{CacheConfig, ObjectCache};
+use lazyjit_cache::ObjectCache;
 use lazyjit_orc::engine::{Ahead, Engine, EngineOptions, Shape, Tiering, Traces};
 use lazyjit_orc::policy::TierPolicy;
 use lazyjit_orc::{CodegenOptions, CpuTarget, OptLevel, RegAlloc};
@@ -50,14 +50,7 @@ fn open_cache(choice: &cli::CacheChoice, policy: &TierPolicy) -> Option<Arc<Obje
     if choice.off {
         return None;
     }
-    let from_policy = policy.cache.as_ref().and_then(|c| c.config());
-    let config = match &choice.dir {
-        Some(dir) => CacheConfig {
-            dir: dir.into(),
-            max_bytes: from_policy.map_or(CacheConfig::DEFAULT_MAX_BYTES, |c| c.max_bytes),
-        },
-        None => from_policy?,
-    };
+    let config = policy.cache_config(choice.dir.as_ref().map(Into::into))?;
     Some(Arc::new(ObjectCache::open(config)))
 }
 
