@@ -122,6 +122,11 @@ pub struct Stats {
     pub cache_hits: u64,
     /// Code looked up in the cache and not found (then compiled and stored).
     pub cache_misses: u64,
+    /// Optimized code found in the persistent cache (a version made alike in an
+    /// earlier run) instead of compiled; not counted in `cache_hits`.
+    pub optimized_cache_hits: u64,
+    /// Optimized code looked up in the cache and not found.
+    pub optimized_cache_misses: u64,
     /// Compiles in the baseline tier's compact shape.
     pub compiles_compact: u64,
     /// Compiles in the baseline tier's inline shape.
@@ -404,6 +409,8 @@ impl Jit {
             s.functions_shared = get(&e.functions_shared);
             s.cache_hits = get(&e.cache_hits);
             s.cache_misses = get(&e.cache_misses);
+            s.optimized_cache_hits = get(&e.optimized_cache_hits);
+            s.optimized_cache_misses = get(&e.optimized_cache_misses);
             s.compiles_compact = get(&e.compiles_compact);
             s.compiles_inline = get(&e.compiles_inline);
             s.compiles_osr = get(&e.compiles_osr);

@@ -144,6 +144,8 @@ fn the_engine_and_jit() {
         functions_shared: 0,
         cache_hits: 0,
         cache_misses: 0,
+        optimized_cache_hits: 0,
+        optimized_cache_misses: 0,
         compiles_compact: 0,
         compiles_inline: 0,
         compiles_osr: 0,

@@ -62,6 +62,11 @@ pub struct EngineStats {
     pub cache_hits: AtomicU64,
     /// Code looked up in the cache and not found there (then compiled and stored).
     pub cache_misses: AtomicU64,
+    /// Optimized code found in the persistent cache instead of compiled: a version made
+    /// again with the same profile in another run (not counted in `cache_hits`).
+    pub optimized_cache_hits: AtomicU64,
+    /// Optimized code looked up in the cache and not found there.
+    pub optimized_cache_misses: AtomicU64,
     /// Leaf functions whose first code the pre-compiler built (or loaded from the
     /// cache) before their first call asked for it ([`Tiering::precompile_leaves`]).
     pub precompiled: AtomicU64,
@@ -225,6 +230,10 @@ struct Inner {
     leaves: Mutex<HashMap<&'static str, u64>>,
     /// Versions of functions (optimized code's protos), kept as long as their code.
     versions: Mutex<Vec<Box<Proto>>>,
+    /// The version keys ([`version_key`]) whose code is named by its key so far: a
+    /// version made again with the same key in this process (an identical function's)
+    /// gets a name by number and is not cached.
+    version_keys: Mutex<std::collections::HashSet<Key>>,
     /// Modules as MIR (what passes read), by the address of their loaded module.
     modules: Mutex<HashMap<usize, Arc<lazyjit_ir::Module>>>,
     /// The generic on-stack entries (inline code from a loop header on), by proto
@@ -320,10 +329,9 @@ struct Body {
     opt: OptLevel,
     /// Why it is compiled (for the tier trace).
     why: String,
-    /// The function's code key ([`code_key`]), for code that may come from and go to the
-    /// persistent cache: baseline code, which refers to nothing of the process but by
-    /// symbol. `None` for optimized code, which holds the addresses of the version and of
-    /// the functions its guards expect.
+    /// The key of the code ([`code_key`] for baseline code, [`version_key`] for optimized
+    /// code), for code that may come from and go to the persistent cache: code refers to
+    /// nothing of the process but by symbol. `None`: not cached.
     code: Option<Key>,
 }
 
@@ -394,6 +402,41 @@ pub fn code_key(loaded: &LoadedModule, proto: &Proto) -> Key {
             _ => {
                 b.part("rt.missing", &[]);
             }
+        }
+    }
+    b.key()
+}
+
+/// The key of everything the code of `version`, a version of `proto`, depends on besides
+/// how it is compiled: the function's code key, the version's (its MIR after the
+/// pipeline, with the runtime declarations it calls: [`code_key`]), the frame slots and
+/// tags an on-stack entry starts from, and the code keys of the functions and the
+/// natives its guards expect (whose addresses the code takes from data symbols, see
+/// [`crate::lower::version_symbols`]). The same function profiled alike in another run
+/// makes the same version, and with it the same key.
+pub fn version_key(loaded: &LoadedModule, proto: &Proto, version: &Proto) -> Key {
+    let mut b = KeyBuilder::new("lazyjit version");
+    let key = |b: &mut KeyBuilder, what: &str, k: Key| {
+        b.number(what, (k.0 >> 64) as u64).number(what, k.0 as u64);
+    };
+    key(&mut b, "generic", code_key(loaded, proto));
+    key(&mut b, "version", code_key(loaded, version));
+    for &(slot, tag) in &version.osr_from {
+        b.number("osr.slot", u64::from(slot)).number("osr.tag", u64::from(tag));
+    }
+    let (functions, natives) = crate::lower::guarded_targets(&version.mir);
+    for k in functions {
+        b.number("fn", k as u64);
+        if let Some(p) = loaded.protos.get(k) {
+            key(&mut b, "fn.code", code_key(loaded, p));
+        }
+    }
+    for k in natives {
+        b.number("native", k as u64);
+        if let Some(n) = loaded.natives.get(k) {
+            b.part("native.name", n.native.name.as_bytes());
+            b.number("native.arg", n.arg as u64);
+            b.part("native.op", n.op.mnemonic().as_bytes());
         }
     }
     b.key()
@@ -489,6 +532,7 @@ impl Engine {
             defined: Mutex::new(HashMap::new()),
             leaves: Mutex::new(HashMap::new()),
             versions: Mutex::new(Vec::new()),
+            version_keys: Mutex::new(std::collections::HashSet::new()),
             modules: Mutex::new(HashMap::new()),
             generic_osr: Mutex::new(HashMap::new()),
             optimized_osr: Mutex::new(Vec::new()),
@@ -501,10 +545,10 @@ impl Engine {
         Ok(Engine { inner: Arc::new(inner) })
     }
 
-    /// Keeps baseline code in `cache` from now on: each function's code is looked up
-    /// there before it is compiled, and stored after (optimized code is not cached: it
-    /// holds addresses of this process). Returns false, changing nothing, if the engine
-    /// has a cache already.
+    /// Keeps code in `cache` from now on: each function's code is looked up there before
+    /// it is compiled, and stored after; optimized code under its [`version_key`], so
+    /// that a run making the same version links it. Returns false, changing nothing, if
+    /// the engine has a cache already.
     pub fn set_cache(&self, cache: Arc<ObjectCache>) -> bool {
         self.inner.cache.set(cache).is_ok()
     }
@@ -940,12 +984,12 @@ impl Inner {
         let t0 = Instant::now();
         match self.make_version(proto, loaded, optimize, None) {
             Ok((version, n)) => {
-                let name = format!("lzo.{n}.{}", proto.mir.name);
+                let label = proto.mir.name.clone();
                 let deopts = proto.deopts.load(Ordering::Relaxed);
                 let again = if deopts > 0 { format!(" (again, after {deopts} deoptimizations)") } else { String::new() };
                 let hot = self.tiering.hot_calls.map_or(String::new(), |n| format!(" after {n} calls"));
                 let why = format!("hot{hot}{again}; passes {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
-                if self.install(proto, version, &name, optimize, &proto.entry, why).is_ok() {
+                if self.install(proto, version, n, &label, optimize, &proto.entry, why).is_ok() {
                     return;
                 }
             }
@@ -954,23 +998,41 @@ impl Inner {
         generic()
     }
 
-    /// Defines the code of `version` (of `proto`) as `name` and stores its entry into
-    /// `slot`: the lazy stub at once, or (compiling in the background) a pending mark
-    /// and then the compiled body.
+    /// Defines the code of `version` (of `proto`, the engine's `n`-th, `label` naming
+    /// the function and entry) and stores its entry into `slot`: the lazy stub at once,
+    /// or (compiling in the background) a pending mark and then the compiled body.
+    ///
+    /// With a persistent cache, the code is named by its [`version_key`], and a later
+    /// run that makes the same version (the same function, profiled alike) links the
+    /// cached object instead of compiling it.
+    #[allow(clippy::too_many_arguments)]
     fn install(
         self: &Arc<Self>,
         proto: &Proto,
         version: *const Proto,
-        name: &str,
+        n: usize,
+        label: &str,
         optimize: &Optimize,
         slot: &std::sync::atomic::AtomicUsize,
         why: String,
     ) -> Result<(), ()> {
-        // SAFETY: a loaded proto's module outlives it.
-        let loaded = unsafe { &*proto.module };
-        let body = Body { optimized: true, why, ..Body::inline(optimize.opt) };
-        // SAFETY: the version lives as long as the engine.
-        let stub = match self.define_body(name, unsafe { &*version }, loaded, body, false, None) {
+        // SAFETY: a loaded proto's module outlives it; the version lives as long as the
+        // engine.
+        let (loaded, version) = unsafe { (&*proto.module, &*version) };
+        let key = self.cache.get().map(|_| version_key(loaded, proto, version));
+        let keyed = key.filter(|&k| self.version_keys.lock().unwrap_or_else(|p| p.into_inner()).insert(k));
+        let name = match keyed {
+            Some(key) => format!("lzo.{key}.{label}"),
+            None => format!("lzo.{n}.{label}"),
+        };
+        let symbols = crate::lower::version_symbols(&crate::body_symbol(&name), version, loaded);
+        let symbols: Vec<(&str, u64)> = symbols.iter().map(|(s, a)| (s.as_str(), *a)).collect();
+        if let Err(e) = self.session.define_host_data(&symbols) {
+            self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
+            return Err(());
+        }
+        let body = Body { optimized: true, why, code: keyed, ..Body::inline(optimize.opt) };
+        let stub = match self.define_body(&name, version, loaded, body, false, None) {
             Ok(stub) => stub,
             Err(e) => {
                 self.session.record_error(format!("optimizing {}: {e}", proto.mir.name));
@@ -1103,9 +1165,9 @@ impl Inner {
                 return generic();
             }
         };
-        let name = format!("lzo.{n}.{}.osr{header}", proto.mir.name);
+        let label = format!("{}.osr{header}", proto.mir.name);
         let why = format!("entered at block{header} (loop hot); passes {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
-        if self.install(proto, version, &name, optimize, slot, why).is_err() {
+        if self.install(proto, version, n, &label, optimize, slot, why).is_err() {
             return generic();
         }
         self.optimized_osr.lock().unwrap_or_else(|p| p.into_inner()).push((proto as *const Proto as usize, header));
@@ -1144,21 +1206,22 @@ fn build_body(
             // linked only if it is an object defining this body (else compiled afresh,
             // which replaces it).
             if object.defines(symbol) {
-                stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                let hits = if body.optimized { &stats.optimized_cache_hits } else { &stats.cache_hits };
+                hits.fetch_add(1, Ordering::Relaxed);
                 trace(", from the cache");
                 return Ok(object);
             }
         }
-        stats.cache_misses.fetch_add(1, Ordering::Relaxed);
+        let misses = if body.optimized { &stats.optimized_cache_misses } else { &stats.cache_misses };
+        misses.fetch_add(1, Ordering::Relaxed);
     }
     let ctx = crate::inkwell::context::Context::create();
-    let version = body.optimized.then_some(proto as *const Proto as u64);
     let lower_opts = LowerOptions {
         symbol: symbol.to_string(),
         hot_calls: body.hot_calls,
         osr: body.osr.clone(),
         osr_entry: body.osr_entry,
-        version,
+        version: body.optimized,
     };
     let m = match body.shape {
         Shape::Compact => lower_compact(&ctx, proto, &lower_opts),

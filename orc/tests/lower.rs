@@ -294,7 +294,7 @@ fn every_op_lowers_verifies_and_compiles() {
     // keeps inline, so `upval` goes through its helper; `lz_step` and `lz_hot` are
     // compact code's, `lz_enter_version` a version's).
     let proto = &module.protos[0];
-    let version = LowerOptions { symbol: "allops_version".into(), version: Some(proto as *const Proto as u64), ..Default::default() };
+    let version = LowerOptions { symbol: "allops_version".into(), version: true, ..Default::default() };
     let text = lower_and_compile(proto, module, "allops_main")
         + &lower_compact_and_compile(proto, "allops_main_compact")
         + &lower_and_compile_with(proto, module, version);

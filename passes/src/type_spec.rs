@@ -52,8 +52,9 @@
 //! covers it); such an exit does not count as a failed guess. This is what makes a
 //! main chunk, optimized in its first long loop, fast in its later loops.
 //!
-//! A call (`call`, `call.pack`, `tailcall`) whose callee has always been a closure of
-//! one function of the module (the profile's call target) gets a guard on it:
+//! A call (`call`, `call.pack`) with a fixed argument list whose callee has always been
+//! a closure of one function of the module (the profile's call target) gets a guard on
+//! it:
 //!
 //! ```text
 //! guard.fn v4, fn2, snap1        ; deoptimize unless v4 is a closure of fn2
@@ -62,7 +63,10 @@
 //!
 //! so that the call's target is known in the code after it (a hot global function that
 //! is replaced, or a method found through another metatable, deoptimizes). The call
-//! itself stays a call through the callee's dispatch slot.
+//! itself stays a call through the callee's dispatch slot. Tail calls and calls that
+//! spread a pack get no guard: neither is inlined nor made with a known frame, so a
+//! guard would only cost (and its snapshot would keep a spread pack alive, which
+//! otherwise stays where the call before left its values).
 //!
 //! A runtime call the frontend declared as a table access (`TableAccess`: a raw read or
 //! write where the raw value is present, or a write into the array part of a table with
@@ -376,7 +380,7 @@ impl Pass for TypeSpec {
                         }
                     }
                 }
-                if let InstData::Call { callee, site: Some(site), .. } = &node.data {
+                if let InstData::Call { op: Opcode::Call | Opcode::CallPack, callee, spread: false, site: Some(site), .. } = &node.data {
                     // A call that always called closures of one function of the module.
                     let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
                     if let Some(n) = seen.and_then(|s| s.callee) {

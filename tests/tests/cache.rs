@@ -410,3 +410,49 @@ fn leaves_built_ahead_are_taken_by_their_first_calls() {
     // The 20 leaves (15 never called), `twice` and the main chunk, each once.
     assert_eq!(stats.functions_compiled.load(Relaxed), 22);
 }
+
+/// A program whose hot functions get optimized code under `optimize-now`: `hyp` calls
+/// `sq` (a guarded call target) and `math.sqrt` (a guarded native); `sq`'s body is
+/// `sq_body`.
+fn hot_program(sq_body: &str) -> String {
+    format!(
+        "local function sq(x) return {sq_body} end\n\
+         local function hyp(a, b) return math.sqrt(sq(a) + sq(b)) end\n\
+         local function other(x) return x % 7 + 1 end\n\
+         local s = 0\n\
+         for i = 1, 3000 do s = s + hyp(i, i + 1) + other(i) end\n\
+         print(string.format(\"%.3f\", s))\n"
+    )
+}
+
+#[test]
+fn optimized_code_comes_from_the_cache_when_a_run_makes_the_same_versions() {
+    let dir = fresh_dir("optimized");
+    let cache = dir.join("cache");
+    let file = dir.join("hot.lua");
+    std::fs::write(&file, hot_program("x * x")).unwrap();
+    let policy = ["--policy", "optimize-now"];
+    let (out, first) = run_cached(&cache, &file, &policy);
+    let expected = stdout(&out);
+    assert_eq!(expected, "6380203.076\n", "{}", stderr(&out));
+    let optimized = stat(&first, "optimized");
+    assert!(optimized >= 3, "{first}");
+    assert_eq!(stat(&first, "optimized_cache_misses"), optimized, "{first}");
+    assert_eq!(stat(&first, "optimized_cache_hits"), 0, "{first}");
+
+    // The same program, profiled alike: every version's code is linked from the cache.
+    let (out, second) = run_cached(&cache, &file, &policy);
+    assert_eq!(stdout(&out), expected, "{}", stderr(&out));
+    assert_eq!(stat(&second, "optimized_cache_hits"), optimized, "{second}");
+    assert_eq!((stat(&second, "optimized_cache_misses"), stat(&second, "optimized")), (0, 0), "{second}");
+    assert_eq!(llvm_ms(&second), 0.0, "no LLVM work at all: {second}");
+
+    // `sq` changed: the versions that inline or expect it are compiled again (their
+    // keys hold its code), `other`'s comes from the cache.
+    std::fs::write(&file, hot_program("x * x + 0")).unwrap();
+    let (out, edited) = run_cached(&cache, &file, &policy);
+    assert_eq!(stdout(&out), expected, "{}", stderr(&out));
+    let (hits, misses) = (stat(&edited, "optimized_cache_hits"), stat(&edited, "optimized_cache_misses"));
+    assert!(hits >= 1 && misses >= 2 && misses < optimized, "{edited}");
+    assert_eq!(stat(&edited, "optimized"), misses, "{edited}");
+}

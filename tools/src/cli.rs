@@ -303,6 +303,9 @@ pub struct RunStats {
     /// Code found in the persistent cache, and looked up there in vain.
     pub cache_hits: u64,
     pub cache_misses: u64,
+    /// Optimized code found in the persistent cache, and looked up there in vain.
+    pub optimized_cache_hits: u64,
+    pub optimized_cache_misses: u64,
     /// Leaf functions built ahead, and first calls that found their code built or being
     /// built.
     pub precompiled: u64,
@@ -448,6 +451,8 @@ impl RunStats {
             functions_compiled: self.functions_compiled - before.functions_compiled,
             cache_hits: self.cache_hits - before.cache_hits,
             cache_misses: self.cache_misses - before.cache_misses,
+            optimized_cache_hits: self.optimized_cache_hits - before.optimized_cache_hits,
+            optimized_cache_misses: self.optimized_cache_misses - before.optimized_cache_misses,
             precompiled: self.precompiled - before.precompiled,
             first_calls_ready: self.first_calls_ready - before.first_calls_ready,
             first_calls_waited: self.first_calls_waited - before.first_calls_waited,
@@ -476,8 +481,9 @@ impl RunStats {
             self.functions_defined, self.functions_compiled, self.functions_shared
         ));
         out.push_str(&format!(
-            "  cache      {} hits, {} misses; leaves built ahead {} (first calls: {} ready, {} waited)\n",
-            self.cache_hits, self.cache_misses, self.precompiled, self.first_calls_ready, self.first_calls_waited
+            "  cache      {} hits, {} misses; optimized code {} hits, {} misses; leaves built ahead {} (first calls: {} ready, {} waited)\n",
+            self.cache_hits, self.cache_misses, self.optimized_cache_hits, self.optimized_cache_misses,
+            self.precompiled, self.first_calls_ready, self.first_calls_waited
         ));
         out.push_str(&format!(
             "  compiles   {} compact, {} inline, {} on-stack entries, {} optimized; {} deoptimizations\n",
@@ -530,7 +536,7 @@ impl RunStats {
         format!(
             concat!(
                 "{{\"tier\":\"{}\",\"functions_defined\":{},\"functions_shared\":{},\"functions_compiled\":{},\"cache_hits\":{},\"cache_misses\":{},",
-                "\"precompiled\":{},\"first_calls_ready\":{},\"first_calls_waited\":{},",
+                "\"optimized_cache_hits\":{},\"optimized_cache_misses\":{},\"precompiled\":{},\"first_calls_ready\":{},\"first_calls_waited\":{},",
                 "\"compiles\":{{\"compact\":{},\"inline\":{},\"osr\":{},\"optimized\":{}}},\"deopts\":{},\"phase_ms\":{{\"parse\":{},\"lower_mir\":{},",
                 "\"passes\":{},\"llvm_ir\":{},\"llvm_opt\":{},\"codegen\":{},\"link\":{},\"run\":{}}}}}"
             ),
@@ -540,6 +546,8 @@ impl RunStats {
             self.functions_compiled,
             self.cache_hits,
             self.cache_misses,
+            self.optimized_cache_hits,
+            self.optimized_cache_misses,
             self.precompiled,
             self.first_calls_ready,
             self.first_calls_waited,

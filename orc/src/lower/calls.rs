@@ -41,6 +41,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             args.len()
         };
         let at = self.stage_ptr()?;
+        if let (true, 0, Some(&Some(n))) = (spread, fixed, args.first().and_then(|a| self.passed_on.get(&a.0))) {
+            // The values the call before returned, at `at` already.
+            return Ok((at, n));
+        }
         let buf = if fixed <= MAX_STAGED {
             at
         } else {
@@ -168,6 +172,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         };
         if op == Opcode::CallPack {
             let result = self.result(results, 0)?;
+            if let Some(count) = self.passed_on.get_mut(&result.0) {
+                // The next call's arguments: they are in place (see `stage_args`).
+                *count = Some(nret);
+                return self.define(result, self.tag_const(Tag::Nil), self.t.i64.const_zero());
+            }
             let out = self.value_ptr(result)?;
             self.call_checked(
                 Helper::NewPack,
@@ -213,14 +222,14 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         args: &[Value],
         spread: bool,
     ) -> Result<(), LowerError> {
-        let n = if spread || args.len() > MAX_STAGED {
+        let (n, ctag, cpayload) = if spread || args.len() > MAX_STAGED {
             // Staged past the frame, then moved down (staging uses `tmp_val` for big
             // calls: the callee goes there after).
             let (at, n) = self.stage_args(args, spread)?;
             let (ctag, cpayload) = self.get(callee)?;
             self.store_raw(self.tmp_val, ctag, cpayload)?;
             self.copy_down(at, self.base, n)?;
-            n
+            (n, ctag, cpayload)
         } else {
             // Parallel move: read the callee and every argument, then write them.
             let (ctag, cpayload) = self.get(callee)?;
@@ -232,8 +241,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             for (i, (tag, payload)) in vals.into_iter().enumerate() {
                 self.store_raw(self.slot_ptr(i as u32)?, tag, payload)?;
             }
-            self.i32c(args.len() as i64)
+            (self.i32c(args.len() as i64), ctag, cpayload)
         };
+        self.tail_call_direct(ctag, cpayload, n)?;
         let pc = self.pc()?;
         self.call_helper(
             Helper::TailCall,
@@ -248,6 +258,88 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             &self.t.i64.const_int(abi::STATUS_TAIL_CALL as u64, true),
         ))?;
         Ok(())
+    }
+
+    /// The direct way of a tail call, tried first: when the callee (`tag`, `payload`) is a
+    /// closure of a function with a fixed parameter list that `n` (`i32`) arguments
+    /// cover and whose code is in its dispatch slot, and its frame fits the stack with
+    /// no collection due, the frame becomes the callee's here (as `exec::replace_frame`
+    /// makes it) and the body jumps to the callee's code (`musttail`: the native stack
+    /// does not grow, however long the chain of tail calls). Else falls through to the
+    /// host's way, at the block it leaves current.
+    fn tail_call_direct(&mut self, tag: IntValue<'ctx>, payload: IntValue<'ctx>, n: IntValue<'ctx>) -> Result<(), LowerError> {
+        let i64t = self.t.i64;
+        let c = |v: u64| i64t.const_int(v, false);
+        let (check, fast, slow) = (self.new_block("tail.check"), self.new_block("tail.direct"), self.new_block("tail.host"));
+        let is_fn = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Func), "")?;
+        self.b.build_conditional_branch(is_fn, check, slow)?;
+        self.b.position_at_end(check);
+        let closure = self.b.build_int_to_ptr(payload, self.t.ptr, "closure")?;
+        let proto = self.load_word(self.offset_ptr(closure, abi::CLOSURE_PROTO_OFFSET)?)?;
+        let proto_ptr = self.b.build_int_to_ptr(proto, self.t.ptr, "")?;
+        let field32 = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> {
+            let v = this.b.build_load(this.t.i32, this.offset_ptr(proto_ptr, offset)?, "")?.into_int_value();
+            Ok(this.b.build_int_z_extend(v, i64t, "")?)
+        };
+        let vm_word = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> { this.load_word(this.offset_ptr(this.vm, offset)?) };
+        let nargs = self.b.build_int_z_extend(n, i64t, "")?;
+        let vararg = self.b.build_load(self.t.i8, self.offset_ptr(proto_ptr, abi::PROTO_VARARG_OFFSET)?, "")?.into_int_value();
+        let nslots = field32(self, abi::PROTO_NSLOTS_OFFSET)?;
+        let entry = self.load_word(self.offset_ptr(proto_ptr, abi::PROTO_ENTRY_OFFSET)?)?;
+        let len = vm_word(self, abi::VM_FRAMES_LEN_OFFSET)?;
+        let frames = self.b.build_load(self.t.ptr, self.offset_ptr(self.vm, abi::VM_FRAMES_PTR_OFFSET)?, "frames")?.into_pointer_value();
+        let frame = self.index_frame(frames, self.b.build_int_sub(len, c(1), "")?)?;
+        let base_slot = self.load_word(self.offset_ptr(frame, abi::FRAME_BASE_OFFSET)?)?;
+        let wide = self.b.build_int_compare(IntPredicate::UGT, nargs, nslots, "")?;
+        let need = self.b.build_select(wide, nargs, nslots, "")?.into_int_value();
+        let end = self.b.build_int_add(self.b.build_int_add(base_slot, need, "")?, c(16 + abi::VM_STACK_MARGIN), "")?;
+        let conds = [
+            self.b.build_int_compare(IntPredicate::EQ, vararg, self.t.i8.const_zero(), "")?,
+            self.b.build_int_compare(IntPredicate::ULE, field32(self, abi::PROTO_NPARAMS_OFFSET)?, nargs, "")?,
+            self.b.build_int_compare(IntPredicate::NE, entry, c(0), "")?,
+            self.b.build_int_compare(IntPredicate::ULE, end, vm_word(self, abi::VM_STACK_SLOTS_OFFSET)?, "")?,
+            self.b.build_int_compare(IntPredicate::ULT, vm_word(self, abi::VM_GC_BYTES_OFFSET)?, vm_word(self, abi::VM_GC_THRESHOLD_OFFSET)?, "")?,
+        ];
+        let mut ok = conds[0];
+        for &cond in &conds[1..] {
+            ok = self.b.build_and(ok, cond, "")?;
+        }
+        self.b.build_conditional_branch(ok, fast, slow)?;
+        self.b.position_at_end(fast);
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_PROTO_OFFSET)?, proto)?;
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_CLOSURE_OFFSET)?, payload)?;
+        self.b.build_store(self.offset_ptr(frame, abi::FRAME_PC_OFFSET)?, self.i32c(0))?;
+        self.b.build_store(self.offset_ptr(self.vm, abi::VM_TOP_OFFSET)?, self.b.build_int_add(base_slot, nslots, "")?)?;
+        let status = self.enter_body(proto_ptr, entry, closure, self.base, true)?;
+        self.b.build_return(Some(&status))?;
+        self.b.position_at_end(slow);
+        Ok(())
+    }
+
+    /// Counts a call of the function at `proto_ptr` and calls its code `entry` (an
+    /// `i64`) with `closure` and the frame `base` made for it (`tail`: as a `musttail`
+    /// call, which the caller returns at once); returns the body's status.
+    fn enter_body(
+        &self,
+        proto_ptr: PointerValue<'ctx>,
+        entry: IntValue<'ctx>,
+        closure: PointerValue<'ctx>,
+        base: PointerValue<'ctx>,
+        tail: bool,
+    ) -> Result<IntValue<'ctx>, LowerError> {
+        let calls_ptr = self.offset_ptr(proto_ptr, abi::PROTO_CALLS_OFFSET)?;
+        let calls = self.b.build_load(self.t.i32, calls_ptr, "")?.into_int_value();
+        self.b.build_store(calls_ptr, self.b.build_int_add(calls, self.i32c(1), "")?)?;
+        let body_type = self.t.i64.fn_type(&[self.t.ptr.into(), self.t.ptr.into(), self.t.ptr.into()], false);
+        let body = self.b.build_int_to_ptr(entry, self.t.ptr, "body")?;
+        let status = self.b.build_indirect_call(body_type, body, &[self.vm.into(), closure.into(), base.into()], "status")?;
+        if tail {
+            status.set_tail_call_kind(inkwell::llvm_sys::LLVMTailCallKind::LLVMTailCallKindMustTail);
+        }
+        match status.try_as_basic_value() {
+            inkwell::values::ValueKind::Basic(v) if v.is_int_value() => Ok(v.into_int_value()),
+            _ => Err(LowerError::Malformed("a body returns no status".into())),
+        }
     }
 
     /// The address of element `index` (an `i64` the caller checked against the count) of
@@ -575,7 +667,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         };
         // What the callee's frame takes: known, or read from its function.
         let (nslots, fits_callee) = match target {
-            Some(t) => (c(t.nslots as u64), self.b.build_int_compare(IntPredicate::EQ, proto, c(t as *const lazyjit_ir::interp::Proto as u64), "")?),
+            Some(t) => {
+                let want = self.data_address(&super::function_symbol(&self.symbol, k.unwrap_or_default()))?;
+                (c(t.nslots as u64), self.b.build_int_compare(IntPredicate::EQ, proto, want, "")?)
+            }
             None => {
                 let vararg = self.b.build_load(self.t.i8, self.offset_ptr(proto_ptr, abi::PROTO_VARARG_OFFSET)?, "")?.into_int_value();
                 let fixed = self.b.build_int_compare(IntPredicate::EQ, vararg, self.t.i8.const_zero(), "")?;
@@ -620,16 +715,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         }
         let saved_top = vm_word(self, abi::VM_TOP_OFFSET)?;
         self.b.build_store(self.offset_ptr(self.vm, abi::VM_TOP_OFFSET)?, self.b.build_int_add(at_slot, nslots, "")?)?;
-        let calls_ptr = self.offset_ptr(proto_ptr, abi::PROTO_CALLS_OFFSET)?;
-        let calls = self.b.build_load(self.t.i32, calls_ptr, "")?.into_int_value();
-        self.b.build_store(calls_ptr, self.b.build_int_add(calls, self.i32c(1), "")?)?;
-        let body_type = i64t.fn_type(&[self.t.ptr.into(), self.t.ptr.into(), self.t.ptr.into()], false);
-        let body = self.b.build_int_to_ptr(entry, self.t.ptr, "body")?;
-        let status = self.b.build_indirect_call(body_type, body, &[self.vm.into(), closure.into(), at.into()], "status")?;
-        let status = match status.try_as_basic_value() {
-            inkwell::values::ValueKind::Basic(v) if v.is_int_value() => v.into_int_value(),
-            _ => return Err(LowerError::Malformed("a body returns no status".into())),
-        };
+        let status = self.enter_body(proto_ptr, entry, closure, at, false)?;
         let done = self.b.build_int_compare(IntPredicate::SGE, status, c(0), "")?;
         self.b.build_conditional_branch(done, returned, other)?;
         // A normal return: pop the frame.

@@ -164,10 +164,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let ok = match op {
             Opcode::GuardTag => tag_is(self, imm)?,
             Opcode::GuardFn => {
-                // A closure, whose proto is the function's (known by address here).
-                let proto = usize::try_from(imm)
+                // A closure, whose proto is the function's (at a data symbol the linker
+                // defines, see `version_symbols`).
+                let index = usize::try_from(imm)
                     .ok()
-                    .and_then(|n| self.loaded.protos.get(n))
+                    .filter(|&n| n < self.loaded.protos.len())
                     .ok_or_else(|| LowerError::Malformed(format!("guard.fn names fn{imm}, which does not exist")))?;
                 let closure = self.new_block("guard.closure");
                 self.b.build_conditional_branch(tag_is(self, lazyjit_ir::rt::Tag::Func as i64)?, closure, fail)?;
@@ -177,20 +178,21 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 let object = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
                 let field = self.offset_ptr(object, abi::CLOSURE_PROTO_OFFSET)?;
                 let seen = self.b.build_load(self.t.i64, field, "")?.into_int_value();
-                let want = self.t.i64.const_int(proto as *const lazyjit_ir::interp::Proto as u64, false);
+                let want = self.data_address(&super::function_symbol(&self.symbol, index))?;
                 self.b.build_int_compare(IntPredicate::EQ, seen, want, "")?
             }
             Opcode::GuardNative => {
-                // A native function value, the declared one (known by address here).
-                let native = usize::try_from(imm)
+                // A native function value, the declared one (at a data symbol the linker
+                // defines).
+                let index = usize::try_from(imm)
                     .ok()
-                    .and_then(|n| self.loaded.natives.get(n))
+                    .filter(|&n| n < self.loaded.natives.len())
                     .ok_or_else(|| LowerError::Malformed(format!("guard.native names native op {imm}, which does not exist")))?;
                 let same = self.new_block("guard.native");
                 self.b.build_conditional_branch(tag_is(self, lazyjit_ir::rt::Tag::Native as i64)?, same, fail)?;
                 phi.add_incoming(&[(&pc, here(self)?)]);
                 self.b.position_at_end(same);
-                let want = self.t.i64.const_int(native.native as *const lazyjit_ir::interp::Native as u64, false);
+                let want = self.data_address(&super::native_symbol(&self.symbol, index))?;
                 self.b.build_int_compare(IntPredicate::EQ, self.get_payload(arg)?, want, "")?
             }
             _ => self.load_bool(arg)?,

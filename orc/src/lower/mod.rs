@@ -36,7 +36,7 @@ use inkwell::builder::{Builder, BuilderError};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::types::{FloatType, IntType, PointerType};
-use inkwell::values::{FunctionValue, PointerValue};
+use inkwell::values::{FunctionValue, IntValue, PointerValue};
 use inkwell::AddressSpace;
 
 use lazyjit_ir::interp::{LoadedModule, Proto};
@@ -45,6 +45,113 @@ use lazyjit_ir::{Function, Inst, InstData, Opcode, Value};
 use crate::abi;
 
 pub use compact::lower_compact;
+
+/// The name of the data symbol at the version's [`Proto`] in the code of a version
+/// defining `symbol` (see [`LowerOptions::version`]).
+pub fn version_symbol(symbol: &str) -> String {
+    format!("{symbol}.version")
+}
+
+/// The name of the data symbol at module function `index`'s [`Proto`] (what a
+/// `guard.fn` expects) in the code defining `symbol`.
+pub fn function_symbol(symbol: &str, index: usize) -> String {
+    format!("{symbol}.fn{index}")
+}
+
+/// The name of the data symbol at the [`lazyjit_ir::interp::Native`] of native op
+/// `index` (what a `guard.native` expects) in the code defining `symbol`.
+pub fn native_symbol(symbol: &str, index: usize) -> String {
+    format!("{symbol}.native{index}")
+}
+
+/// The data symbols the code of `version` (a version of a function of `loaded`, lowered
+/// with [`LowerOptions::version`]) defining `symbol` refers to, with the addresses they
+/// stand for: the version, and the functions and natives its guards expect.
+pub fn version_symbols(symbol: &str, version: &Proto, loaded: &LoadedModule) -> Vec<(String, u64)> {
+    let mut symbols = vec![(version_symbol(symbol), version as *const Proto as u64)];
+    let (functions, natives) = guarded_targets(&version.mir);
+    for k in functions {
+        if let Some(p) = loaded.protos.get(k) {
+            symbols.push((function_symbol(symbol, k), p as *const Proto as u64));
+        }
+    }
+    for k in natives {
+        if let Some(n) = loaded.natives.get(k) {
+            symbols.push((native_symbol(symbol, k), n.native as *const lazyjit_ir::interp::Native as u64));
+        }
+    }
+    symbols
+}
+
+/// The results of `call.pack`s whose one use is as the whole argument list of the call
+/// right after (`f(g(x))`, `return g(x)`, `print(g(x))`): the values stay where the
+/// callee returned them, at the end of the frame, which is where that call's arguments
+/// go, instead of being gathered into a heap pack and spread again.
+fn passed_on_packs(f: &Function) -> Vec<u32> {
+    use lazyjit_ir::function::SnapSource;
+    let mut uses = vec![0u32; f.values.len()];
+    for node in &f.insts {
+        node.data.for_each_operand(|v| uses[v.index()] += 1);
+    }
+    for snap in &f.snapshots {
+        for (_, source) in &snap.entries {
+            if let SnapSource::Value(v) = source {
+                uses[v.index()] += 1;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for block in &f.blocks {
+        for pair in block.insts.windows(2) {
+            let (first, next) = (&f.insts[pair[0].index()], &f.insts[pair[1].index()]);
+            let (InstData::Call { op: Opcode::CallPack, .. }, [pack]) = (&first.data, &first.results[..]) else { continue };
+            let InstData::Call { op: Opcode::Call | Opcode::CallPack | Opcode::TailCall, callee, args, spread: true, .. } = &next.data else {
+                continue;
+            };
+            if args[..] == [*pack] && callee != pack && uses[pack.index()] == 1 {
+                out.push(pack.0);
+            }
+        }
+    }
+    out
+}
+
+/// A pointer to the external data symbol `name`, declared in `module` once.
+fn external_data<'ctx>(module: &Module<'ctx>, ty: IntType<'ctx>, name: &str) -> PointerValue<'ctx> {
+    module
+        .get_global(name)
+        .unwrap_or_else(|| {
+            let g = module.add_global(ty, None, name);
+            g.set_linkage(Linkage::External);
+            g
+        })
+        .as_pointer_value()
+}
+
+impl<'ctx> Lowerer<'_, 'ctx> {
+    /// The address of the data symbol `name` (see [`version_symbols`]) as an `i64`.
+    pub(crate) fn data_address(&self, name: &str) -> Result<IntValue<'ctx>, LowerError> {
+        let p = external_data(&self.module, self.t.i8, name);
+        Ok(self.b.build_ptr_to_int(p, self.t.i64, "")?)
+    }
+}
+
+/// The module functions (`guard.fn`) and native ops (`guard.native`) the guards of `f`
+/// expect, each once, in increasing order.
+pub fn guarded_targets(f: &Function) -> (Vec<usize>, Vec<usize>) {
+    let (mut functions, mut natives) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    for node in &f.insts {
+        if let InstData::Guard { op, imm, .. } = node.data {
+            let Ok(k) = usize::try_from(imm) else { continue };
+            match op {
+                Opcode::GuardFn => functions.insert(k),
+                Opcode::GuardNative => natives.insert(k),
+                _ => false,
+            };
+        }
+    }
+    (functions.into_iter().collect(), natives.into_iter().collect())
+}
 
 /// How [`lower_proto`] and [`lower_compact`] name and shape their output.
 #[derive(Clone, Debug, Default)]
@@ -62,13 +169,15 @@ pub struct LowerOptions {
     /// every value live there in their slots. Only the blocks reachable from it are
     /// lowered; the body runs the rest of the call and returns as the function does.
     pub osr_entry: Option<u32>,
-    /// Inline shape only: the proto is a *version* of a function (its optimized code)
-    /// at this address, which the body runs as: the prologue makes the frame (pushed for
-    /// the function) one of the version (`lz_enter_version`), and the version's own
-    /// counters, constants and inline caches are used. Failing guards deoptimize to the
-    /// function. Code made so refers to the version by address: it is only valid in this
-    /// process.
-    pub version: Option<u64>,
+    /// Inline shape only: the proto is a *version* of a function (its optimized code),
+    /// which the body runs as: the prologue makes the frame (pushed for the function)
+    /// one of the version (`lz_enter_version`), and the version's own counters,
+    /// constants and inline caches are used. Failing guards deoptimize to the function.
+    /// The code refers to the version, and to the functions and natives its guards
+    /// expect, through the data symbols [`version_symbols`] names: whoever links it
+    /// defines them (at those objects' addresses), so the object itself holds no
+    /// address of the process and can be kept in the persistent cache.
+    pub version: bool,
 }
 
 /// Where compact code leaves for inline or optimized code in the middle of a call.
@@ -281,8 +390,13 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Per value a `guard.fn` checks, the module function it checked for (calls of it
     /// push the frame themselves, see `Lowerer::lower_call`).
     pub(crate) known_callees: std::collections::HashMap<u32, usize>,
+    /// The `call.pack` results ([`passed_on_packs`]) left where their callee returned
+    /// them, with their count once lowered.
+    pub(crate) passed_on: std::collections::HashMap<u32, Option<IntValue<'ctx>>>,
     /// The code is a version's (optimized code): every plain call tries the direct way.
     pub(crate) optimized: bool,
+    /// The symbol the module defines (names the data symbols of [`version_symbols`]).
+    pub(crate) symbol: String,
 }
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
@@ -292,7 +406,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         proto: &'a Proto,
         loaded: &'a LoadedModule,
         symbol: &str,
-        version: Option<u64>,
+        version: bool,
     ) -> Result<Self, LowerError> {
         let t = Types {
             i8: ctx.i8_type(),
@@ -328,15 +442,15 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         let count_a = b.build_alloca(t.i32, "count_a")?;
         let count_b = b.build_alloca(t.i32, "count_b")?;
         let proto_ptr = match version {
-            None => {
+            false => {
                 // SAFETY: only builds IR; the offset stays within the closure object.
                 let proto_field = unsafe {
                     b.build_in_bounds_gep(t.i8, closure, &[t.i64.const_int(abi::CLOSURE_PROTO_OFFSET, false)], "")?
                 };
                 b.build_load(t.ptr, proto_field, "proto")?.into_pointer_value()
             }
-            Some(addr) => {
-                let p = b.build_int_to_ptr(t.i64.const_int(addr, false), t.ptr, "version")?;
+            true => {
+                let p = external_data(&module, t.i8, &version_symbol(symbol));
                 let enter = module.add_function(
                     abi::ENTER_VERSION,
                     t.i64.fn_type(&[t.ptr.into(), t.ptr.into()], false),
@@ -405,7 +519,9 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             proto_ptr,
             ssa: values::Ssa::new(proto.mir.values.len(), framed::framed_values(proto)),
             cur: Inst(0),
-            optimized: version.is_some(),
+            optimized: version,
+            symbol: symbol.to_string(),
+            passed_on: passed_on_packs(&proto.mir).into_iter().map(|v| (v, None)).collect(),
             known_callees: proto
                 .mir
                 .blocks

@@ -89,6 +89,8 @@ fn fill_stats(engine: &Engine, stats: &mut cli::RunStats) {
     stats.functions_compiled = s.functions_compiled.load(Ordering::Relaxed);
     stats.cache_hits = s.cache_hits.load(Ordering::Relaxed);
     stats.cache_misses = s.cache_misses.load(Ordering::Relaxed);
+    stats.optimized_cache_hits = s.optimized_cache_hits.load(Ordering::Relaxed);
+    stats.optimized_cache_misses = s.optimized_cache_misses.load(Ordering::Relaxed);
     stats.precompiled = s.precompiled.load(Ordering::Relaxed);
     stats.first_calls_ready = s.first_calls_ready.load(Ordering::Relaxed);
     stats.first_calls_waited = s.first_calls_waited.load(Ordering::Relaxed);

@@ -233,7 +233,7 @@ fn lower_and_compile(loaded: &LoadedModule, proto: &Proto, f: lazyjit_ir::Functi
     let version = Box::new(loaded.decode_version(f, proto.index));
     let ctx = lazyjit_orc::inkwell::context::Context::create();
     let symbol = format!("fn{}.{}", proto.index, report.name);
-    let opts = LowerOptions { symbol, version: Some(&*version as *const Proto as u64), ..Default::default() };
+    let opts = LowerOptions { symbol, version: true, ..Default::default() };
     let m = lower_proto(&ctx, &version, loaded, &opts).map_err(|e| format!("lowering: {e}"))?;
     report.llvm = Some(m.print_to_string().to_string());
     let codegen = CodegenOptions { opt, cpu: CpuTarget::Generic, regalloc: RegAlloc::Greedy };
