@@ -266,6 +266,18 @@ pub const TABLE_WATCHED_OFFSET: u64 = lazyjit_ir::rt::object::Table::WATCHED_OFF
 pub const PROTO_LOOKUPS_OFFSET: u64 = lazyjit_ir::interp::Proto::LOOKUPS_OFFSET as u64;
 /// Size of a lookup cache.
 pub const LOOKUP_SIZE: u64 = lazyjit_ir::rt::object::LookupCache::SIZE as u64;
+/// Offset of a table's hash-part key summary (`u64`, see `Table::KEYS_OFFSET`).
+pub const TABLE_KEYS_OFFSET: u64 = lazyjit_ir::rt::object::Table::KEYS_OFFSET as u64;
+/// Offset of a string's hash (`u64`).
+pub const STR_HASH_OFFSET: u64 = lazyjit_ir::rt::object::LStr::HASH_OFFSET as u64;
+/// Offset of a lookup cache's epoch (`u64`).
+pub const LOOKUP_EPOCH_OFFSET: u64 = lazyjit_ir::rt::object::LookupCache::EPOCH_OFFSET as u64;
+/// Offset of a lookup cache's first way (metatable, result tag, result payload).
+pub const LOOKUP_WAYS_OFFSET: u64 = lazyjit_ir::rt::object::LookupCache::WAYS_OFFSET as u64;
+/// Size of a lookup cache's way.
+pub const LOOKUP_WAY_SIZE: u64 = lazyjit_ir::rt::object::LookupCache::WAY_SIZE as u64;
+/// The data symbol at the process's lookup-cache epoch (`LOOKUP_EPOCH`, a `u64`).
+pub const LOOKUP_EPOCH_SYMBOL: &str = "lz_lookup_epoch";
 /// Size of a hash-part entry.
 pub const TABLE_HASH_ENTRY_SIZE: u64 = lazyjit_ir::rt::object::Table::HASH_ENTRY_SIZE as u64;
 

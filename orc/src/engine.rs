@@ -522,6 +522,8 @@ impl Engine {
         };
         let session = Session::with_options(options)?;
         session.define_host_symbols(&glue::helper_symbols())?;
+        let epoch = &lazyjit_ir::rt::object::LOOKUP_EPOCH as *const std::sync::atomic::AtomicU64 as u64;
+        session.define_host_data(&[(crate::abi::LOOKUP_EPOCH_SYMBOL, epoch)])?;
         let inner = Inner {
             session,
             opt,

@@ -99,3 +99,20 @@ for i = 1, 300 do
   if i % 25 == 0 then collectgarbage() end
 end
 print(total)
+
+-- An object that gets (and loses) a field of the method's name shadows the cached
+-- answer at once: its key summary no longer proves the key absent.
+do
+  local C = {} C.__index = C
+  function C:m() return 1 end
+  local objs = {}
+  for i = 1, 50 do objs[i] = setmetatable({id = i}, C) end
+  local s = 0
+  for round = 1, 400 do
+    for i = 1, #objs do s = s + objs[i]:m() end
+    if round == 200 then objs[7].m = function() return 100 end end
+    if round == 300 then objs[7].m = nil end
+    if round == 350 then C.m = function() return 3 end end
+  end
+  print("shadowed", s)
+end

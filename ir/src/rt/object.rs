@@ -14,6 +14,9 @@ pub struct LStr {
 }
 
 impl LStr {
+    /// Byte offset of the hash (`u64`).
+    pub const HASH_OFFSET: usize = std::mem::offset_of!(LStr, hash);
+
     /// A new string object (not yet owned by a heap).
     pub fn new(bytes: &[u8]) -> Box<LStr> {
         LStr::from_boxed(bytes.into())
@@ -203,6 +206,14 @@ struct LookupWay {
 impl LookupCache {
     /// Size of a cache (compiled code finds a site's cache by its number).
     pub const SIZE: usize = std::mem::size_of::<LookupCache>();
+    /// Byte offset of the epoch the cache was filled in (`u64`).
+    pub const EPOCH_OFFSET: usize = std::mem::offset_of!(LookupCache, epoch);
+    /// Byte offset of the first way: [`LOOKUP_WAYS`] of [`LookupCache::WAY_SIZE`] bytes,
+    /// each a metatable address (`u64`, 0: unused), then the result's tag (`u64`) and
+    /// payload (`u64`).
+    pub const WAYS_OFFSET: usize = std::mem::offset_of!(LookupCache, ways);
+    /// Size of a way.
+    pub const WAY_SIZE: usize = std::mem::size_of::<LookupWay>();
 
     /// Remembers `value` as the result for tables with metatable `meta`, found in
     /// `epoch` (read before the lookup that found it).
@@ -259,6 +270,10 @@ impl Table {
 
     /// Byte offset of the watched flag (a `bool` byte, see [`Table::watch`]).
     pub const WATCHED_OFFSET: usize = std::mem::offset_of!(Table, watched);
+    /// Byte offset of the hash part's key summary (`u64`): bit `hash >> 58` is set for
+    /// the hash of every key it holds (see [`key_bit`]), so a clear bit proves a key
+    /// absent without a probe. (Bits of removed keys stay until the part is rebuilt.)
+    pub const KEYS_OFFSET: usize = std::mem::offset_of!(Table, hash) + std::mem::offset_of!(HashPart, keys);
 
     /// A new table with room for `narr` array items and `nhash` other keys.
     pub fn new(narr: usize, nhash: usize) -> Box<Table> {
@@ -612,11 +627,19 @@ struct HashPart {
     /// code's inline caches.
     entries_ptr: *mut Entry,
     entries_len: u64,
+    /// The key summary ([`Table::KEYS_OFFSET`]).
+    keys: u64,
+}
+
+/// The bit of a key's hash in a hash part's key summary ([`Table::KEYS_OFFSET`]).
+#[inline]
+pub fn key_bit(hash: u64) -> u64 {
+    1 << (hash >> 58)
 }
 
 impl HashPart {
     fn with_capacity(n: usize) -> HashPart {
-        let mut h = HashPart { entries: Vec::new(), index: Vec::new(), entries_ptr: std::ptr::null_mut(), entries_len: 0 };
+        let mut h = HashPart { entries: Vec::new(), index: Vec::new(), entries_ptr: std::ptr::null_mut(), entries_len: 0, keys: 0 };
         if n > 0 {
             h.entries.reserve(n);
             h.index = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(4)];
@@ -676,6 +699,7 @@ impl HashPart {
         if (self.entries.len() + 1) * 4 > self.index.len() * 3 {
             self.rehash();
         }
+        self.keys |= key_bit(key_hash(key));
         self.entries.push(Entry { key, value });
         self.sync();
         self.insert_index(self.entries.len() - 1);
@@ -695,6 +719,7 @@ impl HashPart {
     fn rehash(&mut self) {
         self.entries.retain(|e| !e.value.is_nil());
         self.sync();
+        self.keys = self.entries.iter().fold(0, |keys, e| keys | key_bit(key_hash(e.key)));
         let want = ((self.entries.len() + 1) * 2).max(4);
         let size = (want * 4 / 3 + 1).next_power_of_two();
         self.index.clear();
@@ -708,6 +733,39 @@ impl HashPart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The key summary compiled code reads at `Table::KEYS_OFFSET`.
+    fn summary(t: &Table) -> u64 {
+        // SAFETY: the offset of a `u64` field of a live table.
+        unsafe { *((t as *const Table as *const u8).add(Table::KEYS_OFFSET) as *const u64) }
+    }
+
+    #[test]
+    fn the_key_summary_holds_every_key_and_forgets_removed_ones_on_rebuild() {
+        let strings: Vec<Box<LStr>> = (0..40).map(|i| LStr::new(format!("key{i}").as_bytes())).collect();
+        let key = |i: usize| Val::from_raw(Tag::Str, &*strings[i] as *const LStr as u64);
+        let mut t = Table::new(0, 0);
+        for i in 0..8 {
+            t.set(key(i), Val::int(i as i64)).unwrap();
+        }
+        for i in 0..8 {
+            assert_ne!(summary(&t) & key_bit(strings[i].hash), 0, "key{i}");
+        }
+        // A key the summary leaves out is absent: compiled code answers without a probe.
+        let absent = (8..40).filter(|&i| summary(&t) & key_bit(strings[i].hash) == 0).count();
+        assert!(absent > 0);
+        // Removed keys keep their bits until the hash part is rebuilt for growth.
+        for i in 0..8 {
+            t.set(key(i), Val::NIL).unwrap();
+        }
+        let before = summary(&t);
+        assert_eq!(before & key_bit(strings[0].hash), key_bit(strings[0].hash));
+        for i in 8..40 {
+            t.set(key(i), Val::TRUE).unwrap();
+        }
+        let want = (8..40).fold(0, |s, i| s | key_bit(strings[i].hash));
+        assert_eq!(summary(&t), want, "rebuilt from the live keys");
+    }
 
     #[test]
     fn lookup_caches_empty_when_a_watched_table_changes() {

@@ -878,10 +878,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                     .build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_LOOKUPS_OFFSET)?, "lookups")?
                     .into_pointer_value();
                 let cache = self.offset_ptr(caches, abi::LOOKUP_SIZE * n as u64)?;
+                let merge = self.new_block("lookup.done");
+                let (cached_tag, cached_payload, cached_end) = self.lookup_cached(table, kpay, cache, merge)?;
                 let chain_fn = self.chain_decl(chain.symbol).as_global_value().as_pointer_value();
                 let args = [self.vm.into(), table.into(), kpay.into(), word.into(), cache.into(), chain_fn.into()];
                 let pair = self.call_helper_value(Helper::HashLookup, &args)?;
-                self.split_pair(pair, lazyjit_ir::interp::LEAF_MISS, Helper::HashLookup.name())?
+                let (tag, payload, missed) = self.split_pair(pair, lazyjit_ir::interp::LEAF_MISS, Helper::HashLookup.name())?;
+                let call_end = self.current_block()?;
+                self.b.build_unconditional_branch(merge)?;
+                self.b.position_at_end(merge);
+                let (tag, payload) = self.value_phi(&[(cached_tag, cached_payload, cached_end), (tag, payload, call_end)])?;
+                let missed_phi = self.b.build_phi(self.ctx.bool_type(), "")?;
+                missed_phi.add_incoming(&[(&self.ctx.bool_type().const_zero(), cached_end), (&missed, call_end)]);
+                (tag, payload, missed_phi.as_basic_value().into_int_value())
             }
             (TableAccess::Get, None) => {
                 let pair = self.call_helper_value(Helper::HashGet, &args)?;
@@ -907,6 +916,62 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             (slow_tag, slow_payload, slow_end),
         ])
         .map(Some)
+    }
+
+    /// The answer of `cache` (a site's [`lazyjit_ir::rt::object::LookupCache`]) for
+    /// string `key` in `table`, without a call, when the table's key summary proves the
+    /// key absent from its hash part and the cache, of the current epoch, holds the
+    /// table's metatable: then branches to `merge` with the answer (returned with the
+    /// block it comes from). Leaves the builder where the answer is not known so.
+    fn lookup_cached(
+        &mut self,
+        table: PointerValue<'ctx>,
+        key: IntValue<'ctx>,
+        cache: PointerValue<'ctx>,
+        merge: BasicBlock<'ctx>,
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>, BasicBlock<'ctx>), LowerError> {
+        let i64t = self.t.i64;
+        let c = |v: u64| i64t.const_int(v, false);
+        let (absent, found, unknown) = (self.new_block("lookup.absent"), self.new_block("lookup.found"), self.new_block("lookup.call"));
+        let keys = self.load_word(self.offset_ptr(table, abi::TABLE_KEYS_OFFSET)?)?;
+        let key_ptr = self.b.build_int_to_ptr(key, self.t.ptr, "")?;
+        let hash = self.load_word(self.offset_ptr(key_ptr, abi::STR_HASH_OFFSET)?)?;
+        let bit = self.b.build_left_shift(c(1), self.b.build_right_shift(hash, c(58), false, "")?, "")?;
+        let held = self.b.build_int_compare(IntPredicate::NE, self.b.build_and(keys, bit, "")?, c(0), "")?;
+        self.b.build_conditional_branch(held, unknown, absent)?;
+        self.b.position_at_end(absent);
+        let meta = self.load_word(self.offset_ptr(table, abi::TABLE_META_OFFSET)?)?;
+        let filled = self.load_word(self.offset_ptr(cache, abi::LOOKUP_EPOCH_OFFSET)?)?;
+        let now = self.b.build_load(i64t, super::external_data(&self.module, self.t.i8, abi::LOOKUP_EPOCH_SYMBOL), "epoch")?;
+        if let Some(load) = inkwell::values::BasicValue::as_instruction_value(&now) {
+            load.set_alignment(8).map_err(|e| LowerError::Malformed(e.to_string()))?;
+            load.set_atomic_ordering(inkwell::AtomicOrdering::Monotonic).map_err(|e| LowerError::Malformed(e.to_string()))?;
+        }
+        let current = self.b.build_int_compare(IntPredicate::EQ, filled, now.into_int_value(), "")?;
+        let has_meta = self.b.build_int_compare(IntPredicate::NE, meta, c(0), "")?;
+        let mut way_bb = self.new_block("lookup.way");
+        self.b.build_conditional_branch(self.b.build_and(current, has_meta, "")?, way_bb, unknown)?;
+        let mut ways = Vec::with_capacity(lazyjit_ir::rt::object::LOOKUP_WAYS);
+        for w in 0..lazyjit_ir::rt::object::LOOKUP_WAYS {
+            self.b.position_at_end(way_bb);
+            let way = self.offset_ptr(cache, abi::LOOKUP_WAYS_OFFSET + abi::LOOKUP_WAY_SIZE * w as u64)?;
+            let same = self.b.build_int_compare(IntPredicate::EQ, self.load_word(way)?, meta, "")?;
+            let next = if w + 1 < lazyjit_ir::rt::object::LOOKUP_WAYS { self.new_block("lookup.way") } else { unknown };
+            self.b.build_conditional_branch(same, found, next)?;
+            ways.push((way, way_bb));
+            way_bb = next;
+        }
+        self.b.position_at_end(found);
+        let way = self.b.build_phi(self.t.ptr, "way")?;
+        for (p, bb) in &ways {
+            way.add_incoming(&[(p, *bb)]);
+        }
+        let way = way.as_basic_value().into_pointer_value();
+        let tag = self.b.build_int_truncate(self.load_word(self.offset_ptr(way, 8)?)?, self.t.i8, "")?;
+        let payload = self.load_word(self.offset_ptr(way, 16)?)?;
+        self.b.build_unconditional_branch(merge)?;
+        self.b.position_at_end(unknown);
+        Ok((tag, payload, found))
     }
 
     /// A runtime call with an inline array fast path (see [`TableAccess`]): the table and

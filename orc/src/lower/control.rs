@@ -44,24 +44,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 
     /// Counts a back edge in the function's counter and, if the heap wants a
-    /// collection, calls the safepoint (`lz_backedge`, the frame at `pc`).
+    /// collection, calls the safepoint (`lz_backedge`, the frame at `pc`). Optimized code
+    /// does not count: nothing moves it on, and a loop without stores keeps what it
+    /// reads from the heap in registers (the count is a store LLVM would have to assume
+    /// aliases them).
     ///
     /// The counter (a Rust `AtomicU32` only the VM's thread writes) is read and written
     /// with plain aligned moves, which is what x86 does for relaxed atomics anyway: LLVM's
     /// fast instruction selector has no atomic operations and would hand the whole
     /// block to the much slower SelectionDAG.
     fn count_backedge(&mut self, pc: u32) -> Result<(), LowerError> {
-        let counter = self.offset_ptr(self.proto_ptr, abi::PROTO_BACKEDGES_OFFSET)?;
-        let n = self.b.build_load(self.t.i32, counter, "")?;
-        n.as_instruction_value()
-            .ok_or_else(|| LowerError::Malformed("load".into()))?
-            .set_alignment(4)
-            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
-        let next = self.b.build_int_add(n.into_int_value(), self.i32c(1), "")?;
-        self.b
-            .build_store(counter, next)?
-            .set_alignment(4)
-            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        if !self.optimized {
+            self.bump_backedges()?;
+        }
         let bytes = self.load_word(self.offset_ptr(self.vm, abi::VM_GC_BYTES_OFFSET)?)?;
         let threshold = self.load_word(self.offset_ptr(self.vm, abi::VM_GC_THRESHOLD_OFFSET)?)?;
         let wants = self
@@ -77,6 +72,22 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         )?;
         self.b.build_unconditional_branch(cont)?;
         self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Adds one to the function's back-edge counter.
+    fn bump_backedges(&mut self) -> Result<(), LowerError> {
+        let counter = self.offset_ptr(self.proto_ptr, abi::PROTO_BACKEDGES_OFFSET)?;
+        let n = self.b.build_load(self.t.i32, counter, "")?;
+        n.as_instruction_value()
+            .ok_or_else(|| LowerError::Malformed("load".into()))?
+            .set_alignment(4)
+            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        let next = self.b.build_int_add(n.into_int_value(), self.i32c(1), "")?;
+        self.b
+            .build_store(counter, next)?
+            .set_alignment(4)
+            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
         Ok(())
     }
 
