@@ -17,6 +17,9 @@ pub struct SiteSeen {
     /// A speculation made from this site failed before (a guard deoptimized):
     /// speculating on it again would only deoptimize again.
     pub failed: bool,
+    /// For table writes: one went past the table's array part (an append, or a sparse
+    /// key), so the write keeps its way out rather than a guard on the bounds.
+    pub past_array: bool,
 }
 
 impl SiteSeen {
@@ -61,7 +64,13 @@ impl Profile {
                     .iter()
                     .position(|n| one_target && native_tag && n.native as *const Native as u64 == target)
                     .map(|i| i as u32);
-                SiteSeen { tags: [s.operand_tags(0), s.operand_tags(1)], callee, native, failed: s.failed() }
+                SiteSeen {
+                    tags: [s.operand_tags(0), s.operand_tags(1)],
+                    callee,
+                    native,
+                    failed: s.failed(),
+                    past_array: s.went_past_array(),
+                }
             })
             .collect();
         let loop_runs = proto.loop_entries.iter().map(|n| n.load(std::sync::atomic::Ordering::Relaxed)).collect();

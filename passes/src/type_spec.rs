@@ -74,7 +74,9 @@
 //! guarded array-part code (`arr.len`, `arr.get`, `arr.set`, `meta.nil`; see
 //! `speculate_array`): a read guards that the key is within the array part and the
 //! element not `nil`; a write branches to the call itself past the array part, since
-//! filling an array appends.
+//! filling an array appends, unless the profile says no write at the site ever went
+//! past it (the interpreter records that for runtime calls of three operands): then it
+//! guards on the bounds as a read does.
 //!
 //! A call of one argument whose callee has always been the same native function (a
 //! host function value), for which the frontend declared a fast path (`NativeOp`: the
@@ -241,9 +243,9 @@ fn speculate_native(
 /// guard c2, snap
 /// ```
 ///
-/// A write past the array part is common (filling an array appends), so a write
-/// branches instead of guarding on the upper bound: the block is split, and its rest
-/// goes on in a new block that takes the call's result as its parameter:
+/// A write that the profile saw go past the array part (filling an array appends;
+/// `past_array`) branches instead of guarding on the upper bound: the block is split,
+/// and its rest goes on in a new block that takes the call's result as its parameter:
 ///
 /// ```text
 ///   (the guards on the tags and on 1 <= i, as above)
@@ -262,12 +264,18 @@ fn speculate_native(
 /// blockJ(r: val):                ; r: the call's result, same number
 /// ```
 ///
+/// A write that always stayed within the array part guards on the upper bound as a
+/// read does, then `arr.set t, i, v`; the call becomes `r = const nil`. A loop of such
+/// writes then holds no call, so what the loop reads of its tables (their lengths,
+/// metatables, the cells holding them) can move out of it (`licm`).
+///
 /// Returns the number of guards.
 fn speculate_array(
     f: &mut Function,
     (out, insts): (&mut Block, &mut Vec<Inst>),
     call: Inst,
     access: TableAccess,
+    past_array: bool,
     args: &[Value],
     snap: SnapId,
     debug: DebugInfo,
@@ -302,6 +310,13 @@ fn speculate_array(
             let nil = place(f, insts, iconst(Tag::Nil as i64)).expect("iconst has a result");
             let present = place(f, insts, InstData::Binary { op: Opcode::IcmpNe, args: [tag, nil] }).expect("icmp has a result");
             place(f, insts, guard(present, Opcode::Guard, 0));
+            5
+        }
+        TableAccess::Set if !past_array => {
+            place(f, insts, guard(inside, Opcode::Guard, 0));
+            place(f, insts, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] });
+            f.insts[call.index()].data = InstData::Const { op: Opcode::Const, imm: Const::Nil };
+            insts.push(call);
             5
         }
         TableAccess::Set => {
@@ -410,7 +425,8 @@ impl Pass for TypeSpec {
                 if let Some(access) = array_access {
                     let (args, debug) = (args.clone(), node.debug);
                     let snap = snapshot_at(f, block, k, Some(site));
-                    guards += speculate_array(f, (&mut out, &mut insts), inst, access, &args, snap, debug);
+                    let past_array = seen.past_array;
+                    guards += speculate_array(f, (&mut out, &mut insts), inst, access, past_array, &args, snap, debug);
                     tables += 1;
                     continue;
                 }

@@ -282,6 +282,18 @@ macro_rules! slot_access {
     };
 }
 
+/// Whether `t` is a table and `k` an integer key outside its array part (what
+/// [`super::proto::SiteProfile::record_past_array`] records).
+#[inline(always)]
+fn past_array(t: Val, k: Val) -> bool {
+    if t.tag() != Tag::Table || k.tag() != Tag::Int {
+        return false;
+    }
+    // SAFETY: a table value points to a live table.
+    let len = unsafe { (*(t.payload() as *const crate::rt::object::Table)).array().len() };
+    (k.payload() as i64).wrapping_sub(1) as u64 >= len as u64
+}
+
 /// A runtime call with a fixed number of operands (in the context of `frame_ops!`).
 macro_rules! rtcall_fixed {
     ($vm:ident, $proto:ident, $f:expr, $dst:expr, $site:expr, $args:expr) => {{
@@ -398,7 +410,15 @@ macro_rules! frame_ops {
             w!(*dst, v);
         }
         Op::RtCall2 { f, dst, a, b, site } => rtcall_fixed!($vm, $proto, f, dst, site, [r!(*a), r!(*b)]),
-        Op::RtCall3 { f, dst, a, b, c, site } => rtcall_fixed!($vm, $proto, f, dst, site, [r!(*a), r!(*b), r!(*c)]),
+        Op::RtCall3 { f, dst, a, b, c, site } => {
+            let (t, k) = (r!(*a), r!(*b));
+            if let Some(s) = $proto.sites.get(*site as usize) {
+                if past_array(t, k) {
+                    s.record_past_array();
+                }
+            }
+            rtcall_fixed!($vm, $proto, f, dst, site, [t, k, r!(*c)])
+        }
         Op::RtCall { dst, call } => {
             let RtCallOp { f, args, spread, site } = &**call;
             let mut buf = [Val::NIL; 6];

@@ -257,7 +257,25 @@ impl SiteProfile {
 
     /// The tags operand `i` (0 or 1) has had, one bit per tag number.
     pub fn operand_tags(&self, i: usize) -> u16 {
-        (self.seen.load(Ordering::Relaxed) >> (16 * i.min(1))) as u16
+        (self.seen.load(Ordering::Relaxed) >> (16 * i.min(1))) as u16 & !Self::PAST_ARRAY
+    }
+
+    /// The bit of `seen` (above every tag number of operand 0) that says a runtime call
+    /// of three operands had a table and an integer key outside its array part.
+    const PAST_ARRAY: u16 = 1 << 15;
+
+    /// Records that a runtime call of three operands (a table write, when its function
+    /// declares [`super::vm::TableAccess::Set`]) had a table and an integer key outside
+    /// the table's array part: an append or a sparse write.
+    #[cold]
+    pub fn record_past_array(&self) {
+        self.seen.fetch_or(u32::from(Self::PAST_ARRAY), Ordering::Relaxed);
+    }
+
+    /// Whether a write at this site went past the array part (see
+    /// [`SiteProfile::record_past_array`]).
+    pub fn went_past_array(&self) -> bool {
+        self.seen.load(Ordering::Relaxed) & u32::from(Self::PAST_ARRAY) != 0
     }
 
     /// Whether the site ever ran.
