@@ -430,6 +430,16 @@ impl Proto {
     /// Byte offset of the pointer to the lookup caches (see [`Proto::lookup_site`]).
     pub const LOOKUPS_OFFSET: usize = std::mem::offset_of!(Proto, lookups_ptr);
 
+    /// The address of the first inline-cache word (what [`Proto::ICS_OFFSET`] holds).
+    pub fn ics_address(&self) -> u64 {
+        self.ics_ptr as u64
+    }
+
+    /// The address of the first lookup cache (what [`Proto::LOOKUPS_OFFSET`] holds).
+    pub fn lookups_address(&self) -> u64 {
+        self.lookups_ptr as u64
+    }
+
     /// The chunk (file) name of the module it belongs to.
     pub fn chunk_name(&self) -> &str {
         // SAFETY: points into the owning LoadedModule's MIR, which outlives the proto.

@@ -815,10 +815,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let refill_bb = self.new_block("ic.refill");
         let slow_bb = self.new_block("ic.slow");
         let done = self.new_block("ic.done");
-        let ics = self
-            .b
-            .build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_ICS_OFFSET)?, "ics")?
-            .into_pointer_value();
+        let ics = self.ics_ptr()?;
         let word = self.offset_ptr(ics, 4 * self.cur.index() as u64)?;
         let is_table = self.b.build_int_compare(IntPredicate::EQ, ttag, self.tag_const(Tag::Table), "")?;
         self.b.build_conditional_branch(is_table, probe_bb, slow_bb)?;
@@ -873,11 +870,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let lookup = self.proto.lookup_site.get(self.cur.index()).copied().filter(|&n| n != u32::MAX);
         let (refill_tag, refill_payload, missed) = match (access, chain.zip(lookup)) {
             (TableAccess::Get, Some((chain, n))) => {
-                let caches = self
-                    .b
-                    .build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_LOOKUPS_OFFSET)?, "lookups")?
-                    .into_pointer_value();
-                let cache = self.offset_ptr(caches, abi::LOOKUP_SIZE * n as u64)?;
+                let cache = self.offset_ptr(self.lookups_ptr()?, abi::LOOKUP_SIZE * n as u64)?;
                 let merge = self.new_block("lookup.done");
                 let (cached_tag, cached_payload, cached_end) = self.lookup_cached(table, kpay, cache, merge)?;
                 let chain_fn = self.chain_decl(chain.symbol).as_global_value().as_pointer_value();

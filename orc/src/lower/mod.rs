@@ -52,6 +52,18 @@ pub fn version_symbol(symbol: &str) -> String {
     format!("{symbol}.version")
 }
 
+/// The name of the data symbol at the first inline-cache word of the version in the
+/// code of a version defining `symbol` ([`Proto::ICS_OFFSET`]'s target).
+pub fn ics_symbol(symbol: &str) -> String {
+    format!("{symbol}.ics")
+}
+
+/// The name of the data symbol at the first lookup cache of the version in the code of
+/// a version defining `symbol` ([`Proto::LOOKUPS_OFFSET`]'s target).
+pub fn lookups_symbol(symbol: &str) -> String {
+    format!("{symbol}.lookups")
+}
+
 /// The name of the data symbol at module function `index`'s [`Proto`] (what a
 /// `guard.fn` expects) in the code defining `symbol`.
 pub fn function_symbol(symbol: &str, index: usize) -> String {
@@ -66,9 +78,15 @@ pub fn native_symbol(symbol: &str, index: usize) -> String {
 
 /// The data symbols the code of `version` (a version of a function of `loaded`, lowered
 /// with [`LowerOptions::version`]) defining `symbol` refers to, with the addresses they
-/// stand for: the version, and the functions and natives its guards expect.
+/// stand for: the version, its inline-cache words and lookup caches (their addresses are
+/// constants of the code, not loads through the version), and the functions and natives
+/// its guards expect.
 pub fn version_symbols(symbol: &str, version: &Proto, loaded: &LoadedModule) -> Vec<(String, u64)> {
-    let mut symbols = vec![(version_symbol(symbol), version as *const Proto as u64)];
+    let mut symbols = vec![
+        (version_symbol(symbol), version as *const Proto as u64),
+        (ics_symbol(symbol), version.ics_address()),
+        (lookups_symbol(symbol), version.lookups_address()),
+    ];
     let (functions, natives) = guarded_targets(&version.mir);
     for k in functions {
         if let Some(p) = loaded.protos.get(k) {
@@ -129,6 +147,23 @@ fn external_data<'ctx>(module: &Module<'ctx>, ty: IntType<'ctx>, name: &str) -> 
 }
 
 impl<'ctx> Lowerer<'_, 'ctx> {
+    /// The version's inline-cache words (optimized code: at a data symbol, see
+    /// [`version_symbols`]) or the running function's (read from it).
+    pub(crate) fn ics_ptr(&self) -> Result<PointerValue<'ctx>, LowerError> {
+        if self.optimized {
+            return Ok(external_data(&self.module, self.t.i8, &ics_symbol(&self.symbol)));
+        }
+        Ok(self.b.build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_ICS_OFFSET)?, "ics")?.into_pointer_value())
+    }
+
+    /// The version's lookup caches (optimized code) or the running function's.
+    pub(crate) fn lookups_ptr(&self) -> Result<PointerValue<'ctx>, LowerError> {
+        if self.optimized {
+            return Ok(external_data(&self.module, self.t.i8, &lookups_symbol(&self.symbol)));
+        }
+        Ok(self.b.build_load(self.t.ptr, self.offset_ptr(self.proto_ptr, abi::PROTO_LOOKUPS_OFFSET)?, "lookups")?.into_pointer_value())
+    }
+
     /// The address of the data symbol `name` (see [`version_symbols`]) as an `i64`.
     pub(crate) fn data_address(&self, name: &str) -> Result<IntValue<'ctx>, LowerError> {
         let p = external_data(&self.module, self.t.i8, name);
