@@ -986,12 +986,11 @@ impl Inner {
         let t0 = Instant::now();
         match self.make_version(proto, loaded, optimize, None) {
             Ok((version, n)) => {
-                let label = proto.mir.name.clone();
                 let deopts = proto.deopts.load(Ordering::Relaxed);
                 let again = if deopts > 0 { format!(" (again, after {deopts} deoptimizations)") } else { String::new() };
                 let hot = self.tiering.hot_calls.map_or(String::new(), |n| format!(" after {n} calls"));
                 let why = format!("hot{hot}{again}; passes {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
-                if self.install(proto, version, n, &label, optimize, &proto.entry, why).is_ok() {
+                if self.install(proto, version, n, &proto.mir.name, optimize, &proto.entry, why).is_ok() {
                     return;
                 }
             }

@@ -267,9 +267,11 @@ impl SiteProfile {
     /// Records that a runtime call of three operands (a table write, when its function
     /// declares [`super::vm::TableAccess::Set`]) had a table and an integer key outside
     /// the table's array part: an append or a sparse write.
-    #[cold]
+    #[inline(always)]
     pub fn record_past_array(&self) {
-        self.seen.fetch_or(u32::from(Self::PAST_ARRAY), Ordering::Relaxed);
+        if !self.went_past_array() {
+            self.seen.fetch_or(u32::from(Self::PAST_ARRAY), Ordering::Relaxed);
+        }
     }
 
     /// Whether a write at this site went past the array part (see

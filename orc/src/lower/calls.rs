@@ -277,33 +277,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let closure = self.b.build_int_to_ptr(payload, self.t.ptr, "closure")?;
         let proto = self.load_word(self.offset_ptr(closure, abi::CLOSURE_PROTO_OFFSET)?)?;
         let proto_ptr = self.b.build_int_to_ptr(proto, self.t.ptr, "")?;
-        let field32 = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> {
-            let v = this.b.build_load(this.t.i32, this.offset_ptr(proto_ptr, offset)?, "")?.into_int_value();
-            Ok(this.b.build_int_z_extend(v, i64t, "")?)
-        };
-        let vm_word = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> { this.load_word(this.offset_ptr(this.vm, offset)?) };
         let nargs = self.b.build_int_z_extend(n, i64t, "")?;
-        let vararg = self.b.build_load(self.t.i8, self.offset_ptr(proto_ptr, abi::PROTO_VARARG_OFFSET)?, "")?.into_int_value();
-        let nslots = field32(self, abi::PROTO_NSLOTS_OFFSET)?;
+        let nslots = self.proto_u32(proto_ptr, abi::PROTO_NSLOTS_OFFSET)?;
         let entry = self.load_word(self.offset_ptr(proto_ptr, abi::PROTO_ENTRY_OFFSET)?)?;
-        let len = vm_word(self, abi::VM_FRAMES_LEN_OFFSET)?;
+        let len = self.vm_word(abi::VM_FRAMES_LEN_OFFSET)?;
         let frames = self.b.build_load(self.t.ptr, self.offset_ptr(self.vm, abi::VM_FRAMES_PTR_OFFSET)?, "frames")?.into_pointer_value();
         let frame = self.index_frame(frames, self.b.build_int_sub(len, c(1), "")?)?;
         let base_slot = self.load_word(self.offset_ptr(frame, abi::FRAME_BASE_OFFSET)?)?;
-        let wide = self.b.build_int_compare(IntPredicate::UGT, nargs, nslots, "")?;
-        let need = self.b.build_select(wide, nargs, nslots, "")?.into_int_value();
-        let end = self.b.build_int_add(self.b.build_int_add(base_slot, need, "")?, c(16 + abi::VM_STACK_MARGIN), "")?;
-        let conds = [
-            self.b.build_int_compare(IntPredicate::EQ, vararg, self.t.i8.const_zero(), "")?,
-            self.b.build_int_compare(IntPredicate::ULE, field32(self, abi::PROTO_NPARAMS_OFFSET)?, nargs, "")?,
+        let ok = self.all(&[
+            self.covers_params(proto_ptr, nargs)?,
             self.b.build_int_compare(IntPredicate::NE, entry, c(0), "")?,
-            self.b.build_int_compare(IntPredicate::ULE, end, vm_word(self, abi::VM_STACK_SLOTS_OFFSET)?, "")?,
-            self.b.build_int_compare(IntPredicate::ULT, vm_word(self, abi::VM_GC_BYTES_OFFSET)?, vm_word(self, abi::VM_GC_THRESHOLD_OFFSET)?, "")?,
-        ];
-        let mut ok = conds[0];
-        for &cond in &conds[1..] {
-            ok = self.b.build_and(ok, cond, "")?;
-        }
+            self.frame_fits(base_slot, nslots, nargs)?,
+            self.no_collection_due()?,
+        ])?;
         self.b.build_conditional_branch(ok, fast, slow)?;
         self.b.position_at_end(fast);
         self.b.build_store(self.offset_ptr(frame, abi::FRAME_PROTO_OFFSET)?, proto)?;
@@ -314,6 +300,49 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.build_return(Some(&status))?;
         self.b.position_at_end(slow);
         Ok(())
+    }
+
+    /// The VM's word at `offset`.
+    fn vm_word(&self, offset: u64) -> Result<IntValue<'ctx>, LowerError> {
+        self.load_word(self.offset_ptr(self.vm, offset)?)
+    }
+
+    /// The `u32` field at `offset` of the function at `proto_ptr`, as an `i64`.
+    fn proto_u32(&self, proto_ptr: PointerValue<'ctx>, offset: u64) -> Result<IntValue<'ctx>, LowerError> {
+        let v = self.b.build_load(self.t.i32, self.offset_ptr(proto_ptr, offset)?, "")?.into_int_value();
+        Ok(self.b.build_int_z_extend(v, self.t.i64, "")?)
+    }
+
+    /// Whether the function at `proto_ptr` takes a fixed parameter list that `nargs`
+    /// (an `i64`) arguments cover.
+    fn covers_params(&self, proto_ptr: PointerValue<'ctx>, nargs: IntValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
+        let vararg = self.b.build_load(self.t.i8, self.offset_ptr(proto_ptr, abi::PROTO_VARARG_OFFSET)?, "")?.into_int_value();
+        let fixed = self.b.build_int_compare(IntPredicate::EQ, vararg, self.t.i8.const_zero(), "")?;
+        let nparams = self.proto_u32(proto_ptr, abi::PROTO_NPARAMS_OFFSET)?;
+        let covered = self.b.build_int_compare(IntPredicate::ULE, nparams, nargs, "")?;
+        Ok(self.b.build_and(fixed, covered, "")?)
+    }
+
+    /// Whether a frame at slot `base_slot` of `nslots` slots holding `nargs` arguments
+    /// (`i64`s) fits the value stack with the room the host keeps past every frame.
+    fn frame_fits(&self, base_slot: IntValue<'ctx>, nslots: IntValue<'ctx>, nargs: IntValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
+        let wide = self.b.build_int_compare(IntPredicate::UGT, nslots, nargs, "")?;
+        let need = self.b.build_select(wide, nslots, nargs, "")?.into_int_value();
+        let end = self.b.build_int_add(base_slot, need, "")?;
+        let end = self.b.build_int_add(end, self.t.i64.const_int(16 + abi::VM_STACK_MARGIN, false), "")?;
+        Ok(self.b.build_int_compare(IntPredicate::ULE, end, self.vm_word(abi::VM_STACK_SLOTS_OFFSET)?, "")?)
+    }
+
+    /// Whether the heap wants no collection (nor an interrupt, which asks through it).
+    pub(crate) fn no_collection_due(&self) -> Result<IntValue<'ctx>, LowerError> {
+        let (bytes, threshold) = (self.vm_word(abi::VM_GC_BYTES_OFFSET)?, self.vm_word(abi::VM_GC_THRESHOLD_OFFSET)?);
+        Ok(self.b.build_int_compare(IntPredicate::ULT, bytes, threshold, "")?)
+    }
+
+    /// The conjunction of `conds` (at least one).
+    fn all(&self, conds: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LowerError> {
+        let (&first, rest) = conds.split_first().ok_or_else(|| LowerError::Malformed("no conditions".into()))?;
+        rest.iter().try_fold(first, |ok, &cond| Ok(self.b.build_and(ok, cond, "")?))
     }
 
     /// Counts a call of the function at `proto_ptr` and calls its code `entry` (an
@@ -650,54 +679,33 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.position_at_end(check);
         let closure = self.b.build_int_to_ptr(payload, self.t.ptr, "closure")?;
         let proto = self.load_word(self.offset_ptr(closure, abi::CLOSURE_PROTO_OFFSET)?)?;
-        let vm_word = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> { this.load_word(this.offset_ptr(this.vm, offset)?) };
-        let len = vm_word(self, abi::VM_FRAMES_LEN_OFFSET)?;
-        let cap = vm_word(self, abi::VM_FRAMES_CAP_OFFSET)?;
-        let depth = vm_word(self, abi::VM_DEPTH_OFFSET)?;
-        let max_depth = vm_word(self, abi::VM_MAX_DEPTH_OFFSET)?;
+        let len = self.vm_word(abi::VM_FRAMES_LEN_OFFSET)?;
+        let cap = self.vm_word(abi::VM_FRAMES_CAP_OFFSET)?;
+        let depth = self.vm_word(abi::VM_DEPTH_OFFSET)?;
+        let max_depth = self.vm_word(abi::VM_MAX_DEPTH_OFFSET)?;
         let frames = self.b.build_load(self.t.ptr, self.offset_ptr(self.vm, abi::VM_FRAMES_PTR_OFFSET)?, "frames")?.into_pointer_value();
         let last = self.b.build_int_sub(len, c(1), "")?;
         let caller = self.index_frame(frames, last)?;
         let caller_base = self.load_word(self.offset_ptr(caller, abi::FRAME_BASE_OFFSET)?)?;
         let at_slot = self.b.build_int_add(caller_base, c(self.proto.nslots as u64), "at")?;
         let proto_ptr = self.b.build_int_to_ptr(proto, self.t.ptr, "")?;
-        let field32 = |this: &Self, offset: u64| -> Result<IntValue<'ctx>, LowerError> {
-            let v = this.b.build_load(this.t.i32, this.offset_ptr(proto_ptr, offset)?, "")?.into_int_value();
-            Ok(this.b.build_int_z_extend(v, i64t, "")?)
-        };
         // What the callee's frame takes: known, or read from its function.
         let (nslots, fits_callee) = match target {
             Some(t) => {
                 let want = self.data_address(&super::function_symbol(&self.symbol, k.unwrap_or_default()))?;
                 (c(t.nslots as u64), self.b.build_int_compare(IntPredicate::EQ, proto, want, "")?)
             }
-            None => {
-                let vararg = self.b.build_load(self.t.i8, self.offset_ptr(proto_ptr, abi::PROTO_VARARG_OFFSET)?, "")?.into_int_value();
-                let fixed = self.b.build_int_compare(IntPredicate::EQ, vararg, self.t.i8.const_zero(), "")?;
-                let covered = self.b.build_int_compare(IntPredicate::ULE, field32(self, abi::PROTO_NPARAMS_OFFSET)?, c(nargs as u64), "")?;
-                (field32(self, abi::PROTO_NSLOTS_OFFSET)?, self.b.build_and(fixed, covered, "")?)
-            }
+            None => (self.proto_u32(proto_ptr, abi::PROTO_NSLOTS_OFFSET)?, self.covers_params(proto_ptr, c(nargs as u64))?),
         };
-        let wide = self.b.build_int_compare(IntPredicate::UGT, nslots, c(nargs as u64), "")?;
-        let frame_slots = self.b.build_select(wide, nslots, c(nargs as u64), "")?.into_int_value();
-        let end = self.b.build_int_add(at_slot, frame_slots, "")?;
-        let end = self.b.build_int_add(end, c(16 + abi::VM_STACK_MARGIN), "")?;
-        let slots = vm_word(self, abi::VM_STACK_SLOTS_OFFSET)?;
-        let bytes = vm_word(self, abi::VM_GC_BYTES_OFFSET)?;
-        let threshold = vm_word(self, abi::VM_GC_THRESHOLD_OFFSET)?;
         let entry = self.load_word(self.offset_ptr(proto_ptr, abi::PROTO_ENTRY_OFFSET)?)?;
-        let conds = [
+        let ok = self.all(&[
             fits_callee,
             self.b.build_int_compare(IntPredicate::ULT, len, cap, "")?,
             self.b.build_int_compare(IntPredicate::ULT, depth, max_depth, "")?,
-            self.b.build_int_compare(IntPredicate::ULE, end, slots, "")?,
-            self.b.build_int_compare(IntPredicate::ULT, bytes, threshold, "")?,
+            self.frame_fits(at_slot, nslots, c(nargs as u64))?,
+            self.no_collection_due()?,
             self.b.build_int_compare(IntPredicate::NE, entry, c(0), "")?,
-        ];
-        let mut ok = conds[0];
-        for &cond in &conds[1..] {
-            ok = self.b.build_and(ok, cond, "")?;
-        }
+        ])?;
         self.b.build_conditional_branch(ok, fast, slow)?;
         // The frame, as `exec::push_frame` makes it.
         self.b.position_at_end(fast);
@@ -713,7 +721,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         for i in nargs..target.map_or(0, |t| t.nparams as usize) {
             self.store_raw(self.offset_ptr(at, abi::VAL_SIZE * i as u64)?, self.tag_const(Tag::Nil), c(0))?;
         }
-        let saved_top = vm_word(self, abi::VM_TOP_OFFSET)?;
+        let saved_top = self.vm_word(abi::VM_TOP_OFFSET)?;
         self.b.build_store(self.offset_ptr(self.vm, abi::VM_TOP_OFFSET)?, self.b.build_int_add(at_slot, nslots, "")?)?;
         let status = self.enter_body(proto_ptr, entry, closure, at, false)?;
         let done = self.b.build_int_compare(IntPredicate::SGE, status, c(0), "")?;

@@ -57,14 +57,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         if !self.optimized {
             self.bump_backedges()?;
         }
-        let bytes = self.load_word(self.offset_ptr(self.vm, abi::VM_GC_BYTES_OFFSET)?)?;
-        let threshold = self.load_word(self.offset_ptr(self.vm, abi::VM_GC_THRESHOLD_OFFSET)?)?;
-        let wants = self
-            .b
-            .build_int_compare(IntPredicate::UGE, bytes, threshold, "")?;
         let collect = self.new_block("gc");
         let cont = self.new_block("gc.done");
-        self.b.build_conditional_branch(wants, collect, cont)?;
+        self.b.build_conditional_branch(self.no_collection_due()?, cont, collect)?;
         self.b.position_at_end(collect);
         self.call_checked(
             Helper::Backedge,
