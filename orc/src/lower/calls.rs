@@ -674,11 +674,24 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let (check, fast, slow) = (self.new_block("call.check"), self.new_block("call.direct"), self.new_block("call.slow"));
         let (returned, other, join) = (self.new_block("call.returned"), self.new_block("call.other"), self.new_block("call.join"));
         let (tag, payload) = self.get(callee)?;
-        let is_fn = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Func), "")?;
-        self.b.build_conditional_branch(is_fn, check, slow)?;
+        // A closure of module function `k` if a guard earlier in the block said so.
+        let proven = k.is_some() && self.proven_callees.get(&callee.0) == k.as_ref();
+        if proven {
+            self.b.build_unconditional_branch(check)?;
+        } else {
+            let is_fn = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Func), "")?;
+            self.b.build_conditional_branch(is_fn, check, slow)?;
+        }
         self.b.position_at_end(check);
         let closure = self.b.build_int_to_ptr(payload, self.t.ptr, "closure")?;
-        let proto = self.load_word(self.offset_ptr(closure, abi::CLOSURE_PROTO_OFFSET)?)?;
+        let known_proto = match k {
+            Some(k) if target.is_some() => Some(self.data_address(&super::function_symbol(&self.symbol, k))?),
+            _ => None,
+        };
+        let proto = match known_proto {
+            Some(want) if proven => want,
+            _ => self.load_word(self.offset_ptr(closure, abi::CLOSURE_PROTO_OFFSET)?)?,
+        };
         let len = self.vm_word(abi::VM_FRAMES_LEN_OFFSET)?;
         let cap = self.vm_word(abi::VM_FRAMES_CAP_OFFSET)?;
         let depth = self.vm_word(abi::VM_DEPTH_OFFSET)?;
@@ -690,22 +703,23 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let at_slot = self.b.build_int_add(caller_base, c(self.proto.nslots as u64), "at")?;
         let proto_ptr = self.b.build_int_to_ptr(proto, self.t.ptr, "")?;
         // What the callee's frame takes: known, or read from its function.
-        let (nslots, fits_callee) = match target {
-            Some(t) => {
-                let want = self.data_address(&super::function_symbol(&self.symbol, k.unwrap_or_default()))?;
-                (c(t.nslots as u64), self.b.build_int_compare(IntPredicate::EQ, proto, want, "")?)
-            }
-            None => (self.proto_u32(proto_ptr, abi::PROTO_NSLOTS_OFFSET)?, self.covers_params(proto_ptr, c(nargs as u64))?),
+        let (nslots, fits_callee) = match (target, known_proto) {
+            (Some(t), Some(_)) if proven => (c(t.nslots as u64), None),
+            (Some(t), Some(want)) => (c(t.nslots as u64), Some(self.b.build_int_compare(IntPredicate::EQ, proto, want, "")?)),
+            _ => (self.proto_u32(proto_ptr, abi::PROTO_NSLOTS_OFFSET)?, Some(self.covers_params(proto_ptr, c(nargs as u64))?)),
         };
         let entry = self.load_word(self.offset_ptr(proto_ptr, abi::PROTO_ENTRY_OFFSET)?)?;
         let ok = self.all(&[
-            fits_callee,
             self.b.build_int_compare(IntPredicate::ULT, len, cap, "")?,
             self.b.build_int_compare(IntPredicate::ULT, depth, max_depth, "")?,
             self.frame_fits(at_slot, nslots, c(nargs as u64))?,
             self.no_collection_due()?,
             self.b.build_int_compare(IntPredicate::NE, entry, c(0), "")?,
         ])?;
+        let ok = match fits_callee {
+            Some(fits) => self.b.build_and(fits, ok, "")?,
+            None => ok,
+        };
         self.b.build_conditional_branch(ok, fast, slow)?;
         // The frame, as `exec::push_frame` makes it.
         self.b.position_at_end(fast);

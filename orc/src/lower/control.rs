@@ -206,6 +206,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.build_conditional_branch(ok, pass, fail)?;
         phi.add_incoming(&[(&pc, here(self)?)]);
         self.b.position_at_end(pass);
+        if op == Opcode::GuardFn {
+            self.proven_callees.insert(arg.0, imm as usize);
+        }
         Ok(())
     }
 

@@ -9,7 +9,9 @@
 //!
 //! - it is live across an instruction that may reach a safepoint (any helper that can
 //!   allocate or run Lua code), or, for instructions that hand operands to helpers
-//!   through memory, it is an operand of one;
+//!   through memory, it is an operand of one (of a call with a few fixed arguments,
+//!   only the callee: the arguments are stored past the frame, where the callee's frame
+//!   or the collector's conservative scan past the frames covers them);
 //! - it is a `val` live into a loop header: every edge into one is a safepoint (typed
 //!   values hold no references, so the collector does not need them).
 //!
@@ -62,6 +64,10 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
                     framed.union_with(&live);
                     node.data.for_each_operand(|v| framed.insert(v.index()));
                 }
+                Safepoint::CallWithStagedArgs(callee) => {
+                    framed.union_with(&live);
+                    framed.insert(callee.index());
+                }
             }
             node.data.for_each_operand(|v| live.insert(v.index()));
         }
@@ -75,6 +81,10 @@ enum Safepoint {
     No,
     /// A runtime call whose operands travel in registers.
     AfterOperandsInRegisters,
+    /// A call whose arguments are stored past the frame (`Lowerer::stage_args`), where
+    /// the callee's frame or the collector's scan of the stack past the frames covers
+    /// them: only the callee is read from its slot.
+    CallWithStagedArgs(lazyjit_ir::Value),
     /// Anything else that calls out: operands may be read from their slots.
     WithOperandsInMemory,
 }
@@ -130,6 +140,12 @@ fn safepoint(data: &InstData) -> Safepoint {
         // Small returns copy from registers to the frame's base; others stage a pack.
         Opcode::Return => match data {
             InstData::Return { args, spread: false, .. } if args.len() <= MAX_STAGED => Safepoint::No,
+            _ => Safepoint::WithOperandsInMemory,
+        },
+        Opcode::Call | Opcode::CallPack => match data {
+            InstData::Call { callee, args, spread: false, .. } if args.len() <= MAX_STAGED => {
+                Safepoint::CallWithStagedArgs(*callee)
+            }
             _ => Safepoint::WithOperandsInMemory,
         },
         Opcode::RtCall => match data {

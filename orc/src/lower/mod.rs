@@ -425,6 +425,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Per value a `guard.fn` checks, the module function it checked for (calls of it
     /// push the frame themselves, see `Lowerer::lower_call`).
     pub(crate) known_callees: std::collections::HashMap<u32, usize>,
+    /// Per value a `guard.fn` earlier in the block being lowered has checked, the module
+    /// function it checked for: a call of it there needs no check of its own.
+    pub(crate) proven_callees: std::collections::HashMap<u32, usize>,
     /// The `call.pack` results ([`passed_on_packs`]) left where their callee returned
     /// them, with their count once lowered.
     pub(crate) passed_on: std::collections::HashMap<u32, Option<IntValue<'ctx>>>,
@@ -557,6 +560,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             optimized: version,
             symbol: symbol.to_string(),
             passed_on: passed_on_packs(&proto.mir).into_iter().map(|v| (v, None)).collect(),
+            proven_callees: std::collections::HashMap::new(),
             known_callees: proto
                 .mir
                 .blocks

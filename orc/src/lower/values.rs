@@ -205,6 +205,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// (the edges stored them to their slots).
     pub(crate) fn begin_block(&mut self, bi: usize) -> Result<(), LowerError> {
         let mir = self.mir;
+        self.proven_callees.clear();
         for &p in &mir.blocks[bi].params {
             let (tag, payload) = self.param_phis(p)?;
             let tag = match tag {
