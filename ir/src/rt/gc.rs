@@ -99,6 +99,16 @@ pub struct Heap {
     stress: bool,
 }
 
+/// Bits of the filter that rules out objects no conservative word points to.
+const CANDIDATE_FILTER_BITS: usize = 1 << 16;
+
+/// The filter bit of an address (the lowest bits of object addresses vary little, so
+/// they are dropped and higher ones folded in).
+#[inline]
+fn candidate_bit(address: usize) -> usize {
+    ((address >> 4) ^ (address >> 20)) % CANDIDATE_FILTER_BITS
+}
+
 /// Collections start once the heap is this large, whatever survived the last one.
 const MIN_THRESHOLD: usize = 1 << 20;
 
@@ -173,8 +183,16 @@ impl Heap {
         candidates.sort_unstable();
         candidates.dedup();
         if !candidates.is_empty() {
+            // Most objects are no candidate: a bit per hashed address (false positives
+            // only) rules them out before the search.
+            let mut filter = vec![0u64; CANDIDATE_FILTER_BITS / 64];
+            for &c in &candidates {
+                let h = candidate_bit(c);
+                filter[h / 64] |= 1 << (h % 64);
+            }
             for &p in &self.objects {
-                if candidates.binary_search(&(p as usize)).is_ok() {
+                let h = candidate_bit(p as usize);
+                if filter[h / 64] & (1 << (h % 64)) != 0 && candidates.binary_search(&(p as usize)).is_ok() {
                     marker.mark_ptr(p);
                 }
             }

@@ -144,18 +144,99 @@ impl Closure {
 #[repr(C)]
 pub struct Table {
     hdr: GcHeader,
+    /// Some lookup cache depends on this table's hash part or metatable (see
+    /// [`Table::watch`]). (Next to the header, in the padding before the pointers.)
+    watched: bool,
     /// The metatable, or null. Changed through [`Table::set_meta`] (which keeps lookup
     /// caches right).
     pub meta: *mut Table,
-    /// Some lookup cache depends on this table's hash part or metatable (see
-    /// [`Table::watch`]).
-    watched: bool,
-    /// The array part's elements and length, mirrored from `arr` after every change to
-    /// it, for compiled code's inline array accesses ([`Table::ARRAY_PTR_OFFSET`]).
-    arr_ptr: *mut Val,
-    arr_len: u64,
-    arr: Vec<Val>,
+    /// The array part; compiled code reads its pointer and length
+    /// ([`Table::ARRAY_PTR_OFFSET`]).
+    arr: Elements<Val>,
     hash: HashPart,
+}
+
+/// A growable array as a `Vec`'s parts, pointer first, then length and capacity as
+/// `u64`s: a table's parts, whose pointer and length compiled code reads at fixed
+/// offsets (with a `Vec`, whose layout is not fixed, the table would have to keep a
+/// copy of both, 16 more bytes in every table).
+#[repr(C)]
+struct Elements<T> {
+    ptr: *mut T,
+    len: u64,
+    cap: u64,
+}
+
+impl<T> Elements<T> {
+    /// Byte offset of the pointer to the first element.
+    const PTR_OFFSET: usize = std::mem::offset_of!(Elements<T>, ptr);
+    /// Byte offset of the length (`u64`).
+    const LEN_OFFSET: usize = std::mem::offset_of!(Elements<T>, len);
+
+    fn with_capacity(n: usize) -> Elements<T> {
+        Elements::from_vec(Vec::with_capacity(n))
+    }
+
+    fn from_vec(v: Vec<T>) -> Elements<T> {
+        let mut v = std::mem::ManuallyDrop::new(v);
+        Elements { ptr: v.as_mut_ptr(), len: v.len() as u64, cap: v.capacity() as u64 }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[T] {
+        // SAFETY: the parts of a live `Vec<T>` (see `from_vec`, `edit`).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len as usize) }
+    }
+
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len as usize) }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn capacity(&self) -> usize {
+        self.cap as usize
+    }
+
+    /// Runs `f` on the elements as a `Vec` (to grow or filter them) and keeps the result.
+    /// (Should `f` panic, the `Vec` drops the elements and this is left empty.)
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
+        let parts = std::mem::replace(self, Elements::from_vec(Vec::new()));
+        let parts = std::mem::ManuallyDrop::new(parts);
+        // SAFETY: the parts came from a `Vec<T>` and are owned by nothing else now.
+        let mut v = unsafe { Vec::from_raw_parts(parts.ptr, parts.len as usize, parts.cap as usize) };
+        let r = f(&mut v);
+        *self = Elements::from_vec(v);
+        r
+    }
+
+    #[inline]
+    fn push(&mut self, value: T) {
+        if self.len < self.cap {
+            // SAFETY: within the capacity; the slot is past the initialised elements.
+            unsafe { self.ptr.add(self.len as usize).write(value) };
+            self.len += 1;
+        } else {
+            self.edit(|v| v.push(value));
+        }
+    }
+}
+
+impl<T> Drop for Elements<T> {
+    fn drop(&mut self) {
+        // SAFETY: the parts of a `Vec<T>` that nothing else owns.
+        drop(unsafe { Vec::from_raw_parts(self.ptr, self.len as usize, self.cap as usize) });
+    }
 }
 
 impl Drop for Table {
@@ -256,15 +337,17 @@ impl Table {
     pub const META_OFFSET: usize = std::mem::offset_of!(Table, meta);
     /// Byte offset of the pointer to the array part's first element (`t[1]`; 16-byte
     /// values, see [`Val`]).
-    pub const ARRAY_PTR_OFFSET: usize = std::mem::offset_of!(Table, arr_ptr);
+    pub const ARRAY_PTR_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::PTR_OFFSET;
     /// Byte offset of the array part's length (`u64`): keys `1..=len` are there.
-    pub const ARRAY_LEN_OFFSET: usize = std::mem::offset_of!(Table, arr_len);
+    pub const ARRAY_LEN_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::LEN_OFFSET;
     /// Byte offset of the pointer to the hash part's entries: each is
     /// [`Table::HASH_ENTRY_SIZE`] bytes, a key value then a value (`nil` for a dead key),
     /// in insertion order; a key appears at most once.
-    pub const HASH_PTR_OFFSET: usize = std::mem::offset_of!(Table, hash) + std::mem::offset_of!(HashPart, entries_ptr);
+    pub const HASH_PTR_OFFSET: usize =
+        std::mem::offset_of!(Table, hash) + std::mem::offset_of!(HashPart, entries) + Elements::<Entry>::PTR_OFFSET;
     /// Byte offset of the number of hash-part entries (`u64`).
-    pub const HASH_LEN_OFFSET: usize = std::mem::offset_of!(Table, hash) + std::mem::offset_of!(HashPart, entries_len);
+    pub const HASH_LEN_OFFSET: usize =
+        std::mem::offset_of!(Table, hash) + std::mem::offset_of!(HashPart, entries) + Elements::<Entry>::LEN_OFFSET;
     /// Size of a hash-part entry.
     pub const HASH_ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
 
@@ -277,17 +360,13 @@ impl Table {
 
     /// A new table with room for `narr` array items and `nhash` other keys.
     pub fn new(narr: usize, nhash: usize) -> Box<Table> {
-        let mut t = Box::new(Table {
+        Box::new(Table {
             hdr: GcHeader::new(Kind::Table),
             meta: std::ptr::null_mut(),
             watched: false,
-            arr_ptr: std::ptr::null_mut(),
-            arr_len: 0,
-            arr: Vec::with_capacity(narr),
+            arr: Elements::with_capacity(narr),
             hash: HashPart::with_capacity(nhash),
-        });
-        t.sync_array();
-        t
+        })
     }
 
     /// Sets the metatable (null for none).
@@ -311,21 +390,15 @@ impl Table {
         }
     }
 
-    /// Appends to the array part, keeping its mirror current.
+    /// Appends to the array part.
     fn arr_push(&mut self, value: Val) {
         self.arr.push(value);
-        self.sync_array();
-    }
-
-    fn sync_array(&mut self) {
-        self.arr_ptr = self.arr.as_mut_ptr();
-        self.arr_len = self.arr.len() as u64;
     }
 
     /// The array part (`t[1]..t[n]`, possibly with trailing nils).
     #[inline]
     pub fn array(&self) -> &[Val] {
-        &self.arr
+        self.arr.as_slice()
     }
 
     /// The number of the hash-part entry holding `key` (as stored: no normalisation of
@@ -333,24 +406,24 @@ impl Table {
     /// compiled code remembers (see [`Table::HASH_PTR_OFFSET`]).
     pub fn hash_entry_of(&self, key: Val) -> Option<(usize, Val)> {
         let i = self.hash.find(key)?;
-        let v = self.hash.entries[i].value;
+        let v = self.hash.entries.as_slice()[i].value;
         (!v.is_nil()).then_some((i, v))
     }
 
     /// Stores `value` in hash-part entry `i`, which [`Table::hash_entry_of`] gave.
     pub fn set_hash_entry(&mut self, i: usize, value: Val) {
         self.changing();
-        self.hash.entries[i].value = value;
+        self.hash.entries.as_mut_slice()[i].value = value;
     }
 
     /// Every hash-part entry (dead ones have a `nil` value).
     pub fn hash_entries(&self) -> impl Iterator<Item = (Val, Val)> + '_ {
-        self.hash.entries.iter().map(|e| (e.key, e.value))
+        self.hash.entries.as_slice().iter().map(|e| (e.key, e.value))
     }
 
     /// Bytes held outside the object itself.
     pub fn payload_bytes(&self) -> usize {
-        self.arr.capacity() * 16 + self.hash.entries.capacity() * 32 + self.hash.index.capacity() * 4
+        self.arr.capacity() * 16 + self.hash.entries.capacity() * 32 + self.hash.index.len() * 4
     }
 
     /// Raw get.
@@ -373,7 +446,7 @@ impl Table {
     pub fn get_int(&self, i: i64) -> Val {
         let idx = (i as u64).wrapping_sub(1);
         if idx < self.arr.len() as u64 {
-            self.arr[idx as usize]
+            self.arr.as_slice()[idx as usize]
         } else if self.hash.is_empty() {
             Val::NIL
         } else {
@@ -393,7 +466,7 @@ impl Table {
     pub fn set_existing_int(&mut self, i: i64, value: Val) -> bool {
         let idx = (i as u64).wrapping_sub(1);
         if idx < self.arr.len() as u64 {
-            self.arr[idx as usize] = value;
+            self.arr.as_mut_slice()[idx as usize] = value;
             true
         } else {
             false
@@ -413,7 +486,7 @@ impl Table {
         if key.tag() == Tag::Int {
             let idx = (key.int_unchecked() as u64).wrapping_sub(1);
             if idx < self.arr.len() as u64 {
-                let slot = &mut self.arr[idx as usize];
+                let slot = &mut self.arr.as_mut_slice()[idx as usize];
                 if slot.is_nil() {
                     return false;
                 }
@@ -422,9 +495,9 @@ impl Table {
             }
         }
         match self.hash.find(key) {
-            Some(i) if !self.hash.entries[i].value.is_nil() => {
+            Some(i) if !self.hash.entries.as_slice()[i].value.is_nil() => {
                 self.changing();
-                self.hash.entries[i].value = value;
+                self.hash.entries.as_mut_slice()[i].value = value;
                 true
             }
             _ => false,
@@ -461,7 +534,7 @@ impl Table {
         let idx = (i as u64).wrapping_sub(1);
         let len = self.arr.len() as u64;
         if idx < len {
-            self.arr[idx as usize] = value;
+            self.arr.as_mut_slice()[idx as usize] = value;
             return 0;
         }
         if idx == len && !value.is_nil() {
@@ -496,13 +569,14 @@ impl Table {
 
     /// The length operator's border (raw, no `__len`).
     pub fn border(&self) -> i64 {
-        let n = self.arr.len();
-        if n > 0 && self.arr[n - 1].is_nil() {
+        let arr = self.arr.as_slice();
+        let n = arr.len();
+        if n > 0 && arr[n - 1].is_nil() {
             // Binary search for a border inside the array part.
             let (mut lo, mut hi) = (0usize, n); // arr[lo-1] non-nil (or lo = 0), arr[hi-1] nil
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
-                if self.arr[mid - 1].is_nil() {
+                if arr[mid - 1].is_nil() {
                     hi = mid;
                 } else {
                     lo = mid;
@@ -559,12 +633,14 @@ impl Table {
                 }
             }
         }
-        for i in start_arr..self.arr.len() {
-            if !self.arr[i].is_nil() {
-                return Ok(Some((Val::int(i as i64 + 1), self.arr[i])));
+        let arr = self.arr.as_slice();
+        for (i, &v) in arr.iter().enumerate().skip(start_arr) {
+            if !v.is_nil() {
+                return Ok(Some((Val::int(i as i64 + 1), v)));
             }
         }
-        for e in &self.hash.entries[start_hash.min(self.hash.entries.len())..] {
+        let entries = self.hash.entries.as_slice();
+        for e in &entries[start_hash.min(entries.len())..] {
             if !e.value.is_nil() {
                 return Ok(Some((e.key, e.value)));
             }
@@ -620,13 +696,11 @@ struct Entry {
 /// and keys assigned `nil` stay in place while a traversal runs) and an open-addressed
 /// index of entry numbers.
 struct HashPart {
-    entries: Vec<Entry>,
+    /// Compiled code's inline caches read their pointer and length
+    /// ([`Table::HASH_PTR_OFFSET`]).
+    entries: Elements<Entry>,
     /// 0: empty slot; otherwise entry index + 1. Length is 0 or a power of two.
-    index: Vec<u32>,
-    /// `entries`' pointer and length, mirrored after every change to it, for compiled
-    /// code's inline caches.
-    entries_ptr: *mut Entry,
-    entries_len: u64,
+    index: Box<[u32]>,
     /// The key summary ([`Table::KEYS_OFFSET`]).
     keys: u64,
 }
@@ -639,18 +713,11 @@ pub fn key_bit(hash: u64) -> u64 {
 
 impl HashPart {
     fn with_capacity(n: usize) -> HashPart {
-        let mut h = HashPart { entries: Vec::new(), index: Vec::new(), entries_ptr: std::ptr::null_mut(), entries_len: 0, keys: 0 };
+        let mut h = HashPart { entries: Elements::with_capacity(n), index: Box::default(), keys: 0 };
         if n > 0 {
-            h.entries.reserve(n);
-            h.index = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(4)];
+            h.index = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(4)].into_boxed_slice();
         }
-        h.sync();
         h
-    }
-
-    fn sync(&mut self) {
-        self.entries_ptr = self.entries.as_mut_ptr();
-        self.entries_len = self.entries.len() as u64;
     }
 
     #[inline]
@@ -671,7 +738,7 @@ impl HashPart {
                 return None;
             }
             let idx = e as usize - 1;
-            if key_eq(self.entries[idx].key, key) {
+            if key_eq(self.entries.as_slice()[idx].key, key) {
                 return Some(idx);
             }
             slot = (slot + 1) & mask;
@@ -681,7 +748,7 @@ impl HashPart {
     #[inline]
     fn get(&self, key: Val) -> Val {
         match self.find(key) {
-            Some(i) => self.entries[i].value,
+            Some(i) => self.entries.as_slice()[i].value,
             None => Val::NIL,
         }
     }
@@ -689,7 +756,7 @@ impl HashPart {
     /// Sets a key; returns the growth in bytes.
     fn set(&mut self, key: Val, value: Val) -> usize {
         if let Some(i) = self.find(key) {
-            self.entries[i].value = value;
+            self.entries.as_mut_slice()[i].value = value;
             return 0;
         }
         if value.is_nil() {
@@ -701,14 +768,13 @@ impl HashPart {
         }
         self.keys |= key_bit(key_hash(key));
         self.entries.push(Entry { key, value });
-        self.sync();
         self.insert_index(self.entries.len() - 1);
         (self.entries.capacity() * 32 + self.index.len() * 4).saturating_sub(before)
     }
 
     fn insert_index(&mut self, idx: usize) {
         let mask = self.index.len() - 1;
-        let mut slot = key_hash(self.entries[idx].key) as usize & mask;
+        let mut slot = key_hash(self.entries.as_slice()[idx].key) as usize & mask;
         while self.index[slot] != 0 {
             slot = (slot + 1) & mask;
         }
@@ -717,13 +783,11 @@ impl HashPart {
 
     /// Drops dead entries and resizes the index for the live ones plus growth.
     fn rehash(&mut self) {
-        self.entries.retain(|e| !e.value.is_nil());
-        self.sync();
-        self.keys = self.entries.iter().fold(0, |keys, e| keys | key_bit(key_hash(e.key)));
+        self.entries.edit(|v| v.retain(|e| !e.value.is_nil()));
+        self.keys = self.entries.as_slice().iter().fold(0, |keys, e| keys | key_bit(key_hash(e.key)));
         let want = ((self.entries.len() + 1) * 2).max(4);
         let size = (want * 4 / 3 + 1).next_power_of_two();
-        self.index.clear();
-        self.index.resize(size, 0);
+        self.index = vec![0; size].into_boxed_slice();
         for i in 0..self.entries.len() {
             self.insert_index(i);
         }
@@ -802,6 +866,12 @@ mod tests {
         assert!(cache.get(&*metas[1]).is_none());
         // SAFETY: made above, used by nothing else.
         drop(unsafe { Box::from_raw(key.payload() as *mut LStr) });
+    }
+
+    #[test]
+    fn tables_stay_small() {
+        // Every table pays for these bytes, and collections come when their sum doubles.
+        assert!(std::mem::size_of::<Table>() <= 88, "{}", std::mem::size_of::<Table>());
     }
 
     #[test]
