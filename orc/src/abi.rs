@@ -198,6 +198,9 @@ pub const CELL_VALUE_OFFSET: u64 = 8;
 pub const VM_GC_BYTES_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_BYTES_OFFSET as u64;
 /// Offset of the collection threshold (a `usize`) in the VM.
 pub const VM_GC_THRESHOLD_OFFSET: u64 = lazyjit_ir::interp::Vm::GC_THRESHOLD_OFFSET as u64;
+/// Offset of the address of the interrupt flag (a byte, non-zero once the run is to
+/// stop) in the VM.
+pub const VM_INTERRUPT_FLAG_OFFSET: u64 = lazyjit_ir::interp::Vm::INTERRUPT_FLAG_OFFSET as u64;
 /// Offset of the address of the frame records ([`lazyjit_ir::interp::FrameInfo`]) in the VM.
 pub const VM_FRAMES_PTR_OFFSET: u64 = lazyjit_ir::interp::Vm::FRAMES_PTR_OFFSET as u64;
 /// Offset of the number of frames (a `usize`) in the VM.

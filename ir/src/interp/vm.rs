@@ -599,6 +599,9 @@ pub struct Vm {
     fixed_strings: std::collections::HashMap<Box<[u8]>, Val>,
     /// What an [`Interrupter`] shares with the VM.
     interrupt: std::sync::Arc<InterruptState>,
+    /// The address of `interrupt`'s flag, which compiled code reads on the back edges of
+    /// loops that never reach a safepoint ([`Vm::INTERRUPT_FLAG_OFFSET`]).
+    interrupt_flag: *const std::sync::atomic::AtomicBool,
     /// Registered host object kinds ([`Vm::register_kind`]).
     kinds: Vec<KindInfo>,
 }
@@ -614,6 +617,8 @@ impl Vm {
         }
         let mut heap = Heap::new();
         let globals = heap.adopt(Table::new(0, 64), 0);
+        let interrupt: std::sync::Arc<InterruptState> = Default::default();
+        let interrupt_flag = &interrupt.requested as *const std::sync::atomic::AtomicBool;
         Vm {
             heap,
             stack,
@@ -633,7 +638,8 @@ impl Vm {
             ext: None,
             pending_traceback: None,
             fixed_strings: std::collections::HashMap::new(),
-            interrupt: Default::default(),
+            interrupt,
+            interrupt_flag,
             kinds: Vec::new(),
             nesting: 0,
             jit: None,
@@ -875,6 +881,11 @@ impl Vm {
     pub const GC_BYTES_OFFSET: usize = std::mem::offset_of!(Vm, heap) + Heap::BYTES_OFFSET;
     /// Byte offset of the heap's collection threshold in a `Vm`.
     pub const GC_THRESHOLD_OFFSET: usize = std::mem::offset_of!(Vm, heap) + Heap::THRESHOLD_OFFSET;
+    /// Byte offset of the address of the interrupt flag (a `bool` byte an
+    /// [`Interrupter`] sets, atomically) in a `Vm`: a loop whose trips never reach a
+    /// safepoint (nothing in it allocates or calls out) tests it on its back edge
+    /// instead of the collection threshold, so that no call sits on its cycle.
+    pub const INTERRUPT_FLAG_OFFSET: usize = std::mem::offset_of!(Vm, interrupt_flag);
     /// Byte offset of the address of the frame array ([`Vm::frames`]) in a `Vm`.
     pub const FRAMES_PTR_OFFSET: usize = std::mem::offset_of!(Vm, frames) + FrameStack::PTR_OFFSET;
     /// Byte offset of the number of frames in a `Vm`.

@@ -19,6 +19,7 @@ use lazyjit_ir::{Opcode, RtId, SiteId, Value};
 
 use super::helpers::Helper;
 use super::{LowerError, Lowerer, MAX_STAGED};
+use super::values::Memory;
 use crate::abi;
 
 impl<'ctx> Lowerer<'_, 'ctx> {
@@ -381,7 +382,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         index: IntValue<'ctx>,
         size: u64,
     ) -> Result<PointerValue<'ctx>, LowerError> {
-        let base = self.b.build_load(self.t.ptr, self.offset_ptr(table, ptr_offset)?, "")?.into_pointer_value();
+        let base = self.load_ptr_of(self.offset_ptr(table, ptr_offset)?, Memory::TableParts)?;
         let bytes = self.b.build_int_mul(index, self.t.i64.const_int(size, false), "")?;
         // SAFETY: only builds IR; the caller checked `index` against the element count.
         Ok(unsafe { self.b.build_in_bounds_gep(self.t.i8, base, &[bytes], "")? })
@@ -844,7 +845,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         // The cached entry number against the table's entry count.
         self.b.position_at_end(probe_bb);
         let table = self.b.build_int_to_ptr(tpay, self.t.ptr, "")?;
-        let len = self.load_word(self.offset_ptr(table, abi::TABLE_HASH_LEN_OFFSET)?)?;
+        let len = self.load_word_of(self.offset_ptr(table, abi::TABLE_HASH_LEN_OFFSET)?, Memory::TableParts)?;
         let cached = self.b.build_load(self.t.i32, word, "")?.into_int_value();
         let cached = self.b.build_int_z_extend(cached, self.t.i64, "")?;
         let inside = self.b.build_int_compare(IntPredicate::ULT, cached, len, "")?;
@@ -1029,22 +1030,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         }
         self.b.position_at_end(bounds_bb);
         let table = self.b.build_int_to_ptr(tpay, self.t.ptr, "")?;
-        let len = self.load_word(self.offset_ptr(table, abi::TABLE_ARRAY_LEN_OFFSET)?)?;
+        let len = self.load_word_of(self.offset_ptr(table, abi::TABLE_ARRAY_LEN_OFFSET)?, Memory::TableParts)?;
         let index = self.b.build_int_sub(kpay, self.t.i64.const_int(1, false), "")?;
         let inside = self.b.build_int_compare(IntPredicate::ULT, index, len, "")?;
         self.b.build_conditional_branch(inside, access_bb, miss_bb)?;
         self.b.position_at_end(access_bb);
         let elem = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, index, abi::VAL_SIZE)?;
-        let etag = self
-            .b
-            .build_load(self.t.i8, self.offset_ptr(elem, abi::VAL_TAG_OFFSET)?, "")?
-            .into_int_value();
+        let etag = self.load_element_tag(elem)?;
         let present = self.b.build_int_compare(IntPredicate::NE, etag, self.tag_const(Tag::Nil), "")?;
         let (hit_tag, hit_payload) = match access {
             TableAccess::Get => {
                 self.b.build_conditional_branch(present, hit_bb, miss_bb)?;
                 self.b.position_at_end(hit_bb);
-                let payload = self.load_word(self.offset_ptr(elem, abi::VAL_PAYLOAD_OFFSET)?)?;
+                let payload = self.load_word_of(self.offset_ptr(elem, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?;
                 (etag, payload)
             }
             TableAccess::Set => {
@@ -1057,7 +1055,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 self.b.build_conditional_branch(ok, hit_bb, miss_bb)?;
                 self.b.position_at_end(hit_bb);
                 let (vtag, vpay) = ops[2];
-                self.store_raw(elem, vtag, vpay)?;
+                self.store_element(elem, vtag, vpay)?;
                 (self.tag_const(Tag::Nil), self.t.i64.const_zero())
             }
         };

@@ -36,7 +36,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 .first()
                 .ok_or_else(|| LowerError::Malformed(format!("{} is empty", bc.block)))?;
             let pc = self.inst_pc(first)?;
-            self.count_backedge(pc)?;
+            if self.quiet_back_edges.contains(&(self.cur_block, bi as u32)) {
+                self.poll_interrupt(pc)?;
+            } else {
+                self.count_backedge(pc)?;
+            }
         }
         self.add_incoming(bi, &vals)?;
         self.b.build_unconditional_branch(self.blocks[bi])?;
@@ -66,6 +70,28 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             &[self.vm.into(), self.i32c(pc as i64).into()],
         )?;
         self.b.build_unconditional_branch(cont)?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    /// The back edge of a loop whose trips reach no safepoint: if the run is being
+    /// interrupted, `lz_backedge` (at `pc`) reports it and the body returns; the loop
+    /// goes on otherwise. No call is on the loop's cycle. The flag is read with a
+    /// volatile load, which LLVM keeps in the loop.
+    fn poll_interrupt(&mut self, pc: u32) -> Result<(), LowerError> {
+        let (stop, cont) = (self.new_block("interrupt"), self.new_block("interrupt.none"));
+        let flag = self.b.build_load(self.t.ptr, self.offset_ptr(self.vm, abi::VM_INTERRUPT_FLAG_OFFSET)?, "")?.into_pointer_value();
+        let set = self.b.build_load(self.t.i8, flag, "interrupted")?;
+        set.as_instruction_value()
+            .ok_or_else(|| LowerError::Malformed("load".into()))?
+            .set_volatile(true)
+            .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        let none = self.b.build_int_compare(IntPredicate::EQ, set.into_int_value(), self.t.i8.const_zero(), "")?;
+        self.b.build_conditional_branch(none, cont, stop)?;
+        self.b.position_at_end(stop);
+        // An interrupt makes `lz_backedge` fail (its check sees the flag, which stays set).
+        self.call_checked(Helper::Backedge, &[self.vm.into(), self.i32c(pc as i64).into()])?;
+        self.b.build_return(Some(&self.t.i64.const_int(abi::STATUS_ERROR as u64, true)))?;
         self.b.position_at_end(cont);
         Ok(())
     }

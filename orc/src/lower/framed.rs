@@ -75,6 +75,28 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
     framed
 }
 
+/// The back edges (latch, header) of `proto`'s loops whose trips reach no safepoint:
+/// every instruction of every block of the loop is one that calls nothing that could
+/// collect (no allocation, no call, no runtime call). Such a back edge needs no
+/// collection (nothing allocated since the loop was entered) and tests only for an
+/// interrupt, leaving the loop when there is one, so that no call sits on the cycle
+/// and LLVM may keep what the loop reads in registers.
+pub(crate) fn quiet_back_edges(proto: &Proto) -> std::collections::HashSet<(u32, u32)> {
+    let f = &proto.mir;
+    let dom = lazyjit_ir::dominators::DominatorTree::compute(f);
+    let forest = lazyjit_ir::loops::LoopForest::compute(f, &dom);
+    let mut quiet = std::collections::HashSet::new();
+    for l in forest.loops() {
+        let calls_out = l.blocks.iter().any(|b| {
+            f.blocks[b.index()].insts.iter().any(|&i| !matches!(safepoint(&f.insts[i.index()].data), Safepoint::No))
+        });
+        if !calls_out && f.blocks[l.header.index()].loop_header {
+            quiet.extend(l.latches.iter().map(|latch| (latch.0, l.header.0)));
+        }
+    }
+    quiet
+}
+
 /// Whether an instruction may reach a safepoint, and how its operands reach helpers.
 enum Safepoint {
     /// It never calls a helper that allocates, runs Lua code or reads the frame.

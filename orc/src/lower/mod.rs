@@ -425,6 +425,11 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Per value a `guard.fn` checks, the module function it checked for (calls of it
     /// push the frame themselves, see `Lowerer::lower_call`).
     pub(crate) known_callees: std::collections::HashMap<u32, usize>,
+    /// Optimized code: the back edges (latch, header) that test only for an interrupt
+    /// (see [`framed::quiet_back_edges`]).
+    pub(crate) quiet_back_edges: std::collections::HashSet<(u32, u32)>,
+    /// The MIR block being lowered.
+    pub(crate) cur_block: u32,
     /// Per value a `guard.fn` earlier in the block being lowered has checked, the module
     /// function it checked for: a call of it there needs no check of its own.
     pub(crate) proven_callees: std::collections::HashMap<u32, usize>,
@@ -561,6 +566,8 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             symbol: symbol.to_string(),
             passed_on: passed_on_packs(&proto.mir).into_iter().map(|v| (v, None)).collect(),
             proven_callees: std::collections::HashMap::new(),
+            quiet_back_edges: if version { framed::quiet_back_edges(proto) } else { Default::default() },
+            cur_block: 0,
             known_callees: proto
                 .mir
                 .blocks
@@ -621,6 +628,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         for block in order {
             let bi = block.index();
             self.b.position_at_end(self.blocks[bi]);
+            self.cur_block = bi as u32;
             self.begin_block(bi)?;
             for &inst in &mir.blocks[bi].insts {
                 self.cur = inst;

@@ -12,6 +12,7 @@ use lazyjit_ir::{Const, Opcode, Value};
 
 use super::helpers::Helper;
 use super::{LowerError, Lowerer};
+use super::values::Memory;
 use crate::abi;
 
 impl<'ctx> Lowerer<'_, 'ctx> {
@@ -136,7 +137,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// `arr.len`: the table's array length field.
     pub(crate) fn lower_arr_len(&mut self, table: Value, result: Value) -> Result<(), LowerError> {
         let t = self.table_ptr(table)?;
-        let len = self.load_word(self.offset_ptr(t, abi::TABLE_ARRAY_LEN_OFFSET)?)?;
+        let len = self.load_word_of(self.offset_ptr(t, abi::TABLE_ARRAY_LEN_OFFSET)?, Memory::TableParts)?;
         self.store_value(result, Tag::Int, len)
     }
 
@@ -159,7 +160,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// `arr.get`: a load of the element.
     pub(crate) fn lower_arr_get(&mut self, table: Value, index: Value, result: Value) -> Result<(), LowerError> {
         let p = self.array_slot(table, index)?;
-        let (tag, payload) = self.load_raw(p)?;
+        let (tag, payload) = self.load_element(p)?;
         self.define(result, tag, payload)
     }
 
@@ -167,7 +168,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     pub(crate) fn lower_arr_set(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
         let p = self.array_slot(table, index)?;
         let (tag, payload) = self.get(value)?;
-        self.store_raw(p, tag, payload)
+        self.store_element(p, tag, payload)
     }
 
     /// `upval N`.

@@ -27,6 +27,20 @@ use lazyjit_ir::{Type, Value};
 use super::{LowerError, Lowerer};
 use crate::abi;
 
+/// Kinds of heap memory that compiled code reads or writes and that no access of
+/// another kind touches, told to LLVM as type-based alias classes (`!tbaa`): LLVM may
+/// then keep a read of one kind across writes of another (a loop that stores array
+/// elements keeps the array's address and length in registers). Accesses not marked
+/// may touch anything.
+#[derive(Clone, Copy)]
+pub(crate) enum Memory {
+    /// A table's array and hash parts' pointers and lengths (the runtime writes them;
+    /// compiled code only reads them).
+    TableParts,
+    /// The elements of a table's array part.
+    Elements,
+}
+
 /// The LLVM values of MIR values, and the `phi`s of block parameters.
 pub(crate) struct Ssa<'ctx> {
     vals: Vec<Option<(IntValue<'ctx>, IntValue<'ctx>)>>,
@@ -148,6 +162,61 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let st = self.b.build_store(ptr, v)?;
         st.set_alignment(8)
             .map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Tells LLVM which kind of heap memory `access` (a load or store) touches.
+    fn mark_memory(&self, access: inkwell::values::InstructionValue<'ctx>, memory: Memory) -> Result<(), LowerError> {
+        let name = match memory {
+            Memory::TableParts => "lazyjit table parts",
+            Memory::Elements => "lazyjit array elements",
+        };
+        let root = self.ctx.metadata_node(&[self.ctx.metadata_string("lazyjit heap").into()]);
+        let class = self.ctx.metadata_node(&[self.ctx.metadata_string(name).into(), root.into(), self.t.i64.const_zero().into()]);
+        let tag = self.ctx.metadata_node(&[class.into(), class.into(), self.t.i64.const_zero().into()]);
+        access.set_metadata(tag, self.ctx.get_kind_id("tbaa")).map_err(|e| LowerError::Unsupported(e.to_string()))
+    }
+
+    /// A [`Lowerer::load_word`] of `memory`.
+    pub(crate) fn load_word_of(&self, ptr: PointerValue<'ctx>, memory: Memory) -> Result<IntValue<'ctx>, LowerError> {
+        let v = self.load_word(ptr)?;
+        if let Some(i) = v.as_instruction_value() {
+            self.mark_memory(i, memory)?;
+        }
+        Ok(v)
+    }
+
+    /// A pointer load of `memory`.
+    pub(crate) fn load_ptr_of(&self, ptr: PointerValue<'ctx>, memory: Memory) -> Result<PointerValue<'ctx>, LowerError> {
+        let v = self.b.build_load(self.t.ptr, ptr, "")?;
+        if let Some(i) = v.as_instruction_value() {
+            self.mark_memory(i, memory)?;
+        }
+        Ok(v.into_pointer_value())
+    }
+
+    /// A [`Lowerer::load_raw`] of an array element.
+    pub(crate) fn load_element(&self, ptr: PointerValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        Ok((self.load_element_tag(ptr)?, self.load_word_of(self.offset_ptr(ptr, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?))
+    }
+
+    /// The tag byte of an array element.
+    pub(crate) fn load_element_tag(&self, ptr: PointerValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
+        let tag = self.b.build_load(self.t.i8, self.offset_ptr(ptr, abi::VAL_TAG_OFFSET)?, "")?;
+        if let Some(i) = tag.as_instruction_value() {
+            self.mark_memory(i, Memory::Elements)?;
+        }
+        Ok(tag.into_int_value())
+    }
+
+    /// A [`Lowerer::store_raw`] to an array element.
+    pub(crate) fn store_element(&self, ptr: PointerValue<'ctx>, tag: IntValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
+        let word = self.b.build_int_z_extend(tag, self.t.i64, "")?;
+        for (offset, v) in [(abi::VAL_TAG_OFFSET, word), (abi::VAL_PAYLOAD_OFFSET, payload)] {
+            let st = self.b.build_store(self.offset_ptr(ptr, offset)?, v)?;
+            st.set_alignment(8).map_err(|e| LowerError::Unsupported(e.to_string()))?;
+            self.mark_memory(st, Memory::Elements)?;
+        }
         Ok(())
     }
 
