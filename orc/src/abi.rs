@@ -253,6 +253,8 @@ pub const PROTO_VARARG_OFFSET: u64 = lazyjit_ir::interp::Proto::VARARG_OFFSET as
 pub const PROTO_HOT_ENTRY_OFFSET: u64 = lazyjit_ir::interp::Proto::HOT_ENTRY_OFFSET as u64;
 /// Offset of the back-edge counter (a `u32`) in a function.
 pub const PROTO_BACKEDGES_OFFSET: u64 = lazyjit_ir::interp::Proto::BACKEDGES_OFFSET as u64;
+/// Size of a table object.
+pub const TABLE_SIZE: u64 = lazyjit_ir::rt::object::Table::SIZE as u64;
 /// Offset of a table's metatable pointer (null if none).
 pub const TABLE_META_OFFSET: u64 = lazyjit_ir::rt::object::Table::META_OFFSET as u64;
 /// Offset of the pointer to a table's array part (`t[1]` first, 16-byte values).

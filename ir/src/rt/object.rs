@@ -333,6 +333,9 @@ pub enum KeyError {
 }
 
 impl Table {
+    /// Size of a table object (compiled code may read any of it once a value is known to
+    /// be a table).
+    pub const SIZE: usize = std::mem::size_of::<Table>();
     /// Byte offset of the metatable pointer (null if none).
     pub const META_OFFSET: usize = std::mem::offset_of!(Table, meta);
     /// Byte offset of the pointer to the array part's first element (`t[1]`; 16-byte

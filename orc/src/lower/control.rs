@@ -235,6 +235,30 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         if op == Opcode::GuardFn {
             self.proven_callees.insert(arg.0, imm as usize);
         }
+        if op == Opcode::GuardTag && imm == lazyjit_ir::rt::Tag::Table as i64 {
+            self.assume_table(arg)?;
+        }
+        Ok(())
+    }
+
+    /// Tells LLVM that `table` (a value just found to be a table) points to a whole,
+    /// aligned table object from here on (`llvm.assume` with `dereferenceable` and
+    /// `align` bundles), so that it may read the table's fields ahead of the branch
+    /// that uses them: out of a loop, say, where the read sits after a guard.
+    fn assume_table(&mut self, table: Value) -> Result<(), LowerError> {
+        let assume = inkwell::intrinsics::Intrinsic::find("llvm.assume")
+            .and_then(|i| i.get_declaration(&self.module, &[]))
+            .ok_or_else(|| LowerError::Malformed("no llvm.assume".into()))?;
+        let ptr = self.b.build_int_to_ptr(self.get_payload(table)?, self.t.ptr, "table")?;
+        let bundles = [
+            inkwell::values::OperandBundle::create(
+                "dereferenceable",
+                &[ptr.into(), self.t.i64.const_int(abi::TABLE_SIZE, false).into()],
+            ),
+            inkwell::values::OperandBundle::create("align", &[ptr.into(), self.t.i64.const_int(8, false).into()]),
+        ];
+        let yes = self.ctx.bool_type().const_int(1, false);
+        self.b.build_direct_call_with_operand_bundles(assume, &[yes.into()], &bundles, "")?;
         Ok(())
     }
 
