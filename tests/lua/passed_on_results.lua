@@ -33,3 +33,21 @@ for i = 1, 3000 do
 end
 print(caught, select("#", table.unpack({1, 2, 3}, 1, 100)))
 print(count(many(200)), sum(many(100)))
+
+-- results passed on after fixed operands: `{ a, b, f() }` (setlist), `g(a, f())`,
+-- `return a, f()`, chained, with many results, and with garbage collected in between
+local function pair(x) return x, x + 1 end
+local function with_head(x) return x, many(x % 40) end
+local fixed_total = 0
+for i = 1, 3000 do
+  local a = { pair(i) }
+  local b = { i, i, three(i) }
+  local c = { 1, 2, 3, none() }
+  local d = { i, many(i % 60) }
+  local e = { count(1, 2, count(three(i))) }
+  local g = { pair(i), pair(i + 1) }
+  local h = table.pack(with_head(i))
+  if i % 700 == 0 then collectgarbage() end
+  fixed_total = fixed_total + #a + #b + #c + #d + #e + #g + h.n + a[2] + b[5] + e[#e] + g[3] + sum(i, pair(i))
+end
+print(fixed_total)

@@ -34,6 +34,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         args: &[Value],
         spread: bool,
     ) -> Result<(PointerValue<'ctx>, IntValue<'ctx>), LowerError> {
+        self.stage_args_after(0, args, spread)
+    }
+
+    /// [`Lowerer::stage_args`] at `skip` slots past the end of the frame (where a
+    /// `call.pack` whose results are passed on stages, see `passed_on_packs`).
+    fn stage_args_after(
+        &mut self,
+        skip: u64,
+        args: &[Value],
+        spread: bool,
+    ) -> Result<(PointerValue<'ctx>, IntValue<'ctx>), LowerError> {
         let fixed = if spread {
             args.len()
                 .checked_sub(1)
@@ -41,10 +52,17 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         } else {
             args.len()
         };
-        let at = self.stage_ptr()?;
-        if let (true, 0, Some(&Some(n))) = (spread, fixed, args.first().and_then(|a| self.passed_on.get(&a.0))) {
-            // The values the call before returned, at `at` already.
-            return Ok((at, n));
+        let at = self.offset_ptr(self.stage_ptr()?, abi::VAL_SIZE * skip)?;
+        if let (true, Some(&(after, Some(n)))) = (spread, args.last().and_then(|a| self.passed_on.get(&a.0))) {
+            if after == skip + fixed as u64 {
+                // The values the call before returned are past room for the fixed ones.
+                for (i, &a) in args[..fixed].iter().enumerate() {
+                    let (tag, payload) = self.get(a)?;
+                    self.store_raw(self.offset_ptr(at, abi::VAL_SIZE * i as u64)?, tag, payload)?;
+                }
+                return Ok((at, self.b.build_int_add(self.i32c(fixed as i64), n, "")?));
+            }
+            return Err(LowerError::Malformed(format!("a passed-on pack at slot {after} past the frame, staged for slot {}", skip + fixed as u64)));
         }
         let buf = if fixed <= MAX_STAGED {
             at
@@ -138,7 +156,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         if op == Opcode::TailCall {
             return self.lower_tail_call(callee, args, spread);
         }
-        let (at, n) = self.stage_args(args, spread)?;
+        // A pack passed on leaves room for the next instruction's fixed operands.
+        let skip = match (op, results.first().and_then(|r| self.passed_on.get(&r.0))) {
+            (Opcode::CallPack, Some(&(fixed, _))) => fixed,
+            _ => 0,
+        };
+        let (at, n) = self.stage_args_after(skip, args, spread)?;
         let callee_ptr = self.value_ptr(callee)?;
         let pc = self.pc()?;
         let call_args = [
@@ -151,7 +174,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         ];
         let known = self.known_callees.get(&callee.0).copied().filter(|&k| self.loaded.protos.get(k).is_some_and(|p| !p.vararg));
         let direct = if !spread && args.len() <= MAX_STAGED && (known.is_some() || self.optimized) {
-            Some(self.direct_call(callee, at, args.len(), known, pc)?)
+            Some(self.direct_call(callee, at, skip, args.len(), known, pc)?)
         } else {
             None
         };
@@ -173,8 +196,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         };
         if op == Opcode::CallPack {
             let result = self.result(results, 0)?;
-            if let Some(count) = self.passed_on.get_mut(&result.0) {
-                // The next call's arguments: they are in place (see `stage_args`).
+            if let Some((_, count)) = self.passed_on.get_mut(&result.0) {
+                // The next instruction's operands: they are in place (see `stage_args`).
                 *count = Some(nret);
                 return self.define(result, self.tag_const(Tag::Nil), self.t.i64.const_zero());
             }
@@ -665,6 +688,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         &mut self,
         callee: Value,
         at: PointerValue<'ctx>,
+        skip: u64,
         nargs: usize,
         k: Option<usize>,
         pc: u32,
@@ -701,7 +725,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let last = self.b.build_int_sub(len, c(1), "")?;
         let caller = self.index_frame(frames, last)?;
         let caller_base = self.load_word(self.offset_ptr(caller, abi::FRAME_BASE_OFFSET)?)?;
-        let at_slot = self.b.build_int_add(caller_base, c(self.proto.nslots as u64), "at")?;
+        let at_slot = self.b.build_int_add(caller_base, c(self.proto.nslots as u64 + skip), "at")?;
         let proto_ptr = self.b.build_int_to_ptr(proto, self.t.ptr, "")?;
         // What the callee's frame takes: known, or read from its function.
         let (nslots, fits_callee) = match (target, known_proto) {

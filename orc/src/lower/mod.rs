@@ -101,11 +101,14 @@ pub fn version_symbols(symbol: &str, version: &Proto, loaded: &LoadedModule) -> 
     symbols
 }
 
-/// The results of `call.pack`s whose one use is as the whole argument list of the call
-/// right after (`f(g(x))`, `return g(x)`, `print(g(x))`): the values stay where the
-/// callee returned them, at the end of the frame, which is where that call's arguments
-/// go, instead of being gathered into a heap pack and spread again.
-fn passed_on_packs(f: &Function) -> Vec<u32> {
+/// The results of `call.pack`s whose one use is as the spread operand of the
+/// instruction right after, a call, a runtime call or a return with at most
+/// [`MAX_STAGED`] fixed operands before it (`f(g(x))`, `print(a, g(x))`,
+/// `{ f(), g() }`'s `setlist`), each with the slot past the end of the frame its values
+/// start at: they stay where the callee returned them, right after the fixed operands
+/// where that instruction stages its operands, instead of being gathered into a heap
+/// pack and spread again.
+fn passed_on_packs(f: &Function) -> Vec<(u32, u64)> {
     use lazyjit_ir::function::SnapSource;
     let mut uses = vec![0u32; f.values.len()];
     for node in &f.insts {
@@ -118,16 +121,28 @@ fn passed_on_packs(f: &Function) -> Vec<u32> {
             }
         }
     }
-    let mut out = Vec::new();
+    // The slot (past the frame) each pack's values start at: after the next
+    // instruction's fixed operands, which start where that instruction stages them (past
+    // room of its own if it is a `call.pack` passed on in turn: walk backwards).
+    let mut out: Vec<(u32, u64)> = Vec::new();
     for block in &f.blocks {
-        for pair in block.insts.windows(2) {
+        for pair in block.insts.windows(2).rev() {
             let (first, next) = (&f.insts[pair[0].index()], &f.insts[pair[1].index()]);
             let (InstData::Call { op: Opcode::CallPack, .. }, [pack]) = (&first.data, &first.results[..]) else { continue };
-            let InstData::Call { op: Opcode::Call | Opcode::CallPack | Opcode::TailCall, callee, args, spread: true, .. } = &next.data else {
-                continue;
+            let (args, callee) = match &next.data {
+                InstData::Call { op: Opcode::Call | Opcode::CallPack | Opcode::TailCall, callee, args, spread: true, .. } => {
+                    (args, Some(callee))
+                }
+                InstData::RtCall { args, spread: true, .. } | InstData::Return { args, spread: true, .. } => (args, None),
+                _ => continue,
             };
-            if args[..] == [*pack] && callee != pack && uses[pack.index()] == 1 {
-                out.push(pack.0);
+            let fixed = args.len().saturating_sub(1);
+            if args.last() == Some(pack) && fixed <= MAX_STAGED && callee != Some(pack) && uses[pack.index()] == 1 {
+                let base = match (&next.data, &next.results[..]) {
+                    (InstData::Call { op: Opcode::CallPack, .. }, [r]) => out.iter().find(|&&(p, _)| p == r.0).map_or(0, |&(_, at)| at),
+                    _ => 0,
+                };
+                out.push((pack.0, base + fixed as u64));
             }
         }
     }
@@ -435,7 +450,8 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     pub(crate) proven_callees: std::collections::HashMap<u32, usize>,
     /// The `call.pack` results ([`passed_on_packs`]) left where their callee returned
     /// them, with their count once lowered.
-    pub(crate) passed_on: std::collections::HashMap<u32, Option<IntValue<'ctx>>>,
+    /// (with the number of fixed operands staged before them).
+    pub(crate) passed_on: std::collections::HashMap<u32, (u64, Option<IntValue<'ctx>>)>,
     /// The code is a version's (optimized code): every plain call tries the direct way.
     pub(crate) optimized: bool,
     /// The symbol the module defines (names the data symbols of [`version_symbols`]).
@@ -564,7 +580,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             cur: Inst(0),
             optimized: version,
             symbol: symbol.to_string(),
-            passed_on: passed_on_packs(&proto.mir).into_iter().map(|v| (v, None)).collect(),
+            passed_on: passed_on_packs(&proto.mir).into_iter().map(|(v, fixed)| (v, (fixed, None))).collect(),
             proven_callees: std::collections::HashMap::new(),
             quiet_back_edges: if version { framed::quiet_back_edges(proto) } else { Default::default() },
             cur_block: 0,
