@@ -393,11 +393,6 @@ impl Table {
         }
     }
 
-    /// Appends to the array part.
-    fn arr_push(&mut self, value: Val) {
-        self.arr.push(value);
-    }
-
     /// The array part (`t[1]..t[n]`, possibly with trailing nils).
     #[inline]
     pub fn array(&self) -> &[Val] {
@@ -542,7 +537,7 @@ impl Table {
         }
         if idx == len && !value.is_nil() {
             let before = self.arr.capacity();
-            self.arr_push(value);
+            self.arr.push(value);
             if !self.hash.is_empty() {
                 self.set_hash(Val::int(i), Val::NIL);
                 self.migrate_from_hash();
@@ -561,13 +556,13 @@ impl Table {
                 break;
             }
             self.hash.set(next, Val::NIL);
-            self.arr_push(v);
+            self.arr.push(v);
         }
     }
 
     /// Appends to the array part at position `len + 1` of the array part (constructors).
     pub fn push_array(&mut self, value: Val) {
-        self.arr_push(value);
+        self.arr.push(value);
     }
 
     /// The length operator's border (raw, no `__len`).

@@ -156,9 +156,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         if op == Opcode::TailCall {
             return self.lower_tail_call(callee, args, spread);
         }
-        // A pack passed on leaves room for the next instruction's fixed operands.
+        // A pack passed on is staged at its slot, past the next instruction's fixed
+        // operands.
         let skip = match (op, results.first().and_then(|r| self.passed_on.get(&r.0))) {
-            (Opcode::CallPack, Some(&(fixed, _))) => fixed,
+            (Opcode::CallPack, Some(&(slot, _))) => slot,
             _ => 0,
         };
         let (at, n) = self.stage_args_after(skip, args, spread)?;

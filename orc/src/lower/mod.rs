@@ -449,8 +449,8 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// function it checked for: a call of it there needs no check of its own.
     pub(crate) proven_callees: std::collections::HashMap<u32, usize>,
     /// The `call.pack` results ([`passed_on_packs`]) left where their callee returned
-    /// them, with their count once lowered.
-    /// (with the number of fixed operands staged before them).
+    /// them: the slot past the end of the frame they start at, and their count once
+    /// lowered.
     pub(crate) passed_on: std::collections::HashMap<u32, (u64, Option<IntValue<'ctx>>)>,
     /// The code is a version's (optimized code): every plain call tries the direct way.
     pub(crate) optimized: bool,
@@ -580,7 +580,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             cur: Inst(0),
             optimized: version,
             symbol: symbol.to_string(),
-            passed_on: passed_on_packs(&proto.mir).into_iter().map(|(v, fixed)| (v, (fixed, None))).collect(),
+            passed_on: passed_on_packs(&proto.mir).into_iter().map(|(v, slot)| (v, (slot, None))).collect(),
             proven_callees: std::collections::HashMap::new(),
             quiet_back_edges: if version { framed::quiet_back_edges(proto) } else { Default::default() },
             cur_block: 0,

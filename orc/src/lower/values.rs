@@ -177,22 +177,21 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         access.set_metadata(tag, self.ctx.get_kind_id("tbaa")).map_err(|e| LowerError::Unsupported(e.to_string()))
     }
 
+    /// Marks `v`, a load, as one of `memory`.
+    fn marked<V: BasicValue<'ctx>>(&self, v: V, memory: Memory) -> Result<V, LowerError> {
+        let load = v.as_instruction_value().ok_or_else(|| LowerError::Malformed("a load folded to a constant".into()))?;
+        self.mark_memory(load, memory)?;
+        Ok(v)
+    }
+
     /// A [`Lowerer::load_word`] of `memory`.
     pub(crate) fn load_word_of(&self, ptr: PointerValue<'ctx>, memory: Memory) -> Result<IntValue<'ctx>, LowerError> {
-        let v = self.load_word(ptr)?;
-        if let Some(i) = v.as_instruction_value() {
-            self.mark_memory(i, memory)?;
-        }
-        Ok(v)
+        self.marked(self.load_word(ptr)?, memory)
     }
 
     /// A pointer load of `memory`.
     pub(crate) fn load_ptr_of(&self, ptr: PointerValue<'ctx>, memory: Memory) -> Result<PointerValue<'ctx>, LowerError> {
-        let v = self.b.build_load(self.t.ptr, ptr, "")?;
-        if let Some(i) = v.as_instruction_value() {
-            self.mark_memory(i, memory)?;
-        }
-        Ok(v.into_pointer_value())
+        self.marked(self.b.build_load(self.t.ptr, ptr, "")?.into_pointer_value(), memory)
     }
 
     /// A [`Lowerer::load_raw`] of an array element.
@@ -203,10 +202,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// The tag byte of an array element.
     pub(crate) fn load_element_tag(&self, ptr: PointerValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
         let tag = self.b.build_load(self.t.i8, self.offset_ptr(ptr, abi::VAL_TAG_OFFSET)?, "")?;
-        if let Some(i) = tag.as_instruction_value() {
-            self.mark_memory(i, Memory::Elements)?;
-        }
-        Ok(tag.into_int_value())
+        self.marked(tag.into_int_value(), Memory::Elements)
     }
 
     /// A [`Lowerer::store_raw`] to an array element.
