@@ -168,11 +168,13 @@ op_table! {
     CellGet "cell.get" Unary [Val] R::One(Val), 0, "The value in a cell.";
     CellSet "cell.set" Binary [Val, Val] R::None, 0, "Stores a value into a cell.";
     Upval "upval" NullaryImm [] R::One(Val), PURE, "Capture N (0-based) of the running closure: a cell.";
+    ClosureCell "closure.cell" UnaryImm [Val] R::One(Val), READS, "Capture N (0-based) of a closure whose function (known by a `guard.fn`) captures more than N cells and at most 3, which the closure holds itself: a cell (`closure.cell v1, 0`; inlined `upval N`).";
     Globals "globals" Nullary [] R::One(Val), PURE, "The table of globals.";
     // -- tables (operands known, by guards, to be a table and an index in its array part)
     ArrLen "arr.len" Unary [Val] R::One(I64), READS, "The length of a table's array part (keys `1..=len` are there).";
     ArrGet "arr.get" Binary [Val, I64] R::One(Val), READS, "Element N (1-based, within the array part) of a table: its raw value, maybe `nil`.";
     ArrSet "arr.set" Ternary [Val, I64, Val] R::None, WRITES, "Stores a value as element N (1-based, within the array part) of a table, raw.";
+    ArrPush "arr.push" Ternary [Val, I64, Val] R::One(I1), WRITES, "Appends a value as element N of a table if N is one past its array part, the value is not `nil`, the part has room without growing and the hash part is empty; whether it did.";
     MetaNil "meta.nil" Unary [Val] R::One(I1), READS, "Whether a table has no metatable.";
     Closure "closure" Closure [] R::One(Val), 0, "A new closure of a module function over the given cells.";
     // -- calls ---------------------------------------------------------------------------

@@ -326,6 +326,10 @@ impl<'a> Verifier<'a> {
                 if op == Opcode::PackGet && *imm < 0 {
                     self.err(loc, format!("pack index {imm} is negative"));
                 }
+                if op == Opcode::ClosureCell && !(0..crate::rt::object::INLINE_CELLS as i64).contains(imm) {
+                    let most = crate::rt::object::INLINE_CELLS;
+                    self.err(loc, format!("closure.cell {imm} out of range (closures hold cells 0 to {} themselves)", most - 1));
+                }
             }
             InstData::Binary { args, .. } => {
                 self.expect_type(loc, "operand 0", args[0], ty(0));

@@ -130,6 +130,7 @@ fn all_ops_module() -> Module {
         let n = b.unary(Opcode::ArrLen, a);
         let elem = b.binary(Opcode::ArrGet, a, n);
         b.ternary(Opcode::ArrSet, a, n, elem);
+        let _pushed = b.ins1(InstData::Ternary { op: Opcode::ArrPush, args: [a, n, elem] });
         let _no_meta = b.unary(Opcode::MetaNil, a);
         let site = b.new_site();
         let sum = b.rtcall(rt_add, Type::Val, vec![a, c], false, Some(site));
@@ -137,6 +138,7 @@ fn all_ops_module() -> Module {
         let _odd = b.rtcall(rt_odd, Type::I64, vec![], false, None);
         let clo = b.ins1(InstData::Closure { op: Opcode::Closure, func: FuncId(1), args: vec![cell, up] });
         let rs = b.call(clo, vec![a, va], true, 2);
+        let _captured = b.ins1(InstData::UnaryImm { op: Opcode::ClosureCell, arg: clo, imm: 2 });
         let pk = b.call_pack(clo, vec![], false);
         b.guard(Opcode::Guard, lt, 0, SnapId(0));
         b.guard(Opcode::GuardTag, a, 2, SnapId(1));

@@ -261,6 +261,8 @@ pub const TABLE_META_OFFSET: u64 = lazyjit_ir::rt::object::Table::META_OFFSET as
 pub const TABLE_ARRAY_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_PTR_OFFSET as u64;
 /// Offset of the length (`u64`) of a table's array part.
 pub const TABLE_ARRAY_LEN_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_LEN_OFFSET as u64;
+/// Offset of the capacity (`u64`) of a table's array part.
+pub const TABLE_ARRAY_CAP_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_CAP_OFFSET as u64;
 /// Offset of the pointer to a table's hash-part entries (key, then value).
 pub const TABLE_HASH_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::HASH_PTR_OFFSET as u64;
 /// Offset of the number of a table's hash-part entries (`u64`).

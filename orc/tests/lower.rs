@@ -203,9 +203,11 @@ block0(v0: val, v1: val):
     v67 = arr.len v0
     v68 = arr.get v0, v67
     arr.set v0, v67, v68
+    v905 = arr.push v0, v67, v68
     v69 = meta.nil v0
     guard.tag v0, int, snap0
     guard.fn v0, fn1, snap0
+    v906 = closure.cell v0, 1
     guard.native v0, 0, snap0
     v901 = call v0(v1)
     guard v45, 0, snap0

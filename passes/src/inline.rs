@@ -7,8 +7,9 @@
 //! that resumes the generic function *at the call*). This pass speculates the callee's
 //! own generic MIR with the callee's profile (`type_spec`, `box_elim`, `const_fold`,
 //! `dce`, as if it were being optimized itself) and inlines the result when it is
-//! *pure*: only pure operations, reads of the heap, guards, branches and returns, no
-//! loops, within [`BUDGET`] instructions. The call's block is split at the call:
+//! *pure*: only pure operations, reads of the heap and of captured variables, guards,
+//! branches and returns, no loops, within [`BUDGET`] instructions. The call's block is
+//! split at the call:
 //!
 //! ```text
 //! guard.fn v4, fn1, snap0        ; stays: the callee must be a closure of fn1
@@ -30,16 +31,22 @@
 //! call's site, so the next compile neither guards the target nor inlines it.
 //!
 //! Missing arguments are `nil`, extra ones are dropped, and a return with fewer values
-//! than the call wants gives `nil` for the rest, as a call does.
+//! than the call wants gives `nil` for the rest, as a call does. The callee's captures
+//! (`upval N`) are those of the closure called: `closure.cell c, N`, which reads the
+//! cell pointer the closure holds itself (a closure keeps up to
+//! [`INLINE_CELLS`] there); reading the variable stays a `cell.get` where the call was,
+//! after whatever the caller stored into it.
 //!
 //! It does not inline where:
 //! - the call is not guarded by a `guard.fn` right before it (no single target), spreads
 //!   a pack, is a `call.pack` or a `tailcall`;
-//! - the callee takes varargs, has upvalues, has a loop, or is larger than the budget;
+//! - the callee takes varargs, captures more than [`INLINE_CELLS`] variables, has a
+//!   loop, or is larger than the budget;
 //! - the speculated body still has effects (a runtime call the profile could not type,
 //!   a call, a write) or returns a spread pack;
 //! - there is no profile of the callee (nothing would be speculated).
 
+use lazyjit_ir::rt::object::INLINE_CELLS;
 use lazyjit_ir::{Block, BlockCall, BlockData, Const, Function, Inst, InstData, Opcode, SnapId, Value, ValueDef};
 
 use crate::edit::{make1, push_inst};
@@ -55,7 +62,7 @@ pub const BUDGET: usize = 40;
 fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
     let generic = cx.module.functions.get(callee as usize)?;
     let profile = cx.profiles.get(callee as usize)?;
-    if generic.vararg || generic.upvals > 0 || generic.blocks.iter().any(|b| b.loop_header) {
+    if generic.vararg || generic.upvals as usize > INLINE_CELLS || generic.blocks.iter().any(|b| b.loop_header) {
         return None;
     }
     let mut body = generic.clone();
@@ -74,7 +81,8 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
             let allowed = match data {
                 InstData::Return { spread, .. } => !spread,
                 InstData::Jump { .. } | InstData::Brif { .. } | InstData::Guard { .. } | InstData::Const { .. } => true,
-                _ => op.is_pure() || op.only_reads(),
+                // Reading a captured variable has no effect either.
+                _ => op.is_pure() || op.only_reads() || op == Opcode::CellGet,
             };
             if !allowed || size > BUDGET {
                 return None;
@@ -87,7 +95,7 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
 /// Inlines `body` (a speculated callee) for the call `call` at index `k` of `block`,
 /// whose guards now use `snap`. Returns nothing; `f` is rewritten.
 fn splice(f: &mut Function, block: Block, k: usize, call: Inst, body: &Function, snap: SnapId) {
-    let InstData::Call { args, .. } = f.insts[call.index()].data.clone() else { unreachable!("a call") };
+    let InstData::Call { callee, args, .. } = f.insts[call.index()].data.clone() else { unreachable!("a call") };
     let dsts = f.insts[call.index()].results.clone();
     let debug = f.insts[call.index()].debug;
     // The rest of the caller's block goes on in a block taking the call's results.
@@ -148,6 +156,10 @@ fn splice(f: &mut Function, block: Block, k: usize, call: Inst, body: &Function,
             let mut data = node.data.clone();
             data.map_operands(map);
             match &mut data {
+                // The callee's captures are the cells of the closure called.
+                InstData::NullaryImm { op: Opcode::Upval, imm } => {
+                    data = InstData::UnaryImm { op: Opcode::ClosureCell, arg: callee, imm: *imm };
+                }
                 InstData::Guard { snap: s, .. } => *s = snap,
                 InstData::Jump { dest, .. } => dest.block = block_of(dest.block),
                 InstData::Brif { then_dest, else_dest, .. } => {

@@ -253,11 +253,14 @@ fn speculate_native(
 ///   guard m, snap
 ///   n = arr.len t
 ///   c1 = icmp.le i, n
-///   brif c1, blockF, blockS
+///   z = const nil
+///   brif c1, blockF, blockA
 /// blockF:
 ///   arr.set t, i, v
-///   z = const nil
 ///   jump blockJ(z)
+/// blockA:
+///   p = arr.push t, i, v         ; an append that fits the array part as it is
+///   brif p, blockJ(z), blockS
 /// blockS:
 ///   w = rtcall @set(t, k, v)     ; the call itself
 ///   jump blockJ(w)
@@ -324,7 +327,7 @@ fn speculate_array(
                 f.blocks.push(BlockData { params: Vec::new(), insts: Vec::new(), loop_header: false });
                 Block::new(f.blocks.len() - 1)
             };
-            let (fast, slow, join) = (new_block(f), new_block(f), new_block(f));
+            let (fast, append, slow, join) = (new_block(f), new_block(f), new_block(f), new_block(f));
             // The call's result becomes the join block's parameter; the call gets a new one.
             let r = f.insts[call.index()].results[0];
             let w = f.make_value(Type::Val, ValueDef::Result(call, 0));
@@ -332,14 +335,19 @@ fn speculate_array(
             f.values[r.index()].def = ValueDef::Param(join, 0);
             f.blocks[join.index()].params.push(r);
             let to = |block: Block, args: Vec<Value>| BlockCall { block, args };
-            let branch = InstData::Brif { op: Opcode::Brif, cond: inside, then_dest: to(fast, vec![]), else_dest: to(slow, vec![]) };
+            let z = place(f, insts, InstData::Const { op: Opcode::Const, imm: Const::Nil }).expect("const has a result");
+            let branch = InstData::Brif { op: Opcode::Brif, cond: inside, then_dest: to(fast, vec![]), else_dest: to(append, vec![]) };
             place(f, insts, branch);
             f.blocks[out.index()].insts = std::mem::take(insts);
             let mut body = Vec::new();
             place(f, &mut body, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] });
-            let z = place(f, &mut body, InstData::Const { op: Opcode::Const, imm: Const::Nil }).expect("const has a result");
             place(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, vec![z]) });
             f.blocks[fast.index()].insts = body;
+            let mut body = Vec::new();
+            let pushed = place(f, &mut body, InstData::Ternary { op: Opcode::ArrPush, args: [t, i, args[2]] }).expect("arr.push has a result");
+            let branch = InstData::Brif { op: Opcode::Brif, cond: pushed, then_dest: to(join, vec![z]), else_dest: to(slow, vec![]) };
+            place(f, &mut body, branch);
+            f.blocks[append.index()].insts = body;
             let mut body = vec![call];
             place(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, vec![w]) });
             f.blocks[slow.index()].insts = body;

@@ -295,6 +295,9 @@ impl Decoder<'_> {
                     _ => Op::Unary { op: *op, dst, a },
                 }
             }
+            InstData::UnaryImm { op: Opcode::ClosureCell, arg, imm } => {
+                Op::ClosureCell { dst, closure: self.slot(*arg), index: *imm as u32 }
+            }
             InstData::UnaryImm { arg, imm, .. } => Op::PackGet { dst, pack: self.slot(*arg), index: *imm as u32 },
             InstData::Binary { op: Opcode::CellSet, args } => {
                 Op::CellSet { cell: self.slot(args[0]), value: self.slot(args[1]) }
@@ -309,8 +312,12 @@ impl Decoder<'_> {
                     _ => Op::Binary { op: *op, dst, a, b },
                 }
             }
-            InstData::Ternary { args, .. } => {
-                Op::ArrSet { table: self.slot(args[0]), index: self.slot(args[1]), value: self.slot(args[2]) }
+            InstData::Ternary { op, args } => {
+                let (table, index, value) = (self.slot(args[0]), self.slot(args[1]), self.slot(args[2]));
+                match op {
+                    Opcode::ArrPush => Op::ArrPush { dst, table, index, value },
+                    _ => Op::ArrSet { table, index, value },
+                }
             }
             InstData::Closure { func, args, .. } => Op::Closure { dst, func: func.0, cells: self.slots(args) },
             InstData::Call { op, callee, args, spread, site } => Op::Call(Box::new(CallOp {

@@ -386,11 +386,19 @@ macro_rules! frame_ops {
             let cell = unsafe { (*$closure).cells()[*index as usize] };
             w!(*dst, Val::from_raw(Tag::Cell, cell as u64));
         }
+        Op::ClosureCell { dst, closure, index } => {
+            let cell = access::closure_of(r!(*closure)).cells()[*index as usize];
+            w!(*dst, Val::from_raw(Tag::Cell, cell as u64));
+        }
         Op::Globals { dst } => w!(*dst, Val::from_raw(Tag::Table, $vm.globals as u64)),
         Op::CellSet { cell, value } => access::cell_of(r!(*cell)).value = r!(*value),
         Op::ArrSet { table, index, value } => {
             // Within the array part (guarded): no growth to account for.
             access::table_of(r!(*table)).set_int(r!(*index).int_unchecked(), r!(*value));
+        }
+        Op::ArrPush { dst, table, index, value } => {
+            let pushed = access::table_of(r!(*table)).push_within(r!(*index).int_unchecked(), r!(*value));
+            w!(*dst, Val::bool(pushed));
         }
         Op::Closure { dst, func, cells } => {
             let mut buf = [std::ptr::null_mut::<Cell>(); 8];

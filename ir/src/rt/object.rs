@@ -172,6 +172,8 @@ impl<T> Elements<T> {
     const PTR_OFFSET: usize = std::mem::offset_of!(Elements<T>, ptr);
     /// Byte offset of the length (`u64`).
     const LEN_OFFSET: usize = std::mem::offset_of!(Elements<T>, len);
+    /// Byte offset of the capacity (`u64`).
+    const CAP_OFFSET: usize = std::mem::offset_of!(Elements<T>, cap);
 
     fn with_capacity(n: usize) -> Elements<T> {
         Elements::from_vec(Vec::with_capacity(n))
@@ -343,6 +345,9 @@ impl Table {
     pub const ARRAY_PTR_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::PTR_OFFSET;
     /// Byte offset of the array part's length (`u64`): keys `1..=len` are there.
     pub const ARRAY_LEN_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::LEN_OFFSET;
+    /// Byte offset of the array part's capacity (`u64`): elements it holds without
+    /// growing.
+    pub const ARRAY_CAP_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::CAP_OFFSET;
     /// Byte offset of the pointer to the hash part's entries: each is
     /// [`Table::HASH_ENTRY_SIZE`] bytes, a key value then a value (`nil` for a dead key),
     /// in insertion order; a key appears at most once.
@@ -545,6 +550,21 @@ impl Table {
             return (self.arr.capacity() - before) * 16;
         }
         self.set_hash(Val::int(i), value)
+    }
+
+    /// Appends `value` as element `i` when that needs neither growth nor a look at the
+    /// hash part: `i` is one past the array part, which has room for it, the hash part
+    /// is empty (so it holds no key `i` or beyond to move over) and `value` is not
+    /// `nil`. Returns whether it did; otherwise [`Table::set_int`] does the rest.
+    /// (`arr.push`, which compiled code does inline.)
+    #[inline]
+    pub fn push_within(&mut self, i: i64, value: Val) -> bool {
+        let len = self.arr.len;
+        let fits = i as u64 == len.wrapping_add(1) && len < self.arr.cap && self.hash.is_empty() && !value.is_nil();
+        if fits {
+            self.arr.push(value);
+        }
+        fits
     }
 
     /// Moves keys `n+1, n+2, ...` from the hash part to the end of the array part.

@@ -149,9 +149,11 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::ArrLen
         | Opcode::ArrGet
         | Opcode::ArrSet
+        | Opcode::ArrPush
         | Opcode::MetaNil
         // Inline, or a helper that only reads the closure or the VM.
         | Opcode::Upval
+        | Opcode::ClosureCell
         | Opcode::Globals
         | Opcode::Jump
         | Opcode::Brif

@@ -697,6 +697,9 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Ternary { args, .. }, Opcode::ArrSet) => {
                 self.lower_arr_set(args[0], args[1], args[2])
             }
+            (InstData::Ternary { args, .. }, Opcode::ArrPush) => {
+                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?)
+            }
             (InstData::Unary { arg, .. }, _) => {
                 self.lower_unary(op, *arg, self.result(results, 0)?)
             }
@@ -714,6 +717,9 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             }
             (InstData::NullaryImm { imm, .. }, Opcode::Upval) => {
                 self.lower_upval(*imm, self.result(results, 0)?)
+            }
+            (InstData::UnaryImm { arg, imm, .. }, Opcode::ClosureCell) => {
+                self.lower_closure_cell(*arg, *imm, self.result(results, 0)?)
             }
             (InstData::UnaryImm { arg, imm, .. }, Opcode::PackGet) => {
                 self.lower_pack_get(*arg, *imm, self.result(results, 0)?)

@@ -7,6 +7,7 @@
 //! ([`crate::abi::CELL_VALUE_OFFSET`]). `arr.len`, `arr.get`, `arr.set` and `meta.nil`
 //! are inline loads and stores of a table's fields (guards made sure of the operands).
 
+use inkwell::IntPredicate;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Const, Opcode, Value};
 
@@ -171,6 +172,41 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.store_element(p, tag, payload)
     }
 
+    /// `arr.push`: appends inline when the element fits as [`Table::push_within`]
+    /// says (one past the array part, room in it, no hash part, not `nil`); the result
+    /// says whether it did.
+    ///
+    /// [`Table::push_within`]: lazyjit_ir::rt::object::Table::push_within
+    pub(crate) fn lower_arr_push(&mut self, table: Value, index: Value, value: Value, result: Value) -> Result<(), LowerError> {
+        let t = self.table_ptr(table)?;
+        let i = self.get_payload(index)?;
+        let (tag, payload) = self.get(value)?;
+        let len_at = self.offset_ptr(t, abi::TABLE_ARRAY_LEN_OFFSET)?;
+        let len = self.load_word_of(len_at, Memory::TableParts)?;
+        let cap = self.load_word_of(self.offset_ptr(t, abi::TABLE_ARRAY_CAP_OFFSET)?, Memory::TableParts)?;
+        let entries = self.load_word_of(self.offset_ptr(t, abi::TABLE_HASH_LEN_OFFSET)?, Memory::TableParts)?;
+        let next = self.b.build_int_add(len, self.t.i64.const_int(1, false), "")?;
+        let checks = [
+            self.b.build_int_compare(IntPredicate::EQ, i, next, "")?,
+            self.b.build_int_compare(IntPredicate::ULT, len, cap, "")?,
+            self.b.build_int_compare(IntPredicate::EQ, entries, self.t.i64.const_zero(), "")?,
+            self.b.build_int_compare(IntPredicate::NE, tag, self.tag_const(Tag::Nil), "")?,
+        ];
+        let mut fits = checks[0];
+        for &c in &checks[1..] {
+            fits = self.b.build_and(fits, c, "")?;
+        }
+        let (push, done) = (self.new_block("push"), self.new_block("pushed"));
+        self.b.build_conditional_branch(fits, push, done)?;
+        self.b.position_at_end(push);
+        let p = self.table_element(t, abi::TABLE_ARRAY_PTR_OFFSET, len, abi::VAL_SIZE)?;
+        self.store_element(p, tag, payload)?;
+        self.store_word_of(len_at, next, Memory::TableParts)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        self.store_bool(result, fits)
+    }
+
     /// `upval N`.
     pub(crate) fn lower_upval(&mut self, index: i64, result: Value) -> Result<(), LowerError> {
         let index = i32::try_from(index)
@@ -195,6 +231,20 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             ],
         )?;
         self.define_loaded(result)
+    }
+
+    /// `closure.cell`: a load of one of the cells the closure holds itself.
+    pub(crate) fn lower_closure_cell(&mut self, closure: Value, index: i64, result: Value) -> Result<(), LowerError> {
+        let index = u64::try_from(index)
+            .ok()
+            .filter(|&i| i < abi::CLOSURE_INLINE_CELLS as u64)
+            .ok_or_else(|| LowerError::Malformed(format!("closure.cell {index} out of range")))?;
+        let payload = self.get_payload(closure)?;
+        let c = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
+        let at = self.offset_ptr(c, abi::CLOSURE_INLINE_CELLS_OFFSET + 8 * index)?;
+        let cell = self.b.build_load(self.t.ptr, at, "cell")?.into_pointer_value();
+        let payload = self.b.build_ptr_to_int(cell, self.t.i64, "")?;
+        self.define(result, self.tag_const(Tag::Cell), payload)
     }
 
     /// `globals`.

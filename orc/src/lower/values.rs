@@ -194,6 +194,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.marked(self.b.build_load(self.t.ptr, ptr, "")?.into_pointer_value(), memory)
     }
 
+    /// A word store to `memory`.
+    pub(crate) fn store_word_of(&self, ptr: PointerValue<'ctx>, word: IntValue<'ctx>, memory: Memory) -> Result<(), LowerError> {
+        let st = self.b.build_store(ptr, word)?;
+        self.mark_memory(st, memory)
+    }
+
     /// A [`Lowerer::load_raw`] of an array element.
     pub(crate) fn load_element(&self, ptr: PointerValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         Ok((self.load_element_tag(ptr)?, self.load_word_of(self.offset_ptr(ptr, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?))
