@@ -39,8 +39,8 @@ unsafe extern "C" fn no_chain(_: *mut Vm, _: *mut Table, _: u64) -> RegVal {
 }
 
 /// A registry binding every runtime function `m` declares to a dummy, with `t.add`
-/// given integer and float fast paths, `t.get`/`t.put` inline table paths and `t.field`
-/// a read with a chain lookup.
+/// given integer and float fast paths, `t.get`/`t.put` inline table paths, `t.field`
+/// a read with a chain lookup and `t.append` an array append.
 fn registry_for(m: &Module) -> RtRegistry {
     let mut r = RtRegistry::new();
     for d in &m.runtime {
@@ -67,6 +67,9 @@ fn registry_for(m: &Module) -> RtRegistry {
     if m.runtime.iter().any(|d| d.name == "t.field") {
         r.declare_table_access("t.field", TableAccess::Get).expect("table access");
         r.declare_chain_lookup("t.field", ChainLookup { symbol: "t.field.chain", f: no_chain }).expect("chain lookup");
+    }
+    if m.runtime.iter().any(|d| d.name == "t.append") {
+        r.declare_array_append("t.append").expect("array append");
     }
     if m.runtime.iter().any(|d| d.name == "t.neg") {
         r.declare_fast_path("t.neg", [Tag::Int, Tag::Nil], Opcode::Ineg)
@@ -137,6 +140,7 @@ rt @t.half -> f64
 rt @t.get -> val
 rt @t.put -> val
 rt @t.field -> val
+rt @t.append -> val
 
 function fn0 "main" (params 2, vararg, upvals 4, sites 12) {
 block0(v0: val, v1: val):
@@ -198,6 +202,8 @@ block0(v0: val, v1: val):
     v57 = call.pack v43(...v56), site9
     v64 = rtcall @t.get(v0, v6) -> val, site11
     v65 = rtcall @t.put(v0, v6, v1) -> val
+    v907 = rtcall @t.append(v0, v4, v1, v2, v6) -> val
+    v908 = rtcall @t.append(v0, v4, v1, ...v36) -> val
     v66 = rtcall @t.get(v0, v4) -> val
     v902 = rtcall @t.field(v0, v6) -> val
     v67 = arr.len v0

@@ -199,6 +199,14 @@ fn newtable(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     Ok(vm.new_table(size_hint(arg(a, 0)), size_hint(arg(a, 1))))
 }
 
+/// The leaf of `lua.newtable`: the new table, without the generic call's dispatch.
+unsafe extern "C" fn newtable_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u64, _: u64, _: u64) -> RegVal {
+    let hint = |t: u64, p: u64| size_hint(Val::from_raw(Tag::from_u8(t as u8).unwrap_or(Tag::Nil), p));
+    // SAFETY: the ABI gives the running VM.
+    let vm = unsafe { &mut *vm };
+    RegVal::of(vm.new_table(hint(t0, p0), hint(t1, p1)))
+}
+
 fn rawset(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let t = arg(a, 0);
     if t.tag() != Tag::Table {
@@ -223,8 +231,7 @@ fn setlist(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let mut grow = 0;
     for (i, &v) in items.iter().enumerate() {
         if append {
-            tab.push_array(v);
-            grow += 16;
+            grow += tab.push_array(v);
         } else {
             grow += tab.set_int(start.wrapping_add(i as i64), v);
         }
@@ -362,6 +369,7 @@ pub(crate) fn register(r: &mut RtRegistry) {
     let leaves: &[(&str, Leaf)] = &[
         ("lua.index", Leaf { symbol: "lua.index.leaf", f: index_leaf }),
         ("lua.setindex", Leaf { symbol: "lua.setindex.leaf", f: setindex_leaf }),
+        ("lua.newtable", Leaf { symbol: "lua.newtable.leaf", f: newtable_leaf }),
     ];
     for &(name, leaf) in leaves {
         if let Err(e) = r.declare_leaf(name, leaf) {
@@ -374,6 +382,10 @@ pub(crate) fn register(r: &mut RtRegistry) {
         if let Err(e) = r.declare_table_access(name, access) {
             debug_assert!(false, "{e}");
         }
+    }
+    // A constructor's items go to the end of its fresh table's array part.
+    if let Err(e) = r.declare_array_append("lua.setlist") {
+        debug_assert!(false, "{e}");
     }
     // A field missing from a table is looked up through its `__index` tables.
     if let Err(e) = r.declare_chain_lookup("lua.index", ChainLookup { symbol: "lua.index.chain", f: index_chain }) {

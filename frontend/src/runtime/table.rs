@@ -189,13 +189,14 @@ fn unpack(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
 
 fn pack(vm: &mut Vm, base: usize, n: usize) -> VmResult<usize> {
     let t = vm.new_table(n, 1);
+    let mut grow = 0;
     {
         let tab = access::table_of(t);
         for i in 0..n {
-            tab.push_array(vm.get(base + i));
+            grow += tab.push_array(vm.get(base + i));
         }
     }
-    vm.heap.account(n * 16);
+    vm.heap.account(grow);
     let nk = key(vm, Key::N);
     super::raw_set(vm, t, nk, Val::int(n as i64));
     ret1(vm, base, t)

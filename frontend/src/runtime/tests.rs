@@ -331,6 +331,20 @@ fn constructors_presize_the_array_part() {
     let t = rt(vm, "lua.newtable", &[Val::int(3), Val::int(0)]).unwrap_or(Val::NIL);
     assert!(rt(vm, "lua.setlist", &[t, Val::int(1), Val::int(1), Val::NIL, Val::int(3)]).is_ok());
     assert_eq!(rt(vm, "lua.len", &[t]).ok().and_then(|v| v.as_int()), Some(3));
+    // The leaf makes what the function makes, accounted alike; items that fit the
+    // presized array part add nothing to the account, more do.
+    let before = vm.heap.bytes;
+    let made = leaf(vm, "lua.newtable", &[Val::int(3), Val::int(0)]);
+    assert_eq!(made.tag, Tag::Table as u64);
+    let size = vm.heap.bytes - before;
+    let u = Val::from_raw(Tag::Table, made.payload);
+    assert!(rt(vm, "lua.setlist", &[u, Val::int(1), Val::int(1), Val::int(2), Val::int(3)]).is_ok());
+    assert_eq!(vm.heap.bytes - before, size, "items within the presized array part");
+    assert!(rt(vm, "lua.newtable", &[Val::int(3), Val::int(0)]).is_ok());
+    assert_eq!(vm.heap.bytes - before, 2 * size, "the function's table is accounted as the leaf's");
+    assert!(rt(vm, "lua.setlist", &[u, Val::int(4), Val::int(4)]).is_ok());
+    assert!(vm.heap.bytes - before > 2 * size, "growth is accounted");
+    assert_eq!(access::table_of(u).array().len(), 4);
 }
 
 #[test]

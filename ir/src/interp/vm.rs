@@ -69,6 +69,9 @@ pub struct RtEntry {
     /// How a [`TableAccess::Get`] goes on through the metatable, if declared (see
     /// [`ChainLookup`]).
     pub chain: Option<ChainLookup>,
+    /// The function stores a list of values into a table, as
+    /// [`RtRegistry::declare_array_append`] describes.
+    pub array_append: bool,
 }
 
 impl RtEntry {
@@ -89,6 +92,7 @@ impl RtEntry {
         self.table.map(|t| t as u8).hash(h);
         self.promotion.map(|p| (p.op, p.ints_too)).hash(h);
         self.chain.map(|c| c.symbol).hash(h);
+        self.array_append.hash(h);
     }
 }
 
@@ -181,12 +185,13 @@ pub type ChainFn = unsafe extern "C" fn(*mut Vm, *mut crate::rt::object::Table, 
 /// operands (missing ones as `nil`) and returns the runtime function's result as
 /// `(tag, payload)`, or the tag [`LEAF_MISS`] when it cannot decide cheaply; then the
 /// runtime function is called as usual. A leaf must return exactly what the runtime
-/// function would for the operands, and must not allocate collectable objects, raise an
-/// error, run Lua code or change the VM other than as the runtime function would (it may
-/// write a table slot, or grow a table's parts and add the growth to the heap's account
-/// with [`crate::rt::gc::Heap::account`]): it runs without a safepoint and without
-/// updating the frame. Typical leaves: a table read, a write to an existing table slot,
-/// an append to an array.
+/// function would for the operands, and must not collect garbage, raise an error, run
+/// Lua code or change the VM other than as the runtime function would (it may write a
+/// table slot, grow a table's parts and add the growth to the heap's account with
+/// [`crate::rt::gc::Heap::account`], or allocate an object through the heap, which
+/// collects at the next safepoint): it runs without a safepoint and without updating
+/// the frame. Typical leaves: a table read, a write to an existing table slot, an
+/// append to an array, a new table.
 #[derive(Clone, Copy, Debug)]
 pub struct Leaf {
     /// The symbol compiled code calls it by (unique per function, stable across runs so
@@ -238,13 +243,35 @@ impl RtRegistry {
     }
     /// Registers a runtime function.
     pub fn register(&mut self, name: &str, f: RtFn, ret: Type, effects: Effects) {
-        self.entries.insert(name.to_string(), RtEntry { f, ret, effects, fast_paths: Vec::new(), leaf: None, table: None, promotion: None, chain: None });
+        self.entries.insert(name.to_string(), RtEntry {
+            f,
+            ret,
+            effects,
+            fast_paths: Vec::new(),
+            leaf: None,
+            table: None,
+            promotion: None,
+            chain: None,
+            array_append: false,
+        });
     }
     /// Declares the inline table fast path of a registered function (see
     /// [`TableAccess`]). Fails if the function is unknown.
     pub fn declare_table_access(&mut self, name: &str, access: TableAccess) -> Result<(), String> {
         let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
         e.table = Some(access);
+        Ok(())
+    }
+    /// Declares that the registered function `name`, called as `f(t, start, v1, ..., vn)`
+    /// with its items as operands (no spread pack), appends them to the array part of a
+    /// table `t` whose array part has length `start - 1` and room for `n` more elements
+    /// without growing, and whose hash part is empty: it stores `v1` to `vn` (`nil` ones
+    /// too) as elements `start` to `start + n - 1`, consults no metatable, and returns
+    /// `nil` (a constructor's list of items). Compiled code then does that itself when
+    /// the operands fit. Fails if the function is unknown.
+    pub fn declare_array_append(&mut self, name: &str) -> Result<(), String> {
+        let e = self.entries.get_mut(name).ok_or_else(|| format!("runtime function '{name}' is not registered"))?;
+        e.array_append = true;
         Ok(())
     }
     /// Declares a typed fast path of a native function (see [`NativeOp`]). Fails if the

@@ -580,9 +580,12 @@ impl Table {
         }
     }
 
-    /// Appends to the array part at position `len + 1` of the array part (constructors).
-    pub fn push_array(&mut self, value: Val) {
+    /// Appends to the array part at position `len + 1` of the array part (constructors);
+    /// returns the bytes the array part grew by.
+    pub fn push_array(&mut self, value: Val) -> usize {
+        let before = self.arr.capacity();
         self.arr.push(value);
+        (self.arr.capacity() - before) * 16
     }
 
     /// The length operator's border (raw, no `__len`).

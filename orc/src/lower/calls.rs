@@ -19,6 +19,9 @@ use lazyjit_ir::{Opcode, RtId, SiteId, Value};
 
 use super::helpers::Helper;
 use super::{LowerError, Lowerer, MAX_STAGED};
+
+/// The most items a call declared to append to a table's array part stores inline.
+const MAX_APPENDED: usize = 16;
 use super::values::Memory;
 use crate::abi;
 
@@ -434,6 +437,9 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             .get(rt.index())
             .ok_or_else(|| LowerError::Malformed(format!("runtime function {rt} is not bound")))?;
         let site = site.map_or(-1, |s| s.0 as i64);
+        if entry.array_append && (3..=2 + MAX_APPENDED).contains(&args.len()) {
+            return self.rtcall_append(rt, args, spread, site, result);
+        }
         if spread || args.len() > 3 {
             self.rtcall_slow(rt, args, spread, site, result)?;
             return self.define_loaded(result);
@@ -1093,6 +1099,103 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.value_phi(&[(hit_tag, hit_payload, hit_bb), (miss_tag, miss_payload, miss_end)]).map(Some)
     }
 
+    /// A call of a function declared to append its items to a table's array part
+    /// ([`lazyjit_ir::interp::RtRegistry::declare_array_append`]): the items are stored
+    /// inline when the table's array part ends right before `start`, has room for them
+    /// and the hash part is empty; otherwise the function is called. Items in registers
+    /// are stored from there; with a spread pack, all are staged first (as for the call)
+    /// and copied.
+    fn rtcall_append(&mut self, rt: RtId, args: &[Value], spread: bool, site: i64, result: Value) -> Result<(), LowerError> {
+        let ((ttag, tpay), (stag, spay)) = (self.get(args[0])?, self.get(args[1])?);
+        let mut items = Vec::with_capacity(args.len() - 2);
+        let (n, staged) = if spread {
+            let (argv, count) = self.stage_args(args, true)?;
+            let all = self.b.build_int_z_extend(count, self.t.i64, "")?;
+            (self.b.build_int_sub(all, self.t.i64.const_int(2, false), "")?, Some((argv, count)))
+        } else {
+            for &a in &args[2..] {
+                items.push(self.get(a)?);
+            }
+            (self.t.i64.const_int(items.len() as u64, false), None)
+        };
+        let (check, append, slow, done) =
+            (self.new_block("append.check"), self.new_block("append"), self.new_block("append.call"), self.new_block("append.done"));
+        let mut fits = Vec::new();
+        for (tag, want) in [(ttag, Tag::Table), (stag, Tag::Int)] {
+            match tag.get_zero_extended_constant() {
+                Some(t) if t != want as u64 => fits.push(self.ctx.bool_type().const_zero()),
+                Some(_) => {}
+                None => fits.push(self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(want), "")?),
+            }
+        }
+        match fits.as_slice() {
+            [] => self.b.build_unconditional_branch(check)?,
+            _ => self.b.build_conditional_branch(self.all(&fits)?, check, slow)?,
+        };
+        self.b.position_at_end(check);
+        let table = self.b.build_int_to_ptr(tpay, self.t.ptr, "")?;
+        let len_at = self.offset_ptr(table, abi::TABLE_ARRAY_LEN_OFFSET)?;
+        let len = self.load_word_of(len_at, Memory::TableParts)?;
+        let cap = self.load_word_of(self.offset_ptr(table, abi::TABLE_ARRAY_CAP_OFFSET)?, Memory::TableParts)?;
+        let entries = self.load_word_of(self.offset_ptr(table, abi::TABLE_HASH_LEN_OFFSET)?, Memory::TableParts)?;
+        let next = self.b.build_int_add(len, self.t.i64.const_int(1, false), "")?;
+        let end = self.b.build_int_add(len, n, "")?;
+        let ok = self.all(&[
+            self.b.build_int_compare(IntPredicate::EQ, spay, next, "")?,
+            self.b.build_int_compare(IntPredicate::ULE, end, cap, "")?,
+            self.b.build_int_compare(IntPredicate::EQ, entries, self.t.i64.const_zero(), "")?,
+        ])?;
+        self.b.build_conditional_branch(ok, append, slow)?;
+        self.b.position_at_end(append);
+        match staged {
+            Some((argv, _)) => {
+                // A copy loop: a call of `memcpy` would cost more than the few values.
+                let dst = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, len, abi::VAL_SIZE)?;
+                let src = self.offset_ptr(argv, 2 * abi::VAL_SIZE)?;
+                let (body, exit) = (self.new_block("append.copy"), self.new_block("append.copied"));
+                let any = self.b.build_int_compare(IntPredicate::NE, n, self.t.i64.const_zero(), "")?;
+                self.b.build_conditional_branch(any, body, exit)?;
+                self.b.position_at_end(body);
+                let i = self.b.build_phi(self.t.i64, "i")?;
+                let i_val = i.as_basic_value().into_int_value();
+                let bytes = self.b.build_int_mul(i_val, self.t.i64.const_int(abi::VAL_SIZE, false), "")?;
+                // SAFETY: only builds IR; `i` counts the staged items and the room checked.
+                let (from, to) = unsafe {
+                    (self.b.build_in_bounds_gep(self.t.i8, src, &[bytes], "")?, self.b.build_in_bounds_gep(self.t.i8, dst, &[bytes], "")?)
+                };
+                let (tag, payload) = self.load_raw(from)?;
+                self.store_element(to, tag, payload)?;
+                let next_i = self.b.build_int_add(i_val, self.t.i64.const_int(1, false), "")?;
+                i.add_incoming(&[(&self.t.i64.const_zero(), append), (&next_i, body)]);
+                let more = self.b.build_int_compare(IntPredicate::ULT, next_i, n, "")?;
+                self.b.build_conditional_branch(more, body, exit)?;
+                self.b.position_at_end(exit);
+            }
+            None => {
+                for (i, &(tag, payload)) in items.iter().enumerate() {
+                    let index = self.b.build_int_add(len, self.t.i64.const_int(i as u64, false), "")?;
+                    let p = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, index, abi::VAL_SIZE)?;
+                    self.store_element(p, tag, payload)?;
+                }
+            }
+        }
+        self.store_word_of(len_at, end, Memory::TableParts)?;
+        let append_end = self.current_block()?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(slow);
+        match staged {
+            Some((argv, count)) => self.rtcall_staged(rt, argv, count, site, result)?,
+            None => self.rtcall_slow(rt, args, false, site, result)?,
+        }
+        let (tag, payload) = self.load_raw(self.value_ptr(result)?)?;
+        let slow_end = self.current_block()?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        let nil = (self.tag_const(Tag::Nil), self.t.i64.const_zero());
+        let (tag, payload) = self.value_phi(&[(nil.0, nil.1, append_end), (tag, payload, slow_end)])?;
+        self.define(result, tag, payload)
+    }
+
     /// Calls the leaf fast path `symbol` of runtime function `rt` (see
     /// [`lazyjit_ir::interp::Leaf`]) on up to three operands in registers; if it answers
     /// [`lazyjit_ir::interp::LEAF_MISS`], calls the function (`lz_rtcall_v`).
@@ -1134,6 +1237,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             }
             (self.scratch, self.i32c(args.len() as i64))
         };
+        self.rtcall_staged(rt, argv, n, site, result)
+    }
+
+    /// A runtime call through `lz_rtcall` of the `n` (`i32`) operands at `argv`, its
+    /// result stored to `result`'s slot.
+    fn rtcall_staged(
+        &mut self,
+        rt: RtId,
+        argv: PointerValue<'ctx>,
+        n: IntValue<'ctx>,
+        site: i64,
+        result: Value,
+    ) -> Result<(), LowerError> {
         let out = self.value_ptr(result)?;
         let pc = self.pc()?;
         let call_args = [
