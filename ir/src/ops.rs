@@ -176,6 +176,9 @@ op_table! {
     ArrSet "arr.set" Ternary [Val, I64, Val] R::None, WRITES, "Stores a value as element N (1-based, within the array part) of a table, raw.";
     ArrPush "arr.push" Ternary [Val, I64, Val] R::One(I1), WRITES, "Appends a value as element N of a table if N is one past its array part, the value is not `nil`, the part has room without growing and the hash part is empty; whether it did.";
     MetaNil "meta.nil" Unary [Val] R::One(I1), READS, "Whether a table has no metatable.";
+    HashFind "hash.find" Binary [Val, Val] R::One(I64), READS, "The number of the hash-part entry of a table that holds a key (a string constant) with a value other than `nil`, or -1 (`hash.find v1, v2`).";
+    HashGet "hash.get" Binary [Val, I64] R::One(Val), READS, "The value of hash-part entry N of a table (a number `hash.find` gave, the key still in place).";
+    HashSet "hash.set" Ternary [Val, I64, Val] R::None, WRITES, "Stores a value into hash-part entry N of a table (a number `hash.find` gave, the key still in place), raw.";
     Closure "closure" Closure [] R::One(Val), 0, "A new closure of a module function over the given cells.";
     // -- calls ---------------------------------------------------------------------------
     Call "call" Call [] R::Vals, CALLS | MAY_RAISE | PROFILED, "Calls a value; its first N results (padded with `nil`) are the instruction's results.";

@@ -334,6 +334,9 @@ impl<'a> Verifier<'a> {
             InstData::Binary { args, .. } => {
                 self.expect_type(loc, "operand 0", args[0], ty(0));
                 self.expect_type(loc, "operand 1", args[1], ty(1));
+                if op == Opcode::HashFind && !f.is_str_const(args[1]) {
+                    self.err(loc, "the key of `hash.find` is not a string constant");
+                }
             }
             InstData::Ternary { args, .. } => {
                 for (k, name) in ["operand 0", "operand 1", "operand 2"].into_iter().enumerate() {

@@ -131,6 +131,10 @@ fn all_ops_module() -> Module {
         let elem = b.binary(Opcode::ArrGet, a, n);
         b.ternary(Opcode::ArrSet, a, n, elem);
         let _pushed = b.ins1(InstData::Ternary { op: Opcode::ArrPush, args: [a, n, elem] });
+        let key = b.konst(Const::Str(StrId(0)));
+        let entry = b.binary(Opcode::HashFind, a, key);
+        let field = b.binary(Opcode::HashGet, a, entry);
+        b.ternary(Opcode::HashSet, a, entry, field);
         let _no_meta = b.unary(Opcode::MetaNil, a);
         let site = b.new_site();
         let sum = b.rtcall(rt_add, Type::Val, vec![a, c], false, Some(site));

@@ -113,6 +113,14 @@ pub const HASH_SET: &str = "lz_hash_set";
 /// without a metatable, else the answer the site's lookup cache `cache` has for the
 /// metatable or, failing that, `chain`'s (remembered there unless `{LEAF_MISS, 0}`).
 pub const HASH_LOOKUP: &str = "lz_hash_lookup";
+/// `i64 lz_hash_find(ptr table, i64 key, ptr cache)`: the number of the hash-part entry of
+/// `table` holding string `key` with a value other than `nil` (stored in the `u32` at
+/// `cache` too), or -1 (`hash.find` when its cache word names another entry).
+pub const HASH_FIND: &str = "lz_hash_find";
+/// `void lz_hash_store(ptr table, i64 entry, i64 tag, i64 payload)`: stores the value
+/// into hash-part entry `entry` of a watched table, which moves the lookup epoch on
+/// (`hash.set` on a table some lookup cache depends on).
+pub const HASH_STORE: &str = "lz_hash_store";
 /// `void lz_closure(ptr vm, ptr closure, i32 func, ptr cells, i32 ncells, ptr out)`: a
 /// closure of function `func` of the running closure's module over the `ncells` cell
 /// values at `cells`.
@@ -184,6 +192,8 @@ pub const HELPERS: &[&str] = &[
     HASH_GET,
     HASH_SET,
     HASH_LOOKUP,
+    HASH_FIND,
+    HASH_STORE,
 ];
 
 /// Offset of a value's tag byte.

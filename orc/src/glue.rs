@@ -258,6 +258,24 @@ unsafe extern "C" fn lz_hash_set(table: *mut Table, key: u64, tag: u64, payload:
     }
 }
 
+unsafe extern "C" fn lz_hash_find(table: *mut Table, key: u64, cache: *const AtomicU32) -> i64 {
+    // SAFETY: the ABI: a live table and a string object.
+    let t = unsafe { &*table };
+    match t.hash_entry_of(Val::from_raw(Tag::Str, key)) {
+        Some((i, _)) => {
+            fill_cache(cache, i);
+            i as i64
+        }
+        None => -1,
+    }
+}
+
+unsafe extern "C" fn lz_hash_store(table: *mut Table, entry: i64, tag: u64, payload: u64) {
+    let tag = Tag::from_u8(tag as u8).unwrap_or(Tag::Nil);
+    // SAFETY: the ABI: a live table whose entry `hash.find` gave; the VM is single-threaded.
+    unsafe { (*table).set_hash_entry_at(entry, Val::from_raw(tag, payload)) };
+}
+
 unsafe extern "C" fn lz_hash_lookup(
     vm: *mut Vm,
     table: *mut Table,
@@ -398,6 +416,8 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::HASH_GET, lz_hash_get as *const () as usize as u64),
         (abi::HASH_SET, lz_hash_set as *const () as usize as u64),
         (abi::HASH_LOOKUP, lz_hash_lookup as *const () as usize as u64),
+        (abi::HASH_FIND, lz_hash_find as *const () as usize as u64),
+        (abi::HASH_STORE, lz_hash_store as *const () as usize as u64),
     ];
     debug_assert_eq!(table.len(), abi::HELPERS.len());
     table

@@ -210,6 +210,9 @@ block0(v0: val, v1: val):
     v68 = arr.get v0, v67
     arr.set v0, v67, v68
     v905 = arr.push v0, v67, v68
+    v909 = hash.find v0, v6
+    v910 = hash.get v0, v909
+    hash.set v0, v909, v910
     v69 = meta.nil v0
     guard.tag v0, int, snap0
     guard.fn v0, fn1, snap0

@@ -23,13 +23,18 @@
 //! of two loops one after the other.
 //!
 //! Constants take part like any pure operation (two `iconst 1` merge). Runtime calls,
-//! calls, cell reads and anything with effects never do; merging loads across writes
+//! calls, cell reads and anything with effects never do. Of the heap reads, the field
+//! ops merge within a block: a `hash.find` of the same table and key as an earlier one
+//! with no call or runtime call between (only those add or remove keys or rebuild a
+//! hash part; a later `hash.set` of `nil` leaves the entry number right, and the value
+//! guard every user of it makes catches the missing value), and a `hash.get` of the
+//! same entry with no store into a table between either. Merging loads across blocks
 //! needs memory dependence, which MIR does not model yet.
 
 use std::collections::HashMap;
 
 use lazyjit_ir::dominators::DominatorTree;
-use lazyjit_ir::ops::flags::COMMUTATIVE;
+use lazyjit_ir::ops::flags::{CALLS, COMMUTATIVE};
 use lazyjit_ir::{Block, Const, Function, InstData, Opcode, SnapSource, Value};
 
 use crate::{Pass, PassReport};
@@ -88,6 +93,20 @@ fn key_of(data: &InstData, nresults: usize, subst: &[Value]) -> Option<Key> {
     Some(Key { op, args, imm })
 }
 
+/// The heap reads an instruction of `op` may change the answer of: a call or runtime call
+/// may add or remove keys and rebuild a hash part (`hash.find` and `hash.get`); a store
+/// into a table (`hash.set`, `arr.set`, `arr.push`) changes no entry numbers, but may
+/// change an entry's value (`hash.get`). `None`: none.
+fn read_clobbers(op: Opcode) -> Option<&'static [Opcode]> {
+    if op.flags() & CALLS != 0 {
+        return Some(&[Opcode::HashFind, Opcode::HashGet]);
+    }
+    match op {
+        Opcode::HashSet | Opcode::ArrSet | Opcode::ArrPush => Some(&[Opcode::HashGet]),
+        _ => None,
+    }
+}
+
 impl Pass for Gvn {
     fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
         let dom = DominatorTree::compute(f);
@@ -118,8 +137,29 @@ impl Pass for Gvn {
                 }
             };
             let mut added = Vec::new();
+            // Heap reads merged within the block, each until something may change what
+            // it read.
+            let mut reads: HashMap<Key, Value> = HashMap::new();
             for &inst in &f.blocks[block.index()].insts {
                 let node = &f.insts[inst.index()];
+                let op = node.data.opcode();
+                if let Some(forget) = read_clobbers(op) {
+                    reads.retain(|k, _| !forget.contains(&k.op));
+                }
+                if let (Opcode::HashFind | Opcode::HashGet, InstData::Binary { args, .. }, [r]) = (op, &node.data, &node.results[..]) {
+                    let key = Key { op, args: args.iter().map(|v| subst[v.index()]).collect(), imm: Imm::None };
+                    match reads.get(&key) {
+                        Some(&earlier) => {
+                            subst[r.index()] = earlier;
+                            merged += 1;
+                            dead[inst.index()] = true;
+                        }
+                        None => {
+                            reads.insert(key, *r);
+                        }
+                    }
+                    continue;
+                }
                 let Some(key) = key_of(&node.data, node.results.len(), &subst) else { continue };
                 // A guard has no result: it stands for itself in the table.
                 let result = node.results.first().copied();

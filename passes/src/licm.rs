@@ -29,9 +29,10 @@
 //!   the site the guard speculated on (`Snapshot::blame`), so the next compile does not
 //!   speculate there again. No header snapshot, no hoisted guards.
 //! - **heap reads** (`READS`) on invariant operands, from the blocks that run on every
-//!   trip, when nothing in the loop may write what they read: `arr.len` and `meta.nil`
-//!   when the loop has no call or runtime call (`arr.set` writes within the array part
-//!   and changes neither); `cell.get` when the loop also stores to no cell. A read moves
+//!   trip, when nothing in the loop may write what they read: `arr.len`, `meta.nil` and
+//!   `hash.find` when the loop has no call or runtime call (`arr.set` writes within the
+//!   array part and `hash.set` into an entry's value: neither changes a length, a key or
+//!   a metatable); `cell.get` when the loop also stores to no cell. A read moves
 //!   only if its operand is known to be a table before the loop (a `guard.tag ...,
 //!   table` on it that already moved out, or that dominates the loop): reading the
 //!   length of something that is not a table is not a wasted instruction but a crash.
@@ -67,7 +68,8 @@ fn clobbers(f: &Function, blocks: &[Block]) -> Clobbers {
             let op = f.insts[i.index()].data.opcode();
             match op {
                 Opcode::CellSet => c.cells = true,
-                Opcode::ArrSet | Opcode::CellGet => {}
+                // Element and field stores change no lengths, keys or metatables.
+                Opcode::ArrSet | Opcode::HashSet | Opcode::CellGet => {}
                 _ if op.is_pure() || op.only_reads() || op.is_terminator() || op.is_guard() => {}
                 _ => c.anything = true,
             }
@@ -179,7 +181,7 @@ fn hoist_from(f: &mut Function, header: Block, moved: &mut Moved) {
             } else if (op.only_reads() || op == Opcode::CellGet) && every && !clobbered.anything {
                 let arg = data.operands()[0];
                 let ok = match op {
-                    Opcode::ArrLen | Opcode::MetaNil => tables.contains(&arg),
+                    Opcode::ArrLen | Opcode::MetaNil | Opcode::HashFind => tables.contains(&arg),
                     Opcode::CellGet => !clobbered.cells,
                     _ => false,
                 };

@@ -20,6 +20,9 @@ pub struct SiteSeen {
     /// For table writes: one went past the table's array part (an append, or a sparse
     /// key), so the write keeps its way out rather than a guard on the bounds.
     pub past_array: bool,
+    /// For field accesses (a table and a string key): one found no value in the table
+    /// itself (a method from a metatable, or a missing field).
+    pub field_absent: bool,
 }
 
 impl SiteSeen {
@@ -52,10 +55,22 @@ impl Profile {
         let module = unsafe { proto.module.as_ref() };
         let protos = module.map_or(&[][..], |m| &m.protos[..]);
         let natives = module.map_or(&[][..], |m| &m.natives[..]);
+        // Sites whose lookup cache compiled code filled: a field found in a metatable.
+        let mut chained = vec![false; proto.sites.len()];
+        for (i, node) in proto.mir.insts.iter().enumerate() {
+            if let lazyjit_ir::InstData::RtCall { site: Some(site), .. } = node.data {
+                if proto.lookup_used(i) {
+                    if let Some(c) = chained.get_mut(site.index()) {
+                        *c = true;
+                    }
+                }
+            }
+        }
         let sites = proto
             .sites
             .iter()
-            .map(|s| {
+            .zip(chained)
+            .map(|(s, chained)| {
                 let target = s.target.load(std::sync::atomic::Ordering::Relaxed);
                 let one_target = target != 0 && target != SiteProfile::MANY_TARGETS;
                 let callee = protos.iter().position(|p| one_target && p as *const Proto as u64 == target).map(|i| i as u32);
@@ -70,6 +85,7 @@ impl Profile {
                     native,
                     failed: s.failed(),
                     past_array: s.went_past_array(),
+                    field_absent: chained || s.field_was_absent(),
                 }
             })
             .collect();

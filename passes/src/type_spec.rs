@@ -76,7 +76,18 @@
 //! element not `nil`; a write branches to the call itself past the array part, since
 //! filling an array appends, unless the profile says no write at the site ever went
 //! past it (the interpreter records that for runtime calls of three operands): then it
-//! guards on the bounds as a read does.
+//! guards on the bounds as a read does. Past the array part, an append that fits it
+//! as it is (`arr.push`) comes before the call.
+//!
+//! The same access with a string constant key, whose table operand was always a table
+//! that had a value at the key itself, becomes field code (`hash.find`, `hash.get`,
+//! `hash.set`; see `speculate_field`): the key's hash-part entry, guarded found, then
+//! its value read or written, guarded not `nil`. Where the profile says an access found
+//! no value in the table itself (`SiteSeen::field_absent`: the interpreter records it,
+//! and a filled lookup cache shows compiled code answered from a metatable, as a method
+//! call does), the call stays, so that a method site never deoptimizes for it. A loop
+//! of such accesses holds no call, so `licm` moves the entry finds of the tables it
+//! does not change out of it.
 //!
 //! A call of one argument whose callee has always been the same native function (a
 //! host function value), for which the frontend declared a fast path (`NativeOp`: the
@@ -283,40 +294,32 @@ fn speculate_array(
     snap: SnapId,
     debug: DebugInfo,
 ) -> u64 {
-    let place = |f: &mut Function, insts: &mut Vec<Inst>, data: InstData| {
-        let (i, r) = make1(f, data, debug);
-        insts.push(i);
-        r
-    };
-    let guard = |v: Value, op: Opcode, imm: i64| InstData::Guard { op, arg: v, imm, snap };
-    let iconst = |n: i64| InstData::Const { op: Opcode::Iconst, imm: Const::Int(n) };
+    let at = Placer { debug, snap };
+    let place = |f: &mut Function, insts: &mut Vec<Inst>, data: InstData| at.put(f, insts, data);
     let (t, k) = (args[0], args[1]);
-    place(f, insts, guard(t, Opcode::GuardTag, Tag::Table as i64));
-    place(f, insts, guard(k, Opcode::GuardTag, Tag::Int as i64));
-    let i = place(f, insts, InstData::Unary { op: Opcode::UnboxInt, arg: k }).expect("unbox.int has a result");
-    let one = place(f, insts, iconst(1)).expect("iconst has a result");
-    let low = place(f, insts, InstData::Binary { op: Opcode::IcmpLe, args: [one, i] }).expect("icmp has a result");
-    place(f, insts, guard(low, Opcode::Guard, 0));
+    at.guard(f, insts, t, Opcode::GuardTag, Tag::Table as i64);
+    at.guard(f, insts, k, Opcode::GuardTag, Tag::Int as i64);
+    let i = at.value(f, insts, InstData::Unary { op: Opcode::UnboxInt, arg: k });
+    let one = at.iconst(f, insts, 1);
+    let low = at.value(f, insts, InstData::Binary { op: Opcode::IcmpLe, args: [one, i] });
+    at.guard(f, insts, low, Opcode::Guard, 0);
     if access == TableAccess::Set {
-        let plain = place(f, insts, InstData::Unary { op: Opcode::MetaNil, arg: t }).expect("meta.nil has a result");
-        place(f, insts, guard(plain, Opcode::Guard, 0));
+        let plain = at.value(f, insts, InstData::Unary { op: Opcode::MetaNil, arg: t });
+        at.guard(f, insts, plain, Opcode::Guard, 0);
     }
-    let n = place(f, insts, InstData::Unary { op: Opcode::ArrLen, arg: t }).expect("arr.len has a result");
-    let inside = place(f, insts, InstData::Binary { op: Opcode::IcmpLe, args: [i, n] }).expect("icmp has a result");
+    let n = at.value(f, insts, InstData::Unary { op: Opcode::ArrLen, arg: t });
+    let inside = at.value(f, insts, InstData::Binary { op: Opcode::IcmpLe, args: [i, n] });
     match access {
         TableAccess::Get => {
-            place(f, insts, guard(inside, Opcode::Guard, 0));
+            at.guard(f, insts, inside, Opcode::Guard, 0);
             f.insts[call.index()].data = InstData::Binary { op: Opcode::ArrGet, args: [t, i] };
             let r = f.insts[call.index()].results[0];
             insts.push(call);
-            let tag = place(f, insts, InstData::Unary { op: Opcode::Tag, arg: r }).expect("tag has a result");
-            let nil = place(f, insts, iconst(Tag::Nil as i64)).expect("iconst has a result");
-            let present = place(f, insts, InstData::Binary { op: Opcode::IcmpNe, args: [tag, nil] }).expect("icmp has a result");
-            place(f, insts, guard(present, Opcode::Guard, 0));
+            at.guard_present(f, insts, r);
             5
         }
         TableAccess::Set if !past_array => {
-            place(f, insts, guard(inside, Opcode::Guard, 0));
+            at.guard(f, insts, inside, Opcode::Guard, 0);
             place(f, insts, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] });
             f.insts[call.index()].data = InstData::Const { op: Opcode::Const, imm: Const::Nil };
             insts.push(call);
@@ -335,7 +338,7 @@ fn speculate_array(
             f.values[r.index()].def = ValueDef::Param(join, 0);
             f.blocks[join.index()].params.push(r);
             let to = |block: Block, args: Vec<Value>| BlockCall { block, args };
-            let z = place(f, insts, InstData::Const { op: Opcode::Const, imm: Const::Nil }).expect("const has a result");
+            let z = at.value(f, insts, InstData::Const { op: Opcode::Const, imm: Const::Nil });
             let branch = InstData::Brif { op: Opcode::Brif, cond: inside, then_dest: to(fast, vec![]), else_dest: to(append, vec![]) };
             place(f, insts, branch);
             f.blocks[out.index()].insts = std::mem::take(insts);
@@ -344,7 +347,7 @@ fn speculate_array(
             place(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, vec![z]) });
             f.blocks[fast.index()].insts = body;
             let mut body = Vec::new();
-            let pushed = place(f, &mut body, InstData::Ternary { op: Opcode::ArrPush, args: [t, i, args[2]] }).expect("arr.push has a result");
+            let pushed = at.value(f, &mut body, InstData::Ternary { op: Opcode::ArrPush, args: [t, i, args[2]] });
             let branch = InstData::Brif { op: Opcode::Brif, cond: pushed, then_dest: to(join, vec![z]), else_dest: to(slow, vec![]) };
             place(f, &mut body, branch);
             f.blocks[append.index()].insts = body;
@@ -355,6 +358,90 @@ fn speculate_array(
             4
         }
     }
+}
+
+/// Places the instructions of one speculated call: at its position, guarded by its
+/// snapshot.
+struct Placer {
+    debug: DebugInfo,
+    snap: SnapId,
+}
+
+impl Placer {
+    /// Appends an instruction to `insts`; its result, if it has one.
+    fn put(&self, f: &mut Function, insts: &mut Vec<Inst>, data: InstData) -> Option<Value> {
+        let (i, r) = make1(f, data, self.debug);
+        insts.push(i);
+        r
+    }
+
+    /// Appends an instruction with a result; the result.
+    fn value(&self, f: &mut Function, insts: &mut Vec<Inst>, data: InstData) -> Value {
+        let op = data.opcode();
+        self.put(f, insts, data).unwrap_or_else(|| panic!("{} has a result", op.mnemonic()))
+    }
+
+    fn iconst(&self, f: &mut Function, insts: &mut Vec<Inst>, n: i64) -> Value {
+        self.value(f, insts, InstData::Const { op: Opcode::Iconst, imm: Const::Int(n) })
+    }
+
+    /// A guard (`op`: `guard`, `guard.tag`) on `v` with the snapshot.
+    fn guard(&self, f: &mut Function, insts: &mut Vec<Inst>, v: Value, op: Opcode, imm: i64) {
+        self.put(f, insts, InstData::Guard { op, arg: v, imm, snap: self.snap });
+    }
+
+    /// Guards that `v` (a `val`) is not `nil`.
+    fn guard_present(&self, f: &mut Function, insts: &mut Vec<Inst>, v: Value) {
+        let tag = self.value(f, insts, InstData::Unary { op: Opcode::Tag, arg: v });
+        let nil = self.iconst(f, insts, Tag::Nil as i64);
+        let present = self.value(f, insts, InstData::Binary { op: Opcode::IcmpNe, args: [tag, nil] });
+        self.guard(f, insts, present, Opcode::Guard, 0);
+    }
+}
+
+/// Speculates a declared table access with a string constant key (see [`TableAccess`])
+/// to find the key in the table itself: the entry is found (`hash.find`, which `licm`
+/// may move out of a loop that adds no keys) and read or written where it is.
+///
+/// ```text
+/// guard.tag t, table, snap
+/// e = hash.find t, k            ; the entry holding k with a value, or -1
+/// none = iconst -1
+/// c0 = icmp.ne e, none
+/// guard c0, snap
+/// r = hash.get t, e             ; a read: the call's result, rewritten in place; not
+/// g = tag r                     ; nil (a write of nil to the entry since the find
+/// c1 = icmp.ne g, zero          ; would leave the answer to the metatable)
+/// guard c1, snap
+/// ```
+///
+/// A write checks the entry's value the same way (a key whose value is `nil` is absent,
+/// and `__newindex` would decide), then `hash.set t, e, v`; the call becomes
+/// `r = const nil`. Returns the number of guards.
+fn speculate_field(f: &mut Function, insts: &mut Vec<Inst>, call: Inst, access: TableAccess, args: &[Value], snap: SnapId, debug: DebugInfo) -> u64 {
+    let at = Placer { debug, snap };
+    let (t, k) = (args[0], args[1]);
+    at.guard(f, insts, t, Opcode::GuardTag, Tag::Table as i64);
+    let e = at.value(f, insts, InstData::Binary { op: Opcode::HashFind, args: [t, k] });
+    let none = at.iconst(f, insts, -1);
+    let found = at.value(f, insts, InstData::Binary { op: Opcode::IcmpNe, args: [e, none] });
+    at.guard(f, insts, found, Opcode::Guard, 0);
+    match access {
+        TableAccess::Get => {
+            f.insts[call.index()].data = InstData::Binary { op: Opcode::HashGet, args: [t, e] };
+            let r = f.insts[call.index()].results[0];
+            insts.push(call);
+            at.guard_present(f, insts, r);
+        }
+        TableAccess::Set => {
+            let old = at.value(f, insts, InstData::Binary { op: Opcode::HashGet, args: [t, e] });
+            at.guard_present(f, insts, old);
+            at.put(f, insts, InstData::Ternary { op: Opcode::HashSet, args: [t, e, args[2]] });
+            f.insts[call.index()].data = InstData::Const { op: Opcode::Const, imm: Const::Nil };
+            insts.push(call);
+        }
+    }
+    3
 }
 
 impl Pass for TypeSpec {
@@ -368,6 +455,7 @@ impl Pass for TypeSpec {
         // instructions to new blocks as the walk goes on).
         let generic = f.clone();
         let (mut calls, mut guards, mut targets, mut tables, mut natives) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        let mut fields = 0u64;
         // A snapshot resuming the generic function at instruction `k` of `block`, where
         // a failure is recorded at `site`.
         let snapshot_at = |f: &mut Function, block: Block, k: usize, blame: Option<SiteId>| {
@@ -436,6 +524,22 @@ impl Pass for TypeSpec {
                     let past_array = seen.past_array;
                     guards += speculate_array(f, (&mut out, &mut insts), inst, access, past_array, &args, snap, debug);
                     tables += 1;
+                    continue;
+                }
+                // A field access: always a table, a string constant key, and the key
+                // always found in the table itself.
+                let field_access = entry.table.filter(|a| {
+                    !seen.failed
+                        && !seen.field_absent
+                        && args.len() == a.arity()
+                        && seen.only_tag(0) == Some(Tag::Table)
+                        && f.is_str_const(args[1])
+                });
+                if let Some(access) = field_access {
+                    let (args, debug) = (args.clone(), node.debug);
+                    let snap = snapshot_at(f, block, k, Some(site));
+                    guards += speculate_field(f, &mut insts, inst, access, &args, snap, debug);
+                    fields += 1;
                     continue;
                 }
                 let tags: Option<Vec<Tag>> = (0..args.len()).map(|i| seen.only_tag(i)).collect();
@@ -544,10 +648,11 @@ impl Pass for TypeSpec {
             }
         }
         PassReport {
-            changed: calls + targets + tables + natives + left > 0,
+            changed: calls + targets + tables + fields + natives + left > 0,
             counts: vec![
                 ("calls speculated", calls),
                 ("array accesses speculated", tables),
+                ("field accesses speculated", fields),
                 ("call targets guarded", targets),
                 ("native calls speculated", natives),
                 ("guards inserted", guards),

@@ -294,6 +294,17 @@ fn past_array(t: Val, k: Val) -> bool {
     (k.payload() as i64).wrapping_sub(1) as u64 >= len as u64
 }
 
+/// Whether `t` is a table without a value at string key `k` in itself (what
+/// [`super::proto::SiteProfile::record_field_absent`] records).
+#[inline(always)]
+fn field_absent(t: Val, k: Val) -> bool {
+    if t.tag() != Tag::Table || k.tag() != Tag::Str {
+        return false;
+    }
+    // SAFETY: a table value points to a live table.
+    unsafe { (*(t.payload() as *const crate::rt::object::Table)).get_str(k).is_nil() }
+}
+
 /// A runtime call with a fixed number of operands (in the context of `frame_ops!`).
 macro_rules! rtcall_fixed {
     ($vm:ident, $proto:ident, $f:expr, $dst:expr, $site:expr, $args:expr) => {{
@@ -396,6 +407,9 @@ macro_rules! frame_ops {
             // Within the array part (guarded): no growth to account for.
             access::table_of(r!(*table)).set_int(r!(*index).int_unchecked(), r!(*value));
         }
+        Op::HashSet { table, index, value } => {
+            access::table_of(r!(*table)).set_hash_entry_at(r!(*index).int_unchecked(), r!(*value));
+        }
         Op::ArrPush { dst, table, index, value } => {
             let pushed = access::table_of(r!(*table)).push_within(r!(*index).int_unchecked(), r!(*value));
             w!(*dst, Val::bool(pushed));
@@ -417,12 +431,23 @@ macro_rules! frame_ops {
             let v = $vm.new_closure(target, cells);
             w!(*dst, v);
         }
-        Op::RtCall2 { f, dst, a, b, site } => rtcall_fixed!($vm, $proto, f, dst, site, [r!(*a), r!(*b)]),
+        Op::RtCall2 { f, dst, a, b, site } => {
+            let (t, k) = (r!(*a), r!(*b));
+            if let Some(s) = $proto.sites.get(*site as usize) {
+                if field_absent(t, k) {
+                    s.record_field_absent();
+                }
+            }
+            rtcall_fixed!($vm, $proto, f, dst, site, [t, k])
+        }
         Op::RtCall3 { f, dst, a, b, c, site } => {
             let (t, k) = (r!(*a), r!(*b));
             if let Some(s) = $proto.sites.get(*site as usize) {
                 if past_array(t, k) {
                     s.record_past_array();
+                }
+                if field_absent(t, k) {
+                    s.record_field_absent();
                 }
             }
             rtcall_fixed!($vm, $proto, f, dst, site, [t, k, r!(*c)])
@@ -962,6 +987,8 @@ fn binary(op: Opcode, x: Val, y: Val) -> Val {
         Opcode::FcmpLt => Val::bool(f < g),
         Opcode::FcmpLe => Val::bool(f <= g),
         Opcode::ArrGet => access::table_of(x).get_int(j),
+        Opcode::HashFind => Val::int(access::table_of(x).hash_index_of(y)),
+        Opcode::HashGet => access::table_of(x).hash_entry_value(j),
         other => unreachable!("binary {}", other.mnemonic()),
     }
 }

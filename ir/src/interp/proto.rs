@@ -188,6 +188,7 @@ pub enum Op {
     CellSet { cell: u32, value: u32 },
     ArrSet { table: u32, index: u32, value: u32 },
     ArrPush { dst: u32, table: u32, index: u32, value: u32 },
+    HashSet { table: u32, index: u32, value: u32 },
     Closure { dst: u32, func: u32, cells: Box<[u32]> },
     Call(Box<CallOp>),
     RtCall { dst: u32, call: Box<RtCallOp> },
@@ -259,7 +260,27 @@ impl SiteProfile {
 
     /// The tags operand `i` (0 or 1) has had, one bit per tag number.
     pub fn operand_tags(&self, i: usize) -> u16 {
-        (self.seen.load(Ordering::Relaxed) >> (16 * i.min(1))) as u16 & !Self::PAST_ARRAY
+        (self.seen.load(Ordering::Relaxed) >> (16 * i.min(1))) as u16 & !(Self::PAST_ARRAY | Self::FIELD_ABSENT)
+    }
+
+    /// The bit of `seen` (above every tag number of operand 0) that says a table access
+    /// with a string key found no value in the table itself.
+    const FIELD_ABSENT: u16 = 1 << 14;
+
+    /// Records that a runtime call of a table and a string key (a field access, when its
+    /// function declares a [`super::vm::TableAccess`]) found no value at the key in the
+    /// table itself: the answer, if any, came from a metatable.
+    #[inline(always)]
+    pub fn record_field_absent(&self) {
+        if !self.field_was_absent() {
+            self.seen.fetch_or(u32::from(Self::FIELD_ABSENT), Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a field access at this site found no value in the table itself (see
+    /// [`SiteProfile::record_field_absent`]).
+    pub fn field_was_absent(&self) -> bool {
+        self.seen.load(Ordering::Relaxed) & u32::from(Self::FIELD_ABSENT) != 0
     }
 
     /// The bit of `seen` (above every tag number of operand 0) that says a runtime call
@@ -442,6 +463,16 @@ impl Proto {
     /// The address of the first lookup cache (what [`Proto::LOOKUPS_OFFSET`] holds).
     pub fn lookups_address(&self) -> u64 {
         self.lookups_ptr as u64
+    }
+
+    /// Whether MIR instruction `inst` has a lookup cache that was ever filled: compiled
+    /// code running it met a table without the key and answered from the metatable.
+    pub fn lookup_used(&self, inst: usize) -> bool {
+        match self.lookup_site.get(inst) {
+            // SAFETY: a cache of this function (compiled code may be filling it).
+            Some(&n) if n != u32::MAX => self.lookups.get(n as usize).is_some_and(|c| unsafe { crate::rt::object::LookupCache::was_used(c.get()) }),
+            _ => false,
+        }
     }
 
     /// The chunk (file) name of the module it belongs to.

@@ -274,6 +274,9 @@ pub struct LookupCache {
     /// The next way to replace when all are taken.
     next: u64,
     ways: [LookupWay; LOOKUP_WAYS],
+    /// Ever filled: the site met a table without the key and answered from its
+    /// metatable (read by profiles while the function runs, hence atomic).
+    used: std::sync::atomic::AtomicBool,
 }
 
 /// One way of a [`LookupCache`]: a metatable (null: unused) and the result for tables
@@ -302,8 +305,9 @@ impl LookupCache {
     /// `epoch` (read before the lookup that found it).
     pub fn fill(&mut self, epoch: u64, meta: *const Table, value: Val) {
         if self.epoch != epoch {
-            *self = LookupCache { epoch, ..LookupCache::default() };
+            (self.epoch, self.next, self.ways) = (epoch, 0, Default::default());
         }
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
         let way = match self.ways.iter().position(|w| w.meta == 0 || w.meta == meta as u64) {
             Some(i) => i,
             None => {
@@ -313,6 +317,17 @@ impl LookupCache {
             }
         };
         self.ways[way] = LookupWay { meta: meta as u64, tag: value.tag() as u64, payload: value.payload() };
+    }
+
+    /// Whether the cache at `cache` was ever filled (its site answered for a table
+    /// without the key). Reads only that flag, so another thread may be filling the
+    /// rest meanwhile.
+    ///
+    /// # Safety
+    /// `cache` points to a live cache.
+    pub unsafe fn was_used(cache: *const LookupCache) -> bool {
+        // SAFETY: the caller's; no reference to the whole cache is made.
+        unsafe { (*std::ptr::addr_of!((*cache).used)).load(std::sync::atomic::Ordering::Relaxed) }
     }
 
     /// The result remembered for metatable `meta`, if the cache is of the current epoch.
@@ -417,6 +432,26 @@ impl Table {
     pub fn set_hash_entry(&mut self, i: usize, value: Val) {
         self.changing();
         self.hash.entries.as_mut_slice()[i].value = value;
+    }
+
+    /// The number of the hash-part entry holding `key` with a value other than `nil`,
+    /// or -1 (`hash.find`).
+    pub fn hash_index_of(&self, key: Val) -> i64 {
+        self.hash_entry_of(key).map_or(-1, |(i, _)| i as i64)
+    }
+
+    /// The value of hash-part entry `i` (`nil` past the entries; `hash.get`).
+    pub fn hash_entry_value(&self, i: i64) -> Val {
+        usize::try_from(i).ok().and_then(|i| self.hash.entries.as_slice().get(i)).map_or(Val::NIL, |e| e.value)
+    }
+
+    /// Stores `value` in hash-part entry `i` if there is one (`hash.set`).
+    pub fn set_hash_entry_at(&mut self, i: i64, value: Val) {
+        if let Ok(i) = usize::try_from(i) {
+            if i < self.hash.entries.len() {
+                self.set_hash_entry(i, value);
+            }
+        }
     }
 
     /// Every hash-part entry (dead ones have a `nil` value).

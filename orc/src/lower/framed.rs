@@ -151,6 +151,10 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::ArrSet
         | Opcode::ArrPush
         | Opcode::MetaNil
+        | Opcode::HashGet
+        | Opcode::HashSet
+        // Inline, or a helper that neither allocates nor reads the frame.
+        | Opcode::HashFind
         // Inline, or a helper that only reads the closure or the VM.
         | Opcode::Upval
         | Opcode::ClosureCell

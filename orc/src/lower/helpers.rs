@@ -29,6 +29,8 @@ pub(crate) enum Helper {
     HashGet,
     HashSet,
     HashLookup,
+    HashFind,
+    HashStore,
     Backedge,
     Deopt,
     CallFinish,
@@ -71,6 +73,8 @@ impl Helper {
             Helper::HashGet => abi::HASH_GET,
             Helper::HashSet => abi::HASH_SET,
             Helper::HashLookup => abi::HASH_LOOKUP,
+            Helper::HashFind => abi::HASH_FIND,
+            Helper::HashStore => abi::HASH_STORE,
             Helper::Closure => abi::CLOSURE,
             Helper::Backedge => abi::BACKEDGE,
             Helper::Deopt => abi::DEOPT,
@@ -115,6 +119,10 @@ impl Helper {
             Helper::HashSet => (R::I32, &[Ptr, I64, I64, I64, Ptr]),
             // (vm, table, key, cache_word, lookup_cache, chain)
             Helper::HashLookup => (R::Pair, &[Ptr, Ptr, I64, Ptr, Ptr, Ptr]),
+            // (table, key, cache_word)
+            Helper::HashFind => (R::I64, &[Ptr, I64, Ptr]),
+            // (table, entry, tag, payload)
+            Helper::HashStore => (R::Void, &[Ptr, I64, I64, I64]),
             // (vm, closure, func, cells, ncells, out)
             Helper::Closure => (R::Void, &[Ptr, Ptr, I32, Ptr, I32, Ptr]),
             // (vm, pc)

@@ -697,6 +697,15 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Ternary { args, .. }, Opcode::ArrSet) => {
                 self.lower_arr_set(args[0], args[1], args[2])
             }
+            (InstData::Ternary { args, .. }, Opcode::HashSet) => {
+                self.lower_hash_set(args[0], args[1], args[2])
+            }
+            (InstData::Binary { args, .. }, Opcode::HashFind) => {
+                self.lower_hash_find(args[0], args[1], self.result(results, 0)?)
+            }
+            (InstData::Binary { args, .. }, Opcode::HashGet) => {
+                self.lower_hash_get(args[0], args[1], self.result(results, 0)?)
+            }
             (InstData::Ternary { args, .. }, Opcode::ArrPush) => {
                 self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?)
             }

@@ -233,6 +233,81 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.define_loaded(result)
     }
 
+    /// `hash.find`: the entry the instruction's inline-cache word names when it holds the
+    /// key with a value; else `lz_hash_find`, which looks the key up and refills the word.
+    pub(crate) fn lower_hash_find(&mut self, table: Value, key: Value, result: Value) -> Result<(), LowerError> {
+        let t = self.table_ptr(table)?;
+        let kpay = self.get_payload(key)?;
+        let word = self.offset_ptr(self.ics_ptr()?, 4 * self.cur.index() as u64)?;
+        let (entry_bb, value_bb, refill, done) =
+            (self.new_block("find.entry"), self.new_block("find.value"), self.new_block("find.refill"), self.new_block("find.done"));
+        let len = self.load_word_of(self.offset_ptr(t, abi::TABLE_HASH_LEN_OFFSET)?, Memory::TableParts)?;
+        let cached = self.b.build_load(self.t.i32, word, "")?.into_int_value();
+        let cached = self.b.build_int_z_extend(cached, self.t.i64, "")?;
+        let inside = self.b.build_int_compare(IntPredicate::ULT, cached, len, "")?;
+        self.b.build_conditional_branch(inside, entry_bb, refill)?;
+        self.b.position_at_end(entry_bb);
+        let entry = self.table_element(t, abi::TABLE_HASH_PTR_OFFSET, cached, abi::TABLE_HASH_ENTRY_SIZE)?;
+        let (key_tag, key_payload) = self.load_raw(entry)?;
+        let same = self.b.build_and(
+            self.b.build_int_compare(IntPredicate::EQ, key_tag, self.tag_const(Tag::Str), "")?,
+            self.b.build_int_compare(IntPredicate::EQ, key_payload, kpay, "")?,
+            "",
+        )?;
+        self.b.build_conditional_branch(same, value_bb, refill)?;
+        self.b.position_at_end(value_bb);
+        let value_tag = self.b.build_load(self.t.i8, self.offset_ptr(entry, abi::VAL_SIZE)?, "")?.into_int_value();
+        let present = self.b.build_int_compare(IntPredicate::NE, value_tag, self.tag_const(Tag::Nil), "")?;
+        self.b.build_conditional_branch(present, done, refill)?;
+        self.b.position_at_end(refill);
+        let found = self
+            .call_helper(Helper::HashFind, &[t.into(), kpay.into(), word.into()])?
+            .ok_or_else(|| LowerError::Malformed("lz_hash_find returns nothing".into()))?;
+        let refill_end = self.current_block()?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        let index = self.b.build_phi(self.t.i64, "entry")?;
+        index.add_incoming(&[(&cached, value_bb), (&found, refill_end)]);
+        self.store_value(result, Tag::Int, index.as_basic_value().into_int_value())
+    }
+
+    /// The value of hash-part entry `index` of `table`.
+    fn hash_value_ptr(&mut self, table: Value, index: Value) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+        let t = self.table_ptr(table)?;
+        let i = self.get_payload(index)?;
+        let entry = self.table_element(t, abi::TABLE_HASH_PTR_OFFSET, i, abi::TABLE_HASH_ENTRY_SIZE)?;
+        self.offset_ptr(entry, abi::VAL_SIZE)
+    }
+
+    /// `hash.get`: a load of the entry's value.
+    pub(crate) fn lower_hash_get(&mut self, table: Value, index: Value, result: Value) -> Result<(), LowerError> {
+        let p = self.hash_value_ptr(table, index)?;
+        let (tag, payload) = self.load_raw(p)?;
+        self.define(result, tag, payload)
+    }
+
+    /// `hash.set`: a store into the entry's value; through `lz_hash_store` for a watched
+    /// table (lookup caches depend on its values).
+    pub(crate) fn lower_hash_set(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
+        let t = self.table_ptr(table)?;
+        let p = self.hash_value_ptr(table, index)?;
+        let (tag, payload) = self.get(value)?;
+        let (store, tell, done) = (self.new_block("store"), self.new_block("store.watched"), self.new_block("stored"));
+        let watched = self.b.build_load(self.t.i8, self.offset_ptr(t, abi::TABLE_WATCHED_OFFSET)?, "")?.into_int_value();
+        let plain = self.b.build_int_compare(IntPredicate::EQ, watched, self.t.i8.const_zero(), "")?;
+        self.b.build_conditional_branch(plain, store, tell)?;
+        self.b.position_at_end(store);
+        self.store_raw(p, tag, payload)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(tell);
+        let i = self.get_payload(index)?;
+        let wide_tag = self.b.build_int_z_extend(tag, self.t.i64, "")?;
+        self.call_helper(Helper::HashStore, &[t.into(), i.into(), wide_tag.into(), payload.into()])?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+
     /// `closure.cell`: a load of one of the cells the closure holds itself.
     pub(crate) fn lower_closure_cell(&mut self, closure: Value, index: i64, result: Value) -> Result<(), LowerError> {
         let index = u64::try_from(index)
