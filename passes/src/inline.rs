@@ -31,15 +31,23 @@
 //! call's site, so the next compile neither guards the target nor inlines it.
 //!
 //! Missing arguments are `nil`, extra ones are dropped, and a return with fewer values
-//! than the call wants gives `nil` for the rest, as a call does. The callee's captures
+//! than the call wants gives `nil` for the rest, as a call does. A `call.pack` whose
+//! pack is only the spread operand of a later instruction of its block (`f(g(x))`) is
+//! inlined when every return of the callee gives the same number of values: the block
+//! after the body takes them as parameters, and that instruction takes them as fixed
+//! operands instead of the pack; when that instruction is the next call, guarded in
+//! front of both (`type_spec` does so), it is inlined as well, its guards resuming in
+//! front of both calls (the body between has no effects to repeat). A tail call is
+//! inlined with the body's returns left as returns of the caller. The callee's captures
 //! (`upval N`) are those of the closure called: `closure.cell c, N`, which reads the
 //! cell pointer the closure holds itself (a closure keeps up to
 //! [`INLINE_CELLS`] there); reading the variable stays a `cell.get` where the call was,
 //! after whatever the caller stored into it.
 //!
 //! It does not inline where:
-//! - the call is not guarded by a `guard.fn` right before it (no single target), spreads
-//!   a pack, is a `call.pack` or a `tailcall`;
+//! - the call is not guarded by a `guard.fn` right before it (no single target), or
+//!   spreads a pack; a `call.pack` whose pack has another use (a snapshot entry, a
+//!   second operand) or whose callee's returns give different numbers of values;
 //! - the callee takes varargs, captures more than [`INLINE_CELLS`] variables, has a
 //!   loop, or is larger than the budget;
 //! - the speculated body still has effects (a runtime call the profile could not type,
@@ -47,7 +55,7 @@
 //! - there is no profile of the callee (nothing would be speculated).
 
 use lazyjit_ir::rt::object::INLINE_CELLS;
-use lazyjit_ir::{Block, BlockCall, BlockData, Const, Function, Inst, InstData, Opcode, SnapId, Value, ValueDef};
+use lazyjit_ir::{Block, BlockCall, BlockData, Const, Function, Inst, InstData, Opcode, SnapId, SnapSource, Type, Value, ValueDef};
 
 use crate::edit::{make1, push_inst};
 use crate::{Context, Pass, PassReport};
@@ -92,20 +100,84 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
     Some(body)
 }
 
+/// A `call.pack`'s results passed on: its pack is the spread operand of the instruction
+/// `consumer` places further in the block and used nowhere else, and every return of
+/// the callee gives `n` values, which that instruction then takes as operands instead.
+#[derive(Clone, Copy)]
+struct PassedOn {
+    consumer: usize,
+    n: usize,
+}
+
+/// The number of values every return of `body` gives, if they all give as many.
+fn fixed_return_count(body: &Function) -> Option<usize> {
+    let mut counts = body.blocks.iter().flat_map(|b| &b.insts).filter_map(|&i| match &body.insts[i.index()].data {
+        InstData::Return { args, spread: false, .. } => Some(Some(args.len())),
+        InstData::Return { .. } => Some(None),
+        _ => None,
+    });
+    let first = counts.next()??;
+    counts.all(|c| c == Some(first)).then_some(first)
+}
+
+/// Where the pack of the `call.pack` at index `k` of `block` is passed on: the index of
+/// the later instruction of the block whose spread operand it is, if that is its only
+/// use (no other operand, branch argument or snapshot entry).
+fn pack_consumer(f: &Function, block: Block, k: usize, pack: Value) -> Option<usize> {
+    let mut uses = 0;
+    for node in &f.insts {
+        node.data.for_each_operand(|v| uses += (v == pack) as usize);
+    }
+    let in_snapshots = f.snapshots.iter().any(|s| s.entries.iter().any(|(_, src)| *src == SnapSource::Value(pack)));
+    if uses != 1 || in_snapshots {
+        return None;
+    }
+    let insts = &f.blocks[block.index()].insts;
+    (k + 1..insts.len()).find(|&j| match &f.insts[insts[j].index()].data {
+        InstData::Call { args, spread: true, .. } | InstData::RtCall { args, spread: true, .. } | InstData::Return { args, spread: true, .. } => {
+            args.last() == Some(&pack)
+        }
+        _ => false,
+    })
+}
+
 /// Inlines `body` (a speculated callee) for the call `call` at index `k` of `block`,
 /// whose guards now use `snap`. Returns nothing; `f` is rewritten.
-fn splice(f: &mut Function, block: Block, k: usize, call: Inst, body: &Function, snap: SnapId) {
+fn splice(f: &mut Function, block: Block, k: usize, call: Inst, body: &Function, snap: SnapId, passed: Option<PassedOn>, tail: bool) {
     let InstData::Call { callee, args, .. } = f.insts[call.index()].data.clone() else { unreachable!("a call") };
-    let dsts = f.insts[call.index()].results.clone();
     let debug = f.insts[call.index()].debug;
     // The rest of the caller's block goes on in a block taking the call's results.
-    let rest: Vec<Inst> = f.blocks[block.index()].insts.split_off(k + 1);
+    let mut rest: Vec<Inst> = f.blocks[block.index()].insts.split_off(k + 1);
     f.blocks[block.index()].insts.truncate(k);
     let cont = Block::new(f.blocks.len());
-    for (n, &d) in dsts.iter().enumerate() {
-        f.values[d.index()].def = ValueDef::Param(cont, n as u32);
+    let dsts: Vec<Value> = match passed {
+        // A tail call's block ends with it, and the body's returns are the caller's.
+        _ if tail => Vec::new(),
+        None => {
+            let dsts = f.insts[call.index()].results.clone();
+            for (n, &d) in dsts.iter().enumerate() {
+                f.values[d.index()].def = ValueDef::Param(cont, n as u32);
+            }
+            dsts
+        }
+        Some(PassedOn { consumer, n }) => {
+            // The values become the consumer's last operands in place of the pack.
+            let vals: Vec<Value> = (0..n).map(|i| f.make_value(Type::Val, ValueDef::Param(cont, i as u32))).collect();
+            let at = rest[consumer - (k + 1)];
+            match &mut f.insts[at.index()].data {
+                InstData::Call { args, spread, .. } | InstData::RtCall { args, spread, .. } | InstData::Return { args, spread, .. } => {
+                    args.pop();
+                    args.extend_from_slice(&vals);
+                    *spread = false;
+                }
+                _ => unreachable!("pack_consumer found a spreading instruction"),
+            }
+            vals
+        }
+    };
+    if !tail {
+        f.blocks.push(BlockData { params: dsts.clone(), insts: std::mem::take(&mut rest), loop_header: false });
     }
-    f.blocks.push(BlockData { params: dsts.clone(), insts: rest, loop_header: false });
     // Missing arguments and results are nil, made once at the body's entry (which
     // dominates every use).
     let entry_params = &body.blocks[0].params;
@@ -166,7 +238,7 @@ fn splice(f: &mut Function, block: Block, k: usize, call: Inst, body: &Function,
                     then_dest.block = block_of(then_dest.block);
                     else_dest.block = block_of(else_dest.block);
                 }
-                InstData::Return { args: vals, .. } => {
+                InstData::Return { args: vals, .. } if !tail => {
                     let mut out: Vec<Value> = vals.iter().copied().take(dsts.len()).collect();
                     while out.len() < dsts.len() {
                         out.push(nil.expect("nil made for a short return"));
@@ -196,7 +268,7 @@ impl Pass for Inline {
             while k < f.blocks[block.index()].insts.len() {
                 let (guard, call) = (f.blocks[block.index()].insts[k - 1], f.blocks[block.index()].insts[k]);
                 k += 1;
-                let (InstData::Guard { op: Opcode::GuardFn, arg, imm, snap }, InstData::Call { op: Opcode::Call, callee, spread: false, .. }) =
+                let (InstData::Guard { op: Opcode::GuardFn, arg, imm, snap }, InstData::Call { op: op @ (Opcode::Call | Opcode::CallPack | Opcode::TailCall), callee, spread: false, .. }) =
                     (&f.insts[guard.index()].data, &f.insts[call.index()].data)
                 else {
                     continue;
@@ -204,12 +276,43 @@ impl Pass for Inline {
                 if arg != callee || *imm < 0 {
                     continue;
                 }
-                let (target, snap) = (*imm as u32, *snap);
+                let (target, snap, op) = (*imm as u32, *snap, *op);
                 let body = bodies.entry(target).or_insert_with(|| speculated_body(cx, target));
                 let Some(body) = body.as_ref() else { continue };
+                let passed = match op {
+                    Opcode::CallPack => {
+                        let pack = f.insts[call.index()].results[0];
+                        let Some(n) = fixed_return_count(body) else { continue };
+                        let Some(consumer) = pack_consumer(f, block, k - 1, pack) else { continue };
+                        Some(PassedOn { consumer, n })
+                    }
+                    _ => None,
+                };
                 insts += body.blocks.iter().map(|b| b.insts.len() as u64).sum::<u64>();
-                splice(f, block, k - 1, call, body, snap);
+                let cont = Block::new(f.blocks.len());
+                splice(f, block, k - 1, call, body, snap, passed, op == Opcode::TailCall);
                 inlined += 1;
+                // The call the results went to, right after this one and guarded in front
+                // of it (`type_spec` does so for `f(g(x))`), is inlined too when it can
+                // be: its guards resume in front of both calls, and the body between has
+                // no effects.
+                let front = k.checked_sub(3).map(|i| f.blocks[block.index()].insts[i]);
+                if let (Some(PassedOn { consumer, .. }), Some(front)) = (passed, front) {
+                    let next = f.blocks[cont.index()].insts[0];
+                    let (InstData::Guard { op: Opcode::GuardFn, arg, imm, snap }, InstData::Call { op: next_op @ (Opcode::Call | Opcode::TailCall), callee, spread: false, .. }) =
+                        (&f.insts[front.index()].data, &f.insts[next.index()].data)
+                    else {
+                        break;
+                    };
+                    if consumer != k || arg != callee || *imm < 0 {
+                        break;
+                    }
+                    let (target, snap, next_op) = (*imm as u32, *snap, *next_op);
+                    let Some(body) = bodies.entry(target).or_insert_with(|| speculated_body(cx, target)).as_ref() else { break };
+                    insts += body.blocks.iter().map(|b| b.insts.len() as u64).sum::<u64>();
+                    splice(f, cont, 0, next, body, snap, None, next_op == Opcode::TailCall);
+                    inlined += 1;
+                }
                 // The rest of the block moved to a new block, which the walk reaches.
                 break;
             }

@@ -187,6 +187,20 @@ pub enum PipelineError {
 /// invalid stops the pipeline with [`PipelineError::Invalid`]. Names are checked before
 /// anything runs.
 pub fn run_pipeline(cx: &Context, f: &mut Function, names: &[&str], verify: bool) -> Result<Vec<PassRun>, PipelineError> {
+    // Snapshots resume the function as it comes in (the generic one, in its numbering).
+    let generic_blocks: Vec<usize> = if verify { f.blocks.iter().map(|b| b.insts.len()).collect() } else { Vec::new() };
+    run_pipeline_from(cx, f, names, verify.then_some(&generic_blocks[..]))
+}
+
+/// [`run_pipeline`] over a function some passes already ran over (one pass at a time,
+/// say): with `generic_blocks` (the instruction count of each block of the generic
+/// function, whose positions snapshots resume at), it is verified after every pass.
+pub fn run_pipeline_from(
+    cx: &Context,
+    f: &mut Function,
+    names: &[&str],
+    generic_blocks: Option<&[usize]>,
+) -> Result<Vec<PassRun>, PipelineError> {
     let passes = names
         .iter()
         .map(|&name| {
@@ -197,8 +211,6 @@ pub fn run_pipeline(cx: &Context, f: &mut Function, names: &[&str], verify: bool
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut runs = Vec::with_capacity(passes.len());
-    // Snapshots resume the function as it comes in (the generic one, in its numbering).
-    let generic_blocks: Vec<usize> = if verify { f.blocks.iter().map(|b| b.insts.len()).collect() } else { Vec::new() };
     for info in passes {
         let pass = (info.make)();
         let t = Instant::now();
@@ -207,8 +219,8 @@ pub fn run_pipeline(cx: &Context, f: &mut Function, names: &[&str], verify: bool
             f.compact();
         }
         let time = t.elapsed();
-        if verify {
-            verify_version(cx.module, f, Some(&generic_blocks)).map_err(|errors| PipelineError::Invalid {
+        if let Some(generic_blocks) = generic_blocks {
+            verify_version(cx.module, f, Some(generic_blocks)).map_err(|errors| PipelineError::Invalid {
                 pass: info.name,
                 function: f.name.clone(),
                 errors,

@@ -63,10 +63,14 @@
 //!
 //! so that the call's target is known in the code after it (a hot global function that
 //! is replaced, or a method found through another metatable, deoptimizes). The call
-//! itself stays a call through the callee's dispatch slot. Tail calls and calls that
-//! spread a pack get no guard: neither is inlined nor made with a known frame, so a
-//! guard would only cost (and its snapshot would keep a spread pack alive, which
-//! otherwise stays where the call before left its values).
+//! itself stays a call through the callee's dispatch slot, unless `inline` makes it the
+//! callee's body (tail calls too). A call or tail call spreading the results of the
+//! call right before it (`f(g(x))`) gets its guard in front of that call, resuming
+//! there, so that no snapshot keeps the pack alive (`inline` may then pass the values
+//! on and inline both). Other calls that spread a pack get no guard: they are neither
+//! inlined nor made with a known frame, so a guard would only cost (and its snapshot
+//! would keep the pack alive, which otherwise stays where the call before left its
+//! values).
 //!
 //! A runtime call the frontend declared as a table access (`TableAccess`: a raw read or
 //! write where the raw value is present, or a write into the array part of a table with
@@ -491,7 +495,7 @@ impl Pass for TypeSpec {
                         }
                     }
                 }
-                if let InstData::Call { op: Opcode::Call | Opcode::CallPack, callee, spread: false, site: Some(site), .. } = &node.data {
+                if let InstData::Call { op: Opcode::Call | Opcode::CallPack | Opcode::TailCall, callee, spread: false, site: Some(site), .. } = &node.data {
                     // A call that always called closures of one function of the module.
                     let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
                     if let Some(n) = seen.and_then(|s| s.callee) {
@@ -499,6 +503,34 @@ impl Pass for TypeSpec {
                         let snap = snapshot_at(f, block, k, Some(*site));
                         let guard = InstData::Guard { op: Opcode::GuardFn, arg: callee, imm: n as i64, snap };
                         insts.push(make1(f, guard, debug).0);
+                        guards += 1;
+                        targets += 1;
+                    }
+                    insts.push(inst);
+                    continue;
+                }
+                // A call or tail call of the results of the call before it (`f(g(x))`),
+                // which always called closures of one function: guarded in front of that
+                // call, resuming there, so that no snapshot holds the results' pack and
+                // `inline` may pass them on as values, then inline this call too.
+                if let InstData::Call { op: Opcode::Call | Opcode::TailCall, callee, args, spread: true, site: Some(site) } = &node.data {
+                    let before = k.checked_sub(1).map(|j| original[j]);
+                    let passed_on = before.filter(|&p| {
+                        matches!(f.insts[p.index()].data, InstData::Call { op: Opcode::CallPack, .. })
+                            && args.last() == f.insts[p.index()].results.first()
+                    });
+                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
+                    if let (Some(pack_call), Some(n)) = (passed_on, seen.and_then(|s| s.callee)) {
+                        let (callee, debug) = (*callee, node.debug);
+                        let snap = snapshot_at(f, block, k - 1, Some(*site));
+                        let guard = InstData::Guard { op: Opcode::GuardFn, arg: callee, imm: n as i64, snap };
+                        let (g, _) = make1(f, guard, debug);
+                        // In front of the call before and the guard on its callee, if any.
+                        let mut at = insts.iter().rposition(|&i| i == pack_call).unwrap_or(insts.len());
+                        if at > 0 && matches!(f.insts[insts[at - 1].index()].data, InstData::Guard { op: Opcode::GuardFn, .. }) {
+                            at -= 1;
+                        }
+                        insts.insert(at, g);
                         guards += 1;
                         targets += 1;
                     }

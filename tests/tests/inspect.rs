@@ -206,3 +206,14 @@ fn the_profile_run_is_the_policys_and_shows_where_speculation_failed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(";; site0 saw int|float, int\n"), "{text}");
 }
+
+#[test]
+fn passes_after_an_inlined_call_verify_against_the_generic_blocks() {
+    // Shown one pass at a time, the function is still verified against the generic
+    // function's blocks, where its snapshots resume (inlining splits a block).
+    let out = run(&["--fn", "row", "--no-llvm", "tests/inspect/inlined.lua", "--profile-run"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("-- inline: calls inlined 1"), "{text}");
+    assert!(text.contains("-- MIR after the pipeline") && !text.contains("does not verify"), "{text}");
+}

@@ -201,9 +201,11 @@ pub fn inspect(loaded: &LoadedModule, module: &lazyjit_ir::Module, profiles: &[P
         error: None,
     };
     let mut text = before;
+    // Snapshots resume at positions of the function as it was before the first pass.
+    let generic_blocks: Vec<usize> = f.blocks.iter().map(|b| b.insts.len()).collect();
     for pass in pipeline {
         let t = Instant::now();
-        let runs = match lazyjit_passes::run_pipeline(&cx, &mut f, &[pass.as_str()], true) {
+        let runs = match lazyjit_passes::run_pipeline_from(&cx, &mut f, &[pass.as_str()], Some(&generic_blocks)) {
             Ok(runs) => runs,
             Err(e) => {
                 report.error = Some(e.to_string());
