@@ -32,7 +32,11 @@
 //!   trip, when nothing in the loop may write what they read: `arr.len`, `meta.nil` and
 //!   `hash.find` when the loop has no call or runtime call (`arr.set` writes within the
 //!   array part and `hash.set` into an entry's value: neither changes a length, a key or
-//!   a metatable); `cell.get` when the loop also stores to no cell. A read moves
+//!   a metatable); `cell.get` when the loop also stores to no cell. A runtime call of a
+//!   declared table write (`TableAccess::Set`) on a table that a `meta.nil` guard before
+//!   it proved to have no metatable only stores raw: like `arr.push`, it may change
+//!   lengths and keys (`arr.len` and `hash.find` stay), but no metatable or cell (the
+//!   append path a write past the array part keeps leaves the rest of its loop free). A read moves
 //!   only if its operand is known to be a table before the loop (a `guard.tag ...,
 //!   table` on it that already moved out, or that dominates the loop): reading the
 //!   length of something that is not a table is not a wasted instruction but a crash.
@@ -44,6 +48,7 @@
 use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::loops::LoopForest;
 use lazyjit_ir::rt::Tag;
+use lazyjit_ir::interp::TableAccess;
 use lazyjit_ir::{Block, Function, Inst, InstData, Opcode, SnapId};
 
 use crate::edit::{def_block, ensure_preheader, inst_blocks, preheader_snapshot};
@@ -59,23 +64,60 @@ struct Clobbers {
     anything: bool,
     /// A store to a cell.
     cells: bool,
+    /// A raw store into a table that may add a key or grow a part (lengths and hash
+    /// entries change; metatables and cells do not).
+    tables: bool,
 }
 
-fn clobbers(f: &Function, blocks: &[Block]) -> Clobbers {
+fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Block]) -> Clobbers {
+    // Tables a `guard (meta.nil t)` proved to have no metatable, and where.
+    let mut plain: Vec<(lazyjit_ir::Value, Block, usize)> = Vec::new();
+    for &b in blocks {
+        for (k, &i) in f.blocks[b.index()].insts.iter().enumerate() {
+            if let InstData::Guard { op: Opcode::Guard, arg, .. } = f.insts[i.index()].data {
+                if let Some(InstData::Unary { op: Opcode::MetaNil, arg: t }) = def_inst(f, arg) {
+                    plain.push((*t, b, k));
+                }
+            }
+        }
+    }
+    let proven_plain = |t: lazyjit_ir::Value, b: Block, k: usize| {
+        plain.iter().any(|&(p, gb, gk)| p == t && if gb == b { gk < k } else { dom.dominates(gb, b) })
+    };
     let mut c = Clobbers::default();
     for &b in blocks {
-        for &i in &f.blocks[b.index()].insts {
-            let op = f.insts[i.index()].data.opcode();
-            match op {
-                Opcode::CellSet => c.cells = true,
+        for (k, &i) in f.blocks[b.index()].insts.iter().enumerate() {
+            let data = &f.insts[i.index()].data;
+            let op = data.opcode();
+            match data {
+                _ if op == Opcode::CellSet => c.cells = true,
                 // Element and field stores change no lengths, keys or metatables.
-                Opcode::ArrSet | Opcode::HashSet | Opcode::CellGet => {}
+                _ if matches!(op, Opcode::ArrSet | Opcode::HashSet | Opcode::CellGet) => {}
+                // An append grows an array part.
+                _ if op == Opcode::ArrPush => c.tables = true,
                 _ if op.is_pure() || op.only_reads() || op.is_terminator() || op.is_guard() => {}
+                // A declared table write on a table without a metatable only stores raw
+                // (see `TableAccess::Set`).
+                InstData::RtCall { rt, args, spread: false, .. }
+                    if args.len() == 3
+                        && cx.runtime.get(rt.index()).is_some_and(|e| e.table == Some(TableAccess::Set))
+                        && proven_plain(args[0], b, k) =>
+                {
+                    c.tables = true
+                }
                 _ => c.anything = true,
             }
         }
     }
     c
+}
+
+/// The instruction defining `v`, if an instruction does.
+fn def_inst(f: &Function, v: lazyjit_ir::Value) -> Option<&InstData> {
+    match f.values.get(v.index())?.def {
+        lazyjit_ir::ValueDef::Result(i, 0) => Some(&f.insts[i.index()].data),
+        _ => None,
+    }
 }
 
 #[derive(Default)]
@@ -87,7 +129,7 @@ struct Moved {
 }
 
 impl Pass for Licm {
-    fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
+    fn run(&self, cx: &crate::Context, f: &mut Function) -> PassReport {
         let mut moved = Moved::default();
         let headers: Vec<Block> = {
             let dom = DominatorTree::compute(f);
@@ -95,7 +137,7 @@ impl Pass for Licm {
             forest.innermost_first().into_iter().map(|i| forest.loops()[i].header).collect()
         };
         for header in headers {
-            hoist_from(f, header, &mut moved);
+            hoist_from(cx, f, header, &mut moved);
         }
         PassReport {
             changed: moved.pure + moved.guards + moved.reads + moved.preheaders > 0,
@@ -109,14 +151,14 @@ impl Pass for Licm {
 }
 
 /// Moves what is invariant out of the loop headed by `header`.
-fn hoist_from(f: &mut Function, header: Block, moved: &mut Moved) {
+fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut Moved) {
     // The analyses are made again for each loop: a preheader made for an inner loop is
     // a block of the loops around it.
     let dom = DominatorTree::compute(f);
     let forest = LoopForest::compute(f, &dom);
     let Some(l) = forest.loops().iter().find(|l| l.header == header) else { return };
     let in_loop = |b: Block| l.contains(b);
-    let clobbered = clobbers(f, &l.blocks);
+    let clobbered = clobbers(cx, f, &dom, &l.blocks);
     let before = f.blocks.len();
     let Some(pre) = ensure_preheader(f, header, in_loop) else { return };
     if f.blocks.len() > before {
@@ -181,7 +223,8 @@ fn hoist_from(f: &mut Function, header: Block, moved: &mut Moved) {
             } else if (op.only_reads() || op == Opcode::CellGet) && every && !clobbered.anything {
                 let arg = data.operands()[0];
                 let ok = match op {
-                    Opcode::ArrLen | Opcode::MetaNil | Opcode::HashFind => tables.contains(&arg),
+                    Opcode::ArrLen | Opcode::HashFind => tables.contains(&arg) && !clobbered.tables,
+                    Opcode::MetaNil => tables.contains(&arg),
                     Opcode::CellGet => !clobbered.cells,
                     _ => false,
                 };

@@ -123,7 +123,9 @@ pub enum TableAccess {
     Get,
     /// `f(t, k, v)`: if `t` is a table whose raw value at `k` is not `nil`, or `k` is an
     /// integer in `1..=n` (`n` the length of its array part) and `t` has no metatable,
-    /// the call stores `v` at `t[k]` and returns `nil`.
+    /// the call stores `v` at `t[k]` and returns `nil`. On a table without a metatable,
+    /// whatever the key, the call only stores raw (or raises an error): it runs no other
+    /// code and changes nothing but that table's parts.
     Set,
 }
 

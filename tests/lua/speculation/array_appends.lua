@@ -43,3 +43,17 @@ for i = 1, 3000 do big[i] = i * 2 end
 local sum = 0
 for i = 1, #big do sum = sum + big[i] end
 print("big", #big, sum)
+
+-- A table held in an upvalue, filled in a loop whose appends call the runtime: it
+-- gets a metatable between calls, and is replaced by another table.
+local held = {}
+local function refill(n)
+  for i = 1, n do held[i] = i * 3 end
+  return #held
+end
+for round = 1, 3 do refill(10) end
+local seen = {}
+setmetatable(held, { __newindex = function(t, k, v) seen[#seen + 1] = k; rawset(t, k, v) end })
+print("held", refill(12), table.concat(seen, ","))
+held = { 1 }
+print("replaced", refill(5), held[5])
