@@ -954,6 +954,8 @@ impl Vm {
             // SAFETY: frame protos belong to loaded modules.
             .map(|f| (f.base, f.base + unsafe { (*f.proto).nslots } as usize, f.proto, f.pc))
             .collect();
+        // The running closures: compiled callers do not keep a callee in their frames.
+        let closures: Vec<usize> = self.frames.iter().map(|f| f.closure as usize).collect();
         frames.sort_unstable_by_key(|f| f.0);
         let words = self.slice_words(top);
         let mut gaps: Vec<&[usize]> = Vec::new();
@@ -996,6 +998,7 @@ impl Vm {
                     for module in modules.iter() {
                         module.consts.iter().for_each(|&v| m.mark_val(v));
                     }
+                    closures.iter().for_each(|&c| m.mark_word(c));
                     for &(start, _, proto, pc) in &frames {
                         // SAFETY: as above; live slots are within the frame, below `top`.
                         unsafe {

@@ -182,6 +182,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         } else {
             None
         };
+        if !self.is_framed(callee) {
+            // `lz_call` reads the callee from its slot (see `framed.rs`).
+            let (tag, payload) = self.get(callee)?;
+            self.store_raw(callee_ptr, tag, payload)?;
+        }
         self.call_checked(Helper::Call, &call_args)?;
         let nret = self
             .b

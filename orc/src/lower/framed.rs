@@ -7,11 +7,16 @@
 //! stored to its slot where it is defined (and by the edges into its block, for a block
 //! parameter), when one of them may need it there:
 //!
-//! - it is live across an instruction that may reach a safepoint (any helper that can
-//!   allocate or run Lua code), or, for instructions that hand operands to helpers
-//!   through memory, it is an operand of one (of a call with a few fixed arguments,
-//!   only the callee: the arguments are stored past the frame, where the callee's frame
-//!   or the collector's conservative scan past the frames covers them);
+//! - it is a `val` that may hold the only reference to an object and is live across an
+//!   instruction that may reach a safepoint (any helper that can allocate or run Lua
+//!   code): typed values hold no references, and a function's upvalue cells, constants
+//!   and globals table are reachable from its closure, module and VM, so none of them
+//!   is stored for the collector;
+//! - it is an operand of an instruction that hands operands to helpers through memory
+//!   (of a call with a few fixed arguments, none: the arguments are stored past the
+//!   frame, where the callee's frame or the collector's conservative scan past the
+//!   frames covers them, the callee is stored to its slot on the way through the host
+//!   only, and the collector marks the closure of every frame);
 //! - it is a `val` live into a loop header: every edge into one is a safepoint (typed
 //!   values hold no references, so the collector does not need them).
 //!
@@ -35,6 +40,7 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
     let f = &proto.mir;
     let liveness = proto.liveness();
     let mut framed = BitSet::new(f.values.len());
+    let held = collector_roots(proto);
     for (bi, block) in f.blocks.iter().enumerate() {
         let Some(out) = liveness.live_out(Block(bi as u32)) else { continue };
         let mut live = out.clone();
@@ -57,22 +63,38 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
             }
             match safepoint(&node.data) {
                 Safepoint::No => {}
-                Safepoint::AfterOperandsInRegisters => {
-                    framed.union_with(&live);
+                Safepoint::AfterOperandsInRegisters | Safepoint::CallWithStagedArgs => {
+                    live.iter().filter(|&v| held.contains(v)).for_each(|v| framed.insert(v));
                 }
                 Safepoint::WithOperandsInMemory => {
-                    framed.union_with(&live);
+                    live.iter().filter(|&v| held.contains(v)).for_each(|v| framed.insert(v));
                     node.data.for_each_operand(|v| framed.insert(v.index()));
-                }
-                Safepoint::CallWithStagedArgs(callee) => {
-                    framed.union_with(&live);
-                    framed.insert(callee.index());
                 }
             }
             node.data.for_each_operand(|v| live.insert(v.index()));
         }
     }
     framed
+}
+
+/// The values of `proto`'s function that the collector must find in the frame to keep
+/// what they refer to alive across a safepoint: every `val` but the results of `upval`
+/// (the closure holds its cells), `const` (the module holds its constants) and
+/// `globals` (a root).
+fn collector_roots(proto: &Proto) -> BitSet {
+    let f = &proto.mir;
+    let mut held = BitSet::new(f.values.len());
+    for (v, value) in f.values.iter().enumerate() {
+        if value.ty == Type::Val {
+            held.insert(v);
+        }
+    }
+    for node in &f.insts {
+        if matches!(node.data.opcode(), Opcode::Upval | Opcode::Const | Opcode::Globals) {
+            node.results.iter().for_each(|r| held.remove(r.index()));
+        }
+    }
+    held
 }
 
 /// The back edges (latch, header) of `proto`'s loops whose trips reach no safepoint:
@@ -105,8 +127,8 @@ enum Safepoint {
     AfterOperandsInRegisters,
     /// A call whose arguments are stored past the frame (`Lowerer::stage_args`), where
     /// the callee's frame or the collector's scan of the stack past the frames covers
-    /// them: only the callee is read from its slot.
-    CallWithStagedArgs(lazyjit_ir::Value),
+    /// them; the way through the host stores the callee to its slot itself.
+    CallWithStagedArgs,
     /// Anything else that calls out: operands may be read from their slots.
     WithOperandsInMemory,
 }
@@ -171,9 +193,7 @@ fn safepoint(data: &InstData) -> Safepoint {
             _ => Safepoint::WithOperandsInMemory,
         },
         Opcode::Call | Opcode::CallPack => match data {
-            InstData::Call { callee, args, spread: false, .. } if args.len() <= MAX_STAGED => {
-                Safepoint::CallWithStagedArgs(*callee)
-            }
+            InstData::Call { args, spread: false, .. } if args.len() <= MAX_STAGED => Safepoint::CallWithStagedArgs,
             _ => Safepoint::WithOperandsInMemory,
         },
         Opcode::RtCall => match data {
