@@ -13,8 +13,10 @@
 //! snapshot (`type_spec` leaves them):
 //!
 //! - **Induction variables**: header parameters that every back edge passes as
-//!   `iadd p, c` or `isub p, c` of themselves with an `iconst` `c`: `p` is
-//!   `p0 + step * k` on trip `k` (from 0), `p0` being what the preheader passes.
+//!   `iadd p, c` or `isub p, c` of themselves with an `iconst` `c`, or as `iadd p, s`
+//!   with a value `s` defined before the loop (`for j = i * i, n, i` inside a loop over
+//!   `i`): `p` is `p0 + step * k` on trip `k` (from 0), `p0` being what the preheader
+//!   passes.
 //! - **The trip bound**: a block that runs on every trip (it dominates every latch) ends
 //!   in a branch that leaves the loop when a counter stepping by -1 equals a value `e`
 //!   known to be non-negative (`icmp.eq x, e`, or `icmp.ne` staying). If `e <= x0`,
@@ -22,24 +24,26 @@
 //!   `kmax = x0 - e`. (Lua's numeric `for` is lowered this way: an iteration count
 //!   counting down to zero beside the loop variable.)
 //! - **Checks**: a `guard` on `icmp.le`/`icmp.lt` of a value known before the loop (`lo`)
-//!   and an induction variable `i` stepping by +1 (`lo <= i`), together with one of `i`
+//!   and an induction variable `i` stepping up (`lo <= i`), together with one of `i`
 //!   and a value known before the loop (`hi`) that is non-negative (`i <= hi`, such as
-//!   `arr.len t`), where `lo` is non-negative too. On trip `k`, `i = i0 + k` with
-//!   `0 <= k <= kmax`, so both hold on every trip exactly when `lo <= i0` and
-//!   `kmax <= hi - i0` (neither subtraction can overflow: `x0 >= e >= 0`,
+//!   `arr.len t`), where `lo` is non-negative too. On trip `k`, `i = i0 + s * k` with
+//!   `0 <= k <= kmax` and `s >= 1`, so both hold on every trip exactly when `lo <= i0`
+//!   and `s * kmax <= hi - i0` (neither subtraction can overflow: `x0 >= e >= 0`,
 //!   `hi >= 0` and `i0 >= lo >= 0`; and `i` cannot wrap, since it stays at most `hi`).
+//!   For a step other than 1 the preheader first checks `kmax <= 2^31` and, for a
+//!   variable step, `1 <= s <= 2^31`, so the product cannot overflow either.
 //!
-//! The loop's checks go; the preheader checks `e <= x0`, `lo <= i0` and
-//! `kmax <= hi - i0` (or `<` for `icmp.lt`) before entering, with the loop's header
-//! snapshot: a loop that would index past the end deoptimizes before its first trip and
+//! The loop's checks go; the preheader checks `e <= x0`, the step's range, `lo <= i0`
+//! and `s * kmax <= hi - i0` (or `<` for `icmp.lt`) before entering, with the loop's
+//! header snapshot: a loop that would index past the end deoptimizes before its first trip and
 //! runs in the interpreter, which is what the checks inside it would have done sooner or
 //! later, except that those would also have run the trips before. The failure is blamed
 //! on the site of the access, so the next compile leaves that access alone.
 //!
 //! Values known non-negative (the *value ranges* the pass needs): `iconst` of a
-//! non-negative number, `arr.len` and `pack.len`. What the pass does not do (yet): steps
-//! other than 1, loops counting down, bounds from `i <= n` loop conditions (`while`
-//! loops), checks on `i + c`.
+//! non-negative number, `arr.len` and `pack.len`. What the pass does not do (yet): loops
+//! counting down, bounds from `i <= n` loop conditions (`while` loops), checks on
+//! `i + c`.
 
 use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::loops::{Loop, LoopForest};
@@ -50,6 +54,10 @@ use crate::{Pass, PassReport};
 
 /// The bounds-check elimination pass (`bce`).
 pub struct Bce;
+
+/// The largest step other than 1, and trip bound with such a step, that the checks
+/// before a loop handle: their product cannot overflow.
+const STEP_LIMIT: i64 = 1 << 31;
 
 /// The instruction defining `v`, if an instruction does.
 fn def_inst(f: &Function, v: Value) -> Option<&InstData> {
@@ -74,9 +82,24 @@ fn non_negative(f: &Function, v: Value) -> bool {
     }
 }
 
-/// Header parameter `j`'s step: the constant every back edge adds to it.
-fn step_of(f: &Function, header: Block, latches: &[Block], j: usize) -> Option<i64> {
+/// How an induction variable steps on every trip.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Step {
+    /// By a constant.
+    Const(i64),
+    /// Up by a value known before the loop (its sign is checked before the loop).
+    Var(Value),
+}
+
+/// Header parameter `j`'s step: what every back edge adds to it (a constant, or a value
+/// `invariant` says the loop does not change).
+fn step_of(f: &Function, header: Block, latches: &[Block], j: usize, invariant: impl Fn(Value) -> bool) -> Option<Step> {
     let param = *f.blocks[header.index()].params.get(j)?;
+    let added = |v: Value| match iconst(f, v) {
+        Some(c) => Some(Step::Const(c)),
+        None if invariant(v) => Some(Step::Var(v)),
+        None => None,
+    };
     let mut step = None;
     for &latch in latches {
         let term = f.terminator(latch)?;
@@ -85,9 +108,9 @@ fn step_of(f: &Function, header: Block, latches: &[Block], j: usize) -> Option<i
                 continue;
             }
             let s = match def_inst(f, *dest.args.get(j)?)? {
-                InstData::Binary { op: Opcode::Iadd, args: [a, b] } if *a == param => iconst(f, *b)?,
-                InstData::Binary { op: Opcode::Iadd, args: [a, b] } if *b == param => iconst(f, *a)?,
-                InstData::Binary { op: Opcode::Isub, args: [a, b] } if *a == param => iconst(f, *b)?.checked_neg()?,
+                InstData::Binary { op: Opcode::Iadd, args: [a, b] } if *a == param => added(*b)?,
+                InstData::Binary { op: Opcode::Iadd, args: [a, b] } if *b == param => added(*a)?,
+                InstData::Binary { op: Opcode::Isub, args: [a, b] } if *a == param => Step::Const(iconst(f, *b)?.checked_neg()?),
                 _ => return None,
             };
             if step.is_some_and(|st| st != s) {
@@ -126,10 +149,19 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
         return (0, 0);
     };
     let params = f.blocks[header.index()].params.clone();
-    let steps: Vec<Option<i64>> = (0..params.len()).map(|j| step_of(f, header, latches, j)).collect();
     let at = inst_blocks(f);
     let invariant = |v: Value| def_block(f, &at, v).is_some_and(|b| !in_loop(b));
-    let iv = |v: Value, want: i64| params.iter().position(|&p| p == v).filter(|&j| steps[j] == Some(want));
+    let steps: Vec<Option<Step>> = (0..params.len()).map(|j| step_of(f, header, latches, j, invariant)).collect();
+    let iv = |v: Value, want: i64| params.iter().position(|&p| p == v).filter(|&j| steps[j] == Some(Step::Const(want)));
+    // A variable stepping up: by a constant of at least 1, or by a value known before
+    // the loop (see `Step::Var`).
+    let rising = |v: Value| {
+        params.iter().position(|&p| p == v).filter(|&j| match steps[j] {
+            Some(Step::Const(c)) => c >= 1,
+            Some(Step::Var(_)) => true,
+            None => false,
+        })
+    };
     let every_trip = |b: Block| latches.iter().all(|&latch| dom.dominates(b, latch));
 
     // The trip bound: a counter x (step -1) leaving the loop when it equals e >= 0.
@@ -179,9 +211,9 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
                 Some(InstData::Binary { op: Opcode::IcmpLt, args }) => (true, *args),
                 _ => continue,
             };
-            if let (Some(j), true) = (iv(r, 1), invariant(l) && non_negative(f, l) && !strict) {
+            if let (Some(j), true) = (rising(r), invariant(l) && non_negative(f, l) && !strict) {
                 checks.push(Check { guard: inst, iv: j, other: l, strict, upper: false });
-            } else if let (Some(j), true) = (iv(l, 1), invariant(r) && non_negative(f, r)) {
+            } else if let (Some(j), true) = (rising(l), invariant(r) && non_negative(f, r)) {
                 checks.push(Check { guard: inst, iv: j, other: r, strict, upper: true });
             }
         }
@@ -217,6 +249,39 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
     place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
     added += 1;
     let kmax = place(f, InstData::Binary { op: Opcode::Isub, args: [x0, e] }, debug).expect("a difference");
+    // Steps other than 1: each (a constant, or a value checked to be 1..=STEP_LIMIT)
+    // times kmax (checked to be at most STEP_LIMIT too) cannot overflow.
+    let mut step_values: Vec<(usize, Value)> = Vec::new();
+    let mut kmax_bounded = false;
+    for c in &checks {
+        let step = match steps[c.iv] {
+            Some(Step::Const(1)) | None => continue,
+            Some(s) => s,
+        };
+        if step_values.iter().any(|&(j, _)| j == c.iv) {
+            continue;
+        }
+        let limit = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(STEP_LIMIT) }, debug).expect("a constant");
+        if !kmax_bounded {
+            let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args: [kmax, limit] }, debug).expect("a comparison");
+            place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
+            added += 1;
+            kmax_bounded = true;
+        }
+        let s = match step {
+            Step::Const(c) => place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(c) }, debug).expect("a constant"),
+            Step::Var(s) => {
+                let one = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(1) }, debug).expect("a constant");
+                for args in [[one, s], [s, limit]] {
+                    let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args }, debug).expect("a comparison");
+                    place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
+                    added += 1;
+                }
+                s
+            }
+        };
+        step_values.push((c.iv, s));
+    }
     let mut removed = Vec::new();
     for upper in [false, true] {
         for (c, &snap) in checks.iter().zip(&snaps).filter(|(c, _)| c.upper == upper) {
@@ -225,7 +290,11 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
             let cond = if upper {
                 let room = place(f, InstData::Binary { op: Opcode::Isub, args: [c.other, i0] }, debug).expect("a difference");
                 let op = if c.strict { Opcode::IcmpLt } else { Opcode::IcmpLe };
-                place(f, InstData::Binary { op, args: [kmax, room] }, debug)
+                let span = match step_values.iter().find(|&&(j, _)| j == c.iv) {
+                    Some(&(_, s)) => place(f, InstData::Binary { op: Opcode::Imul, args: [s, kmax] }, debug).expect("a product"),
+                    None => kmax,
+                };
+                place(f, InstData::Binary { op, args: [span, room] }, debug)
             } else {
                 place(f, InstData::Binary { op: Opcode::IcmpLe, args: [c.other, i0] }, debug)
             }
