@@ -5,9 +5,10 @@
 //! `type_spec` leaves a call whose callee has always been a closure of one function
 //! guarded (`guard.fn c, fnK, snapS` in front of `dsts = call c(args)`, with a snapshot
 //! that resumes the generic function *at the call*). This pass speculates the callee's
-//! own generic MIR with the callee's profile (`type_spec`, `box_elim`, `const_fold`,
-//! `dce`, as if it were being optimized itself) and inlines the result when it is
-//! *pure*: only pure operations, reads of the heap and of captured variables, guards,
+//! own generic MIR with the callee's profile (`type_spec`, `inline`, `box_elim`,
+//! `const_fold`, `dce`, as if it were being optimized itself: a closure that calls the
+//! closures it captured inlines them first, one level deep, so that a recursive
+//! function is not unfolded) and inlines the result when it is *pure*: only pure operations, reads of the heap and of captured variables, guards,
 //! branches and returns, no loops, within [`BUDGET`] instructions. The call's block is
 //! split at the call:
 //!
@@ -66,6 +67,14 @@ pub struct Inline;
 /// The most instructions an inlined body may have (after speculation).
 pub const BUDGET: usize = 40;
 
+/// How deep bodies being inlined inline their own callees.
+const MAX_NESTING: u32 = 1;
+
+thread_local! {
+    /// How many callee bodies are being speculated on this thread right now.
+    static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// The callee's body, speculated, if it can be inlined.
 fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
     let generic = cx.module.functions.get(callee as usize)?;
@@ -74,12 +83,25 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
         return None;
     }
     let mut body = generic.clone();
-    let callee_cx = Context { module: cx.module, runtime: cx.runtime, profile: Some(profile), stands_for: &[], copied_from: &[], profiles: &[], natives: cx.natives };
-    for pass in [&crate::type_spec::TypeSpec as &dyn Pass, &crate::box_elim::BoxElim, &crate::const_fold::ConstFold, &crate::dce::Dce] {
+    // The callee inlines its own callees, one level deep (a recursive function's body
+    // is not unfolded further).
+    let nested = NESTING.with(|n| n.get()) < MAX_NESTING;
+    let callee_cx = Context {
+        module: cx.module,
+        runtime: cx.runtime,
+        profile: Some(profile),
+        stands_for: &[],
+        copied_from: &[],
+        profiles: if nested { cx.profiles } else { &[] },
+        natives: cx.natives,
+    };
+    NESTING.with(|n| n.set(n.get() + 1));
+    for pass in [&crate::type_spec::TypeSpec as &dyn Pass, &Inline, &crate::box_elim::BoxElim, &crate::const_fold::ConstFold, &crate::dce::Dce] {
         if pass.run(&callee_cx, &mut body).changed {
             body.compact();
         }
     }
+    NESTING.with(|n| n.set(n.get() - 1));
     let mut size = 0;
     for block in &body.blocks {
         for &inst in &block.insts {
