@@ -169,6 +169,7 @@ op_table! {
     CellSet "cell.set" Binary [Val, Val] R::None, 0, "Stores a value into a cell.";
     Upval "upval" NullaryImm [] R::One(Val), PURE, "Capture N (0-based) of the running closure: a cell.";
     ClosureCell "closure.cell" UnaryImm [Val] R::One(Val), READS, "Capture N (0-based) of a closure whose function (known by a `guard.fn`) captures more than N cells and at most 3, which the closure holds itself: a cell (`closure.cell v1, 0`; inlined `upval N`).";
+    IsFn "is.fn" UnaryImm [Val] R::One(I1), PURE, "Whether a value is a closure of the module's function N (`is.fn v1, fn3`).";
     Globals "globals" Nullary [] R::One(Val), PURE, "The table of globals.";
     // -- tables (operands known, by guards, to be a table and an index in its array part)
     ArrLen "arr.len" Unary [Val] R::One(I64), READS, "The length of a table's array part (keys `1..=len` are there).";

@@ -326,6 +326,9 @@ impl<'a> Verifier<'a> {
                 if op == Opcode::PackGet && *imm < 0 {
                     self.err(loc, format!("pack index {imm} is negative"));
                 }
+                if op == Opcode::IsFn && usize::try_from(*imm).map_or(true, |n| n >= self.m.functions.len()) {
+                    self.err(loc, format!("is.fn names fn{imm}, which does not exist"));
+                }
                 if op == Opcode::ClosureCell && !(0..crate::rt::object::INLINE_CELLS as i64).contains(imm) {
                     let most = crate::rt::object::INLINE_CELLS;
                     self.err(loc, format!("closure.cell {imm} out of range (closures hold cells 0 to {} themselves)", most - 1));

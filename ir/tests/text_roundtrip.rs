@@ -143,6 +143,7 @@ fn all_ops_module() -> Module {
         let clo = b.ins1(InstData::Closure { op: Opcode::Closure, func: FuncId(1), args: vec![cell, up] });
         let rs = b.call(clo, vec![a, va], true, 2);
         let _captured = b.ins1(InstData::UnaryImm { op: Opcode::ClosureCell, arg: clo, imm: 2 });
+        let _is = b.ins1(InstData::UnaryImm { op: Opcode::IsFn, arg: clo, imm: 1 });
         let pk = b.call_pack(clo, vec![], false);
         b.guard(Opcode::Guard, lt, 0, SnapId(0));
         b.guard(Opcode::GuardTag, a, 2, SnapId(1));

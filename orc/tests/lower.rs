@@ -217,6 +217,7 @@ block0(v0: val, v1: val):
     guard.tag v0, int, snap0
     guard.fn v0, fn1, snap0
     v906 = closure.cell v0, 1
+    v911 = is.fn v0, fn1
     guard.native v0, 0, snap0
     v901 = call v0(v1)
     guard v45, 0, snap0

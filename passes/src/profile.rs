@@ -11,6 +11,9 @@ pub struct SiteSeen {
     /// For calls: the function of the module whose closures every call called, if
     /// they all did (see `SiteProfile::target`).
     pub callee: Option<u32>,
+    /// For calls: the two functions of the module whose closures every call called, if
+    /// there were two (in the order the calls first met them).
+    pub callees: Option<(u32, u32)>,
     /// For calls: the first native fast path (`LoadedModule::natives`) of the native
     /// function every call called, if they all called one that has fast paths.
     pub native: Option<u32>,
@@ -72,8 +75,10 @@ impl Profile {
             .zip(chained)
             .map(|(s, chained)| {
                 let target = s.target.load(std::sync::atomic::Ordering::Relaxed);
-                let one_target = target != 0 && target != SiteProfile::MANY_TARGETS;
+                let one_target = target != 0 && target != SiteProfile::MANY_TARGETS && s.two_targets().is_none();
                 let callee = protos.iter().position(|p| one_target && p as *const Proto as u64 == target).map(|i| i as u32);
+                let index_of = |target: u64| protos.iter().position(|p| p as *const Proto as u64 == target).map(|i| i as u32);
+                let callees = s.two_targets().and_then(|(a, b)| Some((index_of(a)?, index_of(b)?)));
                 let native_tag = s.operand_tags(0) == 1 << Tag::Native as u16;
                 let native = natives
                     .iter()
@@ -82,6 +87,7 @@ impl Profile {
                 SiteSeen {
                     tags: [s.operand_tags(0), s.operand_tags(1)],
                     callee,
+                    callees,
                     native,
                     failed: s.failed(),
                     past_array: s.went_past_array(),

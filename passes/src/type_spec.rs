@@ -131,7 +131,7 @@ use lazyjit_ir::{
     Value, ValueDef,
 };
 
-use crate::edit::{boxed_tag, def_data, make1, reachable_from, stub_blocks, unboxed};
+use crate::edit::{boxed_tag, def_data, make1, make_inst, reachable_from, stub_blocks, unboxed};
 use crate::{Context, Pass, PassReport};
 
 /// The type speculation pass (`type_spec`).
@@ -364,6 +364,51 @@ fn speculate_array(
     }
 }
 
+/// A call whose callee was always a closure of one of two module functions: `is.fn`
+/// on the first picks one of two copies of the call, each behind a `guard.fn` on its
+/// function (the second's deoptimizes for any other callee), which `inline` may then
+/// inline; the copies' results meet as the parameters of the block after them.
+fn speculate_two_targets(
+    f: &mut Function,
+    (out, insts): (&mut Block, &mut Vec<Inst>),
+    call: Inst,
+    callee: Value,
+    fns: (u32, u32),
+    snap: SnapId,
+    debug: DebugInfo,
+) -> u64 {
+    let at = Placer { debug, snap };
+    let is_first = at.value(f, insts, InstData::UnaryImm { op: Opcode::IsFn, arg: callee, imm: fns.0 as i64 });
+    let new_block = |f: &mut Function| {
+        f.blocks.push(BlockData { params: Vec::new(), insts: Vec::new(), loop_header: false });
+        Block::new(f.blocks.len() - 1)
+    };
+    let (first, second, join) = (new_block(f), new_block(f), new_block(f));
+    // The call's results become the join block's parameters; each copy gets its own.
+    let results = f.insts[call.index()].results.clone();
+    let types: Vec<Type> = results.iter().map(|&r| f.value_type(r)).collect();
+    let data = f.insts[call.index()].data.clone();
+    let (copy, copy_results) = make_inst(f, data, &types, debug);
+    let own: Vec<Value> = types.iter().enumerate().map(|(i, &t)| f.make_value(t, ValueDef::Result(call, i as u32))).collect();
+    f.insts[call.index()].results = own.clone();
+    for (i, &r) in results.iter().enumerate() {
+        f.values[r.index()].def = ValueDef::Param(join, i as u32);
+    }
+    f.blocks[join.index()].params = results;
+    let to = |block: Block, args: Vec<Value>| BlockCall { block, args };
+    at.put(f, insts, InstData::Brif { op: Opcode::Brif, cond: is_first, then_dest: to(first, vec![]), else_dest: to(second, vec![]) });
+    f.blocks[out.index()].insts = std::mem::take(insts);
+    for (block, func, c, rs) in [(first, fns.0, call, own), (second, fns.1, copy, copy_results)] {
+        let mut body = Vec::new();
+        at.guard(f, &mut body, callee, Opcode::GuardFn, i64::from(func));
+        body.push(c);
+        at.put(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, rs) });
+        f.blocks[block.index()].insts = body;
+    }
+    *out = join;
+    2
+}
+
 /// Places the instructions of one speculated call: at its position, guarded by its
 /// snapshot.
 struct Placer {
@@ -505,6 +550,13 @@ impl Pass for TypeSpec {
                         insts.push(make1(f, guard, debug).0);
                         guards += 1;
                         targets += 1;
+                    } else if let (Opcode::Call, Some(fns)) = (node.data.opcode(), seen.and_then(|s| s.callees)) {
+                        // A call that always called closures of one of two functions.
+                        let (callee, debug) = (*callee, node.debug);
+                        let snap = snapshot_at(f, block, k, Some(*site));
+                        guards += speculate_two_targets(f, (&mut out, &mut insts), inst, callee, fns, snap, debug);
+                        targets += 2;
+                        continue;
                     }
                     insts.push(inst);
                     continue;

@@ -298,6 +298,7 @@ impl Decoder<'_> {
             InstData::UnaryImm { op: Opcode::ClosureCell, arg, imm } => {
                 Op::ClosureCell { dst, closure: self.slot(*arg), index: *imm as u32 }
             }
+            InstData::UnaryImm { op: Opcode::IsFn, arg, imm } => Op::IsFn { dst, a: self.slot(*arg), func: *imm as u32 },
             InstData::UnaryImm { arg, imm, .. } => Op::PackGet { dst, pack: self.slot(*arg), index: *imm as u32 },
             InstData::Binary { op: Opcode::CellSet, args } => {
                 Op::CellSet { cell: self.slot(args[0]), value: self.slot(args[1]) }

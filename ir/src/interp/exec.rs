@@ -401,6 +401,14 @@ macro_rules! frame_ops {
             let cell = access::closure_of(r!(*closure)).cells()[*index as usize];
             w!(*dst, Val::from_raw(Tag::Cell, cell as u64));
         }
+        Op::IsFn { dst, a, func } => {
+            let x = r!(*a);
+            // SAFETY: as for `guard.fn` below.
+            let is = x.tag() == Tag::Func && unsafe {
+                (&(*$proto.module).protos).get(*func as usize).is_some_and(|p| std::ptr::eq((*(x.payload() as *const Closure)).proto, p))
+            };
+            w!(*dst, Val::bool(is));
+        }
         Op::Globals { dst } => w!(*dst, Val::from_raw(Tag::Table, $vm.globals as u64)),
         Op::CellSet { cell, value } => access::cell_of(r!(*cell)).value = r!(*value),
         Op::ArrSet { table, index, value } => {

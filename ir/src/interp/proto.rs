@@ -184,6 +184,7 @@ pub enum Op {
     Varargs { dst: u32 },
     Upval { dst: u32, index: u32 },
     ClosureCell { dst: u32, closure: u32, index: u32 },
+    IsFn { dst: u32, a: u32, func: u32 },
     Globals { dst: u32 },
     CellSet { cell: u32, value: u32 },
     ArrSet { table: u32, index: u32, value: u32 },
@@ -234,9 +235,12 @@ pub struct SiteProfile {
     /// Bits `0..16`: tags of operand 0; bits `16..32`: tags of operand 1.
     seen: AtomicU32,
     /// For calls: what every callee so far has been (the proto of a closure, the
-    /// payload of anything else), 0 if none, [`SiteProfile::MANY_TARGETS`] if they
-    /// differed.
+    /// payload of anything else), 0 if none, [`SiteProfile::MANY_TARGETS`] if there
+    /// were more than two.
     pub target: AtomicU64,
+    /// For calls: the other callee, when there were two (see [`SiteProfile::target`]),
+    /// else 0.
+    pub second_target: AtomicU64,
     /// Deoptimizations at guards speculating on this site.
     deopts: AtomicU32,
 }
@@ -312,14 +316,37 @@ impl SiteProfile {
     pub const MANY_TARGETS: u64 = u64::MAX;
 
     /// Records a call's target: for a closure, its proto's address (closures of one
-    /// function count as one target); else the callee's payload.
+    /// function count as one target); else the callee's payload. Two targets are kept;
+    /// a third makes the site [`SiteProfile::MANY_TARGETS`].
     #[inline(always)]
     pub fn record_target(&self, target: u64) {
         let seen = self.target.load(Ordering::Relaxed);
         if seen != target {
-            let now = if seen == 0 { target } else { Self::MANY_TARGETS };
-            self.target.store(now, Ordering::Relaxed);
+            self.record_other_target(seen, target);
         }
+    }
+
+    #[cold]
+    fn record_other_target(&self, seen: u64, target: u64) {
+        if seen == 0 {
+            self.target.store(target, Ordering::Relaxed);
+            return;
+        }
+        if seen == Self::MANY_TARGETS {
+            return;
+        }
+        match self.second_target.load(Ordering::Relaxed) {
+            second if second == target => {}
+            0 => self.second_target.store(target, Ordering::Relaxed),
+            _ => self.target.store(Self::MANY_TARGETS, Ordering::Relaxed),
+        }
+    }
+
+    /// The targets a call site has had when it had exactly two (see
+    /// [`SiteProfile::record_target`]).
+    pub fn two_targets(&self) -> Option<(u64, u64)> {
+        let (first, second) = (self.target.load(Ordering::Relaxed), self.second_target.load(Ordering::Relaxed));
+        (first != 0 && first != Self::MANY_TARGETS && second != 0).then_some((first, second))
     }
 
     /// Records that a guard speculating on this site failed: the next optimized code
@@ -420,6 +447,7 @@ pub struct Proto {
     /// `lookups`' first cache ([`Proto::LOOKUPS_OFFSET`]).
     lookups_ptr: *mut crate::rt::object::LookupCache,
     liveness: std::sync::OnceLock<crate::liveness::Liveness>,
+    references: std::sync::OnceLock<crate::liveness::BitSet>,
     chunk: *const str,
     /// The module it belongs to.
     pub module: *const LoadedModule,
@@ -507,12 +535,37 @@ impl Proto {
             return;
         };
         let liveness = self.liveness();
-        for v in liveness.live_before(&self.mir, Block(block), index as usize).iter() {
+        let references = self.references();
+        for v in liveness.live_before(&self.mir, Block(block), index as usize).iter().filter(|&v| references.contains(v)) {
             f(self.slot_of[v]);
         }
         if self.vararg {
             f(self.nparams);
         }
+    }
+
+    /// The values that may hold the only reference to an object, which the collector
+    /// marks in a stopped frame (computed on first use): every `val` and pack but the
+    /// results of `upval` (the running closure, which the collector marks, holds its
+    /// cells), `const` (the module holds its constants) and `globals` (a root). Compiled
+    /// code keeps only these in their slots across a safepoint; the slots of the others
+    /// may hold stale values.
+    pub fn references(&self) -> &crate::liveness::BitSet {
+        self.references.get_or_init(|| {
+            let f = &self.mir;
+            let mut held = crate::liveness::BitSet::new(f.values.len());
+            for (v, value) in f.values.iter().enumerate() {
+                if matches!(value.ty, crate::Type::Val | crate::Type::Pack) {
+                    held.insert(v);
+                }
+            }
+            for node in &f.insts {
+                if matches!(node.data.opcode(), crate::Opcode::Upval | crate::Opcode::Const | crate::Opcode::Globals) {
+                    node.results.iter().for_each(|r| held.remove(r.index()));
+                }
+            }
+            held
+        })
     }
 
     /// The liveness of the function's values (computed on first use).
@@ -658,6 +711,7 @@ fn decode(f: Function, index: u32, bound: &[RtEntry], consts: &[Val], chunk: *co
         lookups_ptr: lookups.as_ptr() as *mut crate::rt::object::LookupCache,
         lookups,
         liveness: std::sync::OnceLock::new(),
+        references: std::sync::OnceLock::new(),
         chunk,
         module: std::ptr::null(),
         mir: f,

@@ -774,7 +774,11 @@ impl Parser {
             Format::UnaryImm => {
                 let arg = self.value()?;
                 self.expect_punct(',')?;
-                InstData::UnaryImm { op, arg, imm: self.i64()? }
+                let imm = match op {
+                    Opcode::IsFn => self.entity("fn", "a function (`fnN`)")? as i64,
+                    _ => self.i64()?,
+                };
+                InstData::UnaryImm { op, arg, imm }
             }
             Format::Binary => {
                 let a = self.value()?;

@@ -256,6 +256,9 @@ fn write_inst(out: &mut String, m: &Module, f: &Function, node: &InstNode) {
         InstData::Unary { arg, .. } => {
             let _ = write!(out, " {arg}");
         }
+        InstData::UnaryImm { op: Opcode::IsFn, arg, imm } => {
+            let _ = write!(out, " {arg}, fn{imm}");
+        }
         InstData::UnaryImm { arg, imm, .. } => {
             let _ = write!(out, " {arg}, {imm}");
         }

@@ -7,11 +7,11 @@
 //! stored to its slot where it is defined (and by the edges into its block, for a block
 //! parameter), when one of them may need it there:
 //!
-//! - it is a `val` that may hold the only reference to an object and is live across an
-//!   instruction that may reach a safepoint (any helper that can allocate or run Lua
-//!   code): typed values hold no references, and a function's upvalue cells, constants
-//!   and globals table are reachable from its closure, module and VM, so none of them
-//!   is stored for the collector;
+//! - it may hold the only reference to an object (`Proto::references`, the values the
+//!   collector marks in a stopped frame: typed values hold none, and a function's
+//!   upvalue cells, constants and globals table are reachable from its closure, module
+//!   and VM) and is live across an instruction that may reach a safepoint (any helper
+//!   that can allocate or run Lua code);
 //! - it is an operand of an instruction that hands operands to helpers through memory
 //!   (of a call with a few fixed arguments, none: the arguments are stored past the
 //!   frame, where the callee's frame or the collector's conservative scan past the
@@ -40,7 +40,7 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
     let f = &proto.mir;
     let liveness = proto.liveness();
     let mut framed = BitSet::new(f.values.len());
-    let held = collector_roots(proto);
+    let held = proto.references();
     for (bi, block) in f.blocks.iter().enumerate() {
         let Some(out) = liveness.live_out(Block(bi as u32)) else { continue };
         let mut live = out.clone();
@@ -75,26 +75,6 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
         }
     }
     framed
-}
-
-/// The values of `proto`'s function that the collector must find in the frame to keep
-/// what they refer to alive across a safepoint: every `val` but the results of `upval`
-/// (the closure holds its cells), `const` (the module holds its constants) and
-/// `globals` (a root).
-fn collector_roots(proto: &Proto) -> BitSet {
-    let f = &proto.mir;
-    let mut held = BitSet::new(f.values.len());
-    for (v, value) in f.values.iter().enumerate() {
-        if value.ty == Type::Val {
-            held.insert(v);
-        }
-    }
-    for node in &f.insts {
-        if matches!(node.data.opcode(), Opcode::Upval | Opcode::Const | Opcode::Globals) {
-            node.results.iter().for_each(|r| held.remove(r.index()));
-        }
-    }
-    held
 }
 
 /// The back edges (latch, header) of `proto`'s loops whose trips reach no safepoint:
@@ -180,6 +160,7 @@ fn safepoint(data: &InstData) -> Safepoint {
         // Inline, or a helper that only reads the closure or the VM.
         | Opcode::Upval
         | Opcode::ClosureCell
+        | Opcode::IsFn
         | Opcode::Globals
         | Opcode::Jump
         | Opcode::Brif

@@ -186,11 +186,14 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 }
 
-/// The module functions (`guard.fn`) and native ops (`guard.native`) the guards of `f`
-/// expect, each once, in increasing order.
+/// The module functions (`guard.fn`, `is.fn`) and native ops (`guard.native`) the
+/// guards and tests of `f` expect, each once, in increasing order.
 pub fn guarded_targets(f: &Function) -> (Vec<usize>, Vec<usize>) {
     let (mut functions, mut natives) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
     for node in &f.insts {
+        if let InstData::UnaryImm { op: Opcode::IsFn, imm, .. } = node.data {
+            functions.extend(usize::try_from(imm).ok());
+        }
         if let InstData::Guard { op, imm, .. } = node.data {
             let Ok(k) = usize::try_from(imm) else { continue };
             match op {
@@ -726,6 +729,9 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             }
             (InstData::NullaryImm { imm, .. }, Opcode::Upval) => {
                 self.lower_upval(*imm, self.result(results, 0)?)
+            }
+            (InstData::UnaryImm { arg, imm, .. }, Opcode::IsFn) => {
+                self.lower_is_fn(*arg, *imm, self.result(results, 0)?)
             }
             (InstData::UnaryImm { arg, imm, .. }, Opcode::ClosureCell) => {
                 self.lower_closure_cell(*arg, *imm, self.result(results, 0)?)

@@ -309,6 +309,31 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 
     /// `closure.cell`: a load of one of the cells the closure holds itself.
+    /// `is.fn`: whether the value is a closure whose proto is module function `func`'s
+    /// (at a data symbol the linker defines, as for `guard.fn`).
+    pub(crate) fn lower_is_fn(&mut self, value: Value, func: i64, result: Value) -> Result<(), LowerError> {
+        let index = usize::try_from(func)
+            .ok()
+            .filter(|&n| n < self.loaded.protos.len())
+            .ok_or_else(|| LowerError::Malformed(format!("is.fn names fn{func}, which does not exist")))?;
+        let (tag, payload) = self.get(value)?;
+        let from = self.current_block()?;
+        let (check, join) = (self.new_block("is_fn.closure"), self.new_block("is_fn.join"));
+        let is_closure = self.b.build_int_compare(inkwell::IntPredicate::EQ, tag, self.tag_const(Tag::Func), "")?;
+        self.b.build_conditional_branch(is_closure, check, join)?;
+        self.b.position_at_end(check);
+        let object = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
+        let seen = self.load_word(self.offset_ptr(object, abi::CLOSURE_PROTO_OFFSET)?)?;
+        let want = self.data_address(&super::function_symbol(&self.symbol, index))?;
+        let same = self.b.build_int_compare(inkwell::IntPredicate::EQ, seen, want, "")?;
+        let check_end = self.current_block()?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(join);
+        let phi = self.b.build_phi(self.ctx.bool_type(), "is_fn")?;
+        phi.add_incoming(&[(&self.ctx.bool_type().const_zero(), from), (&same, check_end)]);
+        self.store_bool(result, phi.as_basic_value().into_int_value())
+    }
+
     pub(crate) fn lower_closure_cell(&mut self, closure: Value, index: i64, result: Value) -> Result<(), LowerError> {
         let index = u64::try_from(index)
             .ok()
