@@ -11,9 +11,9 @@ pub struct SiteSeen {
     /// For calls: the function of the module whose closures every call called, if
     /// they all did (see `SiteProfile::target`).
     pub callee: Option<u32>,
-    /// For calls: the two functions of the module whose closures every call called, if
-    /// there were two (in the order the calls first met them).
-    pub callees: Option<(u32, u32)>,
+    /// For calls: the functions of the module whose closures every call called, if there
+    /// were two or three (in the order the calls first met them); else none.
+    pub callees: FewCallees,
     /// For calls: the first native fast path (`LoadedModule::natives`) of the native
     /// function every call called, if they all called one that has fast paths.
     pub native: Option<u32>,
@@ -26,6 +26,30 @@ pub struct SiteSeen {
     /// For field accesses (a table and a string key): one found no value in the table
     /// itself (a method from a metatable, or a missing field).
     pub field_absent: bool,
+}
+
+/// Up to three module functions (see [`SiteSeen::callees`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FewCallees {
+    fns: [u32; 3],
+    len: u8,
+}
+
+impl FewCallees {
+    /// The first three of `fns`.
+    pub fn new(fns: &[u32]) -> FewCallees {
+        let mut few = FewCallees::default();
+        for (slot, &f) in few.fns.iter_mut().zip(fns) {
+            *slot = f;
+            few.len += 1;
+        }
+        few
+    }
+
+    /// The functions, in order.
+    pub fn as_slice(&self) -> &[u32] {
+        &self.fns[..self.len as usize]
+    }
 }
 
 impl SiteSeen {
@@ -75,10 +99,10 @@ impl Profile {
             .zip(chained)
             .map(|(s, chained)| {
                 let target = s.target.load(std::sync::atomic::Ordering::Relaxed);
-                let one_target = target != 0 && target != SiteProfile::MANY_TARGETS && s.two_targets().is_none();
+                let one_target = target != 0 && target != SiteProfile::MANY_TARGETS && s.few_targets().is_empty();
                 let callee = protos.iter().position(|p| one_target && p as *const Proto as u64 == target).map(|i| i as u32);
                 let index_of = |target: u64| protos.iter().position(|p| p as *const Proto as u64 == target).map(|i| i as u32);
-                let callees = s.two_targets().and_then(|(a, b)| Some((index_of(a)?, index_of(b)?)));
+                let callees = s.few_targets().into_iter().map(index_of).collect::<Option<Vec<u32>>>().map(|v| FewCallees::new(&v)).unwrap_or_default();
                 let native_tag = s.operand_tags(0) == 1 << Tag::Native as u16;
                 let native = natives
                     .iter()

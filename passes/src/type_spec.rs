@@ -54,7 +54,8 @@
 //!
 //! A call (`call`, `call.pack`) with a fixed argument list whose callee has always been
 //! a closure of one function of the module (the profile's call target) gets a guard on
-//! it:
+//! it (a `call` whose callees were closures of two or three functions gets `is.fn` tests
+//! choosing between as many copies of it, each guarded this way):
 //!
 //! ```text
 //! guard.fn v4, fn2, snap1        ; deoptimize unless v4 is a closure of fn2
@@ -112,7 +113,7 @@
 //! It does not fire where:
 //! - the site never ran, an operand has had more than one tag, or no declaration
 //!   covers the tags seen (a polymorphic site stays a runtime call); a call whose
-//!   callees were closures of different functions, or anything else;
+//!   callees were closures of more than three functions, or anything else;
 //! - a speculation on the site deoptimized before (the profile marks the site failed:
 //!   guessing again would deoptimize again);
 //! - the call spreads a pack or has more than two operands, or has no site;
@@ -364,49 +365,64 @@ fn speculate_array(
     }
 }
 
-/// A call whose callee was always a closure of one of two module functions: `is.fn`
-/// on the first picks one of two copies of the call, each behind a `guard.fn` on its
-/// function (the second's deoptimizes for any other callee), which `inline` may then
-/// inline; the copies' results meet as the parameters of the block after them.
-fn speculate_two_targets(
+/// A call whose callee was always a closure of one of a few module functions: `is.fn`
+/// tests, one per function but the last, pick one of as many copies of the call, each
+/// behind a `guard.fn` on its function (the last's deoptimizes for any other callee),
+/// which `inline` may then inline; the copies' results meet as the parameters of the
+/// block after them. Returns the guards placed.
+fn speculate_few_targets(
     f: &mut Function,
     (out, insts): (&mut Block, &mut Vec<Inst>),
     call: Inst,
     callee: Value,
-    fns: (u32, u32),
+    fns: &[u32],
     snap: SnapId,
     debug: DebugInfo,
 ) -> u64 {
     let at = Placer { debug, snap };
-    let is_first = at.value(f, insts, InstData::UnaryImm { op: Opcode::IsFn, arg: callee, imm: fns.0 as i64 });
     let new_block = |f: &mut Function| {
         f.blocks.push(BlockData { params: Vec::new(), insts: Vec::new(), loop_header: false });
         Block::new(f.blocks.len() - 1)
     };
-    let (first, second, join) = (new_block(f), new_block(f), new_block(f));
-    // The call's results become the join block's parameters; each copy gets its own.
+    let join = new_block(f);
+    // The call's results become the join block's parameters; each copy gets its own
+    // (the first copy is the call itself).
     let results = f.insts[call.index()].results.clone();
     let types: Vec<Type> = results.iter().map(|&r| f.value_type(r)).collect();
     let data = f.insts[call.index()].data.clone();
-    let (copy, copy_results) = make_inst(f, data, &types, debug);
-    let own: Vec<Value> = types.iter().enumerate().map(|(i, &t)| f.make_value(t, ValueDef::Result(call, i as u32))).collect();
-    f.insts[call.index()].results = own.clone();
+    let mut copies = vec![(call, types.iter().enumerate().map(|(i, &t)| f.make_value(t, ValueDef::Result(call, i as u32))).collect::<Vec<_>>())];
+    f.insts[call.index()].results = copies[0].1.clone();
+    for _ in 1..fns.len() {
+        copies.push(make_inst(f, data.clone(), &types, debug));
+    }
     for (i, &r) in results.iter().enumerate() {
         f.values[r.index()].def = ValueDef::Param(join, i as u32);
     }
     f.blocks[join.index()].params = results;
     let to = |block: Block, args: Vec<Value>| BlockCall { block, args };
-    at.put(f, insts, InstData::Brif { op: Opcode::Brif, cond: is_first, then_dest: to(first, vec![]), else_dest: to(second, vec![]) });
-    f.blocks[out.index()].insts = std::mem::take(insts);
-    for (block, func, c, rs) in [(first, fns.0, call, own), (second, fns.1, copy, copy_results)] {
+    // The tests: each sends its function's closures to its copy, the rest on.
+    let mut test_at = *out;
+    let mut test = std::mem::take(insts);
+    // The last function's copy goes where the last test would (no test: its guard).
+    for (j, (&func, (c, rs))) in fns.iter().zip(copies).enumerate() {
+        let arm = if j + 1 < fns.len() {
+            let is = at.value(f, &mut test, InstData::UnaryImm { op: Opcode::IsFn, arg: callee, imm: i64::from(func) });
+            let (arm, next) = (new_block(f), new_block(f));
+            at.put(f, &mut test, InstData::Brif { op: Opcode::Brif, cond: is, then_dest: to(arm, vec![]), else_dest: to(next, vec![]) });
+            f.blocks[test_at.index()].insts = std::mem::take(&mut test);
+            test_at = next;
+            arm
+        } else {
+            test_at
+        };
         let mut body = Vec::new();
         at.guard(f, &mut body, callee, Opcode::GuardFn, i64::from(func));
         body.push(c);
         at.put(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, rs) });
-        f.blocks[block.index()].insts = body;
+        f.blocks[arm.index()].insts = body;
     }
     *out = join;
-    2
+    fns.len() as u64
 }
 
 /// Places the instructions of one speculated call: at its position, guarded by its
@@ -550,12 +566,13 @@ impl Pass for TypeSpec {
                         insts.push(make1(f, guard, debug).0);
                         guards += 1;
                         targets += 1;
-                    } else if let (Opcode::Call, Some(fns)) = (node.data.opcode(), seen.and_then(|s| s.callees)) {
-                        // A call that always called closures of one of two functions.
+                    } else if let (Opcode::Call, Some(fns)) = (node.data.opcode(), seen.map(|s| s.callees.as_slice().to_vec()).filter(|c| !c.is_empty())) {
+                        // A call that always called closures of one of two or three
+                        // functions.
                         let (callee, debug) = (*callee, node.debug);
                         let snap = snapshot_at(f, block, k, Some(*site));
-                        guards += speculate_two_targets(f, (&mut out, &mut insts), inst, callee, fns, snap, debug);
-                        targets += 2;
+                        guards += speculate_few_targets(f, (&mut out, &mut insts), inst, callee, &fns, snap, debug);
+                        targets += fns.len() as u64;
                         continue;
                     }
                     insts.push(inst);

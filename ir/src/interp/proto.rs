@@ -236,11 +236,11 @@ pub struct SiteProfile {
     seen: AtomicU32,
     /// For calls: what every callee so far has been (the proto of a closure, the
     /// payload of anything else), 0 if none, [`SiteProfile::MANY_TARGETS`] if there
-    /// were more than two.
+    /// were more than three.
     pub target: AtomicU64,
-    /// For calls: the other callee, when there were two (see [`SiteProfile::target`]),
-    /// else 0.
-    pub second_target: AtomicU64,
+    /// For calls: the second and third callees, when there were more than one (see
+    /// [`SiteProfile::target`]), else 0.
+    pub more_targets: [AtomicU64; 2],
     /// Deoptimizations at guards speculating on this site.
     deopts: AtomicU32,
 }
@@ -316,8 +316,8 @@ impl SiteProfile {
     pub const MANY_TARGETS: u64 = u64::MAX;
 
     /// Records a call's target: for a closure, its proto's address (closures of one
-    /// function count as one target); else the callee's payload. Two targets are kept;
-    /// a third makes the site [`SiteProfile::MANY_TARGETS`].
+    /// function count as one target); else the callee's payload. Three targets are kept;
+    /// a fourth makes the site [`SiteProfile::MANY_TARGETS`].
     #[inline(always)]
     pub fn record_target(&self, target: u64) {
         let seen = self.target.load(Ordering::Relaxed);
@@ -335,18 +335,28 @@ impl SiteProfile {
         if seen == Self::MANY_TARGETS {
             return;
         }
-        match self.second_target.load(Ordering::Relaxed) {
-            second if second == target => {}
-            0 => self.second_target.store(target, Ordering::Relaxed),
-            _ => self.target.store(Self::MANY_TARGETS, Ordering::Relaxed),
+        for slot in &self.more_targets {
+            match slot.load(Ordering::Relaxed) {
+                other if other == target => return,
+                0 => {
+                    slot.store(target, Ordering::Relaxed);
+                    return;
+                }
+                _ => {}
+            }
         }
+        self.target.store(Self::MANY_TARGETS, Ordering::Relaxed);
     }
 
-    /// The targets a call site has had when it had exactly two (see
-    /// [`SiteProfile::record_target`]).
-    pub fn two_targets(&self) -> Option<(u64, u64)> {
-        let (first, second) = (self.target.load(Ordering::Relaxed), self.second_target.load(Ordering::Relaxed));
-        (first != 0 && first != Self::MANY_TARGETS && second != 0).then_some((first, second))
+    /// The targets a call site has had, in the order it met them, when it had two or
+    /// three (see [`SiteProfile::record_target`]); else none.
+    pub fn few_targets(&self) -> Vec<u64> {
+        let first = self.target.load(Ordering::Relaxed);
+        let more: Vec<u64> = self.more_targets.iter().map(|t| t.load(Ordering::Relaxed)).take_while(|&t| t != 0).collect();
+        if first == 0 || first == Self::MANY_TARGETS || more.is_empty() {
+            return Vec::new();
+        }
+        std::iter::once(first).chain(more).collect()
     }
 
     /// Records that a guard speculating on this site failed: the next optimized code

@@ -1,7 +1,7 @@
 -- expect-deopts: 2
--- Call sites that have called closures of two functions, optimized into a test
--- choosing between the two, each inlined: then a third function arrives at each, a
--- callable table, and methods of a third class.
+-- Call sites that have called closures of two (then three) functions, optimized into
+-- tests choosing between them, each inlined: then another function arrives at each, a
+-- callable table, methods of a third and a fourth class, and a replaced method.
 local function reduce(t, f, acc)
   for i = 1, #t do acc = f(acc, t[i]) end
   return acc
@@ -41,5 +41,12 @@ for round = 1, 4 do total(shapes) end
 print("shapes", total(shapes))
 shapes[7] = Tri.new(6, 5)
 print("a triangle", total(shapes))
+for round = 1, 4 do total(shapes) end
+local Hex = {}
+Hex.__index = Hex
+function Hex.new(a) return setmetatable({ a = a }, Hex) end
+function Hex:area() return 6 * self.a end
+shapes[9] = Hex.new(4)
+print("a hexagon", total(shapes))
 Circle.area = function(self) return self.r end
 print("method replaced", total(shapes))
