@@ -35,10 +35,10 @@
 //!
 //! The loop's checks go; the preheader checks `e <= x0`, the step's range, `lo <= i0`
 //! and `s * kmax <= hi - i0` (or `<` for `icmp.lt`) before entering, with the loop's
-//! header snapshot: a loop that would index past the end deoptimizes before its first trip and
-//! runs in the interpreter, which is what the checks inside it would have done sooner or
-//! later, except that those would also have run the trips before. The failure is blamed
-//! on the site of the access, so the next compile leaves that access alone.
+//! header snapshot: a loop that would index past the end deoptimizes before its first
+//! trip and runs in the interpreter, which is what the checks inside it would have done
+//! sooner or later, except that those would also have run the trips before. The failure
+//! is blamed on the site of the access, so the next compile leaves that access alone.
 //!
 //! Values known non-negative (the *value ranges* the pass needs): `iconst` of a
 //! non-negative number, `arr.len` and `pack.len`. What the pass does not do (yet): loops

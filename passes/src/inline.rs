@@ -8,9 +8,10 @@
 //! own generic MIR with the callee's profile (`type_spec`, `inline`, `box_elim`,
 //! `const_fold`, `dce`, as if it were being optimized itself: a closure that calls the
 //! closures it captured inlines them first, one level deep, so that a recursive
-//! function is not unfolded) and inlines the result when it is *pure*: only pure operations, reads of the heap and of captured variables, guards,
-//! branches and returns, no loops, within [`BUDGET`] instructions. The call's block is
-//! split at the call:
+//! function is not unfolded) and inlines the result when it is *pure*: only pure
+//! operations, reads of the heap and of captured variables, guards, branches and
+//! returns, no loops, within [`BUDGET`] instructions. The call's block is split at the
+//! call:
 //!
 //! ```text
 //! guard.fn v4, fn1, snap0        ; stays: the callee must be a closure of fn1

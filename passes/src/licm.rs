@@ -36,10 +36,11 @@
 //!   declared table write (`TableAccess::Set`) on a table that a `meta.nil` guard before
 //!   it proved to have no metatable only stores raw: like `arr.push`, it may change
 //!   lengths and keys (`arr.len` and `hash.find` stay), but no metatable or cell (the
-//!   append path a write past the array part keeps leaves the rest of its loop free). A read moves
-//!   only if its operand is known to be a table before the loop (a `guard.tag ...,
-//!   table` on it that already moved out, or that dominates the loop): reading the
-//!   length of something that is not a table is not a wasted instruction but a crash.
+//!   append path a write past the array part keeps leaves the rest of its loop free).
+//!   A read moves only if its operand is known to be a table before the loop (a
+//!   `guard.tag ..., table` on it that already moved out, or that dominates the loop):
+//!   reading the length of something that is not a table is not a wasted instruction
+//!   but a crash.
 //!   `arr.get` stays (an element read needs its bounds checks first; `bce` deals with
 //!   those).
 //!
@@ -51,7 +52,7 @@ use lazyjit_ir::rt::Tag;
 use lazyjit_ir::interp::TableAccess;
 use lazyjit_ir::{Block, Function, Inst, InstData, Opcode, SnapId};
 
-use crate::edit::{def_block, ensure_preheader, inst_blocks, preheader_snapshot};
+use crate::edit::{def_block, def_data, ensure_preheader, inst_blocks, preheader_snapshot};
 use crate::{Pass, PassReport};
 
 /// The loop-invariant code motion pass (`licm`).
@@ -75,7 +76,7 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
     for &b in blocks {
         for (k, &i) in f.blocks[b.index()].insts.iter().enumerate() {
             if let InstData::Guard { op: Opcode::Guard, arg, .. } = f.insts[i.index()].data {
-                if let Some(InstData::Unary { op: Opcode::MetaNil, arg: t }) = def_inst(f, arg) {
+                if let Some(InstData::Unary { op: Opcode::MetaNil, arg: t }) = def_data(f, arg) {
                     plain.push((*t, b, k));
                 }
             }
@@ -110,14 +111,6 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
         }
     }
     c
-}
-
-/// The instruction defining `v`, if an instruction does.
-fn def_inst(f: &Function, v: lazyjit_ir::Value) -> Option<&InstData> {
-    match f.values.get(v.index())?.def {
-        lazyjit_ir::ValueDef::Result(i, 0) => Some(&f.insts[i.index()].data),
-        _ => None,
-    }
 }
 
 #[derive(Default)]

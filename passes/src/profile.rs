@@ -99,10 +99,11 @@ impl Profile {
             .zip(chained)
             .map(|(s, chained)| {
                 let target = s.target.load(std::sync::atomic::Ordering::Relaxed);
-                let one_target = target != 0 && target != SiteProfile::MANY_TARGETS && s.few_targets().is_empty();
-                let callee = protos.iter().position(|p| one_target && p as *const Proto as u64 == target).map(|i| i as u32);
+                let few = s.few_targets();
+                let one_target = target != 0 && target != SiteProfile::MANY_TARGETS && few.is_empty();
                 let index_of = |target: u64| protos.iter().position(|p| p as *const Proto as u64 == target).map(|i| i as u32);
-                let callees = s.few_targets().into_iter().map(index_of).collect::<Option<Vec<u32>>>().map(|v| FewCallees::new(&v)).unwrap_or_default();
+                let callee = if one_target { index_of(target) } else { None };
+                let callees = few.into_iter().map(index_of).collect::<Option<Vec<u32>>>().map(|v| FewCallees::new(&v)).unwrap_or_default();
                 let native_tag = s.operand_tags(0) == 1 << Tag::Native as u16;
                 let native = natives
                     .iter()

@@ -566,13 +566,13 @@ impl Pass for TypeSpec {
                         insts.push(make1(f, guard, debug).0);
                         guards += 1;
                         targets += 1;
-                    } else if let (Opcode::Call, Some(fns)) = (node.data.opcode(), seen.map(|s| s.callees.as_slice().to_vec()).filter(|c| !c.is_empty())) {
+                    } else if let (Opcode::Call, Some(few)) = (node.data.opcode(), seen.map(|s| s.callees).filter(|c| !c.as_slice().is_empty())) {
                         // A call that always called closures of one of two or three
                         // functions.
                         let (callee, debug) = (*callee, node.debug);
                         let snap = snapshot_at(f, block, k, Some(*site));
-                        guards += speculate_few_targets(f, (&mut out, &mut insts), inst, callee, &fns, snap, debug);
-                        targets += fns.len() as u64;
+                        guards += speculate_few_targets(f, (&mut out, &mut insts), inst, callee, few.as_slice(), snap, debug);
+                        targets += few.as_slice().len() as u64;
                         continue;
                     }
                     insts.push(inst);

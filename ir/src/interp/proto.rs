@@ -276,15 +276,13 @@ impl SiteProfile {
     /// table itself: the answer, if any, came from a metatable.
     #[inline(always)]
     pub fn record_field_absent(&self) {
-        if !self.field_was_absent() {
-            self.seen.fetch_or(u32::from(Self::FIELD_ABSENT), Ordering::Relaxed);
-        }
+        self.set_flag(Self::FIELD_ABSENT);
     }
 
     /// Whether a field access at this site found no value in the table itself (see
     /// [`SiteProfile::record_field_absent`]).
     pub fn field_was_absent(&self) -> bool {
-        self.seen.load(Ordering::Relaxed) & u32::from(Self::FIELD_ABSENT) != 0
+        self.has_flag(Self::FIELD_ABSENT)
     }
 
     /// The bit of `seen` (above every tag number of operand 0) that says a runtime call
@@ -296,15 +294,27 @@ impl SiteProfile {
     /// the table's array part: an append or a sparse write.
     #[inline(always)]
     pub fn record_past_array(&self) {
-        if !self.went_past_array() {
-            self.seen.fetch_or(u32::from(Self::PAST_ARRAY), Ordering::Relaxed);
-        }
+        self.set_flag(Self::PAST_ARRAY);
     }
 
     /// Whether a write at this site went past the array part (see
     /// [`SiteProfile::record_past_array`]).
     pub fn went_past_array(&self) -> bool {
-        self.seen.load(Ordering::Relaxed) & u32::from(Self::PAST_ARRAY) != 0
+        self.has_flag(Self::PAST_ARRAY)
+    }
+
+    /// Whether flag bit `flag` of `seen` is set.
+    #[inline(always)]
+    fn has_flag(&self, flag: u16) -> bool {
+        self.seen.load(Ordering::Relaxed) & u32::from(flag) != 0
+    }
+
+    /// Sets flag bit `flag` of `seen` (a read first: the bit is usually set already).
+    #[inline(always)]
+    fn set_flag(&self, flag: u16) {
+        if !self.has_flag(flag) {
+            self.seen.fetch_or(u32::from(flag), Ordering::Relaxed);
+        }
     }
 
     /// Whether the site ever ran.

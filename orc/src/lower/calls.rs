@@ -868,8 +868,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     ) -> Result<Option<(IntValue<'ctx>, IntValue<'ctx>)>, LowerError> {
         let ((ttag, tpay), (_, kpay)) = (ops[0], ops[1]);
         let probe_bb = self.new_block("ic.probe");
-        let entry_bb = self.new_block("ic.entry");
-        let value_bb = self.new_block("ic.value");
         let hit_bb = self.new_block("ic.hit");
         let refill_bb = self.new_block("ic.refill");
         let slow_bb = self.new_block("ic.slow");
@@ -878,28 +876,11 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let word = self.offset_ptr(ics, 4 * self.cur.index() as u64)?;
         let is_table = self.b.build_int_compare(IntPredicate::EQ, ttag, self.tag_const(Tag::Table), "")?;
         self.b.build_conditional_branch(is_table, probe_bb, slow_bb)?;
-        // The cached entry number against the table's entry count.
+        // The entry the word names holds the key, with a value that is not nil.
         self.b.position_at_end(probe_bb);
         let table = self.b.build_int_to_ptr(tpay, self.t.ptr, "")?;
-        let len = self.load_word_of(self.offset_ptr(table, abi::TABLE_HASH_LEN_OFFSET)?, Memory::TableParts)?;
-        let cached = self.b.build_load(self.t.i32, word, "")?.into_int_value();
-        let cached = self.b.build_int_z_extend(cached, self.t.i64, "")?;
-        let inside = self.b.build_int_compare(IntPredicate::ULT, cached, len, "")?;
-        self.b.build_conditional_branch(inside, entry_bb, refill_bb)?;
-        // The entry holds the key (the same string object).
-        self.b.position_at_end(entry_bb);
-        let entry = self.table_element(table, abi::TABLE_HASH_PTR_OFFSET, cached, abi::TABLE_HASH_ENTRY_SIZE)?;
-        let key_tag = self.b.build_load(self.t.i8, entry, "")?.into_int_value();
-        let key_payload = self.load_word(self.offset_ptr(entry, abi::VAL_PAYLOAD_OFFSET)?)?;
-        let same_tag = self.b.build_int_compare(IntPredicate::EQ, key_tag, self.tag_const(Tag::Str), "")?;
-        let same_payload = self.b.build_int_compare(IntPredicate::EQ, key_payload, kpay, "")?;
-        let same = self.b.build_and(same_tag, same_payload, "")?;
-        self.b.build_conditional_branch(same, value_bb, refill_bb)?;
-        // Its value is not nil.
-        self.b.position_at_end(value_bb);
-        let value = self.offset_ptr(entry, abi::VAL_SIZE)?;
-        let vtag = self.b.build_load(self.t.i8, value, "")?.into_int_value();
-        let mut present = self.b.build_int_compare(IntPredicate::NE, vtag, self.tag_const(Tag::Nil), "")?;
+        let probe = self.probe_hash_ic(table, kpay, word, refill_bb)?;
+        let (value, vtag, mut present) = (probe.value, probe.value_tag, probe.present);
         if access == TableAccess::Set {
             // A change to a watched table is for `lz_hash_set` (lookup caches depend on it).
             let watched = self.b.build_load(self.t.i8, self.offset_ptr(table, abi::TABLE_WATCHED_OFFSET)?, "")?;

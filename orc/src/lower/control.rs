@@ -196,22 +196,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let ok = match op {
             Opcode::GuardTag => tag_is(self, imm)?,
             Opcode::GuardFn => {
-                // A closure, whose proto is the function's (at a data symbol the linker
-                // defines, see `version_symbols`).
-                let index = usize::try_from(imm)
-                    .ok()
-                    .filter(|&n| n < self.loaded.protos.len())
-                    .ok_or_else(|| LowerError::Malformed(format!("guard.fn names fn{imm}, which does not exist")))?;
+                // A closure of the function.
                 let closure = self.new_block("guard.closure");
                 self.b.build_conditional_branch(tag_is(self, lazyjit_ir::rt::Tag::Func as i64)?, closure, fail)?;
                 phi.add_incoming(&[(&pc, here(self)?)]);
                 self.b.position_at_end(closure);
                 let payload = self.get_payload(arg)?;
-                let object = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
-                let field = self.offset_ptr(object, abi::CLOSURE_PROTO_OFFSET)?;
-                let seen = self.b.build_load(self.t.i64, field, "")?.into_int_value();
-                let want = self.data_address(&super::function_symbol(&self.symbol, index))?;
-                self.b.build_int_compare(IntPredicate::EQ, seen, want, "")?
+                self.closure_of(payload, imm, "guard.fn")?
             }
             Opcode::GuardNative => {
                 // A native function value, the declared one (at a data symbol the linker

@@ -61,15 +61,12 @@ pub(crate) fn framed_values(proto: &Proto) -> BitSet {
             for r in &node.results {
                 live.remove(r.index());
             }
-            match safepoint(&node.data) {
-                Safepoint::No => {}
-                Safepoint::AfterOperandsInRegisters | Safepoint::CallWithStagedArgs => {
-                    live.iter().filter(|&v| held.contains(v)).for_each(|v| framed.insert(v));
-                }
-                Safepoint::WithOperandsInMemory => {
-                    live.iter().filter(|&v| held.contains(v)).for_each(|v| framed.insert(v));
-                    node.data.for_each_operand(|v| framed.insert(v.index()));
-                }
+            let point = safepoint(&node.data);
+            if !matches!(point, Safepoint::No) {
+                live.iter().filter(|&v| held.contains(v)).for_each(|v| framed.insert(v));
+            }
+            if matches!(point, Safepoint::WithOperandsInMemory) {
+                node.data.for_each_operand(|v| framed.insert(v.index()));
             }
             node.data.for_each_operand(|v| live.insert(v.index()));
         }

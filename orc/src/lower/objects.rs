@@ -7,6 +7,7 @@
 //! ([`crate::abi::CELL_VALUE_OFFSET`]). `arr.len`, `arr.get`, `arr.set` and `meta.nil`
 //! are inline loads and stores of a table's fields (guards made sure of the operands).
 
+use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::{Const, Opcode, Value};
@@ -109,7 +110,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     fn cell_value_ptr(
         &mut self,
         cell: Value,
-    ) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+    ) -> Result<PointerValue<'ctx>, LowerError> {
         let payload = self.get_payload(cell)?;
         let obj = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
         self.offset_ptr(obj, abi::CELL_VALUE_OFFSET)
@@ -130,7 +131,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 
     /// The table a `val` known (by a guard) to be one points to.
-    fn table_ptr(&mut self, table: Value) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+    fn table_ptr(&mut self, table: Value) -> Result<PointerValue<'ctx>, LowerError> {
         let payload = self.get_payload(table)?;
         Ok(self.b.build_int_to_ptr(payload, self.t.ptr, "")?)
     }
@@ -151,7 +152,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     }
 
     /// The address of element `index` (1-based, within the array part) of `table`.
-    fn array_slot(&mut self, table: Value, index: Value) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+    fn array_slot(&mut self, table: Value, index: Value) -> Result<PointerValue<'ctx>, LowerError> {
         let t = self.table_ptr(table)?;
         let k = self.get_payload(index)?;
         let zero_based = self.b.build_int_sub(k, self.t.i64.const_int(1, false), "")?;
@@ -233,21 +234,28 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.define_loaded(result)
     }
 
-    /// `hash.find`: the entry the instruction's inline-cache word names when it holds the
-    /// key with a value; else `lz_hash_find`, which looks the key up and refills the word.
-    pub(crate) fn lower_hash_find(&mut self, table: Value, key: Value, result: Value) -> Result<(), LowerError> {
-        let t = self.table_ptr(table)?;
-        let kpay = self.get_payload(key)?;
-        let word = self.offset_ptr(self.ics_ptr()?, 4 * self.cur.index() as u64)?;
-        let (entry_bb, value_bb, refill, done) =
-            (self.new_block("find.entry"), self.new_block("find.value"), self.new_block("find.refill"), self.new_block("find.done"));
-        let len = self.load_word_of(self.offset_ptr(t, abi::TABLE_HASH_LEN_OFFSET)?, Memory::TableParts)?;
+    /// The fast way of a string-keyed access through the instruction's inline-cache
+    /// `word`: whether the hash-part entry of `table` it names (in range) holds the key
+    /// `kpay` (a string); else on to `refill`. Leaves the builder in the block where the
+    /// entry holds the key, which the caller ends (the entry's value is there, and
+    /// `present` says whether it is not `nil`).
+    pub(crate) fn probe_hash_ic(
+        &mut self,
+        table: PointerValue<'ctx>,
+        kpay: IntValue<'ctx>,
+        word: PointerValue<'ctx>,
+        refill: inkwell::basic_block::BasicBlock<'ctx>,
+    ) -> Result<HashProbe<'ctx>, LowerError> {
+        let (entry_bb, value_bb) = (self.new_block("ic.entry"), self.new_block("ic.value"));
+        // The cached entry number against the table's entry count.
+        let len = self.load_word_of(self.offset_ptr(table, abi::TABLE_HASH_LEN_OFFSET)?, Memory::TableParts)?;
         let cached = self.b.build_load(self.t.i32, word, "")?.into_int_value();
         let cached = self.b.build_int_z_extend(cached, self.t.i64, "")?;
         let inside = self.b.build_int_compare(IntPredicate::ULT, cached, len, "")?;
         self.b.build_conditional_branch(inside, entry_bb, refill)?;
+        // The entry holds the key (the same string object).
         self.b.position_at_end(entry_bb);
-        let entry = self.table_element(t, abi::TABLE_HASH_PTR_OFFSET, cached, abi::TABLE_HASH_ENTRY_SIZE)?;
+        let entry = self.table_element(table, abi::TABLE_HASH_PTR_OFFSET, cached, abi::TABLE_HASH_ENTRY_SIZE)?;
         let (key_tag, key_payload) = self.load_raw(entry)?;
         let same = self.b.build_and(
             self.b.build_int_compare(IntPredicate::EQ, key_tag, self.tag_const(Tag::Str), "")?,
@@ -256,9 +264,22 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         )?;
         self.b.build_conditional_branch(same, value_bb, refill)?;
         self.b.position_at_end(value_bb);
-        let value_tag = self.b.build_load(self.t.i8, self.offset_ptr(entry, abi::VAL_SIZE)?, "")?.into_int_value();
+        let value = self.offset_ptr(entry, abi::VAL_SIZE)?;
+        let value_tag = self.b.build_load(self.t.i8, value, "")?.into_int_value();
         let present = self.b.build_int_compare(IntPredicate::NE, value_tag, self.tag_const(Tag::Nil), "")?;
-        self.b.build_conditional_branch(present, done, refill)?;
+        Ok(HashProbe { cached, value, value_tag, present })
+    }
+
+    /// `hash.find`: the entry the instruction's inline-cache word names when it holds the
+    /// key with a value; else `lz_hash_find`, which looks the key up and refills the word.
+    pub(crate) fn lower_hash_find(&mut self, table: Value, key: Value, result: Value) -> Result<(), LowerError> {
+        let t = self.table_ptr(table)?;
+        let kpay = self.get_payload(key)?;
+        let word = self.offset_ptr(self.ics_ptr()?, 4 * self.cur.index() as u64)?;
+        let (refill, done) = (self.new_block("find.refill"), self.new_block("find.done"));
+        let probe = self.probe_hash_ic(t, kpay, word, refill)?;
+        let value_bb = self.current_block()?;
+        self.b.build_conditional_branch(probe.present, done, refill)?;
         self.b.position_at_end(refill);
         let found = self
             .call_helper(Helper::HashFind, &[t.into(), kpay.into(), word.into()])?
@@ -267,12 +288,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
         let index = self.b.build_phi(self.t.i64, "entry")?;
-        index.add_incoming(&[(&cached, value_bb), (&found, refill_end)]);
+        index.add_incoming(&[(&probe.cached, value_bb), (&found, refill_end)]);
         self.store_value(result, Tag::Int, index.as_basic_value().into_int_value())
     }
 
     /// The value of hash-part entry `index` of `table`.
-    fn hash_value_ptr(&mut self, table: Value, index: Value) -> Result<inkwell::values::PointerValue<'ctx>, LowerError> {
+    fn hash_value_ptr(&mut self, table: Value, index: Value) -> Result<PointerValue<'ctx>, LowerError> {
         let t = self.table_ptr(table)?;
         let i = self.get_payload(index)?;
         let entry = self.table_element(t, abi::TABLE_HASH_PTR_OFFSET, i, abi::TABLE_HASH_ENTRY_SIZE)?;
@@ -312,26 +333,33 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// `is.fn`: whether the value is a closure whose proto is module function `func`'s
     /// (at a data symbol the linker defines, as for `guard.fn`).
     pub(crate) fn lower_is_fn(&mut self, value: Value, func: i64, result: Value) -> Result<(), LowerError> {
-        let index = usize::try_from(func)
-            .ok()
-            .filter(|&n| n < self.loaded.protos.len())
-            .ok_or_else(|| LowerError::Malformed(format!("is.fn names fn{func}, which does not exist")))?;
         let (tag, payload) = self.get(value)?;
         let from = self.current_block()?;
         let (check, join) = (self.new_block("is_fn.closure"), self.new_block("is_fn.join"));
-        let is_closure = self.b.build_int_compare(inkwell::IntPredicate::EQ, tag, self.tag_const(Tag::Func), "")?;
+        let is_closure = self.b.build_int_compare(IntPredicate::EQ, tag, self.tag_const(Tag::Func), "")?;
         self.b.build_conditional_branch(is_closure, check, join)?;
         self.b.position_at_end(check);
-        let object = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
-        let seen = self.load_word(self.offset_ptr(object, abi::CLOSURE_PROTO_OFFSET)?)?;
-        let want = self.data_address(&super::function_symbol(&self.symbol, index))?;
-        let same = self.b.build_int_compare(inkwell::IntPredicate::EQ, seen, want, "")?;
+        let same = self.closure_of(payload, func, "is.fn")?;
         let check_end = self.current_block()?;
         self.b.build_unconditional_branch(join)?;
         self.b.position_at_end(join);
         let phi = self.b.build_phi(self.ctx.bool_type(), "is_fn")?;
         phi.add_incoming(&[(&self.ctx.bool_type().const_zero(), from), (&same, check_end)]);
         self.store_bool(result, phi.as_basic_value().into_int_value())
+    }
+
+    /// Whether the closure at `payload` is one of module function `func` (its proto is
+    /// the function's, at a data symbol the linker defines, see `version_symbols`);
+    /// `what` names the op in the error for a function that does not exist.
+    pub(crate) fn closure_of(&self, payload: IntValue<'ctx>, func: i64, what: &str) -> Result<IntValue<'ctx>, LowerError> {
+        let index = usize::try_from(func)
+            .ok()
+            .filter(|&n| n < self.loaded.protos.len())
+            .ok_or_else(|| LowerError::Malformed(format!("{what} names fn{func}, which does not exist")))?;
+        let object = self.b.build_int_to_ptr(payload, self.t.ptr, "")?;
+        let seen = self.load_word(self.offset_ptr(object, abi::CLOSURE_PROTO_OFFSET)?)?;
+        let want = self.data_address(&super::function_symbol(&self.symbol, index))?;
+        Ok(self.b.build_int_compare(IntPredicate::EQ, seen, want, "")?)
     }
 
     pub(crate) fn lower_closure_cell(&mut self, closure: Value, index: i64, result: Value) -> Result<(), LowerError> {
@@ -383,4 +411,16 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.call_helper(Helper::Closure, &args)?;
         self.define_loaded(result)
     }
+}
+
+/// What [`Lowerer::probe_hash_ic`] found on its fast way.
+pub(crate) struct HashProbe<'ctx> {
+    /// The entry number the inline-cache word held.
+    pub cached: IntValue<'ctx>,
+    /// The address of the entry's value.
+    pub value: PointerValue<'ctx>,
+    /// Its tag byte.
+    pub value_tag: IntValue<'ctx>,
+    /// Whether the value is not `nil`.
+    pub present: IntValue<'ctx>,
 }
