@@ -37,6 +37,11 @@
 //!   it proved to have no metatable only stores raw: like `arr.push`, it may change
 //!   lengths and keys (`arr.len` and `hash.find` stay), but no metatable or cell (the
 //!   append path a write past the array part keeps leaves the rest of its loop free).
+//!   `hash.get` (an entry's value) where `hash.find` moves and no `hash.set` of the
+//!   loop may store into an entry with the same key: entries are numbered by a
+//!   `hash.find` of a constant key, and one with another key is another entry, in
+//!   whichever table (so reading `math.sqrt` leaves a loop that stores `a.vx`, but
+//!   `u.vx` stays where `t.vx` is stored).
 //!   A read moves only if its operand is known to be a table before the loop (a
 //!   `guard.tag ..., table` on it that already moved out, or that dominates the loop):
 //!   reading the length of something that is not a table is not a wasted instruction
@@ -50,7 +55,7 @@ use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::loops::LoopForest;
 use lazyjit_ir::rt::Tag;
 use lazyjit_ir::interp::TableAccess;
-use lazyjit_ir::{Block, Function, Inst, InstData, Opcode, SnapId};
+use lazyjit_ir::{Block, Const, Function, Inst, InstData, Opcode, SnapId};
 
 use crate::edit::{def_block, def_data, ensure_preheader, inst_blocks, preheader_snapshot};
 use crate::{Pass, PassReport};
@@ -68,6 +73,27 @@ struct Clobbers {
     /// A raw store into a table that may add a key or grow a part (lengths and hash
     /// entries change; metatables and cells do not).
     tables: bool,
+    /// The keys of the hash-part entries `hash.set` stores into (`None`: an entry whose
+    /// key is not a known constant, which may be any).
+    entry_keys: Vec<Option<Const>>,
+}
+
+impl Clobbers {
+    /// Whether the loop may store into a hash-part entry holding `key`: entries are
+    /// told apart by their constant keys, in whichever table they are.
+    fn may_store_entry(&self, key: &Const) -> bool {
+        self.entry_keys.iter().any(|k| k.as_ref().is_none_or(|k| k.same(key)))
+    }
+}
+
+/// The constant key of the hash-part entry number `index` holds, if `index` is a
+/// `hash.find` of a constant key.
+fn entry_key(f: &Function, index: lazyjit_ir::Value) -> Option<&Const> {
+    let Some(InstData::Binary { op: Opcode::HashFind, args: [_, key] }) = def_data(f, index) else { return None };
+    match def_data(f, *key)? {
+        InstData::Const { imm, .. } => Some(imm),
+        _ => None,
+    }
 }
 
 fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Block]) -> Clobbers {
@@ -92,8 +118,12 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
             let op = data.opcode();
             match data {
                 _ if op == Opcode::CellSet => c.cells = true,
-                // Element and field stores change no lengths, keys or metatables.
-                _ if matches!(op, Opcode::ArrSet | Opcode::HashSet | Opcode::CellGet) => {}
+                // Element and field stores change no lengths, keys or metatables; a
+                // field store changes the value of an entry with its key.
+                InstData::Ternary { op: Opcode::HashSet, args: [_, index, _] } => {
+                    c.entry_keys.push(entry_key(f, *index).cloned());
+                }
+                _ if matches!(op, Opcode::ArrSet | Opcode::CellGet) => {}
                 // An append grows an array part.
                 _ if op == Opcode::ArrPush => c.tables = true,
                 _ if op.is_pure() || op.only_reads() || op.is_terminator() || op.is_guard() => {}
@@ -217,6 +247,11 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
                 let arg = data.operands()[0];
                 let ok = match op {
                     Opcode::ArrLen | Opcode::HashFind => tables.contains(&arg) && !clobbered.tables,
+                    Opcode::HashGet => {
+                        tables.contains(&arg)
+                            && !clobbered.tables
+                            && entry_key(f, data.operands()[1]).is_some_and(|k| !clobbered.may_store_entry(k))
+                    }
                     Opcode::MetaNil => tables.contains(&arg),
                     Opcode::CellGet => !clobbered.cells,
                     _ => false,
