@@ -127,6 +127,7 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::Iadd
         | Opcode::Isub
         | Opcode::Imul
+        | Opcode::Imod
         | Opcode::Ineg
         | Opcode::IcmpEq
         | Opcode::IcmpNe
@@ -181,5 +182,38 @@ fn safepoint(data: &InstData) -> Safepoint {
             _ => Safepoint::WithOperandsInMemory,
         },
         _ => Safepoint::WithOperandsInMemory,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lazyjit_ir::ops::{Format, Results};
+    use lazyjit_ir::{InstData, Opcode, Type, Value};
+
+    use super::{safepoint, Safepoint};
+
+    /// A pure operation on typed operands that makes no pack is computed inline: it
+    /// reaches no safepoint, so its operands need no slots and a loop of such
+    /// operations polls only for an interrupt on its back edge.
+    #[test]
+    fn pure_operations_on_typed_values_are_no_safepoints() {
+        let v = Value::new(0);
+        for &op in Opcode::ALL {
+            let typed = op.operand_types().iter().all(|t| matches!(t, Type::I64 | Type::F64 | Type::I1));
+            if !op.is_pure() || !typed || op.results() == Results::One(Type::Pack) {
+                continue;
+            }
+            let data = match op.format() {
+                Format::Nullary => InstData::Nullary { op },
+                Format::NullaryImm => InstData::NullaryImm { op, imm: 0 },
+                Format::Unary => InstData::Unary { op, arg: v },
+                Format::UnaryImm => InstData::UnaryImm { op, arg: v, imm: 0 },
+                Format::Binary => InstData::Binary { op, args: [v, v] },
+                Format::Ternary => InstData::Ternary { op, args: [v, v, v] },
+                Format::Const => InstData::Const { op, imm: lazyjit_ir::Const::Int(0) },
+                other => panic!("{}: a pure operation of format {other:?}", op.mnemonic()),
+            };
+            assert!(matches!(safepoint(&data), Safepoint::No), "{} is taken for a safepoint", op.mnemonic());
+        }
     }
 }
