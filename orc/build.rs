@@ -39,4 +39,12 @@ fn main() {
     }
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     println!("cargo:rustc-env=LAZYJIT_BUILD_ID={version}+{:032x}", h.digest128());
+    // The tests of debugger support look LLVM's GDB interface up in the process (as
+    // ORC does): export it from the test executables (see
+    // `SessionOptions::debugger_support`; the names are `GDB_REGISTRATION_SYMBOLS`).
+    for name in GDB_REGISTRATION_SYMBOLS {
+        println!("cargo:rustc-link-arg-tests=-Wl,--export-dynamic-symbol={name}");
+    }
 }
+
+include!("src/gdb_symbols.rs");

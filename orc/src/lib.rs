@@ -26,5 +26,5 @@ pub use inkwell;
 pub use object::ObjectBuffer;
 pub use session::{
     body_symbol, take_failed_lazy_calls, DispatchSlot, MaterializeRequest, Materializer, Session,
-    SessionOptions, SessionStats, FAILED_LAZY_CALL_RESULT,
+    SessionOptions, SessionStats, FAILED_LAZY_CALL_RESULT, GDB_REGISTRATION_SYMBOLS,
 };

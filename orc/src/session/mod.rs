@@ -73,7 +73,22 @@ pub struct SessionOptions {
     /// Register every linked object with GDB's JIT interface
     /// (`LLVMOrcLLJITEnableDebugSupport`), so that a debugger attached to the
     /// process sees the JIT's functions by name.
+    ///
+    /// ORC finds the registration functions by name among the process's dynamic
+    /// symbols ([`GDB_REGISTRATION_SYMBOLS`]). With LLVM linked statically (the
+    /// default), the executable must export them: link it with
+    /// `-Wl,--export-dynamic-symbol=NAME` for each, as `orcrun-jit`'s build script
+    /// does (this crate references them, so they are linked in).
     pub debugger_support: bool,
+}
+
+include!("../gdb_symbols.rs");
+
+extern "C" {
+    // Defined by LLVM's OrcTargetProcess library (any signature serves: only the
+    // address is taken, so that a static link keeps them).
+    fn llvm_orc_registerJITLoaderGDBWrapper();
+    fn llvm_orc_registerJITLoaderGDBAllocAction();
 }
 
 /// An LLJIT session: host symbols, eagerly added objects and lazily
@@ -136,6 +151,8 @@ impl Session {
     pub fn with_options(options: SessionOptions) -> Result<Session, OrcError> {
         let jit = Jit::new()?;
         if options.debugger_support {
+            // ORC looks these up by name; the reference keeps them in a static link.
+            std::hint::black_box([llvm_orc_registerJITLoaderGDBWrapper as *const (), llvm_orc_registerJITLoaderGDBAllocAction as *const ()]);
             // SAFETY: a live LLJIT, before anything is added to it.
             unsafe {
                 check(llvm_sys::orc2::lljit::LLVMOrcLLJITEnableDebugSupport(jit.raw()), || {
