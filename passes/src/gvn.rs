@@ -28,8 +28,9 @@
 //! with no call or runtime call between (only those add or remove keys or rebuild a
 //! hash part; a later `hash.set` of `nil` leaves the entry number right, and the value
 //! guard every user of it makes catches the missing value), and a `hash.get` of the
-//! same entry with no store into a table between either. Merging loads across blocks
-//! needs memory dependence, which MIR does not model yet.
+//! same entry with no store into a table between either; a `hash.get` of the entry a
+//! `hash.set` stored into, with no other store or call between, is the value stored.
+//! Merging loads across blocks needs memory dependence, which MIR does not model yet.
 
 use std::collections::HashMap;
 
@@ -145,6 +146,13 @@ impl Pass for Gvn {
                 let op = node.data.opcode();
                 if let Some(forget) = read_clobbers(op) {
                     reads.retain(|k, _| !forget.contains(&k.op));
+                }
+                // What a store put into an entry is what reading the entry gives, until
+                // the next store or call.
+                if let InstData::Ternary { op: Opcode::HashSet, args: [t, e, v] } = node.data {
+                    let key = Key { op: Opcode::HashGet, args: vec![subst[t.index()], subst[e.index()]], imm: Imm::None };
+                    reads.insert(key, subst[v.index()]);
+                    continue;
                 }
                 if let (Opcode::HashFind | Opcode::HashGet, InstData::Binary { args, .. }, [r]) = (op, &node.data, &node.results[..]) {
                     let key = Key { op, args: args.iter().map(|v| subst[v.index()]).collect(), imm: Imm::None };

@@ -1,6 +1,6 @@
 //! Inlining: a call of a small function that the profile says always called one
-//! function of the module, and whose body speculates to code without effects, becomes
-//! that body.
+//! function of the module, and whose body speculates to code without effects (or with
+//! raw stores after which nothing can fail), becomes that body.
 //!
 //! `type_spec` leaves a call whose callee has always been a closure of one function
 //! guarded (`guard.fn c, fnK, snapS` in front of `dsts = call c(args)`, with a snapshot
@@ -8,9 +8,11 @@
 //! own generic MIR with the callee's profile (`type_spec`, `inline`, `box_elim`,
 //! `const_fold`, `dce`, as if it were being optimized itself: a closure that calls the
 //! closures it captured inlines them first, one level deep, so that a recursive
-//! function is not unfolded) and inlines the result when it is *pure*: only pure
-//! operations, reads of the heap and of captured variables, guards, branches and
-//! returns, no loops, within [`BUDGET`] instructions. The call's block is split at the
+//! function is not unfolded; `gvn` makes a field read back after the body stored it
+//! the value stored) and inlines the result when it is *pure up to its stores*: only
+//! pure operations, reads of the heap and of captured variables, guards, branches,
+//! returns and raw stores (`hash.set`, `arr.set`, `cell.set`), with no guard after a
+//! store, no loops, within [`BUDGET`] instructions. The call's block is split at the
 //! call:
 //!
 //! ```text
@@ -25,12 +27,15 @@
 //!   (the rest of the caller's block)
 //! ```
 //!
-//! Why a pure body: a guard of the inlined code that fails resumes the caller at the
-//! call with the caller's snapshot, and the interpreter performs the whole call again.
-//! That is only right if nothing the inlined code did before the guard can be seen,
-//! which purity guarantees; it also means a deoptimization inside inlined code is an
-//! ordinary one (one frame to rebuild, the caller's). The failure is recorded at the
-//! call's site, so the next compile neither guards the target nor inlines it.
+//! Why nothing may fail after a store: a guard of the inlined code that fails resumes
+//! the caller at the call with the caller's snapshot, and the interpreter performs the
+//! whole call again. That is only right if nothing the inlined code did before the
+//! guard can be seen: its stores come after every guard (a store cannot fail itself),
+//! so a failure finds them not made yet, and once they are made the body runs to its
+//! end; a guard of the caller after the call resumes after it, as for any call. It also
+//! means a deoptimization inside inlined code is an ordinary one (one frame to rebuild,
+//! the caller's). The failure is recorded at the call's site, so the next compile
+//! neither guards the target nor inlines it.
 //!
 //! Missing arguments are `nil`, extra ones are dropped, and a return with fewer values
 //! than the call wants gives `nil` for the rest, as a call does. A `call.pack` whose
@@ -52,8 +57,9 @@
 //!   second operand) or whose callee's returns give different numbers of values;
 //! - the callee takes varargs, captures more than [`INLINE_CELLS`] variables, has a
 //!   loop, or is larger than the budget;
-//! - the speculated body still has effects (a runtime call the profile could not type,
-//!   a call, a write) or returns a spread pack;
+//! - the speculated body still has effects other than raw stores (a runtime call the
+//!   profile could not type, a call), has a guard after a store, or returns a spread
+//!   pack;
 //! - there is no profile of the callee (nothing would be speculated).
 
 use lazyjit_ir::rt::object::INLINE_CELLS;
@@ -97,21 +103,42 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
         natives: cx.natives,
     };
     NESTING.with(|n| n.set(n.get() + 1));
-    for pass in [&crate::type_spec::TypeSpec as &dyn Pass, &Inline, &crate::box_elim::BoxElim, &crate::const_fold::ConstFold, &crate::dce::Dce] {
+    let passes: [&dyn Pass; 8] = [
+        &crate::type_spec::TypeSpec,
+        &Inline,
+        &crate::box_elim::BoxElim,
+        &crate::const_fold::ConstFold,
+        // Reading back a field the body stored is the value stored (so no guard on it
+        // follows the store).
+        &crate::gvn::Gvn,
+        &crate::box_elim::BoxElim,
+        &crate::const_fold::ConstFold,
+        &crate::dce::Dce,
+    ];
+    for pass in passes {
         if pass.run(&callee_cx, &mut body).changed {
             body.compact();
         }
     }
     NESTING.with(|n| n.set(n.get() - 1));
     let mut size = 0;
-    for block in &body.blocks {
-        for &inst in &block.insts {
+    // Blocks that run after a store of the body (a guard there could fail after it).
+    let mut stored = vec![false; body.blocks.len()];
+    for b in body_order(&body) {
+        let mut after_store = stored[b.index()];
+        for &inst in &body.blocks[b.index()].insts {
             size += 1;
             let data = &body.insts[inst.index()].data;
             let op = data.opcode();
             let allowed = match data {
                 InstData::Return { spread, .. } => !spread,
-                InstData::Jump { .. } | InstData::Brif { .. } | InstData::Guard { .. } | InstData::Const { .. } => true,
+                InstData::Guard { .. } => !after_store,
+                InstData::Jump { .. } | InstData::Brif { .. } | InstData::Const { .. } => true,
+                // Raw stores into a table entry or a captured variable cannot fail.
+                _ if matches!(op, Opcode::HashSet | Opcode::ArrSet | Opcode::CellSet) => {
+                    after_store = true;
+                    true
+                }
                 // Reading a captured variable has no effect either.
                 _ => op.is_pure() || op.only_reads() || op == Opcode::CellGet,
             };
@@ -119,8 +146,25 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
                 return None;
             }
         }
+        if after_store {
+            if let Some(&last) = body.blocks[b.index()].insts.last() {
+                for s in body.insts[last.index()].data.successors() {
+                    stored[s.block.index()] = true;
+                }
+            }
+        }
     }
     Some(body)
+}
+
+/// The blocks of `body` (which has no loops) in reverse postorder, each after every
+/// block that branches to it, then any unreachable ones.
+fn body_order(body: &Function) -> Vec<Block> {
+    let mut order = lazyjit_ir::dominators::DominatorTree::compute(body).reverse_postorder().to_vec();
+    let mut seen = vec![false; body.blocks.len()];
+    order.iter().for_each(|b| seen[b.index()] = true);
+    order.extend((0..body.blocks.len()).filter(|&b| !seen[b]).map(Block::new));
+    order
 }
 
 /// A `call.pack`'s results passed on: its pack is the spread operand of the instruction
