@@ -42,6 +42,9 @@
 //!   `hash.find` of a constant key, and one with another key is another entry, in
 //!   whichever table (so reading `math.sqrt` leaves a loop that stores `a.vx`, but
 //!   `u.vx` stays where `t.vx` is stored).
+//!   `closure.cell` (the cell an inlined closure captured), calls or not: a closure's
+//!   cells are fixed when it is made, so no instruction changes what it reads, once a
+//!   `guard.fn` on the closure before the loop says it has the cell.
 //!   A read moves only if its operand is known to be a table before the loop (a
 //!   `guard.tag ..., table` on it that already moved out, or that dominates the loop):
 //!   reading the length of something that is not a table is not a wasted instruction
@@ -191,17 +194,19 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
     let dom = DominatorTree::compute(f);
     let mut at = inst_blocks(f);
     let invariant = |f: &Function, at: &[Option<Block>], v| def_block(f, at, v).is_some_and(|b| !in_loop(b));
-    // Values known to be tables before the loop: guarded in a block that dominates it.
+    // Values known to be tables, and closures of a known function, before the loop:
+    // guarded in a block that dominates it.
     let mut tables: Vec<lazyjit_ir::Value> = Vec::new();
+    let mut closures: Vec<lazyjit_ir::Value> = Vec::new();
     for (b, data) in f.blocks.iter().enumerate() {
         if !dom.dominates(Block::new(b), pre) {
             continue;
         }
         for &i in &data.insts {
-            if let InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } = f.insts[i.index()].data {
-                if imm == Tag::Table as i64 {
-                    tables.push(arg);
-                }
+            match f.insts[i.index()].data {
+                InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } if imm == Tag::Table as i64 => tables.push(arg),
+                InstData::Guard { op: Opcode::GuardFn, arg, .. } => closures.push(arg),
+                _ => {}
             }
         }
     }
@@ -233,16 +238,23 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
                 match preheader_snapshot(f, header, pre, in_loop, |v| def_blocks[v.index()], snap) {
                     Some(new) => {
                         retarget(f, inst, new);
-                        if let InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } = f.insts[inst.index()].data {
-                            if imm == Tag::Table as i64 {
-                                tables.push(arg);
-                            }
+                        match f.insts[inst.index()].data {
+                            InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } if imm == Tag::Table as i64 => tables.push(arg),
+                            InstData::Guard { op: Opcode::GuardFn, arg, .. } => closures.push(arg),
+                            _ => {}
                         }
                         moved.guards += 1;
                         true
                     }
                     None => false,
                 }
+            } else if op == Opcode::ClosureCell && every {
+                // A closure's cells are fixed when it is made: no instruction changes
+                // what this reads, once a `guard.fn` before the loop says the closure
+                // holds the cell.
+                let ok = closures.contains(&data.operands()[0]);
+                moved.reads += ok as u64;
+                ok
             } else if (op.only_reads() || op == Opcode::CellGet) && every && !clobbered.anything {
                 let arg = data.operands()[0];
                 let ok = match op {
