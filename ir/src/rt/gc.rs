@@ -261,8 +261,8 @@ impl Marker {
         }
     }
 
-    /// Marks an object known to be live. (It is queued without reading it, a cache miss
-    /// [`Marker::drain`] makes later, after prefetching it.)
+    /// Marks an object known to be live. (It is queued without reading it: the
+    /// collector reads it later, after prefetching it.)
     #[inline]
     pub fn mark_ptr(&mut self, p: *mut GcHeader) {
         if !p.is_null() {
