@@ -31,7 +31,11 @@
 //!   and `s * kmax <= hi - i0` (neither subtraction can overflow: `x0 >= e >= 0`,
 //!   `hi >= 0` and `i0 >= lo >= 0`; and `i` cannot wrap, since it stays at most `hi`).
 //!   For a step other than 1 the preheader first checks `kmax <= 2^31` and, for a
-//!   variable step, `1 <= s <= 2^31`, so the product cannot overflow either.
+//!   variable step, `1 <= s <= 2^31`, so the product cannot overflow either. The
+//!   checked value may also be such a variable plus or minus a constant `c`
+//!   (`t[j + 1]` in `for j = 0, n - 1`): its first value is `i0 + c`, computed in the
+//!   preheader with the loop's wrapping addition (one that wrapped below 0 fails
+//!   `lo <= i0 + c`), and its trips go as the variable's.
 //!
 //! The loop's checks go; the preheader checks `e <= x0`, the step's range, `lo <= i0`
 //! and `s * kmax <= hi - i0` (or `<` for `icmp.lt`) before entering, with the loop's
@@ -43,7 +47,7 @@
 //! Values known non-negative (the *value ranges* the pass needs): `iconst` of a
 //! non-negative number, `arr.len` and `pack.len`. What the pass does not do (yet): loops
 //! counting down, bounds from `i <= n` loop conditions (`while` loops), checks on
-//! `i + c`.
+//! `i * c` or on sums of two variables.
 
 use lazyjit_ir::dominators::DominatorTree;
 use lazyjit_ir::loops::{Loop, LoopForest};
@@ -162,6 +166,15 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
             None => false,
         })
     };
+    // A rising variable plus a constant (`t[i + 1]`): the variable and the constant.
+    let rising_at = |v: Value| match def_inst(f, v) {
+        _ if rising(v).is_some() => rising(v).map(|j| (j, 0)),
+        Some(InstData::Binary { op: Opcode::Iadd, args: [a, b] }) => {
+            rising(*a).zip(iconst(f, *b)).or_else(|| rising(*b).zip(iconst(f, *a)))
+        }
+        Some(InstData::Binary { op: Opcode::Isub, args: [a, b] }) => rising(*a).zip(iconst(f, *b).and_then(i64::checked_neg)),
+        _ => None,
+    };
     let every_trip = |b: Block| latches.iter().all(|&latch| dom.dominates(b, latch));
 
     // The trip bound: a counter x (step -1) leaving the loop when it equals e >= 0.
@@ -198,6 +211,8 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
     struct Check {
         guard: Inst,
         iv: usize,
+        /// The checked value is the variable plus this.
+        offset: i64,
         other: Value,
         strict: bool,
         upper: bool,
@@ -211,18 +226,18 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
                 Some(InstData::Binary { op: Opcode::IcmpLt, args }) => (true, *args),
                 _ => continue,
             };
-            if let (Some(j), true) = (rising(r), invariant(l) && non_negative(f, l) && !strict) {
-                checks.push(Check { guard: inst, iv: j, other: l, strict, upper: false });
-            } else if let (Some(j), true) = (rising(l), invariant(r) && non_negative(f, r)) {
-                checks.push(Check { guard: inst, iv: j, other: r, strict, upper: true });
+            if let (Some((j, offset)), true) = (rising_at(r), invariant(l) && non_negative(f, l) && !strict) {
+                checks.push(Check { guard: inst, iv: j, offset, other: l, strict, upper: false });
+            } else if let (Some((j, offset)), true) = (rising_at(l), invariant(r) && non_negative(f, r)) {
+                checks.push(Check { guard: inst, iv: j, offset, other: r, strict, upper: true });
             }
         }
     }
-    // An upper check goes only with a lower one on the same variable (which makes
+    // An upper check goes only with a lower one on the same value (which makes
     // `hi - i0` safe to compute); a lower one only with an upper one (which rules out
     // wrapping).
-    let kinds: Vec<(usize, bool)> = checks.iter().map(|c| (c.iv, c.upper)).collect();
-    checks.retain(|c| kinds.contains(&(c.iv, true)) && kinds.contains(&(c.iv, false)));
+    let kinds: Vec<(usize, i64, bool)> = checks.iter().map(|c| (c.iv, c.offset, c.upper)).collect();
+    checks.retain(|c| kinds.contains(&(c.iv, c.offset, true)) && kinds.contains(&(c.iv, c.offset, false)));
     if checks.is_empty() {
         return (0, 0);
     }
@@ -285,8 +300,16 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
     let mut removed = Vec::new();
     for upper in [false, true] {
         for (c, &snap) in checks.iter().zip(&snaps).filter(|(c, _)| c.upper == upper) {
-            let i0 = entry_args[c.iv];
             let debug = f.insts[c.guard.index()].debug;
+            // The checked value's first value (computed as the loop computes it,
+            // wrapping: a first value that wrapped below 0 fails the lower check).
+            let i0 = match c.offset {
+                0 => entry_args[c.iv],
+                offset => {
+                    let k = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(offset) }, debug).expect("a constant");
+                    place(f, InstData::Binary { op: Opcode::Iadd, args: [entry_args[c.iv], k] }, debug).expect("a sum")
+                }
+            };
             let cond = if upper {
                 let room = place(f, InstData::Binary { op: Opcode::Isub, args: [c.other, i0] }, debug).expect("a difference");
                 let op = if c.strict { Opcode::IcmpLt } else { Opcode::IcmpLe };
