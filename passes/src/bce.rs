@@ -167,13 +167,15 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
         })
     };
     // A rising variable plus a constant (`t[i + 1]`): the variable and the constant.
-    let rising_at = |v: Value| match def_inst(f, v) {
-        _ if rising(v).is_some() => rising(v).map(|j| (j, 0)),
-        Some(InstData::Binary { op: Opcode::Iadd, args: [a, b] }) => {
-            rising(*a).zip(iconst(f, *b)).or_else(|| rising(*b).zip(iconst(f, *a)))
+    let rising_at = |v: Value| {
+        if let Some(j) = rising(v) {
+            return Some((j, 0));
         }
-        Some(InstData::Binary { op: Opcode::Isub, args: [a, b] }) => rising(*a).zip(iconst(f, *b).and_then(i64::checked_neg)),
-        _ => None,
+        match def_inst(f, v)? {
+            InstData::Binary { op: Opcode::Iadd, args: [a, b] } => rising(*a).zip(iconst(f, *b)).or_else(|| rising(*b).zip(iconst(f, *a))),
+            InstData::Binary { op: Opcode::Isub, args: [a, b] } => rising(*a).zip(iconst(f, *b).and_then(i64::checked_neg)),
+            _ => None,
+        }
     };
     let every_trip = |b: Block| latches.iter().all(|&latch| dom.dominates(b, latch));
 

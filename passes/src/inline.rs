@@ -43,8 +43,9 @@
 //! inlined when every return of the callee gives the same number of values: the block
 //! after the body takes them as parameters, and that instruction takes them as fixed
 //! operands instead of the pack; when that instruction is the next call, guarded in
-//! front of both (`type_spec` does so), it is inlined as well, its guards resuming in
-//! front of both calls (the body between has no effects to repeat). A tail call is
+//! front of both (`type_spec` does so), it is inlined as well if the first body stores
+//! nothing, its guards resuming in front of both calls (the body between has no effects
+//! to repeat). A tail call is
 //! inlined with the body's returns left as returns of the caller. The callee's captures
 //! (`upval N`) are those of the closure called: `closure.cell c, N`, which reads the
 //! cell pointer the closure holds itself (a closure keeps up to
@@ -135,7 +136,7 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
                 InstData::Guard { .. } => !after_store,
                 InstData::Jump { .. } | InstData::Brif { .. } | InstData::Const { .. } => true,
                 // Raw stores into a table entry or a captured variable cannot fail.
-                _ if matches!(op, Opcode::HashSet | Opcode::ArrSet | Opcode::CellSet) => {
+                _ if is_store(op) => {
                     after_store = true;
                     true
                 }
@@ -155,6 +156,16 @@ fn speculated_body(cx: &Context, callee: u32) -> Option<Function> {
         }
     }
     Some(body)
+}
+
+/// Whether `body` stores into a table or a captured variable.
+fn stores(body: &Function) -> bool {
+    body.blocks.iter().flat_map(|b| &b.insts).any(|&i| is_store(body.insts[i.index()].data.opcode()))
+}
+
+/// The raw stores an inlined body may make (they cannot fail).
+fn is_store(op: Opcode) -> bool {
+    matches!(op, Opcode::HashSet | Opcode::ArrSet | Opcode::CellSet)
 }
 
 /// The blocks of `body` (which has no loops) in reverse postorder, each after every
@@ -361,9 +372,9 @@ impl Pass for Inline {
                 inlined += 1;
                 // The call the results went to, right after this one and guarded in front
                 // of it (`type_spec` does so for `f(g(x))`), is inlined too when it can
-                // be: its guards resume in front of both calls, and the body between has
-                // no effects.
-                let front = k.checked_sub(3).map(|i| f.blocks[block.index()].insts[i]);
+                // be: its guards resume in front of both calls, so the body between must
+                // store nothing (a failure would run it again).
+                let front = k.checked_sub(3).map(|i| f.blocks[block.index()].insts[i]).filter(|_| !stores(body));
                 if let (Some(PassedOn { consumer, .. }), Some(front)) = (passed, front) {
                     let next = f.blocks[cont.index()].insts[0];
                     let (InstData::Guard { op: Opcode::GuardFn, arg, imm, snap }, InstData::Call { op: next_op @ (Opcode::Call | Opcode::TailCall), callee, spread: false, .. }) =

@@ -203,11 +203,7 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
             continue;
         }
         for &i in &data.insts {
-            match f.insts[i.index()].data {
-                InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } if imm == Tag::Table as i64 => tables.push(arg),
-                InstData::Guard { op: Opcode::GuardFn, arg, .. } => closures.push(arg),
-                _ => {}
-            }
+            note_known(&f.insts[i.index()].data, &mut tables, &mut closures);
         }
     }
     let every_trip = |b: Block| l.latches.iter().all(|&latch| dom.dominates(b, latch));
@@ -238,11 +234,7 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
                 match preheader_snapshot(f, header, pre, in_loop, |v| def_blocks[v.index()], snap) {
                     Some(new) => {
                         retarget(f, inst, new);
-                        match f.insts[inst.index()].data {
-                            InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } if imm == Tag::Table as i64 => tables.push(arg),
-                            InstData::Guard { op: Opcode::GuardFn, arg, .. } => closures.push(arg),
-                            _ => {}
-                        }
+                        note_known(&f.insts[inst.index()].data, &mut tables, &mut closures);
                         moved.guards += 1;
                         true
                     }
@@ -287,6 +279,16 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
         let jump = pre_insts.pop().expect("a preheader ends with its jump");
         pre_insts.extend(hoisted);
         pre_insts.push(jump);
+    }
+}
+
+/// Notes what a guard before the loop proves: a value is a table, or a closure of a
+/// known function.
+fn note_known(data: &InstData, tables: &mut Vec<lazyjit_ir::Value>, closures: &mut Vec<lazyjit_ir::Value>) {
+    match *data {
+        InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } if imm == Tag::Table as i64 => tables.push(arg),
+        InstData::Guard { op: Opcode::GuardFn, arg, .. } => closures.push(arg),
+        _ => {}
     }
 }
 

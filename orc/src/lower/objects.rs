@@ -329,7 +329,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(())
     }
 
-    /// `closure.cell`: a load of one of the cells the closure holds itself.
     /// `is.fn`: whether the value is a closure whose proto is module function `func`'s
     /// (at a data symbol the linker defines, as for `guard.fn`).
     pub(crate) fn lower_is_fn(&mut self, value: Value, func: i64, result: Value) -> Result<(), LowerError> {
@@ -362,6 +361,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         Ok(self.b.build_int_compare(IntPredicate::EQ, seen, want, "")?)
     }
 
+    /// `closure.cell`: a load of one of the cells the closure holds itself.
     pub(crate) fn lower_closure_cell(&mut self, closure: Value, index: i64, result: Value) -> Result<(), LowerError> {
         let index = u64::try_from(index)
             .ok()
