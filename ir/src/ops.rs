@@ -176,6 +176,10 @@ op_table! {
     ArrGet "arr.get" Binary [Val, I64] R::One(Val), READS, "Element N (1-based, within the array part) of a table: its raw value, maybe `nil`.";
     ArrSet "arr.set" Ternary [Val, I64, Val] R::None, WRITES, "Stores a value as element N (1-based, within the array part) of a table, raw.";
     ArrPush "arr.push" Ternary [Val, I64, Val] R::One(I1), WRITES, "Appends a value as element N of a table if N is one past its array part, the value is not `nil`, the part has room without growing and the hash part is empty; whether it did.";
+    ArrGetInt "arr.get.int" Binary [Val, I64] R::One(I64), READS, "Element N (1-based, within the array part) of a table whose elements are all integers (a `guard.elems` checked): the integer.";
+    ArrGetFloat "arr.get.float" Binary [Val, I64] R::One(F64), READS, "Element N (1-based, within the array part) of a table whose elements are all floats (a `guard.elems` checked): the float.";
+    ArrSetInt "arr.set.int" Ternary [Val, I64, I64] R::None, WRITES, "Stores an integer as element N (1-based, within the array part) of a table whose elements are all integers (a `guard.elems` checked), raw: they still are.";
+    ArrSetFloat "arr.set.float" Ternary [Val, I64, F64] R::None, WRITES, "Stores a float as element N (1-based, within the array part) of a table whose elements are all floats (a `guard.elems` checked), raw: they still are.";
     MetaNil "meta.nil" Unary [Val] R::One(I1), READS, "Whether a table has no metatable.";
     HashFind "hash.find" Binary [Val, Val] R::One(I64), READS, "The number of the hash-part entry of a table that holds a key (a string constant) with a value other than `nil`, or -1 (`hash.find v1, v2`).";
     HashGet "hash.get" Binary [Val, I64] R::One(Val), READS, "The value of hash-part entry N of a table (a number `hash.find` gave, the key still in place).";
@@ -193,6 +197,7 @@ op_table! {
     // -- speculation ---------------------------------------------------------------------
     Guard "guard" Guard [I1] R::None, GUARD, "Deoptimizes at the snapshot unless the condition holds.";
     GuardTag "guard.tag" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value has the tag.";
+    GuardElems "guard.elems" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless every element of a table's array part has the tag, as those of an empty one do (`guard.elems v1, float, snap0`).";
     GuardFn "guard.fn" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value is a closure of the module's function N (`guard.fn v1, fn3, snap0`).";
     GuardNative "guard.native" Guard [Val] R::None, GUARD, "Deoptimizes at the snapshot unless the value is the host function of native op N the frontend declared (`guard.native v1, 0, snap0`; see `NativeOp`).";
 }

@@ -394,7 +394,7 @@ impl<'a> Verifier<'a> {
             InstData::Return { args, spread, .. } => self.variadic(loc, args, *spread),
             InstData::Guard { arg, imm, snap, .. } => {
                 self.expect_type(loc, "operand", *arg, ty(0));
-                if op == Opcode::GuardTag && u8::try_from(*imm).ok().and_then(Tag::from_u8).is_none() {
+                if matches!(op, Opcode::GuardTag | Opcode::GuardElems) && u8::try_from(*imm).ok().and_then(Tag::from_u8).is_none() {
                     self.err(loc, format!("{imm} is not a tag number"));
                 }
                 if op == Opcode::GuardFn && usize::try_from(*imm).map_or(true, |n| n >= self.m.functions.len()) {

@@ -131,6 +131,11 @@ fn all_ops_module() -> Module {
         let elem = b.binary(Opcode::ArrGet, a, n);
         b.ternary(Opcode::ArrSet, a, n, elem);
         let _pushed = b.ins1(InstData::Ternary { op: Opcode::ArrPush, args: [a, n, elem] });
+        b.guard(Opcode::GuardElems, a, 3, SnapId(1));
+        let fe = b.binary(Opcode::ArrGetFloat, a, n);
+        b.ternary(Opcode::ArrSetFloat, a, n, fe);
+        let ie = b.binary(Opcode::ArrGetInt, a, n);
+        b.ternary(Opcode::ArrSetInt, a, n, ie);
         let key = b.konst(Const::Str(StrId(0)));
         let entry = b.binary(Opcode::HashFind, a, key);
         let field = b.binary(Opcode::HashGet, a, entry);
@@ -416,6 +421,7 @@ fn all_ops_module_verifies_and_roundtrips() {
     assert!(text.contains("block1(v"), "{text}");
     assert!(text.contains(") loop:"), "{text}");
     assert!(text.contains("guard.tag v0, int, snap1"), "{text}");
+    assert!(text.contains("guard.elems v0, float, snap1"), "{text}");
     assert!(text.contains("(params 2, vararg, upvals 2, sites 4, line 7)"), "{text}");
 }
 

@@ -167,6 +167,11 @@ pub const HOT: &str = "lz_hot";
 /// return [`STATUS_ERROR`] without running their op until the error is taken.
 pub const STEP: &str = "lz_step";
 
+/// `i64 lz_elems_are(ptr table, i64 tag)`: 1 if every element of the table's array
+/// part has the tag (looking at them; the table then remembers it at
+/// [`TABLE_ELEMS_OFFSET`]), else 0 (`guard.elems` when the remembered tag is another).
+pub const ELEMS_ARE: &str = "lz_elems_are";
+
 /// Every helper name (the host defines them all).
 pub const HELPERS: &[&str] = &[
     STEP,
@@ -194,6 +199,7 @@ pub const HELPERS: &[&str] = &[
     HASH_LOOKUP,
     HASH_FIND,
     HASH_STORE,
+    ELEMS_ARE,
 ];
 
 /// Offset of a value's tag byte.
@@ -267,6 +273,9 @@ pub const PROTO_BACKEDGES_OFFSET: u64 = lazyjit_ir::interp::Proto::BACKEDGES_OFF
 pub const TABLE_SIZE: u64 = lazyjit_ir::rt::object::Table::SIZE as u64;
 /// Offset of a table's metatable pointer (null if none).
 pub const TABLE_META_OFFSET: u64 = lazyjit_ir::rt::object::Table::META_OFFSET as u64;
+/// Offset of a table's element tag (a byte): the tag every element of its array part
+/// has, or 0 (see [`lazyjit_ir::rt::object::Table::ELEMS_OFFSET`]).
+pub const TABLE_ELEMS_OFFSET: u64 = lazyjit_ir::rt::object::Table::ELEMS_OFFSET as u64;
 /// Offset of the pointer to a table's array part (`t[1]` first, 16-byte values).
 pub const TABLE_ARRAY_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_PTR_OFFSET as u64;
 /// Offset of the length (`u64`) of a table's array part.

@@ -1273,7 +1273,7 @@ fn explain_deopt(vm: &Vm, proto: &Proto, version: &Proto, snap: u32, pc: u32) ->
     };
     let what = match op {
         lazyjit_ir::Opcode::GuardFn => format!("fn{imm}"),
-        lazyjit_ir::Opcode::GuardTag => lazyjit_ir::rt::Tag::from_u8(*imm as u8).map_or("?", |t| t.name()).to_string(),
+        lazyjit_ir::Opcode::GuardTag | lazyjit_ir::Opcode::GuardElems => lazyjit_ir::rt::Tag::from_u8(*imm as u8).map_or("?", |t| t.name()).to_string(),
         _ => String::new(),
     };
     let mut text = format!("{} {arg}{}{what}, snap{snap} failed", op.mnemonic(), if what.is_empty() { "" } else { ", " });

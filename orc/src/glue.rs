@@ -270,6 +270,12 @@ unsafe extern "C" fn lz_hash_find(table: *mut Table, key: u64, cache: *const Ato
     }
 }
 
+unsafe extern "C" fn lz_elems_are(table: *mut Table, tag: u64) -> i64 {
+    let Some(tag) = Tag::from_u8(tag as u8) else { return 0 };
+    // SAFETY: the ABI: a live table; the VM is single-threaded.
+    unsafe { (*table).elems_are(tag) as i64 }
+}
+
 unsafe extern "C" fn lz_hash_store(table: *mut Table, entry: i64, tag: u64, payload: u64) {
     let tag = Tag::from_u8(tag as u8).unwrap_or(Tag::Nil);
     // SAFETY: the ABI: a live table whose entry `hash.find` gave; the VM is single-threaded.
@@ -418,6 +424,7 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::HASH_LOOKUP, lz_hash_lookup as *const () as usize as u64),
         (abi::HASH_FIND, lz_hash_find as *const () as usize as u64),
         (abi::HASH_STORE, lz_hash_store as *const () as usize as u64),
+        (abi::ELEMS_ARE, lz_elems_are as *const () as usize as u64),
     ];
     debug_assert_eq!(table.len(), abi::HELPERS.len());
     table

@@ -210,6 +210,11 @@ block0(v0: val, v1: val):
     v68 = arr.get v0, v67
     arr.set v0, v67, v68
     v905 = arr.push v0, v67, v68
+    guard.elems v0, float, snap0
+    v912 = arr.get.float v0, v67
+    arr.set.float v0, v67, v912
+    v913 = arr.get.int v0, v67
+    arr.set.int v0, v67, v913
     v909 = hash.find v0, v6
     v910 = hash.get v0, v909
     hash.set v0, v909, v910

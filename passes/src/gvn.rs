@@ -18,7 +18,8 @@
 //!
 //! Guards take part too: a guard that checks what a dominating guard checked (same op,
 //! same operand, same tag or function) cannot fail where the first one passed, and goes,
-//! whatever its snapshot. `type_spec` guards each operand of each call it speculates,
+//! whatever its snapshot. Not `guard.elems`: a table's elements change with stores, so
+//! it merges as a heap read does, within a block (below). `type_spec` guards each operand of each call it speculates,
 //! so a value used twice is guarded twice, and `licm` may hoist the same guard in front
 //! of two loops one after the other.
 //!
@@ -29,7 +30,9 @@
 //! hash part; a later `hash.set` of `nil` leaves the entry number right, and the value
 //! guard every user of it makes catches the missing value), and a `hash.get` of the
 //! same entry with no store into a table between either; a `hash.get` of the entry a
-//! `hash.set` stored into, with no other store or call between, is the value stored.
+//! `hash.set` stored into, with no other store or call between, is the value stored; a
+//! `guard.elems` of the same table and tag as an earlier one with no element store or
+//! call between.
 //! Merging loads across blocks needs memory dependence, which MIR does not model yet.
 
 use std::collections::HashMap;
@@ -97,13 +100,15 @@ fn key_of(data: &InstData, nresults: usize, subst: &[Value]) -> Option<Key> {
 /// The heap reads an instruction of `op` may change the answer of: a call or runtime call
 /// may add or remove keys and rebuild a hash part (`hash.find` and `hash.get`); a store
 /// into a table (`hash.set`, `arr.set`, `arr.push`) changes no entry numbers, but may
-/// change an entry's value (`hash.get`). `None`: none.
+/// change an entry's value (`hash.get`). Calls and element stores may also change
+/// what a `guard.elems` checked. `None`: none.
 fn read_clobbers(op: Opcode) -> Option<&'static [Opcode]> {
     if op.flags() & CALLS != 0 {
-        return Some(&[Opcode::HashFind, Opcode::HashGet]);
+        return Some(&[Opcode::HashFind, Opcode::HashGet, Opcode::GuardElems]);
     }
     match op {
-        Opcode::HashSet | Opcode::ArrSet | Opcode::ArrPush => Some(&[Opcode::HashGet]),
+        Opcode::ArrSet | Opcode::ArrPush | Opcode::ArrSetInt | Opcode::ArrSetFloat => Some(&[Opcode::HashGet, Opcode::GuardElems]),
+        Opcode::HashSet => Some(&[Opcode::HashGet]),
         _ => None,
     }
 }
@@ -152,6 +157,17 @@ impl Pass for Gvn {
                 if let InstData::Ternary { op: Opcode::HashSet, args: [t, e, v] } = node.data {
                     let key = Key { op: Opcode::HashGet, args: vec![subst[t.index()], subst[e.index()]], imm: Imm::None };
                     reads.insert(key, subst[v.index()]);
+                    continue;
+                }
+                // A check of a table's element tag holds until an element store or call.
+                if let InstData::Guard { op: Opcode::GuardElems, arg, imm, .. } = node.data {
+                    let key = Key { op, args: vec![subst[arg.index()]], imm: Imm::Int(imm) };
+                    if reads.contains_key(&key) {
+                        guards += 1;
+                        dead[inst.index()] = true;
+                    } else {
+                        reads.insert(key, arg);
+                    }
                     continue;
                 }
                 if let (Opcode::HashFind | Opcode::HashGet, InstData::Binary { args, .. }, [r]) = (op, &node.data, &node.results[..]) {

@@ -51,6 +51,11 @@
 //!   but a crash.
 //!   `arr.get` stays (an element read needs its bounds checks first; `bce` deals with
 //!   those).
+//! - **`guard.elems`** (every element of a table's array part has one tag) moves like a
+//!   guard, but only out of a loop that may change no table's elements but by storing
+//!   that tag as a payload (`arr.set.float` under a `guard.elems ..., float`): no call
+//!   or runtime call, no `arr.set` or `arr.push` of any value, no typed store of another
+//!   tag; and only for a table known before the loop (as for the reads).
 //!
 //! Everything else stays: calls, runtime calls, stores, allocations, block parameters.
 
@@ -79,6 +84,11 @@ struct Clobbers {
     /// The keys of the hash-part entries `hash.set` stores into (`None`: an entry whose
     /// key is not a known constant, which may be any).
     entry_keys: Vec<Option<Const>>,
+    /// A store of a value of any tag into an array part (`arr.set`, `arr.push`): any
+    /// table's element tag may change.
+    elements: bool,
+    /// The tags typed element stores (`arr.set.int`, `arr.set.float`) store.
+    element_tags: Vec<Tag>,
 }
 
 impl Clobbers {
@@ -126,9 +136,15 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
                 InstData::Ternary { op: Opcode::HashSet, args: [_, index, _] } => {
                     c.entry_keys.push(entry_key(f, *index).cloned());
                 }
-                _ if matches!(op, Opcode::ArrSet | Opcode::CellGet) => {}
+                _ if op == Opcode::CellGet => {}
+                _ if op == Opcode::ArrSet => c.elements = true,
+                _ if op == Opcode::ArrSetInt => c.element_tags.push(Tag::Int),
+                _ if op == Opcode::ArrSetFloat => c.element_tags.push(Tag::Float),
                 // An append grows an array part.
-                _ if op == Opcode::ArrPush => c.tables = true,
+                _ if op == Opcode::ArrPush => {
+                    c.tables = true;
+                    c.elements = true;
+                }
                 _ if op.is_pure() || op.only_reads() || op.is_terminator() || op.is_guard() => {}
                 // A declared table write on a table without a metatable only stores raw
                 // (see `TableAccess::Set`).
@@ -137,7 +153,8 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
                         && cx.runtime.get(rt.index()).is_some_and(|e| e.table == Some(TableAccess::Set))
                         && proven_plain(args[0], b, k) =>
                 {
-                    c.tables = true
+                    c.tables = true;
+                    c.elements = true;
                 }
                 _ => c.anything = true,
             }
@@ -229,7 +246,11 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
             } else if op.is_pure() {
                 moved.pure += 1;
                 true
-            } else if op.is_guard() && every {
+            } else if op.is_guard() && every && (op != Opcode::GuardElems || {
+                let InstData::Guard { arg, imm, .. } = *data else { unreachable!("a guard") };
+                let kept = !clobbered.anything && !clobbered.elements && clobbered.element_tags.iter().all(|&t| t as i64 == imm);
+                kept && tables.contains(&arg)
+            }) {
                 let InstData::Guard { snap, .. } = *data else { unreachable!("a guard") };
                 match preheader_snapshot(f, header, pre, in_loop, |v| def_blocks[v.index()], snap) {
                     Some(new) => {

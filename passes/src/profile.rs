@@ -26,6 +26,9 @@ pub struct SiteSeen {
     /// For field accesses (a table and a string key): one found no value in the table
     /// itself (a method from a metatable, or a missing field).
     pub field_absent: bool,
+    /// For array accesses: a `guard.elems` on their table failed (its elements had more
+    /// than one tag), so elements are read and written with their tags.
+    pub mixed_elements: bool,
 }
 
 /// Up to three module functions (see [`SiteSeen::callees`]).
@@ -117,6 +120,7 @@ impl Profile {
                     failed: s.failed(),
                     past_array: s.went_past_array(),
                     field_absent: chained || s.field_was_absent(),
+                    mixed_elements: s.had_mixed_elements(),
                 }
             })
             .collect();

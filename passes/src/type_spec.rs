@@ -84,6 +84,16 @@
 //! guards on the bounds as a read does. Past the array part, an append that fits it
 //! as it is (`arr.push`) comes before the call.
 //!
+//! Where the elements an array access reads are always integers or always floats (every
+//! `guard.tag` on a read's result checks the same one of those; see
+//! `speculate_elements`), or it writes a value boxed from one, the access checks the
+//! table's *element tag* instead (`guard.elems t, float`: every element of the array
+//! part has that tag, which the table keeps; `licm` moves the check out of a loop that
+//! stores no other tag) and reads the element's payload (`arr.get.float`, no tag check
+//! per element) or writes it alone (`arr.set.float`). A failed `guard.elems` marks its
+//! site (`SiteSeen::mixed_elements`): the next compile reads and writes there with
+//! tags.
+//!
 //! The same access with a string constant key, whose table operand was always a table
 //! that had a value at the key itself, becomes field code (`hash.find`, `hash.get`,
 //! `hash.set`; see `speculate_field`): the key's hash-part entry, guarded found, then
@@ -133,6 +143,7 @@ use lazyjit_ir::{
 };
 
 use crate::edit::{boxed_tag, def_data, make1, make_inst, reachable_from, stub_blocks, unboxed};
+use crate::profile::SiteSeen;
 use crate::{Context, Pass, PassReport};
 
 /// The type speculation pass (`type_spec`).
@@ -294,10 +305,11 @@ fn speculate_array(
     (out, insts): (&mut Block, &mut Vec<Inst>),
     call: Inst,
     access: TableAccess,
-    past_array: bool,
+    seen: &SiteSeen,
     args: &[Value],
     snap: SnapId,
     debug: DebugInfo,
+    elements: &mut Vec<(Inst, SnapId)>,
 ) -> u64 {
     let at = Placer { debug, snap };
     let place = |f: &mut Function, insts: &mut Vec<Inst>, data: InstData| at.put(f, insts, data);
@@ -321,11 +333,18 @@ fn speculate_array(
             let r = f.insts[call.index()].results[0];
             insts.push(call);
             at.guard_present(f, insts, r);
+            if !seen.mixed_elements {
+                elements.push((call, snap));
+            }
             5
         }
-        TableAccess::Set if !past_array => {
+        TableAccess::Set if !seen.past_array => {
             at.guard(f, insts, inside, Opcode::Guard, 0);
-            place(f, insts, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] });
+            let (set, _) = make1(f, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] }, debug);
+            insts.push(set);
+            if !seen.mixed_elements {
+                elements.push((set, snap));
+            }
             f.insts[call.index()].data = InstData::Const { op: Opcode::Const, imm: Const::Nil };
             insts.push(call);
             5
@@ -362,6 +381,141 @@ fn speculate_array(
             *out = join;
             4
         }
+    }
+}
+
+/// Array accesses (`accesses`: each `arr.get` and `arr.set` made, with its access's
+/// snapshot) on tables whose elements seem to be all integers or all floats: the
+/// access checks that every element of the table has that tag and reads or writes the
+/// payload alone. A read is rewritten in place into the box of the payload read:
+///
+/// ```text
+/// guard.elems t, float, snap     ; the access's snapshot
+/// x = arr.get.float t, i
+/// r = box.float x                ; the read's result, same number
+/// ```
+///
+/// and a write of a boxed value writes what was boxed (`arr.set.float t, i, x`).
+///
+/// What says which tag a table's elements have: every `guard.tag` on a read's result
+/// checking the same one, and writes of values boxed from one (a typed read's result
+/// among them). Each table value (by number) collects the tags of its accesses; where
+/// there is exactly one, its other reads take it too, and the writes of boxes of it go
+/// typed; this runs until nothing more changes. `box_elim` then folds the `nil` check
+/// on a typed read's result and the `guard.tag`s on it. Returns the guards placed.
+fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
+    if accesses.is_empty() {
+        return 0;
+    }
+    // Per value, the tags the `guard.tag`s on it check.
+    let mut checked: std::collections::HashMap<Value, u16> = std::collections::HashMap::new();
+    for block in &f.blocks {
+        for &i in &block.insts {
+            if let InstData::Guard { op: Opcode::GuardTag, arg, imm, .. } = f.insts[i.index()].data {
+                *checked.entry(arg).or_default() |= 1 << (imm as u16 & 15);
+            }
+        }
+    }
+    let typed_tag = |bits: u16| match bits {
+        b if b == 1 << Tag::Int as u16 => Some(Tag::Int),
+        b if b == 1 << Tag::Float as u16 => Some(Tag::Float),
+        _ => None,
+    };
+    // Per table value, the tags its accesses say its elements have.
+    let mut evidence: std::collections::HashMap<Value, u16> = std::collections::HashMap::new();
+    let note = |f: &Function, evidence: &mut std::collections::HashMap<Value, u16>, inst: Inst| match &f.insts[inst.index()].data {
+        InstData::Binary { op: Opcode::ArrGet, args: [t, _] } => {
+            if let Some(&bits) = checked.get(&f.insts[inst.index()].results[0]) {
+                *evidence.entry(*t).or_default() |= bits;
+            }
+        }
+        InstData::Ternary { op: Opcode::ArrSet, args: [t, _, v] } => {
+            if let Some((tag, _)) = typed_value(f, *v) {
+                *evidence.entry(*t).or_default() |= 1 << tag as u16;
+            }
+        }
+        _ => {}
+    };
+    for &(inst, _) in accesses {
+        note(f, &mut evidence, inst);
+    }
+    let mut placed = 0;
+    let mut done = vec![false; accesses.len()];
+    loop {
+        let mut changed = false;
+        for (n, &(inst, snap)) in accesses.iter().enumerate() {
+            if done[n] {
+                continue;
+            }
+            let node = &f.insts[inst.index()];
+            let debug = node.debug;
+            let (t, i, stored) = match node.data {
+                InstData::Binary { op: Opcode::ArrGet, args: [t, i] } => (t, i, None),
+                InstData::Ternary { op: Opcode::ArrSet, args: [t, i, v] } => (t, i, Some(v)),
+                _ => continue,
+            };
+            let Some(tag) = evidence.get(&t).copied().and_then(typed_tag) else { continue };
+            let (get_op, box_op, set_op) = match tag {
+                Tag::Int => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrSetInt),
+                _ => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrSetFloat),
+            };
+            // A write goes typed only with a value of the tag.
+            let payload = match stored.map(|v| typed_value(f, v)) {
+                None => None,
+                Some(Some((t, payload))) if t == tag => Some(payload),
+                Some(_) => continue,
+            };
+            let Some(block) = f.blocks.iter().position(|b| b.insts.contains(&inst)) else { continue };
+            let (guard, _) = make1(f, InstData::Guard { op: Opcode::GuardElems, arg: t, imm: tag as i64, snap }, debug);
+            let mut placed_insts = vec![guard];
+            match payload {
+                Some(Payload::Value(x)) => f.insts[inst.index()].data = InstData::Ternary { op: set_op, args: [t, i, x] },
+                Some(Payload::Const(imm)) => {
+                    let op = if tag == Tag::Int { Opcode::Iconst } else { Opcode::Fconst };
+                    let (k, x) = make1(f, InstData::Const { op, imm }, debug);
+                    placed_insts.push(k);
+                    f.insts[inst.index()].data = InstData::Ternary { op: set_op, args: [t, i, x.expect("a constant")] };
+                }
+                None => {
+                    let (load, x) = make1(f, InstData::Binary { op: get_op, args: [t, i] }, debug);
+                    let x = x.expect("an element read has a result");
+                    f.insts[inst.index()].data = InstData::Unary { op: box_op, arg: x };
+                    placed_insts.push(load);
+                }
+            }
+            let insts = &mut f.blocks[block].insts;
+            let at = insts.iter().position(|&k| k == inst).expect("found above");
+            insts.splice(at..at, placed_insts);
+            done[n] = true;
+            placed += 1;
+            changed = true;
+        }
+        // Writes of what typed reads gave are evidence for their tables.
+        for (n, &(inst, _)) in accesses.iter().enumerate() {
+            if !done[n] {
+                note(f, &mut evidence, inst);
+            }
+        }
+        if !changed {
+            return placed;
+        }
+    }
+}
+
+/// What a typed element write stores: a value, or a constant to make.
+enum Payload {
+    Value(Value),
+    Const(Const),
+}
+
+/// The tag of `v` and what its payload is, if it is an integer or a float known to be
+/// one: a box of one, or a constant.
+fn typed_value(f: &Function, v: Value) -> Option<(Tag, Payload)> {
+    match def_data(f, v)? {
+        InstData::Unary { op, arg } => boxed_tag(*op).filter(|t| matches!(t, Tag::Int | Tag::Float)).map(|t| (t, Payload::Value(*arg))),
+        InstData::Const { op: Opcode::Const, imm: imm @ Const::Int(_) } => Some((Tag::Int, Payload::Const(imm.clone()))),
+        InstData::Const { op: Opcode::Const, imm: imm @ Const::Float(_) } => Some((Tag::Float, Payload::Const(imm.clone()))),
+        _ => None,
     }
 }
 
@@ -521,6 +675,9 @@ impl Pass for TypeSpec {
         let generic = f.clone();
         let (mut calls, mut guards, mut targets, mut tables, mut natives) = (0u64, 0u64, 0u64, 0u64, 0u64);
         let mut fields = 0u64;
+        // The `arr.get`s and `arr.set`s made, with their snapshots, for
+        // `speculate_elements`.
+        let mut elements: Vec<(Inst, SnapId)> = Vec::new();
         // A snapshot resuming the generic function at instruction `k` of `block`, where
         // a failure is recorded at `site`.
         let snapshot_at = |f: &mut Function, block: Block, k: usize, blame: Option<SiteId>| {
@@ -620,10 +777,9 @@ impl Pass for TypeSpec {
                     !seen.failed && args.len() == a.arity() && seen.only_tag(0) == Some(Tag::Table) && seen.only_tag(1) == Some(Tag::Int)
                 });
                 if let Some(access) = array_access {
-                    let (args, debug) = (args.clone(), node.debug);
+                    let (args, debug, seen) = (args.clone(), node.debug, *seen);
                     let snap = snapshot_at(f, block, k, Some(site));
-                    let past_array = seen.past_array;
-                    guards += speculate_array(f, (&mut out, &mut insts), inst, access, past_array, &args, snap, debug);
+                    guards += speculate_array(f, (&mut out, &mut insts), inst, access, &seen, &args, snap, debug, &mut elements);
                     tables += 1;
                     continue;
                 }
@@ -708,6 +864,7 @@ impl Pass for TypeSpec {
             }
             f.blocks[out.index()].insts = insts;
         }
+        guards += speculate_elements(f, &elements);
         let dom = DominatorTree::compute(&generic);
         let forest = LoopForest::compute(&generic, &dom);
         // Loops the profile never saw run become exits to the interpreter, earliest

@@ -403,7 +403,8 @@ pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
     // SAFETY: frames refer to live protos and closures of loaded modules.
     let (version, proto) = unsafe { (&*frame.proto, &*(*frame.closure).proto) };
     vm.frames[floor].pc = pc;
-    let rebuilt = rebuild_frame(vm, version, proto, frame.base, snap);
+    let elems_failed = matches!(version.code.get(pc as usize), Some(super::proto::Op::Guard { op: crate::Opcode::GuardElems, .. }));
+    let rebuilt = rebuild_frame(vm, version, proto, frame.base, snap, elems_failed);
     let (resume_pc, unreached) = match rebuilt {
         Ok(r) => r,
         Err(e) => {
@@ -426,9 +427,18 @@ pub fn deopt(vm: &mut Vm, snap: u32, pc: u32) -> i64 {
 /// Writes the generic frame of `proto` that snapshot `snap` of `version` describes over
 /// the version's frame at `base`; records the failure at the site the snapshot blames
 /// (else the site of the instruction it resumes at), unless the snapshot is an exit from
-/// unreached code; counts a resumption at a loop header as a run of the loop. Returns
-/// the pc to resume at and whether the snapshot is such an exit.
-fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base: usize, snap: u32) -> VmResult<(u32, bool)> {
+/// unreached code: as a failed `guard.elems` there when `elems_failed` (the site's
+/// other guesses stand), else as a failed guess; counts a resumption at a loop header
+/// as a run of the loop. Returns the pc to resume at and whether the snapshot is such
+/// an exit.
+fn rebuild_frame(
+    vm: &mut Vm,
+    version: &super::Proto,
+    proto: &super::Proto,
+    base: usize,
+    snap: u32,
+    elems_failed: bool,
+) -> VmResult<(u32, bool)> {
     let snapshot = version
         .mir
         .snapshots
@@ -466,8 +476,10 @@ fn rebuild_frame(vm: &mut Vm, version: &super::Proto, proto: &super::Proto, base
         Some(crate::function::InstData::RtCall { site, .. } | crate::function::InstData::Call { site, .. }) => *site,
         _ => None,
     });
-    if let Some(s) = site.and_then(|s| proto.sites.get(s.index())) {
-        s.record_deopt();
+    match site.and_then(|s| proto.sites.get(s.index())) {
+        Some(s) if elems_failed => s.record_mixed_elements(),
+        Some(s) => s.record_deopt(),
+        None => {}
     }
     Ok((resume_pc, false))
 }

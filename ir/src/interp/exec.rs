@@ -518,6 +518,7 @@ macro_rules! frame_ops {
             let x = r!(*arg);
             let ok = match op {
                 Opcode::GuardTag => x.tag() as i64 == *imm,
+                Opcode::GuardElems => Tag::from_u8(*imm as u8).is_some_and(|tag| access::table_of(x).elems_are(tag)),
                 // SAFETY: a `Func` value's payload is a live closure, and a proto's
                 // module outlives it.
                 Opcode::GuardFn => x.tag() == Tag::Func && unsafe {
@@ -994,7 +995,7 @@ fn binary(op: Opcode, x: Val, y: Val) -> Val {
         Opcode::FcmpEq => Val::bool(f == g),
         Opcode::FcmpLt => Val::bool(f < g),
         Opcode::FcmpLe => Val::bool(f <= g),
-        Opcode::ArrGet => access::table_of(x).get_int(j),
+        Opcode::ArrGet | Opcode::ArrGetInt | Opcode::ArrGetFloat => access::table_of(x).get_int(j),
         Opcode::HashFind => Val::int(access::table_of(x).hash_index_of(y)),
         Opcode::HashGet => access::table_of(x).hash_entry_value(j),
         other => unreachable!("binary {}", other.mnemonic()),

@@ -264,7 +264,24 @@ impl SiteProfile {
 
     /// The tags operand `i` (0 or 1) has had, one bit per tag number.
     pub fn operand_tags(&self, i: usize) -> u16 {
-        (self.seen.load(Ordering::Relaxed) >> (16 * i.min(1))) as u16 & !(Self::PAST_ARRAY | Self::FIELD_ABSENT)
+        (self.seen.load(Ordering::Relaxed) >> (16 * i.min(1))) as u16 & !(Self::PAST_ARRAY | Self::FIELD_ABSENT | Self::MIXED_ELEMENTS)
+    }
+
+    /// The bit of `seen` (above every tag number of operand 0) that says a `guard.elems`
+    /// on the table of an array access here failed.
+    const MIXED_ELEMENTS: u16 = 1 << 13;
+
+    /// Records that a `guard.elems` speculating that every element of the table an
+    /// array access here reaches has one tag failed: the next optimized code reads and
+    /// writes the elements with their tags.
+    pub fn record_mixed_elements(&self) {
+        self.set_flag(Self::MIXED_ELEMENTS);
+    }
+
+    /// Whether a `guard.elems` on an array access here failed (see
+    /// [`SiteProfile::record_mixed_elements`]).
+    pub fn had_mixed_elements(&self) -> bool {
+        self.has_flag(Self::MIXED_ELEMENTS)
     }
 
     /// The bit of `seen` (above every tag number of operand 0) that says a table access

@@ -147,6 +147,11 @@ pub struct Table {
     /// Some lookup cache depends on this table's hash part or metatable (see
     /// [`Table::watch`]). (Next to the header, in the padding before the pointers.)
     watched: bool,
+    /// The tag every element of the array part has, or nil's ([`Tag::Nil`], 0), which
+    /// promises nothing (see [`Table::ELEMS_OFFSET`]). Every store into the array part
+    /// keeps it true: a store of another tag sets it to 0, an append to an empty part
+    /// sets it to the value's tag. ([`Table::rescan_elems`] finds it again.)
+    elems: u8,
     /// The metatable, or null. Changed through [`Table::set_meta`] (which keeps lookup
     /// caches right).
     pub meta: *mut Table,
@@ -374,6 +379,12 @@ impl Table {
     /// Size of a hash-part entry.
     pub const HASH_ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
 
+    /// Byte offset of the element tag (a byte): when it is not 0 ([`Tag::Nil`]), every
+    /// element of the array part has that tag, so compiled code that checked it once
+    /// reads elements without their tags and stores a value of that tag by its payload
+    /// alone. Code that stores another tag must set it to 0 (or, appending to an empty
+    /// part, to the value's tag).
+    pub const ELEMS_OFFSET: usize = std::mem::offset_of!(Table, elems);
     /// Byte offset of the watched flag (a `bool` byte, see [`Table::watch`]).
     pub const WATCHED_OFFSET: usize = std::mem::offset_of!(Table, watched);
     /// Byte offset of the hash part's key summary (`u64`): bit `hash >> 58` is set for
@@ -387,6 +398,7 @@ impl Table {
             hdr: GcHeader::new(Kind::Table),
             meta: std::ptr::null_mut(),
             watched: false,
+            elems: Tag::Nil as u8,
             arr: Elements::with_capacity(narr),
             hash: HashPart::with_capacity(nhash),
         })
@@ -417,6 +429,50 @@ impl Table {
     #[inline]
     pub fn array(&self) -> &[Val] {
         self.arr.as_slice()
+    }
+
+    /// The tag every element of the array part has, if the table knows one (see
+    /// [`Table::ELEMS_OFFSET`]); `None` says nothing about the elements.
+    #[inline]
+    pub fn elems(&self) -> Option<Tag> {
+        Tag::from_u8(self.elems).filter(|&t| t != Tag::Nil)
+    }
+
+    /// Looks at every element of the array part for the tag they share, remembers it
+    /// (see [`Table::elems`]) and returns it: an array filled with one tag, then with
+    /// another, is known to hold the second again once every element is replaced.
+    pub fn rescan_elems(&mut self) -> Option<Tag> {
+        let arr = self.arr.as_slice();
+        let tag = match arr.first() {
+            Some(first) if arr.iter().all(|v| v.tag() == first.tag()) => first.tag(),
+            _ => Tag::Nil,
+        };
+        self.elems = tag as u8;
+        self.elems()
+    }
+
+    /// Whether every element of the array part has tag `tag` (an empty part's do): what
+    /// the table knows, else what a look at the elements finds (and the table then
+    /// knows).
+    pub fn elems_are(&mut self, tag: Tag) -> bool {
+        if self.elems == tag as u8 {
+            return true;
+        }
+        if self.arr.is_empty() {
+            self.elems = tag as u8;
+            return true;
+        }
+        self.rescan_elems() == Some(tag)
+    }
+
+    /// Keeps [`Table::elems`] true for a store of `tag` into the array part, before an
+    /// append when `appending`.
+    #[inline(always)]
+    fn note_element(&mut self, tag: Tag, appending: bool) {
+        let tag = tag as u8;
+        if self.elems != tag {
+            self.elems = if appending && self.arr.is_empty() { tag } else { Tag::Nil as u8 };
+        }
     }
 
     /// The number of the hash-part entry holding `key` (as stored: no normalisation of
@@ -504,6 +560,7 @@ impl Table {
     pub fn set_existing_int(&mut self, i: i64, value: Val) -> bool {
         let idx = (i as u64).wrapping_sub(1);
         if idx < self.arr.len() as u64 {
+            self.note_element(value.tag(), false);
             self.arr.as_mut_slice()[idx as usize] = value;
             true
         } else {
@@ -524,11 +581,11 @@ impl Table {
         if key.tag() == Tag::Int {
             let idx = (key.int_unchecked() as u64).wrapping_sub(1);
             if idx < self.arr.len() as u64 {
-                let slot = &mut self.arr.as_mut_slice()[idx as usize];
-                if slot.is_nil() {
+                if self.arr.as_slice()[idx as usize].is_nil() {
                     return false;
                 }
-                *slot = value;
+                self.note_element(value.tag(), false);
+                self.arr.as_mut_slice()[idx as usize] = value;
                 return true;
             }
         }
@@ -572,11 +629,13 @@ impl Table {
         let idx = (i as u64).wrapping_sub(1);
         let len = self.arr.len() as u64;
         if idx < len {
+            self.note_element(value.tag(), false);
             self.arr.as_mut_slice()[idx as usize] = value;
             return 0;
         }
         if idx == len && !value.is_nil() {
             let before = self.arr.capacity();
+            self.note_element(value.tag(), true);
             self.arr.push(value);
             if !self.hash.is_empty() {
                 self.set_hash(Val::int(i), Val::NIL);
@@ -597,6 +656,7 @@ impl Table {
         let len = self.arr.len;
         let fits = i as u64 == len.wrapping_add(1) && len < self.arr.cap && self.hash.is_empty() && !value.is_nil();
         if fits {
+            self.note_element(value.tag(), true);
             self.arr.push(value);
         }
         fits
@@ -611,6 +671,7 @@ impl Table {
                 break;
             }
             self.hash.set(next, Val::NIL);
+            self.note_element(v.tag(), true);
             self.arr.push(v);
         }
     }
@@ -619,6 +680,7 @@ impl Table {
     /// returns the bytes the array part grew by.
     pub fn push_array(&mut self, value: Val) -> usize {
         let before = self.arr.capacity();
+        self.note_element(value.tag(), true);
         self.arr.push(value);
         (self.arr.capacity() - before) * 16
     }
@@ -885,6 +947,69 @@ mod tests {
         }
         let want = (8..40).fold(0, |s, i| s | key_bit(strings[i].hash));
         assert_eq!(summary(&t), want, "rebuilt from the live keys");
+    }
+
+    #[test]
+    fn element_tag_follows_every_store() {
+        let mut t = Table::new(0, 0);
+        assert_eq!(t.elems(), None, "an empty table knows no tag");
+        for i in 1..=4 {
+            t.set_int(i, Val::int(i));
+        }
+        assert_eq!(t.elems(), Some(Tag::Int), "appends of one tag");
+        assert!(t.set_existing_int(2, Val::int(7)));
+        t.set_int(5, Val::int(5));
+        assert_eq!(t.array().len(), 5);
+        assert_eq!(t.elems(), Some(Tag::Int));
+        t.set_int(3, Val::float(0.5));
+        assert_eq!(t.elems(), None, "a store of another tag");
+        assert_eq!(t.rescan_elems(), None, "still mixed");
+        for i in 1..=5 {
+            t.set(Val::int(i), Val::float(i as f64)).unwrap();
+        }
+        assert_eq!(t.elems(), None, "a forgotten tag stays forgotten");
+        assert_eq!(t.rescan_elems(), Some(Tag::Float), "until the elements are looked at");
+        assert_eq!(t.elems(), Some(Tag::Float));
+        assert!(!t.set_existing(Val::int(9), Val::int(1)), "no key 9");
+        assert!(t.set_existing(Val::float(1.0), Val::TRUE));
+        assert_eq!(t.elems(), None, "set_existing keeps it too");
+        t.rescan_elems();
+        t.set_int(1, Val::float(1.0));
+        assert_eq!(t.rescan_elems(), Some(Tag::Float));
+        t.set_int(5, Val::NIL);
+        assert_eq!(t.elems(), None, "a hole");
+        // Keys moved over from the hash part count as appends.
+        let mut m = Table::new(0, 0);
+        m.set_int(3, Val::int(3));
+        m.set_int(2, Val::TRUE);
+        assert_eq!(m.array().len(), 0);
+        m.set_int(1, Val::int(1));
+        assert_eq!(m.array().len(), 3);
+        assert_eq!(m.elems(), None, "an int, then a bool came over");
+        let mut c = Table::new(3, 0);
+        for v in [Val::float(1.0), Val::float(2.0)] {
+            c.push_array(v);
+        }
+        assert_eq!(c.elems(), Some(Tag::Float), "constructors");
+        c.push_array(Val::NIL);
+        assert_eq!(c.elems(), None);
+        // Appending to an emptied part starts over.
+        let mut e = Table::new(0, 0);
+        e.push_array(Val::NIL);
+        assert_eq!(e.elems(), None);
+        let mut f = Table::new(1, 0);
+        assert!(f.push_within(1, Val::TRUE));
+        assert_eq!(f.elems(), Some(Tag::Bool));
+        // `guard.elems`: an empty part has every tag; a mixed one none.
+        let mut g = Table::new(0, 0);
+        assert!(g.elems_are(Tag::Float));
+        g.set_int(1, Val::int(1));
+        assert!(!g.elems_are(Tag::Float));
+        assert!(g.elems_are(Tag::Int));
+        g.set_int(2, Val::float(2.0));
+        assert!(!g.elems_are(Tag::Int) && !g.elems_are(Tag::Float));
+        g.set_int(1, Val::float(1.0));
+        assert!(g.elems_are(Tag::Float), "found by a look at the elements");
     }
 
     #[test]

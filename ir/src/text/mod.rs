@@ -115,7 +115,7 @@ pub fn ops_reference_markdown() -> String {
          \x20 section; `instN:` prefixes an instruction whose id is not the previous one's plus one.\n\
          - Literals: `nil`, `true`, `false`, integers, floats (always with `.` or an exponent;\n\
          \x20 `inf`, `-inf`, `nan`, `f64 0xBITS` for other NaNs), byte strings with `\\n \\t \\\\ \\\"`\n\
-         \x20 and `\\xHH` escapes. `guard.tag` takes a tag name: ",
+         \x20 and `\\xHH` escapes. `guard.tag` and `guard.elems` take a tag name: ",
     );
     let tags: Vec<String> = crate::rt::Tag::ALL.iter().map(|t| format!("`{}`", t.name())).collect();
     out.push_str(&tags.join(", "));

@@ -318,7 +318,7 @@ fn write_inst(out: &mut String, m: &Module, f: &Function, node: &InstNode) {
         }
         InstData::Guard { op, arg, imm, snap } => {
             let _ = write!(out, " {arg}, ");
-            let tag = if *op == Opcode::GuardTag { u8::try_from(*imm).ok().and_then(Tag::from_u8) } else { None };
+            let tag = if matches!(op, Opcode::GuardTag | Opcode::GuardElems) { u8::try_from(*imm).ok().and_then(Tag::from_u8) } else { None };
             match tag {
                 Some(t) => out.push_str(t.name()),
                 None if *op == Opcode::GuardFn => {

@@ -1072,17 +1072,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 self.b.build_conditional_branch(ok, hit_bb, miss_bb)?;
                 self.b.position_at_end(hit_bb);
                 let (vtag, vpay) = ops[2];
+                self.note_element(table, vtag, None)?;
                 self.store_element(elem, vtag, vpay)?;
                 (self.tag_const(Tag::Nil), self.t.i64.const_zero())
             }
         };
+        let hit_end = self.current_block()?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(miss_bb);
         let (miss_tag, miss_payload) = self.rtcall_leaf_or_regs(leaf, rt, site, ops)?;
         let miss_end = self.current_block()?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
-        self.value_phi(&[(hit_tag, hit_payload, hit_bb), (miss_tag, miss_payload, miss_end)]).map(Some)
+        self.value_phi(&[(hit_tag, hit_payload, hit_end), (miss_tag, miss_payload, miss_end)]).map(Some)
     }
 
     /// A call of a function declared to append its items to a table's array part
@@ -1150,9 +1152,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                     (self.b.build_in_bounds_gep(self.t.i8, src, &[bytes], "")?, self.b.build_in_bounds_gep(self.t.i8, dst, &[bytes], "")?)
                 };
                 let (tag, payload) = self.load_raw(from)?;
+                let index = self.b.build_int_add(len, i_val, "")?;
+                let first = self.b.build_int_compare(IntPredicate::EQ, index, self.t.i64.const_zero(), "")?;
+                self.note_element(table, tag, Some(first))?;
                 self.store_element(to, tag, payload)?;
                 let next_i = self.b.build_int_add(i_val, self.t.i64.const_int(1, false), "")?;
-                i.add_incoming(&[(&self.t.i64.const_zero(), append), (&next_i, body)]);
+                let latch = self.current_block()?;
+                i.add_incoming(&[(&self.t.i64.const_zero(), append), (&next_i, latch)]);
                 let more = self.b.build_int_compare(IntPredicate::ULT, next_i, n, "")?;
                 self.b.build_conditional_branch(more, body, exit)?;
                 self.b.position_at_end(exit);
@@ -1160,6 +1166,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             None => {
                 for (i, &(tag, payload)) in items.iter().enumerate() {
                     let index = self.b.build_int_add(len, self.t.i64.const_int(i as u64, false), "")?;
+                    let first = self.b.build_int_compare(IntPredicate::EQ, index, self.t.i64.const_zero(), "")?;
+                    self.note_element(table, tag, Some(first))?;
                     let p = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, index, abi::VAL_SIZE)?;
                     self.store_element(p, tag, payload)?;
                 }

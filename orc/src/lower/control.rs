@@ -195,6 +195,19 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let here = |this: &Self| this.b.get_insert_block().ok_or_else(|| LowerError::Malformed("no insertion block".into()));
         let ok = match op {
             Opcode::GuardTag => tag_is(self, imm)?,
+            Opcode::GuardElems => {
+                // The tag the table remembers, else the one its elements have now.
+                let t = self.b.build_int_to_ptr(self.get_payload(arg)?, self.t.ptr, "")?;
+                let want = self.t.i64.const_int(imm as u64, false);
+                let elems = self.b.build_int_z_extend(self.load_elems(t)?, self.t.i64, "")?;
+                let (known, rescan) = (self.b.build_int_compare(IntPredicate::EQ, elems, want, "")?, self.new_block("guard.rescan"));
+                self.b.build_conditional_branch(known, pass, rescan)?;
+                self.b.position_at_end(rescan);
+                let are = self
+                    .call_helper(Helper::ElemsAre, &[t.into(), want.into()])?
+                    .ok_or_else(|| LowerError::Malformed("lz_elems_are returns nothing".into()))?;
+                self.b.build_int_compare(IntPredicate::NE, are, self.t.i64.const_zero(), "")?
+            }
             Opcode::GuardFn => {
                 // A closure of the function.
                 let closure = self.new_block("guard.closure");

@@ -150,6 +150,10 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::ArrGet
         | Opcode::ArrSet
         | Opcode::ArrPush
+        | Opcode::ArrGetInt
+        | Opcode::ArrGetFloat
+        | Opcode::ArrSetInt
+        | Opcode::ArrSetFloat
         | Opcode::MetaNil
         | Opcode::HashGet
         | Opcode::HashSet
@@ -164,6 +168,8 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::Brif
         | Opcode::Guard
         | Opcode::GuardTag
+        // Inline, or a helper that only reads the table.
+        | Opcode::GuardElems
         | Opcode::GuardFn
         | Opcode::GuardNative => Safepoint::No,
         // Small returns copy from registers to the frame's base; others stage a pack.

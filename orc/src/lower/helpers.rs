@@ -31,6 +31,7 @@ pub(crate) enum Helper {
     HashLookup,
     HashFind,
     HashStore,
+    ElemsAre,
     Backedge,
     Deopt,
     CallFinish,
@@ -75,6 +76,7 @@ impl Helper {
             Helper::HashLookup => abi::HASH_LOOKUP,
             Helper::HashFind => abi::HASH_FIND,
             Helper::HashStore => abi::HASH_STORE,
+            Helper::ElemsAre => abi::ELEMS_ARE,
             Helper::Closure => abi::CLOSURE,
             Helper::Backedge => abi::BACKEDGE,
             Helper::Deopt => abi::DEOPT,
@@ -123,6 +125,8 @@ impl Helper {
             Helper::HashFind => (R::I64, &[Ptr, I64, Ptr]),
             // (table, entry, tag, payload)
             Helper::HashStore => (R::Void, &[Ptr, I64, I64, I64]),
+            // (table, tag)
+            Helper::ElemsAre => (R::I64, &[Ptr, I64]),
             // (vm, closure, func, cells, ncells, out)
             Helper::Closure => (R::Void, &[Ptr, Ptr, I32, Ptr, I32, Ptr]),
             // (vm, pc)

@@ -700,6 +700,15 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Ternary { args, .. }, Opcode::ArrSet) => {
                 self.lower_arr_set(args[0], args[1], args[2])
             }
+            (InstData::Binary { args, .. }, Opcode::ArrGetInt) => {
+                self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, lazyjit_ir::rt::Tag::Int)
+            }
+            (InstData::Binary { args, .. }, Opcode::ArrGetFloat) => {
+                self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, lazyjit_ir::rt::Tag::Float)
+            }
+            (InstData::Ternary { args, .. }, Opcode::ArrSetInt | Opcode::ArrSetFloat) => {
+                self.lower_arr_set_payload(args[0], args[1], args[2])
+            }
             (InstData::Ternary { args, .. }, Opcode::HashSet) => {
                 self.lower_hash_set(args[0], args[1], args[2])
             }
@@ -775,7 +784,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Return { args, spread, .. }, Opcode::Return) => {
                 self.lower_return(args, *spread)
             }
-            (InstData::Guard { arg, imm, snap, .. }, Opcode::Guard | Opcode::GuardTag | Opcode::GuardFn | Opcode::GuardNative) => {
+            (InstData::Guard { arg, imm, snap, .. }, Opcode::Guard | Opcode::GuardTag | Opcode::GuardElems | Opcode::GuardFn | Opcode::GuardNative) => {
                 self.lower_guard(op, *arg, *imm, snap.0)
             }
             (data, op) => Err(LowerError::Malformed(format!(

@@ -166,11 +166,29 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.define(result, tag, payload)
     }
 
-    /// `arr.set`: a store into the element.
+    /// `arr.get.int`, `arr.get.float`: a load of the element's payload (a `guard.elems`
+    /// checked its tag).
+    pub(crate) fn lower_arr_get_payload(&mut self, table: Value, index: Value, result: Value, tag: Tag) -> Result<(), LowerError> {
+        let p = self.array_slot(table, index)?;
+        let payload = self.load_word_of(self.offset_ptr(p, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?;
+        self.store_value(result, tag, payload)
+    }
+
+    /// `arr.set`: a store into the element, keeping the table's element tag true.
     pub(crate) fn lower_arr_set(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
         let p = self.array_slot(table, index)?;
         let (tag, payload) = self.get(value)?;
+        let t = self.table_ptr(table)?;
+        self.note_element(t, tag, None)?;
         self.store_element(p, tag, payload)
+    }
+
+    /// `arr.set.int`, `arr.set.float`: a store of the payload alone (a `guard.elems`
+    /// checked that every element, this one too, has the value's tag).
+    pub(crate) fn lower_arr_set_payload(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
+        let p = self.array_slot(table, index)?;
+        let payload = self.get_payload(value)?;
+        self.store_element_payload(p, payload)
     }
 
     /// `arr.push`: appends inline when the element fits as [`Table::push_within`]
@@ -200,6 +218,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let (push, done) = (self.new_block("push"), self.new_block("pushed"));
         self.b.build_conditional_branch(fits, push, done)?;
         self.b.position_at_end(push);
+        let empty = self.b.build_int_compare(IntPredicate::EQ, len, self.t.i64.const_zero(), "")?;
+        self.note_element(t, tag, Some(empty))?;
         let p = self.table_element(t, abi::TABLE_ARRAY_PTR_OFFSET, len, abi::VAL_SIZE)?;
         self.store_element(p, tag, payload)?;
         self.store_word_of(len_at, next, Memory::TableParts)?;

@@ -39,6 +39,10 @@ pub(crate) enum Memory {
     TableParts,
     /// The elements of a table's array part.
     Elements,
+    /// A table's element tag (see [`crate::abi::TABLE_ELEMS_OFFSET`]), apart from its
+    /// parts: an element store that updates it leaves the parts' loads free to leave a
+    /// loop.
+    ElementTag,
 }
 
 /// The LLVM values of MIR values, and the `phi`s of block parameters.
@@ -170,6 +174,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let name = match memory {
             Memory::TableParts => "lazyjit table parts",
             Memory::Elements => "lazyjit array elements",
+            Memory::ElementTag => "lazyjit element tag",
         };
         let root = self.ctx.metadata_node(&[self.ctx.metadata_string("lazyjit heap").into()]);
         let class = self.ctx.metadata_node(&[self.ctx.metadata_string(name).into(), root.into(), self.t.i64.const_zero().into()]);
@@ -209,6 +214,41 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     pub(crate) fn load_element_tag(&self, ptr: PointerValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
         let tag = self.b.build_load(self.t.i8, self.offset_ptr(ptr, abi::VAL_TAG_OFFSET)?, "")?;
         self.marked(tag.into_int_value(), Memory::Elements)
+    }
+
+    /// The element tag of table `t` (an `i8`, see [`crate::abi::TABLE_ELEMS_OFFSET`]).
+    pub(crate) fn load_elems(&self, t: PointerValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
+        let elems = self.b.build_load(self.t.i8, self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?, "elems")?;
+        self.marked(elems.into_int_value(), Memory::ElementTag)
+    }
+
+    /// Keeps the element tag of table `t` true for a store of a value tagged `tag` into
+    /// its array part, as the runtime does: another tag makes it 0, unless `first` (an
+    /// `i1`: an append to an empty part) holds, which makes it `tag`. Continues in a new
+    /// block.
+    pub(crate) fn note_element(&mut self, t: PointerValue<'ctx>, tag: IntValue<'ctx>, first: Option<IntValue<'ctx>>) -> Result<(), LowerError> {
+        let elems = self.load_elems(t)?;
+        let same = self.b.build_int_compare(IntPredicate::EQ, elems, tag, "")?;
+        let (change, kept) = (self.new_block("elems.change"), self.new_block("elems.kept"));
+        self.b.build_conditional_branch(same, kept, change)?;
+        self.b.position_at_end(change);
+        let nil = self.tag_const(Tag::Nil);
+        let new = match first {
+            Some(first) => self.b.build_select(first, tag, nil, "")?.into_int_value(),
+            None => nil,
+        };
+        let st = self.b.build_store(self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?, new)?;
+        self.mark_memory(st, Memory::ElementTag)?;
+        self.b.build_unconditional_branch(kept)?;
+        self.b.position_at_end(kept);
+        Ok(())
+    }
+
+    /// Stores `payload` alone into an array element (which has the tag already).
+    pub(crate) fn store_element_payload(&self, ptr: PointerValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
+        let st = self.b.build_store(self.offset_ptr(ptr, abi::VAL_PAYLOAD_OFFSET)?, payload)?;
+        st.set_alignment(8).map_err(|e| LowerError::Unsupported(e.to_string()))?;
+        self.mark_memory(st, Memory::Elements)
     }
 
     /// A [`Lowerer::store_raw`] to an array element.
