@@ -136,6 +136,8 @@ fn all_ops_module() -> Module {
         b.ternary(Opcode::ArrSetFloat, a, n, fe);
         let ie = b.binary(Opcode::ArrGetInt, a, n);
         b.ternary(Opcode::ArrSetInt, a, n, ie);
+        let _pi = b.ins1(InstData::Ternary { op: Opcode::ArrPushInt, args: [a, n, ie] });
+        let _pf = b.ins1(InstData::Ternary { op: Opcode::ArrPushFloat, args: [a, n, fe] });
         let key = b.konst(Const::Str(StrId(0)));
         let entry = b.binary(Opcode::HashFind, a, key);
         let field = b.binary(Opcode::HashGet, a, entry);

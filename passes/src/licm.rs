@@ -53,7 +53,8 @@
 //!   those).
 //! - **`guard.elems`** (every element of a table's array part has one tag) moves like a
 //!   guard, but only out of a loop that may change no table's elements but by storing
-//!   that tag as a payload (`arr.set.float` under a `guard.elems ..., float`): no call
+//!   that tag as a payload (`arr.set.float` or `arr.push.float` under a
+//!   `guard.elems ..., float`): no call
 //!   or runtime call, no `arr.set` or `arr.push` of any value, no typed store of another
 //!   tag; and only for a table known before the loop (as for the reads).
 //!
@@ -140,6 +141,14 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
                 _ if op == Opcode::ArrSet => c.elements = true,
                 _ if op == Opcode::ArrSetInt => c.element_tags.push(Tag::Int),
                 _ if op == Opcode::ArrSetFloat => c.element_tags.push(Tag::Float),
+                _ if op == Opcode::ArrPushInt => {
+                    c.tables = true;
+                    c.element_tags.push(Tag::Int);
+                }
+                _ if op == Opcode::ArrPushFloat => {
+                    c.tables = true;
+                    c.element_tags.push(Tag::Float);
+                }
                 // An append grows an array part.
                 _ if op == Opcode::ArrPush => {
                     c.tables = true;

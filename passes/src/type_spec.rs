@@ -367,11 +367,17 @@ fn speculate_array(
             place(f, insts, branch);
             f.blocks[out.index()].insts = std::mem::take(insts);
             let mut body = Vec::new();
-            place(f, &mut body, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] });
+            let (set, _) = make1(f, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] }, debug);
+            body.push(set);
             place(f, &mut body, InstData::Jump { op: Opcode::Jump, dest: to(join, vec![z]) });
             f.blocks[fast.index()].insts = body;
             let mut body = Vec::new();
-            let pushed = at.value(f, &mut body, InstData::Ternary { op: Opcode::ArrPush, args: [t, i, args[2]] });
+            let (push, pushed) = make1(f, InstData::Ternary { op: Opcode::ArrPush, args: [t, i, args[2]] }, debug);
+            let pushed = pushed.expect("arr.push has a result");
+            body.push(push);
+            if !seen.mixed_elements {
+                elements.extend([(set, snap), (push, snap)]);
+            }
             let branch = InstData::Brif { op: Opcode::Brif, cond: pushed, then_dest: to(join, vec![z]), else_dest: to(slow, vec![]) };
             place(f, &mut body, branch);
             f.blocks[append.index()].insts = body;
@@ -384,7 +390,7 @@ fn speculate_array(
     }
 }
 
-/// Array accesses (`accesses`: each `arr.get` and `arr.set` made, with its access's
+/// Array accesses (`accesses`: each `arr.get`, `arr.set` and `arr.push` made, with its access's
 /// snapshot) on tables whose elements seem to be all integers or all floats: the
 /// access checks that every element of the table has that tag and reads or writes the
 /// payload alone. A read is rewritten in place into the box of the payload read:
@@ -395,7 +401,8 @@ fn speculate_array(
 /// r = box.float x                ; the read's result, same number
 /// ```
 ///
-/// and a write of a boxed value writes what was boxed (`arr.set.float t, i, x`).
+/// and a write of a boxed value (or a number constant) writes what was boxed
+/// (`arr.set.float t, i, x`; an append, `arr.push.float`).
 ///
 /// What says which tag a table's elements have: every `guard.tag` on a read's result
 /// checking the same one, and writes of values boxed from one (a typed read's result
@@ -429,7 +436,7 @@ fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
                 *evidence.entry(*t).or_default() |= bits;
             }
         }
-        InstData::Ternary { op: Opcode::ArrSet, args: [t, _, v] } => {
+        InstData::Ternary { op: Opcode::ArrSet | Opcode::ArrPush, args: [t, _, v] } => {
             if let Some((tag, _)) = typed_value(f, *v) {
                 *evidence.entry(*t).or_default() |= 1 << tag as u16;
             }
@@ -449,15 +456,18 @@ fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
             }
             let node = &f.insts[inst.index()];
             let debug = node.debug;
-            let (t, i, stored) = match node.data {
-                InstData::Binary { op: Opcode::ArrGet, args: [t, i] } => (t, i, None),
-                InstData::Ternary { op: Opcode::ArrSet, args: [t, i, v] } => (t, i, Some(v)),
+            let (t, i, stored, push) = match node.data {
+                InstData::Binary { op: Opcode::ArrGet, args: [t, i] } => (t, i, None, false),
+                InstData::Ternary { op: Opcode::ArrSet, args: [t, i, v] } => (t, i, Some(v), false),
+                InstData::Ternary { op: Opcode::ArrPush, args: [t, i, v] } => (t, i, Some(v), true),
                 _ => continue,
             };
             let Some(tag) = evidence.get(&t).copied().and_then(typed_tag) else { continue };
-            let (get_op, box_op, set_op) = match tag {
-                Tag::Int => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrSetInt),
-                _ => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrSetFloat),
+            let (get_op, box_op, set_op) = match (tag, push) {
+                (Tag::Int, false) => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrSetInt),
+                (Tag::Int, true) => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrPushInt),
+                (_, false) => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrSetFloat),
+                (_, true) => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrPushFloat),
             };
             // A write goes typed only with a value of the tag.
             let payload = match stored.map(|v| typed_value(f, v)) {

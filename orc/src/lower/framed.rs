@@ -150,6 +150,8 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::ArrGet
         | Opcode::ArrSet
         | Opcode::ArrPush
+        | Opcode::ArrPushInt
+        | Opcode::ArrPushFloat
         | Opcode::ArrGetInt
         | Opcode::ArrGetFloat
         | Opcode::ArrSetInt

@@ -719,7 +719,13 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
                 self.lower_hash_get(args[0], args[1], self.result(results, 0)?)
             }
             (InstData::Ternary { args, .. }, Opcode::ArrPush) => {
-                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?)
+                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, None)
+            }
+            (InstData::Ternary { args, .. }, Opcode::ArrPushInt) => {
+                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, Some(lazyjit_ir::rt::Tag::Int))
+            }
+            (InstData::Ternary { args, .. }, Opcode::ArrPushFloat) => {
+                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, Some(lazyjit_ir::rt::Tag::Float))
             }
             (InstData::Unary { arg, .. }, _) => {
                 self.lower_unary(op, *arg, self.result(results, 0)?)

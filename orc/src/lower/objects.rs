@@ -196,10 +196,16 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     /// says whether it did.
     ///
     /// [`Table::push_within`]: lazyjit_ir::rt::object::Table::push_within
-    pub(crate) fn lower_arr_push(&mut self, table: Value, index: Value, value: Value, result: Value) -> Result<(), LowerError> {
+    ///
+    /// `typed` (`arr.push.int`, `arr.push.float`): the value's tag, which every element
+    /// has (a `guard.elems` checked): the table's element tag stays.
+    pub(crate) fn lower_arr_push(&mut self, table: Value, index: Value, value: Value, result: Value, typed: Option<Tag>) -> Result<(), LowerError> {
         let t = self.table_ptr(table)?;
         let i = self.get_payload(index)?;
-        let (tag, payload) = self.get(value)?;
+        let (tag, payload) = match typed {
+            Some(tag) => (self.tag_const(tag), self.get_payload(value)?),
+            None => self.get(value)?,
+        };
         let len_at = self.offset_ptr(t, abi::TABLE_ARRAY_LEN_OFFSET)?;
         let len = self.load_word_of(len_at, Memory::TableParts)?;
         let cap = self.load_word_of(self.offset_ptr(t, abi::TABLE_ARRAY_CAP_OFFSET)?, Memory::TableParts)?;
@@ -218,8 +224,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let (push, done) = (self.new_block("push"), self.new_block("pushed"));
         self.b.build_conditional_branch(fits, push, done)?;
         self.b.position_at_end(push);
-        let empty = self.b.build_int_compare(IntPredicate::EQ, len, self.t.i64.const_zero(), "")?;
-        self.note_element(t, tag, Some(empty))?;
+        if typed.is_none() {
+            let empty = self.b.build_int_compare(IntPredicate::EQ, len, self.t.i64.const_zero(), "")?;
+            self.note_element(t, tag, Some(empty))?;
+        }
         let p = self.table_element(t, abi::TABLE_ARRAY_PTR_OFFSET, len, abi::VAL_SIZE)?;
         self.store_element(p, tag, payload)?;
         self.store_word_of(len_at, next, Memory::TableParts)?;

@@ -1,8 +1,9 @@
--- expect-deopts: 4
+-- expect-deopts: 5
 -- Array accesses compiled for tables whose elements all have one tag (checked once
 -- per loop, `guard.elems`), then given tables whose elements differ: an integer among
--- floats before the loop, one stored by the loop itself, a hole, floats written over
--- integers. Each check fails and the interpreter goes on with the tags.
+-- floats before the loop, one stored by the loop itself, a hole, floats appended to
+-- integers, floats written over integers. Each check fails and the interpreter goes
+-- on with the tags.
 local function sum(t)
   local s = 0.0
   for i = 1, #t do s = s + t[i] end
@@ -29,6 +30,12 @@ local function count(t, n)
   return c
 end
 
+local function extend(t, n)
+  local first = #t + 1
+  for i = first, first + n - 1 do t[i] = i * 0.5 end
+  return #t
+end
+
 local floats = {}
 for i = 1, 40 do floats[i] = i * 0.25 end
 for _ = 1, 30 do sum(floats) end
@@ -52,6 +59,10 @@ for i = 1, 30 do ints[i] = i end
 for _ = 1, 30 do count(ints, 30) end
 ints[5] = nil
 print("a hole", count(ints, 30))
+
+for _ = 1, 30 do extend({}, 10) end
+local mixed = { 1, 2, 3 }
+print("appended to integers", extend(mixed, 5), math.type(mixed[2]), math.type(mixed[6]))
 
 -- Integers written over with floats by generic code: the table no longer knows one
 -- tag, but a look at its elements finds floats again.
