@@ -20,6 +20,8 @@ pub struct SiteSeen {
     /// A speculation made from this site failed before (a guard deoptimized):
     /// speculating on it again would only deoptimize again.
     pub failed: bool,
+    /// How often speculations from this site failed (see [`SiteSeen::failed`]).
+    pub deopts: u32,
     /// For table writes: one went past the table's array part (an append, or a sparse
     /// key), so the write keeps its way out rather than a guard on the bounds.
     pub past_array: bool,
@@ -118,6 +120,7 @@ impl Profile {
                     callees,
                     native,
                     failed: s.failed(),
+                    deopts: s.deopt_count(),
                     past_array: s.went_past_array(),
                     field_absent: chained || s.field_was_absent(),
                     mixed_elements: s.had_mixed_elements(),

@@ -725,7 +725,12 @@ impl Pass for TypeSpec {
                 }
                 if let InstData::Call { op: Opcode::Call | Opcode::CallPack | Opcode::TailCall, callee, spread: false, site: Some(site), .. } = &node.data {
                     // A call that always called closures of one function of the module.
-                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
+                    let all = profile.site(site.index() as u32);
+                    let seen = all.filter(|s| !s.failed);
+                    // The callees of a call that always called closures of one of two
+                    // or three functions: a guess of one callee that failed once (the
+                    // second came) leaves this guess open.
+                    let few = all.filter(|s| s.deopts <= 1).map(|s| s.callees).filter(|c| !c.as_slice().is_empty());
                     if let Some(n) = seen.and_then(|s| s.callee) {
                         let (callee, debug) = (*callee, node.debug);
                         let snap = snapshot_at(f, block, k, Some(*site));
@@ -733,9 +738,7 @@ impl Pass for TypeSpec {
                         insts.push(make1(f, guard, debug).0);
                         guards += 1;
                         targets += 1;
-                    } else if let (Opcode::Call, Some(few)) = (node.data.opcode(), seen.map(|s| s.callees).filter(|c| !c.as_slice().is_empty())) {
-                        // A call that always called closures of one of two or three
-                        // functions.
+                    } else if let (Opcode::Call, Some(few)) = (node.data.opcode(), few) {
                         let (callee, debug) = (*callee, node.debug);
                         let snap = snapshot_at(f, block, k, Some(*site));
                         guards += speculate_few_targets(f, (&mut out, &mut insts), inst, callee, few.as_slice(), snap, debug);

@@ -396,6 +396,11 @@ impl SiteProfile {
     pub fn failed(&self) -> bool {
         self.deopts.load(Ordering::Relaxed) != 0
     }
+
+    /// How often speculations on this site failed.
+    pub fn deopt_count(&self) -> u32 {
+        self.deopts.load(Ordering::Relaxed)
+    }
 }
 
 /// A function ready to run.
