@@ -163,6 +163,14 @@ impl Heap {
         p
     }
 
+    /// Takes ownership of an object made some other way than in a `Box` (its kind's
+    /// free function releases it, see `free_object`), of `bytes` bytes in all.
+    pub fn adopt_raw<T>(&mut self, p: *mut T, bytes: usize) -> *mut T {
+        self.objects.push(p as *mut GcHeader);
+        self.bytes += bytes;
+        p
+    }
+
     /// Accounts for memory an object grew by (e.g. a table's array part).
     #[inline]
     pub fn account(&mut self, bytes: usize) {
@@ -391,11 +399,12 @@ unsafe fn object_size(p: *mut GcHeader) -> usize {
 
 /// Frees an object.
 unsafe fn free_object(p: *mut GcHeader) {
-    // SAFETY: `p` came from `Box::into_raw` of the type its kind names.
+    // SAFETY: `p` came from `Box::into_raw` of the type its kind names (a table, maybe
+    // from `Table::new_colocated`, which `Table::free` tells apart).
     unsafe {
         match (*p).kind {
             Kind::Str => drop(Box::from_raw(p as *mut LStr)),
-            Kind::Table => drop(Box::from_raw(p as *mut Table)),
+            Kind::Table => Table::free(p as *mut Table),
             Kind::Closure => drop(Box::from_raw(p as *mut Closure)),
             Kind::Cell => drop(Box::from_raw(p as *mut Cell)),
             Kind::Pack => drop(Box::from_raw(p as *mut Pack)),

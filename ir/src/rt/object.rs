@@ -152,6 +152,10 @@ pub struct Table {
     /// keeps it true: a store of another tag sets it to 0, an append to an empty part
     /// sets it to the value's tag. ([`Table::rescan_elems`] finds it again.)
     elems: u8,
+    /// Elements the object holds itself, right after its fields, from
+    /// [`Table::new_colocated`] (0: none): the array part starts there, until it grows
+    /// past them.
+    colocated: u8,
     /// The metatable, or null. Changed through [`Table::set_meta`] (which keeps lookup
     /// caches right).
     pub meta: *mut Table,
@@ -250,6 +254,10 @@ impl Drop for Table {
     fn drop(&mut self) {
         // A cache may name it as a metatable; another table may get its address.
         self.changing();
+        if self.array_colocated() {
+            // Elements in the table's own memory, which `Table::free` releases.
+            std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(Vec::new())));
+        }
     }
 }
 
@@ -399,9 +407,84 @@ impl Table {
             meta: std::ptr::null_mut(),
             watched: false,
             elems: Tag::Nil as u8,
+            colocated: 0,
             arr: Elements::with_capacity(narr),
             hash: HashPart::with_capacity(nhash),
         })
+    }
+
+    /// The most elements [`Table::new_colocated`] puts in the table object itself.
+    pub const MAX_COLOCATED: usize = 4;
+
+    /// A new table, as [`Table::new`], whose array part (room for `narr` items, at most
+    /// [`Table::MAX_COLOCATED`]) is in the same allocation, right after the table's
+    /// fields: one allocation and one free for a small table instead of two, and its
+    /// elements next to it. Growing past them moves the array part out. The table must
+    /// be freed by [`Table::free`].
+    pub fn new_colocated(narr: usize, nhash: usize) -> *mut Table {
+        assert!((1..=Self::MAX_COLOCATED).contains(&narr), "{narr} colocated elements");
+        let layout = Self::colocated_layout(narr);
+        // SAFETY: a layout of nonzero size; the table is written whole before its
+        // address is returned.
+        unsafe {
+            let p = std::alloc::alloc(layout) as *mut Table;
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            let elements = (p as *mut u8).add(Self::SIZE) as *mut Val;
+            p.write(Table {
+                hdr: GcHeader::new(Kind::Table),
+                meta: std::ptr::null_mut(),
+                watched: false,
+                elems: Tag::Nil as u8,
+                colocated: narr as u8,
+                arr: Elements { ptr: elements, len: 0, cap: narr as u64 },
+                hash: HashPart::with_capacity(nhash),
+            });
+            p
+        }
+    }
+
+    /// The allocation of a table with `n` colocated elements.
+    fn colocated_layout(n: usize) -> std::alloc::Layout {
+        let size = Self::SIZE + n * std::mem::size_of::<Val>();
+        std::alloc::Layout::from_size_align(size, std::mem::align_of::<Table>()).expect("a small layout")
+    }
+
+    /// Frees a table that [`Table::new`] (through `Box::into_raw`) or
+    /// [`Table::new_colocated`] made.
+    ///
+    /// # Safety
+    /// `p` is such a table, not used afterwards.
+    pub unsafe fn free(p: *mut Table) {
+        // SAFETY: the caller's promise; the layout is the one the table was made with.
+        unsafe {
+            match (*p).colocated {
+                0 => drop(Box::from_raw(p)),
+                n => {
+                    std::ptr::drop_in_place(p);
+                    std::alloc::dealloc(p as *mut u8, Self::colocated_layout(n as usize));
+                }
+            }
+        }
+    }
+
+    /// Whether the array part is the colocated elements.
+    #[inline]
+    fn array_colocated(&self) -> bool {
+        self.colocated != 0 && std::ptr::eq(self.arr.ptr as *const u8, (self as *const Table as *const u8).wrapping_add(Self::SIZE))
+    }
+
+    /// Appends to the array part, moving colocated elements out when they are full.
+    #[inline]
+    fn push_element(&mut self, value: Val) {
+        if self.arr.len == self.arr.cap && self.array_colocated() {
+            let mut moved = Vec::with_capacity(2 * self.arr.len());
+            moved.extend_from_slice(self.arr.as_slice());
+            // The colocated elements are the table's own memory: not freed.
+            std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(moved)));
+        }
+        self.arr.push(value);
     }
 
     /// Sets the metatable (null for none).
@@ -636,7 +719,7 @@ impl Table {
         if idx == len && !value.is_nil() {
             let before = self.arr.capacity();
             self.note_element(value.tag(), true);
-            self.arr.push(value);
+            self.push_element(value);
             if !self.hash.is_empty() {
                 self.set_hash(Val::int(i), Val::NIL);
                 self.migrate_from_hash();
@@ -672,7 +755,7 @@ impl Table {
             }
             self.hash.set(next, Val::NIL);
             self.note_element(v.tag(), true);
-            self.arr.push(v);
+            self.push_element(v);
         }
     }
 
@@ -681,7 +764,7 @@ impl Table {
     pub fn push_array(&mut self, value: Val) -> usize {
         let before = self.arr.capacity();
         self.note_element(value.tag(), true);
-        self.arr.push(value);
+        self.push_element(value);
         (self.arr.capacity() - before) * 16
     }
 
@@ -947,6 +1030,40 @@ mod tests {
         }
         let want = (8..40).fold(0, |s, i| s | key_bit(strings[i].hash));
         assert_eq!(summary(&t), want, "rebuilt from the live keys");
+    }
+
+    #[test]
+    fn colocated_elements_move_out_when_full() {
+        // SAFETY: each table is made by `new_colocated` and freed once, last.
+        unsafe {
+            let t = Table::new_colocated(2, 0);
+            (*t).push_array(Val::int(1));
+            assert!((*t).push_within(2, Val::int(2)));
+            assert!((*t).array_colocated());
+            assert!(!(*t).push_within(3, Val::int(3)), "full: the inline way declines");
+            assert!((*t).set_int(3, Val::int(3)) > 0, "grows");
+            assert!(!(*t).array_colocated());
+            for i in 4..=40 {
+                (*t).set_int(i, Val::int(i));
+            }
+            assert_eq!((*t).border(), 40);
+            assert!((*t).array().iter().enumerate().all(|(i, v)| v.as_int() == Some(i as i64 + 1)));
+            Table::free(t);
+            // Freed while still colocated; keys moved over from the hash part.
+            let u = Table::new_colocated(4, 2);
+            (*u).set_int(3, Val::float(3.0));
+            (*u).set_int(2, Val::float(2.0));
+            (*u).set_int(1, Val::float(1.0));
+            assert!((*u).array_colocated());
+            assert_eq!((*u).array().len(), 3);
+            assert_eq!((*u).elems(), Some(Tag::Float));
+            assert_eq!((*u).get_int(2).as_float(), Some(2.0));
+            Table::free(u);
+        }
+        // Boxed tables go through the same free.
+        let b = Box::into_raw(Table::new(3, 0));
+        // SAFETY: made by `Box::into_raw`, freed once.
+        unsafe { Table::free(b) };
     }
 
     #[test]
