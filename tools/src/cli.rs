@@ -626,6 +626,12 @@ pub fn arm_time_limit(vm: &mut lazyjit_ir::interp::Vm) {
 
 /// Replaces this process by `orcrun-jit` (next to this executable) with the same
 /// arguments.
+///
+/// Unless the environment says otherwise, mimalloc in `orcrun-jit` keeps to ordinary
+/// pages (`MIMALLOC_ALLOW_THP=0`): the first touch of each transparent huge page it
+/// would map costs a clear of 2 MiB, which is most of the kernel's share of a short
+/// run's start-up (`print(1)`: 7.2 -> 6.4 ms) and, on a virtual machine that backs huge
+/// pages slowly, the slowest of repeated runs of the benchmarks.
 fn exec_jit() -> ExitCode {
     use std::os::unix::process::CommandExt;
     let jit = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("orcrun-jit")));
@@ -633,7 +639,11 @@ fn exec_jit() -> ExitCode {
         eprintln!("orcrun: the JIT runner (orcrun-jit) is not installed beside orcrun");
         return ExitCode::from(1);
     };
-    let err = std::process::Command::new(&jit).args(std::env::args_os().skip(1)).exec();
+    let mut command = std::process::Command::new(&jit);
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        command.env("MIMALLOC_ALLOW_THP", "0");
+    }
+    let err = command.args(std::env::args_os().skip(1)).exec();
     eprintln!("orcrun: cannot run {}: {err}", jit.display());
     ExitCode::from(1)
 }
