@@ -182,6 +182,9 @@ op_table! {
     ArrSetFloat "arr.set.float" Ternary [Val, I64, F64] R::None, WRITES, "Stores a float as element N (1-based, within the array part) of a table whose elements are all floats (a `guard.elems` checked), raw: they still are.";
     ArrPushInt "arr.push.int" Ternary [Val, I64, I64] R::One(I1), WRITES, "`arr.push` of an integer onto a table whose elements are all integers (a `guard.elems` checked): they still are.";
     ArrPushFloat "arr.push.float" Ternary [Val, I64, F64] R::One(I1), WRITES, "`arr.push` of a float onto a table whose elements are all floats (a `guard.elems` checked): they still are.";
+    ArrGetBool "arr.get.bool" Binary [Val, I64] R::One(I1), READS, "Element N (1-based, within the array part) of a table whose elements are all booleans (a `guard.elems` checked): the boolean.";
+    ArrSetBool "arr.set.bool" Ternary [Val, I64, I1] R::None, WRITES, "Stores a boolean as element N (1-based, within the array part) of a table whose elements are all booleans (a `guard.elems` checked), raw: they still are.";
+    ArrPushBool "arr.push.bool" Ternary [Val, I64, I1] R::One(I1), WRITES, "`arr.push` of a boolean onto a table whose elements are all booleans (a `guard.elems` checked): they still are.";
     MetaNil "meta.nil" Unary [Val] R::One(I1), READS, "Whether a table has no metatable.";
     HashFind "hash.find" Binary [Val, Val] R::One(I64), READS, "The number of the hash-part entry of a table that holds a key (a string constant) with a value other than `nil`, or -1 (`hash.find v1, v2`).";
     HashGet "hash.get" Binary [Val, I64] R::One(Val), READS, "The value of hash-part entry N of a table (a number `hash.find` gave, the key still in place).";

@@ -138,6 +138,9 @@ fn all_ops_module() -> Module {
         b.ternary(Opcode::ArrSetInt, a, n, ie);
         let _pi = b.ins1(InstData::Ternary { op: Opcode::ArrPushInt, args: [a, n, ie] });
         let _pf = b.ins1(InstData::Ternary { op: Opcode::ArrPushFloat, args: [a, n, fe] });
+        let be = b.binary(Opcode::ArrGetBool, a, n);
+        b.ternary(Opcode::ArrSetBool, a, n, be);
+        let _pb = b.ins1(InstData::Ternary { op: Opcode::ArrPushBool, args: [a, n, be] });
         let key = b.konst(Const::Str(StrId(0)));
         let entry = b.binary(Opcode::HashFind, a, key);
         let field = b.binary(Opcode::HashGet, a, entry);

@@ -217,6 +217,9 @@ block0(v0: val, v1: val):
     arr.set.int v0, v67, v913
     v914 = arr.push.int v0, v67, v913
     v915 = arr.push.float v0, v67, v912
+    v916 = arr.get.bool v0, v67
+    arr.set.bool v0, v67, v916
+    v917 = arr.push.bool v0, v67, v916
     v909 = hash.find v0, v6
     v910 = hash.get v0, v909
     hash.set v0, v909, v910

@@ -107,7 +107,14 @@ fn read_clobbers(op: Opcode) -> Option<&'static [Opcode]> {
         return Some(&[Opcode::HashFind, Opcode::HashGet, Opcode::GuardElems]);
     }
     match op {
-        Opcode::ArrSet | Opcode::ArrPush | Opcode::ArrSetInt | Opcode::ArrSetFloat | Opcode::ArrPushInt | Opcode::ArrPushFloat => Some(&[Opcode::HashGet, Opcode::GuardElems]),
+        Opcode::ArrSet
+        | Opcode::ArrPush
+        | Opcode::ArrSetInt
+        | Opcode::ArrSetFloat
+        | Opcode::ArrSetBool
+        | Opcode::ArrPushInt
+        | Opcode::ArrPushFloat
+        | Opcode::ArrPushBool => Some(&[Opcode::HashGet, Opcode::GuardElems]),
         Opcode::HashSet => Some(&[Opcode::HashGet]),
         _ => None,
     }

@@ -149,6 +149,11 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
                     c.tables = true;
                     c.element_tags.push(Tag::Float);
                 }
+                _ if op == Opcode::ArrSetBool => c.element_tags.push(Tag::Bool),
+                _ if op == Opcode::ArrPushBool => {
+                    c.tables = true;
+                    c.element_tags.push(Tag::Bool);
+                }
                 // An append grows an array part.
                 _ if op == Opcode::ArrPush => {
                     c.tables = true;

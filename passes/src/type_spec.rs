@@ -84,9 +84,10 @@
 //! guards on the bounds as a read does. Past the array part, an append that fits it
 //! as it is (`arr.push`) comes before the call.
 //!
-//! Where the elements an array access reads are always integers or always floats (every
-//! `guard.tag` on a read's result checks the same one of those; see
-//! `speculate_elements`), or it writes a value boxed from one, the access checks the
+//! Where what a function does with a table says its elements are all integers, all
+//! floats or all booleans (every `guard.tag` on a read's result checks the same one of
+//! those, or its writes store boxes or constants of one; see `speculate_elements`),
+//! its accesses check the
 //! table's *element tag* instead (`guard.elems t, float`: every element of the array
 //! part has that tag, which the table keeps; `licm` moves the check out of a loop that
 //! stores no other tag) and reads the element's payload (`arr.get.float`, no tag check
@@ -391,7 +392,8 @@ fn speculate_array(
 }
 
 /// Array accesses (`accesses`: each `arr.get`, `arr.set` and `arr.push` made, with its access's
-/// snapshot) on tables whose elements seem to be all integers or all floats: the
+/// snapshot) on tables whose elements seem to be all integers, all floats or all
+/// booleans: the
 /// access checks that every element of the table has that tag and reads or writes the
 /// payload alone. A read is rewritten in place into the box of the payload read:
 ///
@@ -401,12 +403,13 @@ fn speculate_array(
 /// r = box.float x                ; the read's result, same number
 /// ```
 ///
-/// and a write of a boxed value (or a number constant) writes what was boxed
+/// and a write of a boxed value (or a constant) writes what was boxed
 /// (`arr.set.float t, i, x`; an append, `arr.push.float`).
 ///
 /// What says which tag a table's elements have: every `guard.tag` on a read's result
 /// checking the same one, and writes of values boxed from one (a typed read's result
-/// among them). Each table value (by number) collects the tags of its accesses; where
+/// among them). Each table, by where it comes from (its value, or the captured
+/// variable it is read from: see `Origin`), collects the tags of its accesses; where
 /// there is exactly one, its other reads take it too, and the writes of boxes of it go
 /// typed; this runs until nothing more changes. `box_elim` then folds the `nil` check
 /// on a typed read's result and the `guard.tag`s on it. Returns the guards placed.
@@ -426,19 +429,20 @@ fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
     let typed_tag = |bits: u16| match bits {
         b if b == 1 << Tag::Int as u16 => Some(Tag::Int),
         b if b == 1 << Tag::Float as u16 => Some(Tag::Float),
+        b if b == 1 << Tag::Bool as u16 => Some(Tag::Bool),
         _ => None,
     };
-    // Per table value, the tags its accesses say its elements have.
-    let mut evidence: std::collections::HashMap<Value, u16> = std::collections::HashMap::new();
-    let note = |f: &Function, evidence: &mut std::collections::HashMap<Value, u16>, inst: Inst| match &f.insts[inst.index()].data {
+    // Per table (by where it comes from), the tags its accesses say its elements have.
+    let mut evidence: std::collections::HashMap<Origin, u16> = std::collections::HashMap::new();
+    let note = |f: &Function, evidence: &mut std::collections::HashMap<Origin, u16>, inst: Inst| match &f.insts[inst.index()].data {
         InstData::Binary { op: Opcode::ArrGet, args: [t, _] } => {
             if let Some(&bits) = checked.get(&f.insts[inst.index()].results[0]) {
-                *evidence.entry(*t).or_default() |= bits;
+                *evidence.entry(origin(f, *t)).or_default() |= bits;
             }
         }
         InstData::Ternary { op: Opcode::ArrSet | Opcode::ArrPush, args: [t, _, v] } => {
             if let Some((tag, _)) = typed_value(f, *v) {
-                *evidence.entry(*t).or_default() |= 1 << tag as u16;
+                *evidence.entry(origin(f, *t)).or_default() |= 1 << tag as u16;
             }
         }
         _ => {}
@@ -462,13 +466,13 @@ fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
                 InstData::Ternary { op: Opcode::ArrPush, args: [t, i, v] } => (t, i, Some(v), true),
                 _ => continue,
             };
-            let Some(tag) = evidence.get(&t).copied().and_then(typed_tag) else { continue };
-            let (get_op, box_op, set_op) = match (tag, push) {
-                (Tag::Int, false) => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrSetInt),
-                (Tag::Int, true) => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrPushInt),
-                (_, false) => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrSetFloat),
-                (_, true) => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrPushFloat),
+            let Some(tag) = evidence.get(&origin(f, t)).copied().and_then(typed_tag) else { continue };
+            let (get_op, box_op, set_op, push_op) = match tag {
+                Tag::Int => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrSetInt, Opcode::ArrPushInt),
+                Tag::Float => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrSetFloat, Opcode::ArrPushFloat),
+                _ => (Opcode::ArrGetBool, Opcode::BoxBool, Opcode::ArrSetBool, Opcode::ArrPushBool),
             };
+            let set_op = if push { push_op } else { set_op };
             // A write goes typed only with a value of the tag.
             let payload = match stored.map(|v| typed_value(f, v)) {
                 None => None,
@@ -481,7 +485,11 @@ fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
             match payload {
                 Some(Payload::Value(x)) => f.insts[inst.index()].data = InstData::Ternary { op: set_op, args: [t, i, x] },
                 Some(Payload::Const(imm)) => {
-                    let op = if tag == Tag::Int { Opcode::Iconst } else { Opcode::Fconst };
+                    let op = match tag {
+                        Tag::Int => Opcode::Iconst,
+                        Tag::Float => Opcode::Fconst,
+                        _ => Opcode::Bconst,
+                    };
                     let (k, x) = make1(f, InstData::Const { op, imm }, debug);
                     placed_insts.push(k);
                     f.insts[inst.index()].data = InstData::Ternary { op: set_op, args: [t, i, x.expect("a constant")] };
@@ -518,14 +526,35 @@ enum Payload {
     Const(Const),
 }
 
-/// The tag of `v` and what its payload is, if it is an integer or a float known to be
-/// one: a box of one, or a constant.
+/// The tag of `v` and what its payload is, if it is an integer, a float or a boolean
+/// known to be one: a box of one, or a constant.
 fn typed_value(f: &Function, v: Value) -> Option<(Tag, Payload)> {
     match def_data(f, v)? {
-        InstData::Unary { op, arg } => boxed_tag(*op).filter(|t| matches!(t, Tag::Int | Tag::Float)).map(|t| (t, Payload::Value(*arg))),
+        InstData::Unary { op, arg } => boxed_tag(*op).map(|t| (t, Payload::Value(*arg))),
         InstData::Const { op: Opcode::Const, imm: imm @ Const::Int(_) } => Some((Tag::Int, Payload::Const(imm.clone()))),
         InstData::Const { op: Opcode::Const, imm: imm @ Const::Float(_) } => Some((Tag::Float, Payload::Const(imm.clone()))),
+        InstData::Const { op: Opcode::Const, imm: imm @ Const::Bool(_) } => Some((Tag::Bool, Payload::Const(imm.clone()))),
         _ => None,
+    }
+}
+
+/// Where a table value comes from, for `speculate_elements`: one captured variable's
+/// cell, read in several places (each loop reads it for itself), is one table as far as
+/// the evidence goes (a guess either way: each access checks its own table).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Origin {
+    Value(Value),
+    Upval(i64),
+    Cell(Value),
+}
+
+fn origin(f: &Function, t: Value) -> Origin {
+    match def_data(f, t) {
+        Some(&InstData::Unary { op: Opcode::CellGet, arg: cell }) => match def_data(f, cell) {
+            Some(&InstData::NullaryImm { op: Opcode::Upval, imm }) => Origin::Upval(imm),
+            _ => Origin::Cell(cell),
+        },
+        _ => Origin::Value(t),
     }
 }
 

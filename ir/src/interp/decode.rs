@@ -316,7 +316,7 @@ impl Decoder<'_> {
             InstData::Ternary { op, args } => {
                 let (table, index, value) = (self.slot(args[0]), self.slot(args[1]), self.slot(args[2]));
                 match op {
-                    Opcode::ArrPush | Opcode::ArrPushInt | Opcode::ArrPushFloat => Op::ArrPush { dst, table, index, value },
+                    Opcode::ArrPush | Opcode::ArrPushInt | Opcode::ArrPushFloat | Opcode::ArrPushBool => Op::ArrPush { dst, table, index, value },
                     Opcode::HashSet => Op::HashSet { table, index, value },
                     _ => Op::ArrSet { table, index, value },
                 }

@@ -995,7 +995,7 @@ fn binary(op: Opcode, x: Val, y: Val) -> Val {
         Opcode::FcmpEq => Val::bool(f == g),
         Opcode::FcmpLt => Val::bool(f < g),
         Opcode::FcmpLe => Val::bool(f <= g),
-        Opcode::ArrGet | Opcode::ArrGetInt | Opcode::ArrGetFloat => access::table_of(x).get_int(j),
+        Opcode::ArrGet | Opcode::ArrGetInt | Opcode::ArrGetFloat | Opcode::ArrGetBool => access::table_of(x).get_int(j),
         Opcode::HashFind => Val::int(access::table_of(x).hash_index_of(y)),
         Opcode::HashGet => access::table_of(x).hash_entry_value(j),
         other => unreachable!("binary {}", other.mnemonic()),

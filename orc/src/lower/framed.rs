@@ -152,6 +152,9 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::ArrPush
         | Opcode::ArrPushInt
         | Opcode::ArrPushFloat
+        | Opcode::ArrGetBool
+        | Opcode::ArrSetBool
+        | Opcode::ArrPushBool
         | Opcode::ArrGetInt
         | Opcode::ArrGetFloat
         | Opcode::ArrSetInt

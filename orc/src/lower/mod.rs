@@ -706,7 +706,13 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Binary { args, .. }, Opcode::ArrGetFloat) => {
                 self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, lazyjit_ir::rt::Tag::Float)
             }
-            (InstData::Ternary { args, .. }, Opcode::ArrSetInt | Opcode::ArrSetFloat) => {
+            (InstData::Binary { args, .. }, Opcode::ArrGetBool) => {
+                self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, lazyjit_ir::rt::Tag::Bool)
+            }
+            (InstData::Ternary { args, .. }, Opcode::ArrPushBool) => {
+                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, Some(lazyjit_ir::rt::Tag::Bool))
+            }
+            (InstData::Ternary { args, .. }, Opcode::ArrSetInt | Opcode::ArrSetFloat | Opcode::ArrSetBool) => {
                 self.lower_arr_set_payload(args[0], args[1], args[2])
             }
             (InstData::Ternary { args, .. }, Opcode::HashSet) => {

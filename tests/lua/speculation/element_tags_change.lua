@@ -1,9 +1,9 @@
--- expect-deopts: 5
+-- expect-deopts: 6
 -- Array accesses compiled for tables whose elements all have one tag (checked once
 -- per loop, `guard.elems`), then given tables whose elements differ: an integer among
 -- floats before the loop, one stored by the loop itself, a hole, floats appended to
--- integers, floats written over integers. Each check fails and the interpreter goes
--- on with the tags.
+-- integers, floats written over integers, a number among booleans. Each check fails
+-- and the interpreter goes on with the tags.
 local function sum(t)
   local s = 0.0
   for i = 1, #t do s = s + t[i] end
@@ -63,6 +63,20 @@ print("a hole", count(ints, 30))
 for _ = 1, 30 do extend({}, 10) end
 local mixed = { 1, 2, 3 }
 print("appended to integers", extend(mixed, 5), math.type(mixed[2]), math.type(mixed[6]))
+
+local function marks(t, n)
+  for i = 1, n do t[i] = false end
+  for i = 2, n, 2 do t[i] = true end
+  local c = 0
+  for i = 1, n do if t[i] then c = c + 1 end end
+  return c
+end
+local flags = {}
+for _ = 1, 30 do marks(flags, 50) end
+print("booleans", marks(flags, 50))
+flags[60] = 0
+for i = 51, 59 do flags[i] = true end
+print("a number among them", marks(flags, 60), flags[60])
 
 -- Integers written over with floats by generic code: the table no longer knows one
 -- tag, but a look at its elements finds floats again.
