@@ -3,7 +3,15 @@
 //! parser (by mnemonic and format), the verifier's arity and type checks, and the op
 //! reference (`Opcode::reference`) all come from this table.
 
+use crate::rt::Tag;
 use crate::types::Type;
+
+/// The typed array-part ops of each element tag: read, write within the part, append.
+const TYPED_ELEMENT_OPS: [(Tag, [Opcode; 3]); 3] = [
+    (Tag::Int, [Opcode::ArrGetInt, Opcode::ArrSetInt, Opcode::ArrPushInt]),
+    (Tag::Float, [Opcode::ArrGetFloat, Opcode::ArrSetFloat, Opcode::ArrPushFloat]),
+    (Tag::Bool, [Opcode::ArrGetBool, Opcode::ArrSetBool, Opcode::ArrPushBool]),
+];
 
 /// How an instruction's operands are laid out (the shape of its [`crate::InstData`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -221,6 +229,30 @@ impl Opcode {
     /// Whether the instruction has no effects and cannot fail.
     pub fn is_pure(self) -> bool {
         self.flags() & PURE != 0
+    }
+
+    /// The typed array-part ops for elements of `tag`: the read, the write within the
+    /// part and the append (`arr.get.float`, `arr.set.float`, `arr.push.float`), if
+    /// there are any.
+    pub fn typed_element_ops(tag: Tag) -> Option<[Opcode; 3]> {
+        TYPED_ELEMENT_OPS.iter().find(|(t, _)| *t == tag).map(|&(_, ops)| ops)
+    }
+
+    /// The tag a typed array-part op reads or writes (every element of the table has it,
+    /// a `guard.elems` checked), if the op is one.
+    pub fn element_tag(self) -> Option<Tag> {
+        TYPED_ELEMENT_OPS.iter().find(|(_, ops)| ops.contains(&self)).map(|&(t, _)| t)
+    }
+
+    /// Whether the op stores into a table's array part (`arr.set`, `arr.push`, typed or
+    /// not).
+    pub fn stores_element(self) -> bool {
+        matches!(self, Opcode::ArrSet | Opcode::ArrSetInt | Opcode::ArrSetFloat | Opcode::ArrSetBool) || self.appends_element()
+    }
+
+    /// Whether the op appends to a table's array part (`arr.push`, typed or not).
+    pub fn appends_element(self) -> bool {
+        matches!(self, Opcode::ArrPush | Opcode::ArrPushInt | Opcode::ArrPushFloat | Opcode::ArrPushBool)
     }
 
     /// Whether, as a fast path, the op applies only to a second operand other than 0

@@ -19,9 +19,9 @@
 //! Guards take part too: a guard that checks what a dominating guard checked (same op,
 //! same operand, same tag or function) cannot fail where the first one passed, and goes,
 //! whatever its snapshot. Not `guard.elems`: a table's elements change with stores, so
-//! it merges as a heap read does, within a block (below). `type_spec` guards each operand of each call it speculates,
-//! so a value used twice is guarded twice, and `licm` may hoist the same guard in front
-//! of two loops one after the other.
+//! it merges as a heap read does, within a block (below). `type_spec` guards each
+//! operand of each call it speculates, so a value used twice is guarded twice, and
+//! `licm` may hoist the same guard in front of two loops one after the other.
 //!
 //! Constants take part like any pure operation (two `iconst 1` merge). Runtime calls,
 //! calls, cell reads and anything with effects never do. Of the heap reads, the field
@@ -107,14 +107,7 @@ fn read_clobbers(op: Opcode) -> Option<&'static [Opcode]> {
         return Some(&[Opcode::HashFind, Opcode::HashGet, Opcode::GuardElems]);
     }
     match op {
-        Opcode::ArrSet
-        | Opcode::ArrPush
-        | Opcode::ArrSetInt
-        | Opcode::ArrSetFloat
-        | Opcode::ArrSetBool
-        | Opcode::ArrPushInt
-        | Opcode::ArrPushFloat
-        | Opcode::ArrPushBool => Some(&[Opcode::HashGet, Opcode::GuardElems]),
+        _ if op.stores_element() => Some(&[Opcode::HashGet, Opcode::GuardElems]),
         Opcode::HashSet => Some(&[Opcode::HashGet]),
         _ => None,
     }

@@ -165,7 +165,7 @@ fn stores(body: &Function) -> bool {
 
 /// The raw stores an inlined body may make (they cannot fail).
 fn is_store(op: Opcode) -> bool {
-    matches!(op, Opcode::HashSet | Opcode::ArrSet | Opcode::ArrSetInt | Opcode::ArrSetFloat | Opcode::ArrSetBool | Opcode::CellSet)
+    matches!(op, Opcode::HashSet | Opcode::CellSet) || op.stores_element() && !op.appends_element()
 }
 
 /// The blocks of `body` (which has no loops) in reverse postorder, each after every

@@ -54,9 +54,9 @@
 //! - **`guard.elems`** (every element of a table's array part has one tag) moves like a
 //!   guard, but only out of a loop that may change no table's elements but by storing
 //!   that tag as a payload (`arr.set.float` or `arr.push.float` under a
-//!   `guard.elems ..., float`): no call
-//!   or runtime call, no `arr.set` or `arr.push` of any value, no typed store of another
-//!   tag; and only for a table known before the loop (as for the reads).
+//!   `guard.elems ..., float`): no call or runtime call, no `arr.set` or `arr.push` of
+//!   any value, no typed store of another tag; and only for a table known before the
+//!   loop (as for the reads).
 //!
 //! Everything else stays: calls, runtime calls, stores, allocations, block parameters.
 
@@ -88,11 +88,16 @@ struct Clobbers {
     /// A store of a value of any tag into an array part (`arr.set`, `arr.push`): any
     /// table's element tag may change.
     elements: bool,
-    /// The tags typed element stores (`arr.set.int`, `arr.set.float`) store.
+    /// The tags typed element stores (`arr.set.float`, `arr.push.int`, ...) store.
     element_tags: Vec<Tag>,
 }
 
 impl Clobbers {
+    /// Whether every table's elements that all have tag `tag` keep it through the loop.
+    fn keeps_elements(&self, tag: i64) -> bool {
+        !self.anything && !self.elements && self.element_tags.iter().all(|&t| t as i64 == tag)
+    }
+
     /// Whether the loop may store into a hash-part entry holding `key`: entries are
     /// told apart by their constant keys, in whichever table they are.
     fn may_store_entry(&self, key: &Const) -> bool {
@@ -138,26 +143,14 @@ fn clobbers(cx: &crate::Context, f: &Function, dom: &DominatorTree, blocks: &[Bl
                     c.entry_keys.push(entry_key(f, *index).cloned());
                 }
                 _ if op == Opcode::CellGet => {}
-                _ if op == Opcode::ArrSet => c.elements = true,
-                _ if op == Opcode::ArrSetInt => c.element_tags.push(Tag::Int),
-                _ if op == Opcode::ArrSetFloat => c.element_tags.push(Tag::Float),
-                _ if op == Opcode::ArrPushInt => {
-                    c.tables = true;
-                    c.element_tags.push(Tag::Int);
-                }
-                _ if op == Opcode::ArrPushFloat => {
-                    c.tables = true;
-                    c.element_tags.push(Tag::Float);
-                }
-                _ if op == Opcode::ArrSetBool => c.element_tags.push(Tag::Bool),
-                _ if op == Opcode::ArrPushBool => {
-                    c.tables = true;
-                    c.element_tags.push(Tag::Bool);
-                }
-                // An append grows an array part.
-                _ if op == Opcode::ArrPush => {
-                    c.tables = true;
-                    c.elements = true;
+                // An append grows an array part; a store of a typed value keeps the
+                // elements' tag if it is that one.
+                _ if op.stores_element() => {
+                    c.tables |= op.appends_element();
+                    match op.element_tag() {
+                        Some(tag) => c.element_tags.push(tag),
+                        None => c.elements = true,
+                    }
                 }
                 _ if op.is_pure() || op.only_reads() || op.is_terminator() || op.is_guard() => {}
                 // A declared table write on a table without a metatable only stores raw
@@ -260,11 +253,11 @@ fn hoist_from(cx: &crate::Context, f: &mut Function, header: Block, moved: &mut 
             } else if op.is_pure() {
                 moved.pure += 1;
                 true
-            } else if op.is_guard() && every && (op != Opcode::GuardElems || {
-                let InstData::Guard { arg, imm, .. } = *data else { unreachable!("a guard") };
-                let kept = !clobbered.anything && !clobbered.elements && clobbered.element_tags.iter().all(|&t| t as i64 == imm);
-                kept && tables.contains(&arg)
-            }) {
+            } else if op.is_guard()
+                && every
+                && (op != Opcode::GuardElems
+                    || matches!(*data, InstData::Guard { arg, imm, .. } if clobbered.keeps_elements(imm) && tables.contains(&arg)))
+            {
                 let InstData::Guard { snap, .. } = *data else { unreachable!("a guard") };
                 match preheader_snapshot(f, header, pre, in_loop, |v| def_blocks[v.index()], snap) {
                     Some(new) => {

@@ -17,10 +17,8 @@ pub struct SiteSeen {
     /// For calls: the first native fast path (`LoadedModule::natives`) of the native
     /// function every call called, if they all called one that has fast paths.
     pub native: Option<u32>,
-    /// A speculation made from this site failed before (a guard deoptimized):
-    /// speculating on it again would only deoptimize again.
-    pub failed: bool,
-    /// How often speculations from this site failed (see [`SiteSeen::failed`]).
+    /// How often speculations from this site failed (a guard deoptimized; see
+    /// [`SiteSeen::failed`]).
     pub deopts: u32,
     /// For table writes: one went past the table's array part (an append, or a sparse
     /// key), so the write keeps its way out rather than a guard on the bounds.
@@ -58,6 +56,12 @@ impl FewCallees {
 }
 
 impl SiteSeen {
+    /// A speculation made from this site failed before: speculating on it again would
+    /// only deoptimize again.
+    pub fn failed(&self) -> bool {
+        self.deopts != 0
+    }
+
     /// The one tag operand `i` has always had, if it ran and had exactly one.
     pub fn only_tag(&self, i: usize) -> Option<Tag> {
         let bits = *self.tags.get(i)?;
@@ -119,7 +123,6 @@ impl Profile {
                     callee,
                     callees,
                     native,
-                    failed: s.failed(),
                     deopts: s.deopt_count(),
                     past_array: s.went_past_array(),
                     field_absent: chained || s.field_was_absent(),

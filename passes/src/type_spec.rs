@@ -87,13 +87,12 @@
 //! Where what a function does with a table says its elements are all integers, all
 //! floats or all booleans (every `guard.tag` on a read's result checks the same one of
 //! those, or its writes store boxes or constants of one; see `speculate_elements`),
-//! its accesses check the
-//! table's *element tag* instead (`guard.elems t, float`: every element of the array
-//! part has that tag, which the table keeps; `licm` moves the check out of a loop that
-//! stores no other tag) and reads the element's payload (`arr.get.float`, no tag check
-//! per element) or writes it alone (`arr.set.float`). A failed `guard.elems` marks its
-//! site (`SiteSeen::mixed_elements`): the next compile reads and writes there with
-//! tags.
+//! its accesses check the table's *element tag* instead (`guard.elems t, float`: every
+//! element of the array part has that tag, which the table keeps; `licm` moves the
+//! check out of a loop that stores no other tag) and read the element's payload
+//! (`arr.get.float`, no tag check per element) or write it alone (`arr.set.float`). A
+//! failed `guard.elems` marks its site (`SiteSeen::mixed_elements`): the next compile
+//! reads and writes there with tags.
 //!
 //! The same access with a string constant key, whose table operand was always a table
 //! that had a value at the key itself, becomes field code (`hash.find`, `hash.get`,
@@ -334,18 +333,14 @@ fn speculate_array(
             let r = f.insts[call.index()].results[0];
             insts.push(call);
             at.guard_present(f, insts, r);
-            if !seen.mixed_elements {
-                elements.push((call, snap));
-            }
+            elements.push((call, snap));
             5
         }
         TableAccess::Set if !seen.past_array => {
             at.guard(f, insts, inside, Opcode::Guard, 0);
             let (set, _) = make1(f, InstData::Ternary { op: Opcode::ArrSet, args: [t, i, args[2]] }, debug);
             insts.push(set);
-            if !seen.mixed_elements {
-                elements.push((set, snap));
-            }
+            elements.push((set, snap));
             f.insts[call.index()].data = InstData::Const { op: Opcode::Const, imm: Const::Nil };
             insts.push(call);
             5
@@ -376,9 +371,7 @@ fn speculate_array(
             let (push, pushed) = make1(f, InstData::Ternary { op: Opcode::ArrPush, args: [t, i, args[2]] }, debug);
             let pushed = pushed.expect("arr.push has a result");
             body.push(push);
-            if !seen.mixed_elements {
-                elements.extend([(set, snap), (push, snap)]);
-            }
+            elements.extend([(set, snap), (push, snap)]);
             let branch = InstData::Brif { op: Opcode::Brif, cond: pushed, then_dest: to(join, vec![z]), else_dest: to(slow, vec![]) };
             place(f, &mut body, branch);
             f.blocks[append.index()].insts = body;
@@ -391,11 +384,10 @@ fn speculate_array(
     }
 }
 
-/// Array accesses (`accesses`: each `arr.get`, `arr.set` and `arr.push` made, with its access's
-/// snapshot) on tables whose elements seem to be all integers, all floats or all
-/// booleans: the
-/// access checks that every element of the table has that tag and reads or writes the
-/// payload alone. A read is rewritten in place into the box of the payload read:
+/// Array accesses (`accesses`: each `arr.get`, `arr.set` and `arr.push` made, with its
+/// access's snapshot) on tables whose elements seem to be all integers, all floats or
+/// all booleans: the access checks that every element of the table has that tag and
+/// reads or writes the payload alone. A read is rewritten in place into the box of the payload read:
 ///
 /// ```text
 /// guard.elems t, float, snap     ; the access's snapshot
@@ -426,11 +418,10 @@ fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
             }
         }
     }
-    let typed_tag = |bits: u16| match bits {
-        b if b == 1 << Tag::Int as u16 => Some(Tag::Int),
-        b if b == 1 << Tag::Float as u16 => Some(Tag::Float),
-        b if b == 1 << Tag::Bool as u16 => Some(Tag::Bool),
-        _ => None,
+    // The one tag of `bits`, if elements of it have typed ops.
+    let typed_tag = |bits: u16| {
+        let tag = (bits.count_ones() == 1).then(|| Tag::from_u8(bits.trailing_zeros() as u8)).flatten()?;
+        Opcode::typed_element_ops(tag).map(|ops| (tag, ops))
     };
     // Per table (by where it comes from), the tags its accesses say its elements have.
     let mut evidence: std::collections::HashMap<Origin, u16> = std::collections::HashMap::new();
@@ -466,12 +457,8 @@ fn speculate_elements(f: &mut Function, accesses: &[(Inst, SnapId)]) -> u64 {
                 InstData::Ternary { op: Opcode::ArrPush, args: [t, i, v] } => (t, i, Some(v), true),
                 _ => continue,
             };
-            let Some(tag) = evidence.get(&origin(f, t)).copied().and_then(typed_tag) else { continue };
-            let (get_op, box_op, set_op, push_op) = match tag {
-                Tag::Int => (Opcode::ArrGetInt, Opcode::BoxInt, Opcode::ArrSetInt, Opcode::ArrPushInt),
-                Tag::Float => (Opcode::ArrGetFloat, Opcode::BoxFloat, Opcode::ArrSetFloat, Opcode::ArrPushFloat),
-                _ => (Opcode::ArrGetBool, Opcode::BoxBool, Opcode::ArrSetBool, Opcode::ArrPushBool),
-            };
+            let Some((tag, [get_op, set_op, push_op])) = evidence.get(&origin(f, t)).copied().and_then(typed_tag) else { continue };
+            let Some((_, box_op, _)) = unboxed(tag) else { continue };
             let set_op = if push { push_op } else { set_op };
             // A write goes typed only with a value of the tag.
             let payload = match stored.map(|v| typed_value(f, v)) {
@@ -740,7 +727,7 @@ impl Pass for TypeSpec {
                 let node = &f.insts[inst.index()];
                 if let InstData::Call { op: Opcode::Call, callee, args, spread: false, site: Some(site) } = &node.data {
                     // A call of one argument that always called a native with fast paths.
-                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
+                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed());
                     let native = seen.and_then(|s| s.native).filter(|_| args.len() == 1 && node.results.len() <= 1);
                     if let Some(n) = native {
                         let (callee, arg, site, debug) = (*callee, args[0], *site, node.debug);
@@ -755,7 +742,7 @@ impl Pass for TypeSpec {
                 if let InstData::Call { op: Opcode::Call | Opcode::CallPack | Opcode::TailCall, callee, spread: false, site: Some(site), .. } = &node.data {
                     // A call that always called closures of one function of the module.
                     let all = profile.site(site.index() as u32);
-                    let seen = all.filter(|s| !s.failed);
+                    let seen = all.filter(|s| !s.failed());
                     // The callees of a call that always called closures of one of two
                     // or three functions: a guess of one callee that failed once (the
                     // second came) leaves this guess open.
@@ -787,7 +774,7 @@ impl Pass for TypeSpec {
                         matches!(f.insts[p.index()].data, InstData::Call { op: Opcode::CallPack, .. })
                             && args.last() == f.insts[p.index()].results.first()
                     });
-                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed);
+                    let seen = profile.site(site.index() as u32).filter(|s| !s.failed());
                     if let (Some(pack_call), Some(n)) = (passed_on, seen.and_then(|s| s.callee)) {
                         let (callee, debug) = (*callee, node.debug);
                         let snap = snapshot_at(f, block, k - 1, Some(*site));
@@ -816,19 +803,24 @@ impl Pass for TypeSpec {
                 };
                 // A table access whose operands were always a table and an integer.
                 let array_access = entry.table.filter(|a| {
-                    !seen.failed && args.len() == a.arity() && seen.only_tag(0) == Some(Tag::Table) && seen.only_tag(1) == Some(Tag::Int)
+                    !seen.failed() && args.len() == a.arity() && seen.only_tag(0) == Some(Tag::Table) && seen.only_tag(1) == Some(Tag::Int)
                 });
                 if let Some(access) = array_access {
                     let (args, debug, seen) = (args.clone(), node.debug, *seen);
                     let snap = snapshot_at(f, block, k, Some(site));
+                    let before = elements.len();
                     guards += speculate_array(f, (&mut out, &mut insts), inst, access, &seen, &args, snap, debug, &mut elements);
+                    if seen.mixed_elements {
+                        // Tags checked per element there (a `guard.elems` failed).
+                        elements.truncate(before);
+                    }
                     tables += 1;
                     continue;
                 }
                 // A field access: always a table, a string constant key, and the key
                 // always found in the table itself.
                 let field_access = entry.table.filter(|a| {
-                    !seen.failed
+                    !seen.failed()
                         && !seen.field_absent
                         && args.len() == a.arity()
                         && seen.only_tag(0) == Some(Tag::Table)
@@ -843,7 +835,7 @@ impl Pass for TypeSpec {
                 }
                 let tags: Option<Vec<Tag>> = (0..args.len()).map(|i| seen.only_tag(i)).collect();
                 let plan = match tags {
-                    Some(tags) if (1..=2).contains(&args.len()) && !seen.failed => plan(entry, &tags),
+                    Some(tags) if (1..=2).contains(&args.len()) && !seen.failed() => plan(entry, &tags),
                     _ => None,
                 };
                 let Some(plan) = plan else {

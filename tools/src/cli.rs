@@ -630,8 +630,8 @@ pub fn arm_time_limit(vm: &mut lazyjit_ir::interp::Vm) {
 /// Unless the environment says otherwise, mimalloc in `orcrun-jit` keeps to ordinary
 /// pages (`MIMALLOC_ALLOW_THP=0`): the first touch of each transparent huge page it
 /// would map costs a clear of 2 MiB, which is most of the kernel's share of a short
-/// run's start-up (`print(1)`: 7.2 -> 6.4 ms) and, on a virtual machine that backs huge
-/// pages slowly, the slowest of repeated runs of the benchmarks.
+/// run's start-up (`print(1)`: 6.8 -> 6.5 ms, median of 40) and, on a virtual machine
+/// that backs huge pages slowly, behind the slowest of repeated runs of the benchmarks.
 fn exec_jit() -> ExitCode {
     use std::os::unix::process::CommandExt;
     let jit = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("orcrun-jit")));

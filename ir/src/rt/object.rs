@@ -402,15 +402,21 @@ impl Table {
 
     /// A new table with room for `narr` array items and `nhash` other keys.
     pub fn new(narr: usize, nhash: usize) -> Box<Table> {
-        Box::new(Table {
+        Box::new(Table::empty(Elements::with_capacity(narr), 0, nhash))
+    }
+
+    /// An empty table with array part `arr` (`colocated` of its elements in the table's
+    /// own allocation) and room for `nhash` other keys.
+    fn empty(arr: Elements<Val>, colocated: u8, nhash: usize) -> Table {
+        Table {
             hdr: GcHeader::new(Kind::Table),
             meta: std::ptr::null_mut(),
             watched: false,
             elems: Tag::Nil as u8,
-            colocated: 0,
-            arr: Elements::with_capacity(narr),
+            colocated,
+            arr,
             hash: HashPart::with_capacity(nhash),
-        })
+        }
     }
 
     /// The most elements [`Table::new_colocated`] puts in the table object itself.
@@ -432,15 +438,7 @@ impl Table {
                 std::alloc::handle_alloc_error(layout);
             }
             let elements = (p as *mut u8).add(Self::SIZE) as *mut Val;
-            p.write(Table {
-                hdr: GcHeader::new(Kind::Table),
-                meta: std::ptr::null_mut(),
-                watched: false,
-                elems: Tag::Nil as u8,
-                colocated: narr as u8,
-                arr: Elements { ptr: elements, len: 0, cap: narr as u64 },
-                hash: HashPart::with_capacity(nhash),
-            });
+            p.write(Table::empty(Elements { ptr: elements, len: 0, cap: narr as u64 }, narr as u8, nhash));
             p
         }
     }

@@ -700,17 +700,9 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Ternary { args, .. }, Opcode::ArrSet) => {
                 self.lower_arr_set(args[0], args[1], args[2])
             }
-            (InstData::Binary { args, .. }, Opcode::ArrGetInt) => {
-                self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, lazyjit_ir::rt::Tag::Int)
-            }
-            (InstData::Binary { args, .. }, Opcode::ArrGetFloat) => {
-                self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, lazyjit_ir::rt::Tag::Float)
-            }
-            (InstData::Binary { args, .. }, Opcode::ArrGetBool) => {
-                self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, lazyjit_ir::rt::Tag::Bool)
-            }
-            (InstData::Ternary { args, .. }, Opcode::ArrPushBool) => {
-                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, Some(lazyjit_ir::rt::Tag::Bool))
+            (InstData::Binary { args, .. }, Opcode::ArrGetInt | Opcode::ArrGetFloat | Opcode::ArrGetBool) => {
+                let tag = op.element_tag().ok_or_else(|| LowerError::Malformed(format!("{} has no element tag", op.mnemonic())))?;
+                self.lower_arr_get_payload(args[0], args[1], self.result(results, 0)?, tag)
             }
             (InstData::Ternary { args, .. }, Opcode::ArrSetInt | Opcode::ArrSetFloat | Opcode::ArrSetBool) => {
                 self.lower_arr_set_payload(args[0], args[1], args[2])
@@ -724,14 +716,8 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Binary { args, .. }, Opcode::HashGet) => {
                 self.lower_hash_get(args[0], args[1], self.result(results, 0)?)
             }
-            (InstData::Ternary { args, .. }, Opcode::ArrPush) => {
-                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, None)
-            }
-            (InstData::Ternary { args, .. }, Opcode::ArrPushInt) => {
-                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, Some(lazyjit_ir::rt::Tag::Int))
-            }
-            (InstData::Ternary { args, .. }, Opcode::ArrPushFloat) => {
-                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, Some(lazyjit_ir::rt::Tag::Float))
+            (InstData::Ternary { args, .. }, Opcode::ArrPush | Opcode::ArrPushInt | Opcode::ArrPushFloat | Opcode::ArrPushBool) => {
+                self.lower_arr_push(args[0], args[1], args[2], self.result(results, 0)?, op.element_tag())
             }
             (InstData::Unary { arg, .. }, _) => {
                 self.lower_unary(op, *arg, self.result(results, 0)?)

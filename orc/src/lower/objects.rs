@@ -166,8 +166,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.define(result, tag, payload)
     }
 
-    /// `arr.get.int`, `arr.get.float`: a load of the element's payload (a `guard.elems`
-    /// checked its tag).
+    /// `arr.get.int`, `arr.get.float`, `arr.get.bool`: a load of the element's payload (a
+    /// `guard.elems` checked its tag).
     pub(crate) fn lower_arr_get_payload(&mut self, table: Value, index: Value, result: Value, tag: Tag) -> Result<(), LowerError> {
         let p = self.array_slot(table, index)?;
         let payload = self.load_word_of(self.offset_ptr(p, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?;
@@ -183,8 +183,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.store_element(p, tag, payload)
     }
 
-    /// `arr.set.int`, `arr.set.float`: a store of the payload alone (a `guard.elems`
-    /// checked that every element, this one too, has the value's tag).
+    /// `arr.set.int`, `arr.set.float`, `arr.set.bool`: a store of the payload alone (a
+    /// `guard.elems` checked that every element, this one too, has the value's tag).
     pub(crate) fn lower_arr_set_payload(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
         let p = self.array_slot(table, index)?;
         let payload = self.get_payload(value)?;
@@ -197,8 +197,8 @@ impl<'ctx> Lowerer<'_, 'ctx> {
     ///
     /// [`Table::push_within`]: lazyjit_ir::rt::object::Table::push_within
     ///
-    /// `typed` (`arr.push.int`, `arr.push.float`): the value's tag, which every element
-    /// has (a `guard.elems` checked): the table's element tag stays.
+    /// `typed` (`arr.push.int`, `arr.push.float`, `arr.push.bool`): the value's tag,
+    /// which every element has (a `guard.elems` checked): the table's element tag stays.
     pub(crate) fn lower_arr_push(&mut self, table: Value, index: Value, value: Value, result: Value, typed: Option<Tag>) -> Result<(), LowerError> {
         let t = self.table_ptr(table)?;
         let i = self.get_payload(index)?;

@@ -56,7 +56,7 @@ impl SiteReport {
             operands: [tags(seen.tags[0]), tags(seen.tags[1])],
             callee: seen.callee.and_then(|i| module.functions.get(i as usize)).map(|f| f.name.clone()),
             native: seen.native.and_then(|i| loaded.natives.get(i as usize)).map(|n| n.native.name.to_string()),
-            failed: seen.failed,
+            failed: seen.failed(),
         }
     }
 
