@@ -131,6 +131,7 @@ fn all_ops_module() -> Module {
         let elem = b.binary(Opcode::ArrGet, a, n);
         b.ternary(Opcode::ArrSet, a, n, elem);
         let _pushed = b.ins1(InstData::Ternary { op: Opcode::ArrPush, args: [a, n, elem] });
+        b.ins(InstData::Binary { op: Opcode::ArrReserve, args: [a, n] });
         b.guard(Opcode::GuardElems, a, 3, SnapId(1));
         let fe = b.binary(Opcode::ArrGetFloat, a, n);
         b.ternary(Opcode::ArrSetFloat, a, n, fe);

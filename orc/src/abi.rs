@@ -172,6 +172,11 @@ pub const STEP: &str = "lz_step";
 /// [`TABLE_ELEMS_OFFSET`]), else 0 (`guard.elems` when the remembered tag is another).
 pub const ELEMS_ARE: &str = "lz_elems_are";
 
+/// `void lz_arr_reserve(ptr vm, ptr table, i64 n)`: makes room in the table's array
+/// part for `n` elements in all (`arr.reserve`, when its capacity is less), counting
+/// the growth toward the next collection.
+pub const ARR_RESERVE: &str = "lz_arr_reserve";
+
 /// Every helper name (the host defines them all).
 pub const HELPERS: &[&str] = &[
     STEP,
@@ -200,6 +205,7 @@ pub const HELPERS: &[&str] = &[
     HASH_FIND,
     HASH_STORE,
     ELEMS_ARE,
+    ARR_RESERVE,
 ];
 
 /// Offset of a value's tag byte.

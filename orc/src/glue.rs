@@ -276,6 +276,14 @@ unsafe extern "C" fn lz_elems_are(table: *mut Table, tag: u64) -> i64 {
     unsafe { (*table).elems_are(tag) as i64 }
 }
 
+unsafe extern "C" fn lz_arr_reserve(vm: *mut Vm, table: *mut Table, n: i64) {
+    // SAFETY: the ABI: the running VM and a live table; the VM is single-threaded.
+    unsafe {
+        let grew = (*table).reserve(usize::try_from(n).unwrap_or(0));
+        (*vm).heap.account(grew);
+    }
+}
+
 unsafe extern "C" fn lz_hash_store(table: *mut Table, entry: i64, tag: u64, payload: u64) {
     let tag = Tag::from_u8(tag as u8).unwrap_or(Tag::Nil);
     // SAFETY: the ABI: a live table whose entry `hash.find` gave; the VM is single-threaded.
@@ -425,6 +433,7 @@ pub fn helper_symbols() -> Vec<(&'static str, u64)> {
         (abi::HASH_FIND, lz_hash_find as *const () as usize as u64),
         (abi::HASH_STORE, lz_hash_store as *const () as usize as u64),
         (abi::ELEMS_ARE, lz_elems_are as *const () as usize as u64),
+        (abi::ARR_RESERVE, lz_arr_reserve as *const () as usize as u64),
     ];
     debug_assert_eq!(table.len(), abi::HELPERS.len());
     table

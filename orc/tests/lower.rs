@@ -210,6 +210,7 @@ block0(v0: val, v1: val):
     v68 = arr.get v0, v67
     arr.set v0, v67, v68
     v905 = arr.push v0, v67, v68
+    arr.reserve v0, v67
     guard.elems v0, float, snap0
     v912 = arr.get.float v0, v67
     arr.set.float v0, v67, v912

@@ -1,6 +1,6 @@
 //! Bounds-check elimination: the range checks a loop makes on an induction variable on
 //! every trip become a few checks made once, before the loop, on its first and last
-//! values.
+//! values; the growth of an array a loop appends to becomes one reservation before it.
 //!
 //! `type_spec` guards an array read `t[i]` with `1 <= i` and `i <= arr.len t`; `licm`
 //! moves `arr.len t` out of a loop that cannot resize `t`. Inside
@@ -43,6 +43,18 @@
 //! trip and runs in the interpreter, which is what the checks inside it would have done
 //! sooner or later, except that those would also have run the trips before. The failure
 //! is blamed on the site of the access, so the next compile leaves that access alone.
+//!
+//! **Room for appends.** The same trip bound sizes a loop's appends: an `arr.push` (typed
+//! or not) of a table defined before the loop at a variable stepping by 1, or such a
+//! variable plus a constant (`r[i] = f(t[i])`, `r[j + 1] = ...`), appends at most up to
+//! the index of the last trip, `i0 + c + kmax`, since an append lands only at one past
+//! the array part. The preheader gets `arr.reserve r, i0 + c + kmax`, which makes that
+//! much room at once (at most 2^20 elements past the part's length; a bound below the
+//! part's size changes nothing), instead of the part doubling, and being copied, a
+//! dozen times inside the loop. The reservation changes no element, length or key, so
+//! it needs no guard: a loop that leaves early has only taken room it did not use. An
+//! append at a counter that steps on some trips only (`n = n + 1; r[n] = v` under an
+//! `if`) is left alone: the count could be far above what it appends.
 //!
 //! Values known non-negative (the *value ranges* the pass needs): `iconst` of a
 //! non-negative number, `arr.len` and `pack.len`. What the pass does not do (yet): loops
@@ -130,27 +142,33 @@ impl Pass for Bce {
     fn run(&self, _cx: &crate::Context, f: &mut Function) -> PassReport {
         let dom = DominatorTree::compute(f);
         let forest = LoopForest::compute(f, &dom);
-        let (mut removed, mut added) = (0u64, 0u64);
+        let (mut removed, mut added, mut reserved) = (0u64, 0u64, 0u64);
         for l in forest.loops() {
-            let (r, a) = bound_loop(f, &dom, l);
+            let (r, a, n) = bound_loop(f, &dom, l);
             removed += r;
             added += a;
+            reserved += n;
         }
         PassReport {
-            changed: removed > 0,
-            counts: vec![("bounds checks removed", removed), ("guards added before loops", added)],
+            changed: removed > 0 || reserved > 0,
+            counts: vec![
+                ("bounds checks removed", removed),
+                ("guards added before loops", added),
+                ("array parts reserved", reserved),
+            ],
         }
     }
 }
 
-/// Removes the checks of one loop that its induction variables' ranges prove; returns
-/// how many went and how many guards the preheader got.
-fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
+/// Removes the checks of one loop that its induction variables' ranges prove and
+/// reserves room for its appends; returns how many checks went, how many guards the
+/// preheader got and how many `arr.reserve` it got.
+fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64, u64) {
     let (header, latches) = (l.header, &l.latches[..]);
     let in_loop = |b: Block| l.contains(b);
-    let Some(pre) = find_preheader(f, header, in_loop) else { return (0, 0) };
+    let Some(pre) = find_preheader(f, header, in_loop) else { return (0, 0, 0) };
     let Some(entry_args) = f.terminator(pre).and_then(|t| f.insts[t.index()].data.successors().first().map(|d| d.args.clone())) else {
-        return (0, 0);
+        return (0, 0, 0);
     };
     let params = f.blocks[header.index()].params.clone();
     let at = inst_blocks(f);
@@ -207,7 +225,22 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
             break;
         }
     }
-    let Some((x0, e)) = bound else { return (0, 0) };
+    let Some((x0, e)) = bound else { return (0, 0, 0) };
+
+    // Appends at a variable stepping by 1 (plus a constant) to a table the loop does
+    // not change: the table and the variable's index and offset.
+    let mut appends: Vec<(Value, usize, i64)> = Vec::new();
+    for &b in &l.blocks {
+        for &inst in &f.blocks[b.index()].insts {
+            let InstData::Ternary { op, args: [t, i, _] } = f.insts[inst.index()].data else { continue };
+            if !op.appends_element() || !invariant(t) || appends.iter().any(|a| a.0 == t) {
+                continue;
+            }
+            if let Some((j, offset)) = rising_at(i).filter(|&(j, _)| steps[j] == Some(Step::Const(1))) {
+                appends.push((t, j, offset));
+            }
+        }
+    }
 
     // The checks: lower `lo <= i` and upper `i <= hi` / `i < hi` guards.
     struct Check {
@@ -241,7 +274,7 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
     let kinds: Vec<(usize, i64, bool)> = checks.iter().map(|c| (c.iv, c.offset, c.upper)).collect();
     checks.retain(|c| kinds.contains(&(c.iv, c.offset, true)) && kinds.contains(&(c.iv, c.offset, false)));
     if checks.is_empty() {
-        return (0, 0);
+        return (0, 0, reserve_appends(f, pre, x0, e, &entry_args, &appends));
     }
 
     // The preheader's guards, in order: e <= x0, then lo <= i0, then kmax <= hi - i0.
@@ -258,7 +291,7 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
         preheader_snapshot(f, header, pre, in_loop, |v| def_blocks.get(v.index()).copied().flatten(), snap)
     };
     let snaps: Option<Vec<_>> = checks.iter().map(|c| snap_of(f, c.guard)).collect();
-    let Some(snaps) = snaps else { return (0, 0) };
+    let Some(snaps) = snaps else { return (0, 0, reserve_appends(f, pre, x0, e, &entry_args, &appends)) };
     let jump = f.blocks[pre.index()].insts.pop().expect("a preheader ends with its jump");
     let first_snap = snaps[0];
     let debug = f.insts[checks[0].guard.index()].debug;
@@ -335,5 +368,35 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64) {
     for &b in &l.blocks {
         f.blocks[b.index()].insts.retain(|i| !removed.contains(i));
     }
-    (removed.len() as u64, added)
+    (removed.len() as u64, added, reserve_appends(f, pre, x0, e, &entry_args, &appends))
+}
+
+/// Puts an `arr.reserve` at the end of preheader `pre` for each of `appends` (table,
+/// induction variable, offset): room for the element the last trip would append,
+/// `i0 + offset + (x0 - e)`. Returns how many it put.
+fn reserve_appends(f: &mut Function, pre: Block, x0: Value, e: Value, entry_args: &[Value], appends: &[(Value, usize, i64)]) -> u64 {
+    if appends.is_empty() {
+        return 0;
+    }
+    let jump = f.blocks[pre.index()].insts.pop().expect("a preheader ends with its jump");
+    let debug = f.insts[jump.index()].debug;
+    let mut new_insts = Vec::new();
+    let mut place = |f: &mut Function, data: InstData| {
+        let (i, r) = make1(f, data, debug);
+        new_insts.push(i);
+        r
+    };
+    let kmax = place(f, InstData::Binary { op: Opcode::Isub, args: [x0, e] }).expect("a difference");
+    for &(t, j, offset) in appends {
+        let mut last = place(f, InstData::Binary { op: Opcode::Iadd, args: [entry_args[j], kmax] }).expect("a sum");
+        if offset != 0 {
+            let k = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(offset) }).expect("a constant");
+            last = place(f, InstData::Binary { op: Opcode::Iadd, args: [last, k] }).expect("a sum");
+        }
+        place(f, InstData::Binary { op: Opcode::ArrReserve, args: [t, last] });
+    }
+    let pre_insts = &mut f.blocks[pre.index()].insts;
+    pre_insts.extend(new_insts);
+    pre_insts.push(jump);
+    appends.len() as u64
 }

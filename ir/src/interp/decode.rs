@@ -303,6 +303,9 @@ impl Decoder<'_> {
             InstData::Binary { op: Opcode::CellSet, args } => {
                 Op::CellSet { cell: self.slot(args[0]), value: self.slot(args[1]) }
             }
+            InstData::Binary { op: Opcode::ArrReserve, args } => {
+                Op::ArrReserve { table: self.slot(args[0]), count: self.slot(args[1]) }
+            }
             InstData::Binary { op, args } => {
                 let (a, b) = (self.slot(args[0]), self.slot(args[1]));
                 match op {

@@ -415,6 +415,11 @@ macro_rules! frame_ops {
             // Within the array part (guarded): no growth to account for.
             access::table_of(r!(*table)).set_int(r!(*index).int_unchecked(), r!(*value));
         }
+        Op::ArrReserve { table, count } => {
+            let n = usize::try_from(r!(*count).int_unchecked()).unwrap_or(0);
+            let grew = access::table_of(r!(*table)).reserve(n);
+            $vm.heap.account(grew);
+        }
         Op::HashSet { table, index, value } => {
             access::table_of(r!(*table)).set_hash_entry_at(r!(*index).int_unchecked(), r!(*value));
         }

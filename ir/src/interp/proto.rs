@@ -188,6 +188,7 @@ pub enum Op {
     Globals { dst: u32 },
     CellSet { cell: u32, value: u32 },
     ArrSet { table: u32, index: u32, value: u32 },
+    ArrReserve { table: u32, count: u32 },
     ArrPush { dst: u32, table: u32, index: u32, value: u32 },
     HashSet { table: u32, index: u32, value: u32 },
     Closure { dst: u32, func: u32, cells: Box<[u32]> },

@@ -743,6 +743,31 @@ impl Table {
         fits
     }
 
+    /// The most elements past its length that [`Table::reserve`] makes room for at once.
+    pub const RESERVE_LIMIT: usize = 1 << 20;
+
+    /// Makes room in the array part for `n` elements in all (at most
+    /// [`Table::RESERVE_LIMIT`] past its length), so that appends up to there need no
+    /// growth; changes no element, length or key. Returns the bytes the part grew by.
+    /// (`arr.reserve`, which compiled code makes before a loop that appends.)
+    pub fn reserve(&mut self, n: usize) -> usize {
+        let len = self.arr.len();
+        let want = n.min(len.saturating_add(Self::RESERVE_LIMIT));
+        let before = self.arr.capacity();
+        if want <= before {
+            return 0;
+        }
+        if self.array_colocated() {
+            let mut moved = Vec::with_capacity(want);
+            moved.extend_from_slice(self.arr.as_slice());
+            // The colocated elements are the table's own memory: not freed.
+            std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(moved)));
+        } else {
+            self.arr.edit(|v| v.reserve_exact(want - len));
+        }
+        (self.arr.capacity() - before) * 16
+    }
+
     /// Moves keys `n+1, n+2, ...` from the hash part to the end of the array part.
     fn migrate_from_hash(&mut self) {
         loop {
@@ -1062,6 +1087,36 @@ mod tests {
         let b = Box::into_raw(Table::new(3, 0));
         // SAFETY: made by `Box::into_raw`, freed once.
         unsafe { Table::free(b) };
+    }
+
+    #[test]
+    fn reserve_makes_room_without_changing_contents() {
+        let mut t = Table::new(0, 0);
+        t.set_int(1, Val::int(10));
+        assert_eq!(t.reserve(1), 0, "room already");
+        let before = t.arr.capacity();
+        let grew = t.reserve(100);
+        assert_eq!((t.arr.capacity(), grew), (100, (100 - before) * 16));
+        assert_eq!((t.array().len(), t.border(), t.elems()), (1, 1, Some(Tag::Int)));
+        for i in 2..=100 {
+            assert!(t.push_within(i, Val::int(i)), "room for element {i}");
+        }
+        assert_eq!(t.reserve(50), 0, "never shrinks");
+        assert_eq!(t.get_int(100).as_int(), Some(100));
+        // At most RESERVE_LIMIT past the length at once.
+        let mut u = Table::new(0, 0);
+        u.reserve(usize::MAX);
+        assert_eq!(u.arr.capacity(), Table::RESERVE_LIMIT);
+        // SAFETY: made by `new_colocated`, freed once, last.
+        unsafe {
+            let c = Table::new_colocated(2, 0);
+            (*c).push_array(Val::float(0.5));
+            assert!((*c).reserve(8) > 0);
+            assert!(!(*c).array_colocated(), "moved out");
+            assert_eq!(((*c).array().len(), (*c).get_int(1).as_float()), (1, Some(0.5)));
+            assert!((2..=8).all(|i| (*c).push_within(i, Val::float(i as f64))));
+            Table::free(c);
+        }
     }
 
     #[test]

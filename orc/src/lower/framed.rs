@@ -164,6 +164,8 @@ fn safepoint(data: &InstData) -> Safepoint {
         | Opcode::HashSet
         // Inline, or a helper that neither allocates nor reads the frame.
         | Opcode::HashFind
+        // A helper that allocates no object (the array part only) nor reads the frame.
+        | Opcode::ArrReserve
         // Inline, or a helper that only reads the closure or the VM.
         | Opcode::Upval
         | Opcode::ClosureCell

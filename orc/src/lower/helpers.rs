@@ -32,6 +32,7 @@ pub(crate) enum Helper {
     HashFind,
     HashStore,
     ElemsAre,
+    ArrReserve,
     Backedge,
     Deopt,
     CallFinish,
@@ -77,6 +78,7 @@ impl Helper {
             Helper::HashFind => abi::HASH_FIND,
             Helper::HashStore => abi::HASH_STORE,
             Helper::ElemsAre => abi::ELEMS_ARE,
+            Helper::ArrReserve => abi::ARR_RESERVE,
             Helper::Closure => abi::CLOSURE,
             Helper::Backedge => abi::BACKEDGE,
             Helper::Deopt => abi::DEOPT,
@@ -127,6 +129,8 @@ impl Helper {
             Helper::HashStore => (R::Void, &[Ptr, I64, I64, I64]),
             // (table, tag)
             Helper::ElemsAre => (R::I64, &[Ptr, I64]),
+            // (vm, table, n)
+            Helper::ArrReserve => (R::Void, &[Ptr, Ptr, I64]),
             // (vm, closure, func, cells, ncells, out)
             Helper::Closure => (R::Void, &[Ptr, Ptr, I32, Ptr, I32, Ptr]),
             // (vm, pc)

@@ -722,6 +722,9 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             (InstData::Unary { arg, .. }, _) => {
                 self.lower_unary(op, *arg, self.result(results, 0)?)
             }
+            (InstData::Binary { args, .. }, Opcode::ArrReserve) => {
+                self.lower_arr_reserve(args[0], args[1])
+            }
             (InstData::Binary { args, .. }, Opcode::CellSet) => {
                 self.lower_cell_set(args[0], args[1])
             }

@@ -236,6 +236,21 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.store_bool(result, fits)
     }
 
+    /// `arr.reserve t, n`: the helper, when the array part has room for fewer than `n`.
+    pub(crate) fn lower_arr_reserve(&mut self, table: Value, count: Value) -> Result<(), LowerError> {
+        let t = self.table_ptr(table)?;
+        let n = self.get_payload(count)?;
+        let cap = self.load_word_of(self.offset_ptr(t, abi::TABLE_ARRAY_CAP_OFFSET)?, Memory::TableParts)?;
+        let short = self.b.build_int_compare(IntPredicate::SGT, n, cap, "")?;
+        let (grow, done) = (self.new_block("reserve"), self.new_block("reserved"));
+        self.b.build_conditional_branch(short, grow, done)?;
+        self.b.position_at_end(grow);
+        self.call_helper(Helper::ArrReserve, &[self.vm.into(), t.into(), n.into()])?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+
     /// `upval N`.
     pub(crate) fn lower_upval(&mut self, index: i64, result: Value) -> Result<(), LowerError> {
         let index = i32::try_from(index)
