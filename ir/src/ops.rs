@@ -184,7 +184,7 @@ op_table! {
     ArrGet "arr.get" Binary [Val, I64] R::One(Val), READS, "Element N (1-based, within the array part) of a table: its raw value, maybe `nil`.";
     ArrSet "arr.set" Ternary [Val, I64, Val] R::None, WRITES, "Stores a value as element N (1-based, within the array part) of a table, raw.";
     ArrPush "arr.push" Ternary [Val, I64, Val] R::One(I1), WRITES, "Appends a value as element N of a table if N is one past its array part, the value is not `nil`, the part has room without growing and the hash part is empty; whether it did.";
-    ArrReserve "arr.reserve" Binary [Val, I64] R::None, WRITES, "Makes room in a table's array part for N elements in all (at most 2^20 past its length), changing no element, length or key: appends up to there need no growth.";
+    ArrReserve "arr.reserve" Binary [Val, I64] R::None, WRITES, "Makes room in a table's array part for N elements in all (at most 2^16 past its length), changing no element, length or key: appends up to there need no growth.";
     ArrGetInt "arr.get.int" Binary [Val, I64] R::One(I64), READS, "Element N (1-based, within the array part) of a table whose elements are all integers (a `guard.elems` checked): the integer.";
     ArrGetFloat "arr.get.float" Binary [Val, I64] R::One(F64), READS, "Element N (1-based, within the array part) of a table whose elements are all floats (a `guard.elems` checked): the float.";
     ArrSetInt "arr.set.int" Ternary [Val, I64, I64] R::None, WRITES, "Stores an integer as element N (1-based, within the array part) of a table whose elements are all integers (a `guard.elems` checked), raw: they still are.";

@@ -49,7 +49,7 @@
 //! variable plus a constant (`r[i] = f(t[i])`, `r[j + 1] = ...`), appends at most up to
 //! the index of the last trip, `i0 + c + kmax`, since an append lands only at one past
 //! the array part. The preheader gets `arr.reserve r, i0 + c + kmax`, which makes that
-//! much room at once (at most 2^20 elements past the part's length; a bound below the
+//! much room at once (at most 2^16 elements past the part's length; a bound below the
 //! part's size changes nothing), instead of the part doubling, and being copied, a
 //! dozen times inside the loop. The reservation changes no element, length or key, so
 //! it needs no guard: a loop that leaves early has only taken room it did not use. An

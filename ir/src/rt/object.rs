@@ -743,8 +743,10 @@ impl Table {
         fits
     }
 
-    /// The most elements past its length that [`Table::reserve`] makes room for at once.
-    pub const RESERVE_LIMIT: usize = 1 << 20;
+    /// The most elements past its length that [`Table::reserve`] makes room for at once
+    /// (1 MiB of elements): a loop that reserved for a long range and left early wastes
+    /// at most that. Appends past it grow the part as usual.
+    pub const RESERVE_LIMIT: usize = 1 << 16;
 
     /// Makes room in the array part for `n` elements in all (at most
     /// [`Table::RESERVE_LIMIT`] past its length), so that appends up to there need no

@@ -30,7 +30,7 @@ local function until_big(limit)
   return t
 end
 for round = 1, 5 do until_big(10) end
-local big = until_big(3000)
+local big = until_big(70000)
 print("early break", #big, big[3000], count_keys(big))
 
 local low = copy(src, -3, 4)
