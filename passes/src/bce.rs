@@ -242,133 +242,137 @@ fn bound_loop(f: &mut Function, dom: &DominatorTree, l: &Loop) -> (u64, u64, u64
         }
     }
 
-    // The checks: lower `lo <= i` and upper `i <= hi` / `i < hi` guards.
-    struct Check {
-        guard: Inst,
-        iv: usize,
-        /// The checked value is the variable plus this.
-        offset: i64,
-        other: Value,
-        strict: bool,
-        upper: bool,
-    }
-    let mut checks: Vec<Check> = Vec::new();
-    for &b in &l.blocks {
-        for &inst in &f.blocks[b.index()].insts {
-            let InstData::Guard { op: Opcode::Guard, arg, .. } = f.insts[inst.index()].data else { continue };
-            let (strict, [l, r]) = match def_inst(f, arg) {
-                Some(InstData::Binary { op: Opcode::IcmpLe, args }) => (false, *args),
-                Some(InstData::Binary { op: Opcode::IcmpLt, args }) => (true, *args),
-                _ => continue,
-            };
-            if let (Some((j, offset)), true) = (rising_at(r), invariant(l) && non_negative(f, l) && !strict) {
-                checks.push(Check { guard: inst, iv: j, offset, other: l, strict, upper: false });
-            } else if let (Some((j, offset)), true) = (rising_at(l), invariant(r) && non_negative(f, r)) {
-                checks.push(Check { guard: inst, iv: j, offset, other: r, strict, upper: true });
-            }
+    // The checks that go, and the guards before the loop that replace them.
+    let (removed, added) = 'checks: {
+        // The checks: lower `lo <= i` and upper `i <= hi` / `i < hi` guards.
+        struct Check {
+            guard: Inst,
+            iv: usize,
+            /// The checked value is the variable plus this.
+            offset: i64,
+            other: Value,
+            strict: bool,
+            upper: bool,
         }
-    }
-    // An upper check goes only with a lower one on the same value (which makes
-    // `hi - i0` safe to compute); a lower one only with an upper one (which rules out
-    // wrapping).
-    let kinds: Vec<(usize, i64, bool)> = checks.iter().map(|c| (c.iv, c.offset, c.upper)).collect();
-    checks.retain(|c| kinds.contains(&(c.iv, c.offset, true)) && kinds.contains(&(c.iv, c.offset, false)));
-    if checks.is_empty() {
-        return (0, 0, reserve_appends(f, pre, x0, e, &entry_args, &appends));
-    }
-
-    // The preheader's guards, in order: e <= x0, then lo <= i0, then kmax <= hi - i0.
-    let def_blocks: Vec<Option<lazyjit_ir::Block>> = (0..f.values.len()).map(|v| def_block(f, &at, Value::new(v))).collect();
-    let mut new_insts: Vec<Inst> = Vec::new();
-    let mut added = 0u64;
-    let mut place = |f: &mut Function, data: InstData, debug: DebugInfo| {
-        let (i, r) = make1(f, data, debug);
-        new_insts.push(i);
-        r
-    };
-    let snap_of = |f: &mut Function, guard: Inst| {
-        let InstData::Guard { snap, .. } = f.insts[guard.index()].data else { return None };
-        preheader_snapshot(f, header, pre, in_loop, |v| def_blocks.get(v.index()).copied().flatten(), snap)
-    };
-    let snaps: Option<Vec<_>> = checks.iter().map(|c| snap_of(f, c.guard)).collect();
-    let Some(snaps) = snaps else { return (0, 0, reserve_appends(f, pre, x0, e, &entry_args, &appends)) };
-    let jump = f.blocks[pre.index()].insts.pop().expect("a preheader ends with its jump");
-    let first_snap = snaps[0];
-    let debug = f.insts[checks[0].guard.index()].debug;
-    let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args: [e, x0] }, debug).expect("a comparison");
-    place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
-    added += 1;
-    let kmax = place(f, InstData::Binary { op: Opcode::Isub, args: [x0, e] }, debug).expect("a difference");
-    // Steps other than 1: each (a constant, or a value checked to be 1..=STEP_LIMIT)
-    // times kmax (checked to be at most STEP_LIMIT too) cannot overflow.
-    let mut step_values: Vec<(usize, Value)> = Vec::new();
-    let mut kmax_bounded = false;
-    for c in &checks {
-        let step = match steps[c.iv] {
-            Some(Step::Const(1)) | None => continue,
-            Some(s) => s,
-        };
-        if step_values.iter().any(|&(j, _)| j == c.iv) {
-            continue;
-        }
-        let limit = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(STEP_LIMIT) }, debug).expect("a constant");
-        if !kmax_bounded {
-            let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args: [kmax, limit] }, debug).expect("a comparison");
-            place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
-            added += 1;
-            kmax_bounded = true;
-        }
-        let s = match step {
-            Step::Const(c) => place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(c) }, debug).expect("a constant"),
-            Step::Var(s) => {
-                let one = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(1) }, debug).expect("a constant");
-                for args in [[one, s], [s, limit]] {
-                    let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args }, debug).expect("a comparison");
-                    place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
-                    added += 1;
-                }
-                s
-            }
-        };
-        step_values.push((c.iv, s));
-    }
-    let mut removed = Vec::new();
-    for upper in [false, true] {
-        for (c, &snap) in checks.iter().zip(&snaps).filter(|(c, _)| c.upper == upper) {
-            let debug = f.insts[c.guard.index()].debug;
-            // The checked value's first value (computed as the loop computes it,
-            // wrapping: a first value that wrapped below 0 fails the lower check).
-            let i0 = match c.offset {
-                0 => entry_args[c.iv],
-                offset => {
-                    let k = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(offset) }, debug).expect("a constant");
-                    place(f, InstData::Binary { op: Opcode::Iadd, args: [entry_args[c.iv], k] }, debug).expect("a sum")
-                }
-            };
-            let cond = if upper {
-                let room = place(f, InstData::Binary { op: Opcode::Isub, args: [c.other, i0] }, debug).expect("a difference");
-                let op = if c.strict { Opcode::IcmpLt } else { Opcode::IcmpLe };
-                let span = match step_values.iter().find(|&&(j, _)| j == c.iv) {
-                    Some(&(_, s)) => place(f, InstData::Binary { op: Opcode::Imul, args: [s, kmax] }, debug).expect("a product"),
-                    None => kmax,
+        let mut checks: Vec<Check> = Vec::new();
+        for &b in &l.blocks {
+            for &inst in &f.blocks[b.index()].insts {
+                let InstData::Guard { op: Opcode::Guard, arg, .. } = f.insts[inst.index()].data else { continue };
+                let (strict, [l, r]) = match def_inst(f, arg) {
+                    Some(InstData::Binary { op: Opcode::IcmpLe, args }) => (false, *args),
+                    Some(InstData::Binary { op: Opcode::IcmpLt, args }) => (true, *args),
+                    _ => continue,
                 };
-                place(f, InstData::Binary { op, args: [span, room] }, debug)
-            } else {
-                place(f, InstData::Binary { op: Opcode::IcmpLe, args: [c.other, i0] }, debug)
+                if let (Some((j, offset)), true) = (rising_at(r), invariant(l) && non_negative(f, l) && !strict) {
+                    checks.push(Check { guard: inst, iv: j, offset, other: l, strict, upper: false });
+                } else if let (Some((j, offset)), true) = (rising_at(l), invariant(r) && non_negative(f, r)) {
+                    checks.push(Check { guard: inst, iv: j, offset, other: r, strict, upper: true });
+                }
             }
-            .expect("a comparison");
-            place(f, InstData::Guard { op: Opcode::Guard, arg: cond, imm: 0, snap }, debug);
-            added += 1;
-            removed.push(c.guard);
         }
-    }
-    let pre_insts = &mut f.blocks[pre.index()].insts;
-    pre_insts.extend(new_insts);
-    pre_insts.push(jump);
-    for &b in &l.blocks {
-        f.blocks[b.index()].insts.retain(|i| !removed.contains(i));
-    }
-    (removed.len() as u64, added, reserve_appends(f, pre, x0, e, &entry_args, &appends))
+        // An upper check goes only with a lower one on the same value (which makes
+        // `hi - i0` safe to compute); a lower one only with an upper one (which rules out
+        // wrapping).
+        let kinds: Vec<(usize, i64, bool)> = checks.iter().map(|c| (c.iv, c.offset, c.upper)).collect();
+        checks.retain(|c| kinds.contains(&(c.iv, c.offset, true)) && kinds.contains(&(c.iv, c.offset, false)));
+        if checks.is_empty() {
+            break 'checks (0, 0);
+        }
+
+        // The preheader's guards, in order: e <= x0, then lo <= i0, then kmax <= hi - i0.
+        let def_blocks: Vec<Option<lazyjit_ir::Block>> = (0..f.values.len()).map(|v| def_block(f, &at, Value::new(v))).collect();
+        let mut new_insts: Vec<Inst> = Vec::new();
+        let mut added = 0u64;
+        let mut place = |f: &mut Function, data: InstData, debug: DebugInfo| {
+            let (i, r) = make1(f, data, debug);
+            new_insts.push(i);
+            r
+        };
+        let snap_of = |f: &mut Function, guard: Inst| {
+            let InstData::Guard { snap, .. } = f.insts[guard.index()].data else { return None };
+            preheader_snapshot(f, header, pre, in_loop, |v| def_blocks.get(v.index()).copied().flatten(), snap)
+        };
+        let snaps: Option<Vec<_>> = checks.iter().map(|c| snap_of(f, c.guard)).collect();
+        let Some(snaps) = snaps else { break 'checks (0, 0) };
+        let jump = f.blocks[pre.index()].insts.pop().expect("a preheader ends with its jump");
+        let first_snap = snaps[0];
+        let debug = f.insts[checks[0].guard.index()].debug;
+        let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args: [e, x0] }, debug).expect("a comparison");
+        place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
+        added += 1;
+        let kmax = place(f, InstData::Binary { op: Opcode::Isub, args: [x0, e] }, debug).expect("a difference");
+        // Steps other than 1: each (a constant, or a value checked to be 1..=STEP_LIMIT)
+        // times kmax (checked to be at most STEP_LIMIT too) cannot overflow.
+        let mut step_values: Vec<(usize, Value)> = Vec::new();
+        let mut kmax_bounded = false;
+        for c in &checks {
+            let step = match steps[c.iv] {
+                Some(Step::Const(1)) | None => continue,
+                Some(s) => s,
+            };
+            if step_values.iter().any(|&(j, _)| j == c.iv) {
+                continue;
+            }
+            let limit = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(STEP_LIMIT) }, debug).expect("a constant");
+            if !kmax_bounded {
+                let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args: [kmax, limit] }, debug).expect("a comparison");
+                place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
+                added += 1;
+                kmax_bounded = true;
+            }
+            let s = match step {
+                Step::Const(c) => place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(c) }, debug).expect("a constant"),
+                Step::Var(s) => {
+                    let one = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(1) }, debug).expect("a constant");
+                    for args in [[one, s], [s, limit]] {
+                        let ok = place(f, InstData::Binary { op: Opcode::IcmpLe, args }, debug).expect("a comparison");
+                        place(f, InstData::Guard { op: Opcode::Guard, arg: ok, imm: 0, snap: first_snap }, debug);
+                        added += 1;
+                    }
+                    s
+                }
+            };
+            step_values.push((c.iv, s));
+        }
+        let mut removed = Vec::new();
+        for upper in [false, true] {
+            for (c, &snap) in checks.iter().zip(&snaps).filter(|(c, _)| c.upper == upper) {
+                let debug = f.insts[c.guard.index()].debug;
+                // The checked value's first value (computed as the loop computes it,
+                // wrapping: a first value that wrapped below 0 fails the lower check).
+                let i0 = match c.offset {
+                    0 => entry_args[c.iv],
+                    offset => {
+                        let k = place(f, InstData::Const { op: Opcode::Iconst, imm: Const::Int(offset) }, debug).expect("a constant");
+                        place(f, InstData::Binary { op: Opcode::Iadd, args: [entry_args[c.iv], k] }, debug).expect("a sum")
+                    }
+                };
+                let cond = if upper {
+                    let room = place(f, InstData::Binary { op: Opcode::Isub, args: [c.other, i0] }, debug).expect("a difference");
+                    let op = if c.strict { Opcode::IcmpLt } else { Opcode::IcmpLe };
+                    let span = match step_values.iter().find(|&&(j, _)| j == c.iv) {
+                        Some(&(_, s)) => place(f, InstData::Binary { op: Opcode::Imul, args: [s, kmax] }, debug).expect("a product"),
+                        None => kmax,
+                    };
+                    place(f, InstData::Binary { op, args: [span, room] }, debug)
+                } else {
+                    place(f, InstData::Binary { op: Opcode::IcmpLe, args: [c.other, i0] }, debug)
+                }
+                .expect("a comparison");
+                place(f, InstData::Guard { op: Opcode::Guard, arg: cond, imm: 0, snap }, debug);
+                added += 1;
+                removed.push(c.guard);
+            }
+        }
+        let pre_insts = &mut f.blocks[pre.index()].insts;
+        pre_insts.extend(new_insts);
+        pre_insts.push(jump);
+        for &b in &l.blocks {
+            f.blocks[b.index()].insts.retain(|i| !removed.contains(i));
+        }
+        (removed.len() as u64, added)
+    };
+    (removed, added, reserve_appends(f, pre, x0, e, &entry_args, &appends))
 }
 
 /// Puts an `arr.reserve` at the end of preheader `pre` for each of `appends` (table,

@@ -477,12 +477,17 @@ impl Table {
     #[inline]
     fn push_element(&mut self, value: Val) {
         if self.arr.len == self.arr.cap && self.array_colocated() {
-            let mut moved = Vec::with_capacity(2 * self.arr.len());
-            moved.extend_from_slice(self.arr.as_slice());
-            // The colocated elements are the table's own memory: not freed.
-            std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(moved)));
+            self.move_out(2 * self.arr.len());
         }
         self.arr.push(value);
+    }
+
+    /// Moves colocated elements to an array part of its own with room for `capacity`.
+    fn move_out(&mut self, capacity: usize) {
+        let mut moved = Vec::with_capacity(capacity);
+        moved.extend_from_slice(self.arr.as_slice());
+        // The colocated elements are the table's own memory: not freed.
+        std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(moved)));
     }
 
     /// Sets the metatable (null for none).
@@ -760,10 +765,7 @@ impl Table {
             return 0;
         }
         if self.array_colocated() {
-            let mut moved = Vec::with_capacity(want);
-            moved.extend_from_slice(self.arr.as_slice());
-            // The colocated elements are the table's own memory: not freed.
-            std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(moved)));
+            self.move_out(want);
         } else {
             self.arr.edit(|v| v.reserve_exact(want - len));
         }
