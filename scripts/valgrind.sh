@@ -25,6 +25,7 @@ for tier in interp baseline compact; do
   run "$tier" "$bench/fib.lua" 18
   run "$tier" "$bench/oop-dispatch.lua" 10
   run "$tier" "$here/tests/lua/error_names.lua"
+  run "$tier" "$here/tests/lua/speculation/mixed_elements.lua"
   run "$tier" "$here/examples/hello.lua"
 done
 rm -f /tmp/valgrind.$$.log

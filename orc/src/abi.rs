@@ -214,6 +214,9 @@ pub const VAL_TAG_OFFSET: u64 = 0;
 pub const VAL_PAYLOAD_OFFSET: u64 = 8;
 /// Size of a value.
 pub const VAL_SIZE: u64 = 16;
+/// Bytes between two payloads of a table's array part (see
+/// [`lazyjit_ir::rt::object::Table::ARRAY_PTR_OFFSET`]).
+pub const ELEMENT_SIZE: u64 = lazyjit_ir::rt::object::Table::ELEMENT_SIZE as u64;
 /// Offset of a cell's value within a cell object.
 pub const CELL_VALUE_OFFSET: u64 = 8;
 /// Offset of the allocated-bytes counter (a `usize`) in the VM.
@@ -282,7 +285,9 @@ pub const TABLE_META_OFFSET: u64 = lazyjit_ir::rt::object::Table::META_OFFSET as
 /// Offset of a table's element tag (a byte): the tag every element of its array part
 /// has, or 0 (see [`lazyjit_ir::rt::object::Table::ELEMS_OFFSET`]).
 pub const TABLE_ELEMS_OFFSET: u64 = lazyjit_ir::rt::object::Table::ELEMS_OFFSET as u64;
-/// Offset of the pointer to a table's array part (`t[1]` first, 16-byte values).
+/// Offset of the pointer to a table's array part: the elements' payloads (`t[1]`'s
+/// first, [`ELEMENT_SIZE`] bytes apart), then, `ELEMENT_SIZE * capacity` bytes on, their
+/// tag bytes, meaningful while the element tag ([`TABLE_ELEMS_OFFSET`]) is 0.
 pub const TABLE_ARRAY_PTR_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_PTR_OFFSET as u64;
 /// Offset of the length (`u64`) of a table's array part.
 pub const TABLE_ARRAY_LEN_OFFSET: u64 = lazyjit_ir::rt::object::Table::ARRAY_LEN_OFFSET as u64;

@@ -365,8 +365,9 @@ fn equal(vm: &Vm, x: Val, y: Val, depth: usize) -> bool {
     match (x.tag(), y.tag()) {
         (Tag::Str, Tag::Str) => access::bytes_of(x) == access::bytes_of(y),
         (Tag::Table, Tag::Table) => {
-            let (p, q) = (access::table_of(x).array(), access::table_of(y).array());
-            p.len() == q.len() && p.iter().zip(q).all(|(&a, &b)| equal(vm, a, b, depth + 1))
+            let p: Vec<Val> = access::table_of(x).elements().collect();
+            let q: Vec<Val> = access::table_of(y).elements().collect();
+            p.len() == q.len() && p.into_iter().zip(q).all(|(a, b)| equal(vm, a, b, depth + 1))
         }
         (Tag::Object, Tag::Object) => match (vm.object::<Pair>(x), vm.object::<Pair>(y)) {
             (Some(p), Some(q)) => equal(vm, p.car, q.car, depth + 1) && equal(vm, p.cdr, q.cdr, depth + 1),
@@ -481,7 +482,7 @@ fn slot(vm: &mut Vm, op: &str, v: Val, k: Val) -> VmResult<usize> {
     if v.tag() != Tag::Table {
         return Err(wrong_type(vm, op, 0, v));
     }
-    let len = access::table_of(v).array().len();
+    let len = access::table_of(v).array_len();
     match k.as_int() {
         Some(k) if k >= 1 && k as u64 <= len as u64 => Ok(k as usize),
         Some(k) => Err(VmError::about(1, format!("{op}: index {} out of range{VARINFO}", k.wrapping_sub(1)))),
@@ -504,7 +505,7 @@ fn vector_length(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     if a[0].tag() != Tag::Table {
         return Err(wrong_type(vm, "vector-length", 0, a[0]));
     }
-    Ok(Val::int(access::table_of(a[0]).array().len() as i64))
+    Ok(Val::int(access::table_of(a[0]).array_len() as i64))
 }
 
 // ---- globals ---------------------------------------------------------------------------
@@ -595,7 +596,7 @@ fn write_val(vm: &mut Vm, v: Val, out: &mut String, depth: usize) {
         Tag::Str => out.push_str(&String::from_utf8_lossy(access::bytes_of(v))),
         Tag::Table => {
             out.push_str("#(");
-            let items = access::table_of(v).array().to_vec();
+            let items: Vec<Val> = access::table_of(v).elements().collect();
             for (i, &x) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(' ');

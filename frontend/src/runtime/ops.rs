@@ -168,7 +168,7 @@ unsafe extern "C" fn setindex_leaf(vm: *mut Vm, t0: u64, p0: u64, t1: u64, p1: u
         if t.set_existing_int(i, v) {
             return RegVal::of(Val::NIL);
         }
-        if !v.is_nil() && i == t.array().len() as i64 + 1 {
+        if !v.is_nil() && i == t.array_len() as i64 + 1 {
             let grow = t.set_int(i, v);
             // SAFETY: the ABI gives the running VM.
             unsafe { (*vm).heap.account(grow) };
@@ -227,7 +227,7 @@ fn setlist(vm: &mut Vm, a: &[Val]) -> VmResult<Val> {
     let start = arg(a, 1).as_int().unwrap_or(1);
     let items = a.get(2..).unwrap_or(&[]);
     let tab = access::table_of(t);
-    let append = start >= 1 && (start - 1) as usize == tab.array().len() && tab.hash_entries().next().is_none();
+    let append = start >= 1 && (start - 1) as usize == tab.array_len() && tab.hash_entries().next().is_none();
     let mut grow = 0;
     for (i, &v) in items.iter().enumerate() {
         if append {

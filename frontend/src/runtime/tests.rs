@@ -312,7 +312,7 @@ fn leaves_answer_as_their_functions_or_miss() {
     for i in 2..=9 {
         assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(i), Val::int(i * 10)]), nil);
     }
-    assert_eq!(access::table_of(t).array().len(), 9);
+    assert_eq!(access::table_of(t).array_len(), 9);
     assert_eq!(access::table_of(t).get(Val::int(9)).as_int(), Some(90));
     assert!(vm.heap.bytes > bytes, "the growth is accounted");
     assert_eq!(leaf(vm, "lua.setindex", &[t, Val::int(11), Val::int(1)]), RegVal::MISS);
@@ -344,7 +344,7 @@ fn constructors_presize_the_array_part() {
     assert_eq!(vm.heap.bytes - before, 2 * size, "the function's table is accounted as the leaf's");
     assert!(rt(vm, "lua.setlist", &[u, Val::int(4), Val::int(4)]).is_ok());
     assert!(vm.heap.bytes - before > 2 * size, "growth is accounted");
-    assert_eq!(access::table_of(u).array().len(), 4);
+    assert_eq!(access::table_of(u).array_len(), 4);
 }
 
 #[test]

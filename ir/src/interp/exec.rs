@@ -290,7 +290,7 @@ fn past_array(t: Val, k: Val) -> bool {
         return false;
     }
     // SAFETY: a table value points to a live table.
-    let len = unsafe { (*(t.payload() as *const crate::rt::object::Table)).array().len() };
+    let len = unsafe { (*(t.payload() as *const crate::rt::object::Table)).array_len() };
     (k.payload() as i64).wrapping_sub(1) as u64 >= len as u64
 }
 
@@ -973,7 +973,7 @@ fn unary(op: Opcode, x: Val) -> Val {
         Opcode::Fsqrt => Val::float(x.float_unchecked().sqrt()),
         Opcode::IntToFloat => Val::float(x.int_unchecked() as f64),
         Opcode::PackLen => Val::int(access::pack_of(x).vals.len() as i64),
-        Opcode::ArrLen => Val::int(access::table_of(x).array().len() as i64),
+        Opcode::ArrLen => Val::int(access::table_of(x).array_len() as i64),
         Opcode::MetaNil => Val::bool(access::table_of(x).meta.is_null()),
         other => unreachable!("unary {}", other.mnemonic()),
     }

@@ -812,7 +812,7 @@ impl Vm {
 
     /// A new table value.
     pub fn new_table(&mut self, narr: usize, nhash: usize) -> Val {
-        let parts = narr * 16 + nhash * 36;
+        let parts = Table::array_bytes(narr) + nhash * 36;
         let p = if (1..=Table::MAX_COLOCATED).contains(&narr) {
             // A small array part in the table's own allocation.
             self.heap.adopt_raw(Table::new_colocated(narr, nhash), Table::SIZE + parts)

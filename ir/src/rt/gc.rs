@@ -341,7 +341,7 @@ unsafe fn prefetch_parts(p: *mut GcHeader) {
     // SAFETY: the caller's; the kind says the object is a table.
     unsafe {
         if (*p).kind == Kind::Table {
-            prefetch((*(p as *mut Table)).array().as_ptr() as *const u8);
+            prefetch((*(p as *mut Table)).elements_ptr());
         }
     }
 }
@@ -357,8 +357,10 @@ unsafe fn trace(p: *mut GcHeader, m: &mut Marker) {
                 if !t.meta.is_null() {
                     m.mark_ptr(t.meta as *mut GcHeader);
                 }
-                for &v in t.array() {
-                    m.mark_val(v);
+                if t.elements_traced() {
+                    for v in t.elements() {
+                        m.mark_val(v);
+                    }
                 }
                 for (k, v) in t.hash_entries() {
                     m.mark_val(k);

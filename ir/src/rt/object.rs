@@ -147,10 +147,11 @@ pub struct Table {
     /// Some lookup cache depends on this table's hash part or metatable (see
     /// [`Table::watch`]). (Next to the header, in the padding before the pointers.)
     watched: bool,
-    /// The tag every element of the array part has, or nil's ([`Tag::Nil`], 0), which
-    /// promises nothing (see [`Table::ELEMS_OFFSET`]). Every store into the array part
-    /// keeps it true: a store of another tag sets it to 0, an append to an empty part
-    /// sets it to the value's tag. ([`Table::rescan_elems`] finds it again.)
+    /// The tag every element of the array part has, or nil's ([`Tag::Nil`], 0): the
+    /// elements are mixed and each has its own tag byte (see [`Table::ELEMS_OFFSET`]).
+    /// Every store into the array part keeps it true: a store of another tag writes
+    /// this tag into every element's tag byte and sets it to 0, an append to an empty
+    /// part sets it to the value's tag. ([`Table::rescan_elems`] finds it again.)
     elems: u8,
     /// Elements the object holds itself, right after its fields, from
     /// [`Table::new_colocated`] (0: none): the array part starts there, until it grows
@@ -161,12 +162,136 @@ pub struct Table {
     pub meta: *mut Table,
     /// The array part; compiled code reads its pointer and length
     /// ([`Table::ARRAY_PTR_OFFSET`]).
-    arr: Elements<Val>,
+    arr: ArrayPart,
     hash: HashPart,
 }
 
+/// A table's array part: room for `cap` elements in one allocation, first their
+/// payloads (8 bytes each, `t[1]`'s first), then their tags (a byte each, at
+/// `ptr + 8 * cap`). The tag bytes mean something only while the table's element tag
+/// is 0 (mixed elements): a table whose elements share a tag keeps it once, in
+/// [`Table::elems`], and its elements are bare payloads 8 bytes apart, as in a C
+/// array, which is all compiled code reads once it has checked that tag. Pointer
+/// first, then length and capacity as `u64`s, which compiled code reads at fixed
+/// offsets.
+#[repr(C)]
+struct ArrayPart {
+    ptr: *mut u64,
+    len: u64,
+    cap: u64,
+}
+
+impl ArrayPart {
+    const PTR_OFFSET: usize = std::mem::offset_of!(ArrayPart, ptr);
+    const LEN_OFFSET: usize = std::mem::offset_of!(ArrayPart, len);
+    const CAP_OFFSET: usize = std::mem::offset_of!(ArrayPart, cap);
+
+    /// Bytes of the allocation for `cap` elements (payloads and tags, a multiple of 8).
+    const fn bytes(cap: usize) -> usize {
+        (cap * 9 + 7) & !7
+    }
+
+    fn layout(cap: usize) -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(Self::bytes(cap), 8).expect("an array part's layout")
+    }
+
+    /// No elements and no allocation.
+    const fn empty() -> ArrayPart {
+        ArrayPart { ptr: std::ptr::NonNull::dangling().as_ptr(), len: 0, cap: 0 }
+    }
+
+    fn with_capacity(cap: usize) -> ArrayPart {
+        let mut a = ArrayPart::empty();
+        if cap > 0 {
+            a.move_to(cap, false, false);
+        }
+        a
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    fn capacity(&self) -> usize {
+        self.cap as usize
+    }
+
+    /// The payload of element `i` (0-based, within the length).
+    #[inline]
+    fn payload(&self, i: usize) -> u64 {
+        debug_assert!(i < self.len());
+        // SAFETY: within the initialised elements.
+        unsafe { *self.ptr.add(i) }
+    }
+
+    #[inline]
+    fn set_payload(&mut self, i: usize, payload: u64) {
+        debug_assert!(i < self.len());
+        // SAFETY: within the elements.
+        unsafe { *self.ptr.add(i) = payload }
+    }
+
+    /// The tag bytes (valid for the length while the elements are mixed).
+    #[inline]
+    fn tags(&self) -> *mut Tag {
+        (self.ptr as *mut Tag).wrapping_add(self.capacity() * 8)
+    }
+
+    /// The tag byte of element `i` (0-based, within the length; mixed elements).
+    #[inline]
+    fn tag(&self, i: usize) -> Tag {
+        debug_assert!(i < self.len());
+        // SAFETY: within the allocation; the byte was written as a tag (`set_tag`,
+        // `Table::mix`).
+        unsafe { *self.tags().add(i) }
+    }
+
+    #[inline]
+    fn set_tag(&mut self, i: usize, tag: Tag) {
+        debug_assert!(i < self.len());
+        // SAFETY: within the allocation.
+        unsafe { *self.tags().add(i) = tag }
+    }
+
+    /// Moves the elements to a new allocation with room for `cap` (at least the
+    /// length), their tag bytes too when `mixed`, and frees the old one when `owned`
+    /// (not a table's colocated elements).
+    fn move_to(&mut self, cap: usize, mixed: bool, owned: bool) {
+        let len = self.len();
+        debug_assert!(cap >= len && cap > 0);
+        let layout = Self::layout(cap);
+        // SAFETY: a layout of nonzero size; the copies stay within both allocations
+        // (`len <= cap` elements, payloads then tags).
+        unsafe {
+            let ptr = std::alloc::alloc(layout) as *mut u64;
+            if ptr.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            std::ptr::copy_nonoverlapping(self.ptr, ptr, len);
+            if mixed {
+                std::ptr::copy_nonoverlapping(self.tags(), (ptr as *mut Tag).add(cap * 8), len);
+            }
+            if owned && self.cap > 0 {
+                std::alloc::dealloc(self.ptr as *mut u8, Self::layout(self.capacity()));
+            }
+            self.ptr = ptr;
+        }
+        self.cap = cap as u64;
+    }
+}
+
+impl Drop for ArrayPart {
+    fn drop(&mut self) {
+        if self.cap > 0 {
+            // SAFETY: an allocation `move_to` made with this capacity's layout.
+            unsafe { std::alloc::dealloc(self.ptr as *mut u8, Self::layout(self.capacity())) };
+        }
+    }
+}
+
 /// A growable array as a `Vec`'s parts, pointer first, then length and capacity as
-/// `u64`s: a table's parts, whose pointer and length compiled code reads at fixed
+/// `u64`s: a table's hash entries, whose pointer and length compiled code reads at fixed
 /// offsets (with a `Vec`, whose layout is not fixed, the table would have to keep a
 /// copy of both, 16 more bytes in every table).
 #[repr(C)]
@@ -181,8 +306,6 @@ impl<T> Elements<T> {
     const PTR_OFFSET: usize = std::mem::offset_of!(Elements<T>, ptr);
     /// Byte offset of the length (`u64`).
     const LEN_OFFSET: usize = std::mem::offset_of!(Elements<T>, len);
-    /// Byte offset of the capacity (`u64`).
-    const CAP_OFFSET: usize = std::mem::offset_of!(Elements<T>, cap);
 
     fn with_capacity(n: usize) -> Elements<T> {
         Elements::from_vec(Vec::with_capacity(n))
@@ -256,7 +379,7 @@ impl Drop for Table {
         self.changing();
         if self.array_colocated() {
             // Elements in the table's own memory, which `Table::free` releases.
-            std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(Vec::new())));
+            std::mem::forget(std::mem::replace(&mut self.arr, ArrayPart::empty()));
         }
     }
 }
@@ -368,14 +491,18 @@ impl Table {
     pub const SIZE: usize = std::mem::size_of::<Table>();
     /// Byte offset of the metatable pointer (null if none).
     pub const META_OFFSET: usize = std::mem::offset_of!(Table, meta);
-    /// Byte offset of the pointer to the array part's first element (`t[1]`; 16-byte
-    /// values, see [`Val`]).
-    pub const ARRAY_PTR_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::PTR_OFFSET;
+    /// Byte offset of the pointer to the array part's first element (`t[1]`): the
+    /// elements' payloads, [`Table::ELEMENT_SIZE`] bytes apart, then at `8 * capacity`
+    /// bytes past it their tags, a byte each, meaningful while the element tag
+    /// ([`Table::ELEMS_OFFSET`]) is 0.
+    pub const ARRAY_PTR_OFFSET: usize = std::mem::offset_of!(Table, arr) + ArrayPart::PTR_OFFSET;
     /// Byte offset of the array part's length (`u64`): keys `1..=len` are there.
-    pub const ARRAY_LEN_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::LEN_OFFSET;
+    pub const ARRAY_LEN_OFFSET: usize = std::mem::offset_of!(Table, arr) + ArrayPart::LEN_OFFSET;
     /// Byte offset of the array part's capacity (`u64`): elements it holds without
     /// growing.
-    pub const ARRAY_CAP_OFFSET: usize = std::mem::offset_of!(Table, arr) + Elements::<Val>::CAP_OFFSET;
+    pub const ARRAY_CAP_OFFSET: usize = std::mem::offset_of!(Table, arr) + ArrayPart::CAP_OFFSET;
+    /// Bytes between two elements' payloads in the array part.
+    pub const ELEMENT_SIZE: usize = 8;
     /// Byte offset of the pointer to the hash part's entries: each is
     /// [`Table::HASH_ENTRY_SIZE`] bytes, a key value then a value (`nil` for a dead key),
     /// in insertion order; a key appears at most once.
@@ -388,10 +515,11 @@ impl Table {
     pub const HASH_ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
 
     /// Byte offset of the element tag (a byte): when it is not 0 ([`Tag::Nil`]), every
-    /// element of the array part has that tag, so compiled code that checked it once
-    /// reads elements without their tags and stores a value of that tag by its payload
-    /// alone. Code that stores another tag must set it to 0 (or, appending to an empty
-    /// part, to the value's tag).
+    /// element of the array part has that tag and the elements' tag bytes mean nothing,
+    /// so compiled code that checked it once reads and stores payloads alone. Code that
+    /// stores another tag must first write it into the tag byte of every element and
+    /// set it to 0 (or, appending to an empty part, set it to the value's tag); while it
+    /// is 0, a store writes the tag byte too.
     pub const ELEMS_OFFSET: usize = std::mem::offset_of!(Table, elems);
     /// Byte offset of the watched flag (a `bool` byte, see [`Table::watch`]).
     pub const WATCHED_OFFSET: usize = std::mem::offset_of!(Table, watched);
@@ -402,12 +530,12 @@ impl Table {
 
     /// A new table with room for `narr` array items and `nhash` other keys.
     pub fn new(narr: usize, nhash: usize) -> Box<Table> {
-        Box::new(Table::empty(Elements::with_capacity(narr), 0, nhash))
+        Box::new(Table::empty(ArrayPart::with_capacity(narr), 0, nhash))
     }
 
     /// An empty table with array part `arr` (`colocated` of its elements in the table's
     /// own allocation) and room for `nhash` other keys.
-    fn empty(arr: Elements<Val>, colocated: u8, nhash: usize) -> Table {
+    fn empty(arr: ArrayPart, colocated: u8, nhash: usize) -> Table {
         Table {
             hdr: GcHeader::new(Kind::Table),
             meta: std::ptr::null_mut(),
@@ -437,15 +565,15 @@ impl Table {
             if p.is_null() {
                 std::alloc::handle_alloc_error(layout);
             }
-            let elements = (p as *mut u8).add(Self::SIZE) as *mut Val;
-            p.write(Table::empty(Elements { ptr: elements, len: 0, cap: narr as u64 }, narr as u8, nhash));
+            let elements = (p as *mut u8).add(Self::SIZE) as *mut u64;
+            p.write(Table::empty(ArrayPart { ptr: elements, len: 0, cap: narr as u64 }, narr as u8, nhash));
             p
         }
     }
 
     /// The allocation of a table with `n` colocated elements.
     fn colocated_layout(n: usize) -> std::alloc::Layout {
-        let size = Self::SIZE + n * std::mem::size_of::<Val>();
+        let size = Self::SIZE + ArrayPart::bytes(n);
         std::alloc::Layout::from_size_align(size, std::mem::align_of::<Table>()).expect("a small layout")
     }
 
@@ -473,21 +601,61 @@ impl Table {
         self.colocated != 0 && std::ptr::eq(self.arr.ptr as *const u8, (self as *const Table as *const u8).wrapping_add(Self::SIZE))
     }
 
-    /// Appends to the array part, moving colocated elements out when they are full.
+    /// Appends to the array part, growing it (and moving colocated elements out) when
+    /// it is full; returns the bytes it grew by.
     #[inline]
-    fn push_element(&mut self, value: Val) {
-        if self.arr.len == self.arr.cap && self.array_colocated() {
-            self.move_out(2 * self.arr.len());
+    fn push_element(&mut self, value: Val) -> usize {
+        let grew = if self.arr.len == self.arr.cap { self.resize_array((2 * self.arr.len()).max(4)) } else { 0 };
+        let i = self.arr.len();
+        if i == 0 {
+            // An empty part: its elements have this tag (nil's: mixed).
+            self.elems = value.tag() as u8;
         }
-        self.arr.push(value);
+        self.arr.len += 1;
+        self.store_element(i, value);
+        grew
     }
 
-    /// Moves colocated elements to an array part of its own with room for `capacity`.
-    fn move_out(&mut self, capacity: usize) {
-        let mut moved = Vec::with_capacity(capacity);
-        moved.extend_from_slice(self.arr.as_slice());
-        // The colocated elements are the table's own memory: not freed.
-        std::mem::forget(std::mem::replace(&mut self.arr, Elements::from_vec(moved)));
+    /// Moves the array part to an allocation with room for `capacity` elements (the
+    /// table's own memory, for colocated elements, is not freed); returns the bytes it
+    /// grew by.
+    fn resize_array(&mut self, capacity: usize) -> usize {
+        let before = self.arr.capacity();
+        let owned = !self.array_colocated();
+        self.arr.move_to(capacity, self.elems == 0, owned);
+        ArrayPart::bytes(capacity).saturating_sub(ArrayPart::bytes(before))
+    }
+
+    /// Element `i` (0-based, within the array part).
+    #[inline]
+    fn element(&self, i: usize) -> Val {
+        let tag = match self.elems {
+            0 => self.arr.tag(i),
+            t => Tag::from_u8(t).unwrap_or(Tag::Nil),
+        };
+        Val::from_raw(tag, self.arr.payload(i))
+    }
+
+    /// Stores `value` as element `i` (0-based, within the array part), keeping
+    /// [`Table::elems`] true.
+    #[inline]
+    fn store_element(&mut self, i: usize, value: Val) {
+        let tag = value.tag();
+        if self.elems != tag as u8 || tag == Tag::Nil {
+            self.mix();
+            self.arr.set_tag(i, tag);
+        }
+        self.arr.set_payload(i, value.payload());
+    }
+
+    /// Makes the elements mixed: the element tag, if any, goes into every element's tag
+    /// byte and becomes 0.
+    fn mix(&mut self) {
+        if let Some(tag) = self.elems() {
+            // SAFETY: the tag bytes of the elements, within the allocation.
+            unsafe { std::ptr::write_bytes(self.arr.tags(), tag as u8, self.arr.len()) };
+            self.elems = Tag::Nil as u8;
+        }
     }
 
     /// Sets the metatable (null for none).
@@ -511,10 +679,31 @@ impl Table {
         }
     }
 
-    /// The array part (`t[1]..t[n]`, possibly with trailing nils).
+    /// Bytes of an array part with room for `n` elements (outside the table object).
+    pub const fn array_bytes(n: usize) -> usize {
+        ArrayPart::bytes(n)
+    }
+
+    /// The length of the array part (`t[1]..t[n]`, possibly with trailing nils).
     #[inline]
-    pub fn array(&self) -> &[Val] {
-        self.arr.as_slice()
+    pub fn array_len(&self) -> usize {
+        self.arr.len()
+    }
+
+    /// The elements of the array part, `t[1]` first.
+    pub fn elements(&self) -> impl ExactSizeIterator<Item = Val> + '_ {
+        (0..self.arr.len()).map(|i| self.element(i))
+    }
+
+    /// Whether the array part's elements may point to heap objects (a collection
+    /// skips the others).
+    pub fn elements_traced(&self) -> bool {
+        self.elems().is_none_or(Tag::is_heap)
+    }
+
+    /// The address of the array part's first payload (for a collector's prefetch).
+    pub fn elements_ptr(&self) -> *const u8 {
+        self.arr.ptr as *const u8
     }
 
     /// The tag every element of the array part has, if the table knows one (see
@@ -528,12 +717,17 @@ impl Table {
     /// (see [`Table::elems`]) and returns it: an array filled with one tag, then with
     /// another, is known to hold the second again once every element is replaced.
     pub fn rescan_elems(&mut self) -> Option<Tag> {
-        let arr = self.arr.as_slice();
-        let tag = match arr.first() {
-            Some(first) if arr.iter().all(|v| v.tag() == first.tag()) => first.tag(),
-            _ => Tag::Nil,
-        };
-        self.elems = tag as u8;
+        let len = self.arr.len();
+        if len == 0 {
+            self.elems = Tag::Nil as u8;
+        } else if self.elems == Tag::Nil as u8 {
+            // SAFETY: the tag bytes of the (mixed) elements.
+            let tags = unsafe { std::slice::from_raw_parts(self.arr.tags(), len) };
+            if tags.iter().all(|&t| t == tags[0]) {
+                // (All nil stays mixed: 0 is the mixed mark.)
+                self.elems = tags[0] as u8;
+            }
+        }
         self.elems()
     }
 
@@ -541,24 +735,14 @@ impl Table {
     /// the table knows, else what a look at the elements finds (and the table then
     /// knows).
     pub fn elems_are(&mut self, tag: Tag) -> bool {
-        if self.elems == tag as u8 {
+        if tag != Tag::Nil && self.elems == tag as u8 {
             return true;
         }
-        if self.arr.is_empty() {
+        if self.arr.len == 0 {
             self.elems = tag as u8;
             return true;
         }
         self.rescan_elems() == Some(tag)
-    }
-
-    /// Keeps [`Table::elems`] true for a store of `tag` into the array part, before an
-    /// append when `appending`.
-    #[inline(always)]
-    fn note_element(&mut self, tag: Tag, appending: bool) {
-        let tag = tag as u8;
-        if self.elems != tag {
-            self.elems = if appending && self.arr.is_empty() { tag } else { Tag::Nil as u8 };
-        }
     }
 
     /// The number of the hash-part entry holding `key` (as stored: no normalisation of
@@ -603,7 +787,7 @@ impl Table {
 
     /// Bytes held outside the object itself.
     pub fn payload_bytes(&self) -> usize {
-        self.arr.capacity() * 16 + self.hash.entries.capacity() * 32 + self.hash.index.len() * 4
+        ArrayPart::bytes(self.arr.capacity()) + self.hash.entries.capacity() * 32 + self.hash.index.len() * 4
     }
 
     /// Raw get.
@@ -625,8 +809,8 @@ impl Table {
     #[inline(always)]
     pub fn get_int(&self, i: i64) -> Val {
         let idx = (i as u64).wrapping_sub(1);
-        if idx < self.arr.len() as u64 {
-            self.arr.as_slice()[idx as usize]
+        if idx < self.arr.len {
+            self.element(idx as usize)
         } else if self.hash.is_empty() {
             Val::NIL
         } else {
@@ -645,9 +829,8 @@ impl Table {
     #[inline]
     pub fn set_existing_int(&mut self, i: i64, value: Val) -> bool {
         let idx = (i as u64).wrapping_sub(1);
-        if idx < self.arr.len() as u64 {
-            self.note_element(value.tag(), false);
-            self.arr.as_mut_slice()[idx as usize] = value;
+        if idx < self.arr.len {
+            self.store_element(idx as usize, value);
             true
         } else {
             false
@@ -666,12 +849,11 @@ impl Table {
         };
         if key.tag() == Tag::Int {
             let idx = (key.int_unchecked() as u64).wrapping_sub(1);
-            if idx < self.arr.len() as u64 {
-                if self.arr.as_slice()[idx as usize].is_nil() {
+            if idx < self.arr.len {
+                if self.element(idx as usize).is_nil() {
                     return false;
                 }
-                self.note_element(value.tag(), false);
-                self.arr.as_mut_slice()[idx as usize] = value;
+                self.store_element(idx as usize, value);
                 return true;
             }
         }
@@ -713,21 +895,18 @@ impl Table {
     /// Raw set of an integer key; returns the growth in bytes.
     pub fn set_int(&mut self, i: i64, value: Val) -> usize {
         let idx = (i as u64).wrapping_sub(1);
-        let len = self.arr.len() as u64;
+        let len = self.arr.len;
         if idx < len {
-            self.note_element(value.tag(), false);
-            self.arr.as_mut_slice()[idx as usize] = value;
+            self.store_element(idx as usize, value);
             return 0;
         }
         if idx == len && !value.is_nil() {
-            let before = self.arr.capacity();
-            self.note_element(value.tag(), true);
-            self.push_element(value);
+            let mut grew = self.push_element(value);
             if !self.hash.is_empty() {
                 self.set_hash(Val::int(i), Val::NIL);
-                self.migrate_from_hash();
+                grew += self.migrate_from_hash();
             }
-            return (self.arr.capacity() - before) * 16;
+            return grew;
         }
         self.set_hash(Val::int(i), value)
     }
@@ -742,8 +921,7 @@ impl Table {
         let len = self.arr.len;
         let fits = i as u64 == len.wrapping_add(1) && len < self.arr.cap && self.hash.is_empty() && !value.is_nil();
         if fits {
-            self.note_element(value.tag(), true);
-            self.arr.push(value);
+            self.push_element(value);
         }
         fits
     }
@@ -758,53 +936,43 @@ impl Table {
     /// growth; changes no element, length or key. Returns the bytes the part grew by.
     /// (`arr.reserve`, which compiled code makes before a loop that appends.)
     pub fn reserve(&mut self, n: usize) -> usize {
-        let len = self.arr.len();
-        let want = n.min(len.saturating_add(Self::RESERVE_LIMIT));
-        let before = self.arr.capacity();
-        if want <= before {
+        let want = n.min(self.arr.len().saturating_add(Self::RESERVE_LIMIT));
+        if want <= self.arr.capacity() {
             return 0;
         }
-        if self.array_colocated() {
-            self.move_out(want);
-        } else {
-            self.arr.edit(|v| v.reserve_exact(want - len));
-        }
-        (self.arr.capacity() - before) * 16
+        self.resize_array(want)
     }
 
-    /// Moves keys `n+1, n+2, ...` from the hash part to the end of the array part.
-    fn migrate_from_hash(&mut self) {
+    /// Moves keys `n+1, n+2, ...` from the hash part to the end of the array part;
+    /// returns the bytes the array part grew by.
+    fn migrate_from_hash(&mut self) -> usize {
+        let mut grew = 0;
         loop {
             let next = Val::int(self.arr.len() as i64 + 1);
             let v = self.hash.get(next);
             if v.is_nil() {
-                break;
+                return grew;
             }
             self.hash.set(next, Val::NIL);
-            self.note_element(v.tag(), true);
-            self.push_element(v);
+            grew += self.push_element(v);
         }
     }
 
     /// Appends to the array part at position `len + 1` of the array part (constructors);
     /// returns the bytes the array part grew by.
     pub fn push_array(&mut self, value: Val) -> usize {
-        let before = self.arr.capacity();
-        self.note_element(value.tag(), true);
-        self.push_element(value);
-        (self.arr.capacity() - before) * 16
+        self.push_element(value)
     }
 
     /// The length operator's border (raw, no `__len`).
     pub fn border(&self) -> i64 {
-        let arr = self.arr.as_slice();
-        let n = arr.len();
-        if n > 0 && arr[n - 1].is_nil() {
+        let n = self.arr.len();
+        if n > 0 && self.element(n - 1).is_nil() {
             // Binary search for a border inside the array part.
-            let (mut lo, mut hi) = (0usize, n); // arr[lo-1] non-nil (or lo = 0), arr[hi-1] nil
+            let (mut lo, mut hi) = (0usize, n); // t[lo] non-nil (or lo = 0), t[hi] nil
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
-                if arr[mid - 1].is_nil() {
+                if self.element(mid - 1).is_nil() {
                     hi = mid;
                 } else {
                     lo = mid;
@@ -861,8 +1029,7 @@ impl Table {
                 }
             }
         }
-        let arr = self.arr.as_slice();
-        for (i, &v) in arr.iter().enumerate().skip(start_arr) {
+        for (i, v) in self.elements().enumerate().skip(start_arr) {
             if !v.is_nil() {
                 return Ok(Some((Val::int(i as i64 + 1), v)));
             }
@@ -1074,7 +1241,7 @@ mod tests {
                 (*t).set_int(i, Val::int(i));
             }
             assert_eq!((*t).border(), 40);
-            assert!((*t).array().iter().enumerate().all(|(i, v)| v.as_int() == Some(i as i64 + 1)));
+            assert!((*t).elements().enumerate().all(|(i, v)| v.as_int() == Some(i as i64 + 1)));
             Table::free(t);
             // Freed while still colocated; keys moved over from the hash part.
             let u = Table::new_colocated(4, 2);
@@ -1082,7 +1249,7 @@ mod tests {
             (*u).set_int(2, Val::float(2.0));
             (*u).set_int(1, Val::float(1.0));
             assert!((*u).array_colocated());
-            assert_eq!((*u).array().len(), 3);
+            assert_eq!((*u).array_len(), 3);
             assert_eq!((*u).elems(), Some(Tag::Float));
             assert_eq!((*u).get_int(2).as_float(), Some(2.0));
             Table::free(u);
@@ -1100,8 +1267,8 @@ mod tests {
         assert_eq!(t.reserve(1), 0, "room already");
         let before = t.arr.capacity();
         let grew = t.reserve(100);
-        assert_eq!((t.arr.capacity(), grew), (100, (100 - before) * 16));
-        assert_eq!((t.array().len(), t.border(), t.elems()), (1, 1, Some(Tag::Int)));
+        assert_eq!((t.arr.capacity(), grew), (100, ArrayPart::bytes(100) - ArrayPart::bytes(before)));
+        assert_eq!((t.array_len(), t.border(), t.elems()), (1, 1, Some(Tag::Int)));
         for i in 2..=100 {
             assert!(t.push_within(i, Val::int(i)), "room for element {i}");
         }
@@ -1117,7 +1284,7 @@ mod tests {
             (*c).push_array(Val::float(0.5));
             assert!((*c).reserve(8) > 0);
             assert!(!(*c).array_colocated(), "moved out");
-            assert_eq!(((*c).array().len(), (*c).get_int(1).as_float()), (1, Some(0.5)));
+            assert_eq!(((*c).array_len(), (*c).get_int(1).as_float()), (1, Some(0.5)));
             assert!((2..=8).all(|i| (*c).push_within(i, Val::float(i as f64))));
             Table::free(c);
         }
@@ -1133,7 +1300,7 @@ mod tests {
         assert_eq!(t.elems(), Some(Tag::Int), "appends of one tag");
         assert!(t.set_existing_int(2, Val::int(7)));
         t.set_int(5, Val::int(5));
-        assert_eq!(t.array().len(), 5);
+        assert_eq!(t.array_len(), 5);
         assert_eq!(t.elems(), Some(Tag::Int));
         t.set_int(3, Val::float(0.5));
         assert_eq!(t.elems(), None, "a store of another tag");
@@ -1156,9 +1323,9 @@ mod tests {
         let mut m = Table::new(0, 0);
         m.set_int(3, Val::int(3));
         m.set_int(2, Val::TRUE);
-        assert_eq!(m.array().len(), 0);
+        assert_eq!(m.array_len(), 0);
         m.set_int(1, Val::int(1));
-        assert_eq!(m.array().len(), 3);
+        assert_eq!(m.array_len(), 3);
         assert_eq!(m.elems(), None, "an int, then a bool came over");
         let mut c = Table::new(3, 0);
         for v in [Val::float(1.0), Val::float(2.0)] {
@@ -1187,6 +1354,58 @@ mod tests {
     }
 
     #[test]
+    fn uniform_elements_are_bare_payloads_until_a_store_mixes_them() {
+        let payloads = |t: &Table| (0..t.array_len()).map(|i| t.arr.payload(i)).collect::<Vec<u64>>();
+        let mut t = Table::new(0, 0);
+        for i in 1..=6 {
+            t.set_int(i, Val::float(i as f64));
+        }
+        // 8 bytes apart, as compiled code reads them after one check of the tag.
+        assert_eq!(payloads(&t), (1..=6).map(|i| (i as f64).to_bits()).collect::<Vec<_>>());
+        assert_eq!((t.elems(), t.elements_traced()), (Some(Tag::Float), false));
+        // A string among them: every element gets its tag byte, each keeps its value.
+        t.set_int(4, Val::from_raw(Tag::Str, 0x1000));
+        assert_eq!((t.elems(), t.elements_traced()), (None, true));
+        let tags: Vec<Tag> = t.elements().map(|v| v.tag()).collect();
+        assert_eq!(tags, [Tag::Float, Tag::Float, Tag::Float, Tag::Str, Tag::Float, Tag::Float]);
+        // Growth and appends keep the tag bytes of mixed elements.
+        for i in 7..=100 {
+            t.set_int(i, if i % 2 == 0 { Val::int(i) } else { Val::TRUE });
+        }
+        assert_eq!(t.array_len(), 100);
+        assert_eq!(t.get_int(3).as_float(), Some(3.0));
+        assert_eq!(t.get_int(4).tag(), Tag::Str);
+        assert_eq!((t.get_int(99).tag(), t.get_int(100).as_int()), (Tag::Bool, Some(100)));
+        // Uniform again once every element is replaced and looked at.
+        for i in 1..=100 {
+            t.set_int(i, Val::int(-i));
+        }
+        assert_eq!(t.elems(), None);
+        assert_eq!(t.rescan_elems(), Some(Tag::Int));
+        assert_eq!(payloads(&t)[99], (-100i64) as u64);
+        assert!(t.elements().enumerate().all(|(i, v)| v.as_int() == Some(-(i as i64) - 1)));
+        // A nil makes them mixed; trailing nils end the border.
+        t.set_int(100, Val::NIL);
+        assert_eq!((t.elems(), t.border(), t.get_int(99).as_int()), (None, 99, Some(-99)));
+        assert_eq!(t.rescan_elems(), None, "nil and integers");
+        // Colocated elements: mixed in the table's own memory, then moved out.
+        // SAFETY: made by `new_colocated`, freed once, last.
+        unsafe {
+            let c = Table::new_colocated(3, 0);
+            (*c).push_array(Val::int(1));
+            (*c).push_array(Val::FALSE);
+            (*c).push_array(Val::float(0.5));
+            assert!((*c).array_colocated());
+            assert_eq!((*c).elements().map(|v| v.tag()).collect::<Vec<_>>(), [Tag::Int, Tag::Bool, Tag::Float]);
+            (*c).set_int(4, Val::int(4));
+            assert!(!(*c).array_colocated());
+            assert_eq!((*c).elements().map(|v| v.tag()).collect::<Vec<_>>(), [Tag::Int, Tag::Bool, Tag::Float, Tag::Int]);
+            assert_eq!((*c).get_int(3).as_float(), Some(0.5));
+            Table::free(c);
+        }
+    }
+
+    #[test]
     fn lookup_caches_empty_when_a_watched_table_changes() {
         let key = Val::from_raw(Tag::Str, Box::into_raw(LStr::new(b"m")) as u64);
         let metas: Vec<Box<Table>> = (0..=LOOKUP_WAYS).map(|_| Table::new(0, 0)).collect();
@@ -1209,7 +1428,7 @@ mod tests {
         let mut watched = Table::new(0, 0);
         watched.watch();
         watched.set(Val::int(1), Val::int(1)).unwrap();
-        assert_eq!(watched.array().len(), 1);
+        assert_eq!(watched.array_len(), 1);
         assert!(cache.get(&*metas[1]).is_some());
         watched.set(key, Val::int(1)).unwrap();
         assert!(cache.get(&*metas[1]).is_none());
@@ -1234,9 +1453,9 @@ mod tests {
         let mut t = Table::new(0, 0);
         t.set_int(3, Val::int(30));
         t.set_int(2, Val::int(20));
-        assert_eq!(t.array().len(), 0);
+        assert_eq!(t.array_len(), 0);
         t.set_int(1, Val::int(10));
-        assert_eq!(t.array().len(), 3);
+        assert_eq!(t.array_len(), 3);
         assert_eq!(t.border(), 3);
         assert_eq!(t.get_int(3).as_int(), Some(30));
     }

@@ -1052,14 +1052,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let inside = self.b.build_int_compare(IntPredicate::ULT, index, len, "")?;
         self.b.build_conditional_branch(inside, access_bb, miss_bb)?;
         self.b.position_at_end(access_bb);
-        let elem = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, index, abi::VAL_SIZE)?;
-        let etag = self.load_element_tag(elem)?;
+        let (etag, payload) = self.load_element(table, index)?;
         let present = self.b.build_int_compare(IntPredicate::NE, etag, self.tag_const(Tag::Nil), "")?;
         let (hit_tag, hit_payload) = match access {
             TableAccess::Get => {
                 self.b.build_conditional_branch(present, hit_bb, miss_bb)?;
                 self.b.position_at_end(hit_bb);
-                let payload = self.load_word_of(self.offset_ptr(elem, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?;
                 (etag, payload)
             }
             TableAccess::Set => {
@@ -1072,8 +1070,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 self.b.build_conditional_branch(ok, hit_bb, miss_bb)?;
                 self.b.position_at_end(hit_bb);
                 let (vtag, vpay) = ops[2];
-                self.note_element(table, vtag, None)?;
-                self.store_element(elem, vtag, vpay)?;
+                self.store_element(table, index, vtag, vpay, None)?;
                 (self.tag_const(Tag::Nil), self.t.i64.const_zero())
             }
         };
@@ -1138,7 +1135,6 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         match staged {
             Some((argv, _)) => {
                 // A copy loop: a call of `memcpy` would cost more than the few values.
-                let dst = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, len, abi::VAL_SIZE)?;
                 let src = self.offset_ptr(argv, 2 * abi::VAL_SIZE)?;
                 let (body, exit) = (self.new_block("append.copy"), self.new_block("append.copied"));
                 let any = self.b.build_int_compare(IntPredicate::NE, n, self.t.i64.const_zero(), "")?;
@@ -1147,15 +1143,12 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 let i = self.b.build_phi(self.t.i64, "i")?;
                 let i_val = i.as_basic_value().into_int_value();
                 let bytes = self.b.build_int_mul(i_val, self.t.i64.const_int(abi::VAL_SIZE, false), "")?;
-                // SAFETY: only builds IR; `i` counts the staged items and the room checked.
-                let (from, to) = unsafe {
-                    (self.b.build_in_bounds_gep(self.t.i8, src, &[bytes], "")?, self.b.build_in_bounds_gep(self.t.i8, dst, &[bytes], "")?)
-                };
+                // SAFETY: only builds IR; `i` counts the staged items.
+                let from = unsafe { self.b.build_in_bounds_gep(self.t.i8, src, &[bytes], "")? };
                 let (tag, payload) = self.load_raw(from)?;
                 let index = self.b.build_int_add(len, i_val, "")?;
                 let first = self.b.build_int_compare(IntPredicate::EQ, index, self.t.i64.const_zero(), "")?;
-                self.note_element(table, tag, Some(first))?;
-                self.store_element(to, tag, payload)?;
+                self.store_element(table, index, tag, payload, Some(first))?;
                 let next_i = self.b.build_int_add(i_val, self.t.i64.const_int(1, false), "")?;
                 let latch = self.current_block()?;
                 i.add_incoming(&[(&self.t.i64.const_zero(), append), (&next_i, latch)]);
@@ -1167,9 +1160,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 for (i, &(tag, payload)) in items.iter().enumerate() {
                     let index = self.b.build_int_add(len, self.t.i64.const_int(i as u64, false), "")?;
                     let first = self.b.build_int_compare(IntPredicate::EQ, index, self.t.i64.const_zero(), "")?;
-                    self.note_element(table, tag, Some(first))?;
-                    let p = self.table_element(table, abi::TABLE_ARRAY_PTR_OFFSET, index, abi::VAL_SIZE)?;
-                    self.store_element(p, tag, payload)?;
+                    self.store_element(table, index, tag, payload, Some(first))?;
                 }
             }
         }

@@ -151,44 +151,42 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.store_bool(result, none)
     }
 
-    /// The address of element `index` (1-based, within the array part) of `table`.
-    fn array_slot(&mut self, table: Value, index: Value) -> Result<PointerValue<'ctx>, LowerError> {
+    /// The table pointer and 0-based element number of an access to element `index`
+    /// (1-based, within the array part) of `table`.
+    fn array_slot(&mut self, table: Value, index: Value) -> Result<(PointerValue<'ctx>, IntValue<'ctx>), LowerError> {
         let t = self.table_ptr(table)?;
         let k = self.get_payload(index)?;
-        let zero_based = self.b.build_int_sub(k, self.t.i64.const_int(1, false), "")?;
-        self.table_element(t, abi::TABLE_ARRAY_PTR_OFFSET, zero_based, abi::VAL_SIZE)
+        Ok((t, self.b.build_int_sub(k, self.t.i64.const_int(1, false), "")?))
     }
 
     /// `arr.get`: a load of the element.
     pub(crate) fn lower_arr_get(&mut self, table: Value, index: Value, result: Value) -> Result<(), LowerError> {
-        let p = self.array_slot(table, index)?;
-        let (tag, payload) = self.load_element(p)?;
+        let (t, i) = self.array_slot(table, index)?;
+        let (tag, payload) = self.load_element(t, i)?;
         self.define(result, tag, payload)
     }
 
     /// `arr.get.int`, `arr.get.float`, `arr.get.bool`: a load of the element's payload (a
     /// `guard.elems` checked its tag).
     pub(crate) fn lower_arr_get_payload(&mut self, table: Value, index: Value, result: Value, tag: Tag) -> Result<(), LowerError> {
-        let p = self.array_slot(table, index)?;
-        let payload = self.load_word_of(self.offset_ptr(p, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?;
+        let (t, i) = self.array_slot(table, index)?;
+        let payload = self.load_element_payload(t, i)?;
         self.store_value(result, tag, payload)
     }
 
     /// `arr.set`: a store into the element, keeping the table's element tag true.
     pub(crate) fn lower_arr_set(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
-        let p = self.array_slot(table, index)?;
+        let (t, i) = self.array_slot(table, index)?;
         let (tag, payload) = self.get(value)?;
-        let t = self.table_ptr(table)?;
-        self.note_element(t, tag, None)?;
-        self.store_element(p, tag, payload)
+        self.store_element(t, i, tag, payload, None)
     }
 
     /// `arr.set.int`, `arr.set.float`, `arr.set.bool`: a store of the payload alone (a
     /// `guard.elems` checked that every element, this one too, has the value's tag).
     pub(crate) fn lower_arr_set_payload(&mut self, table: Value, index: Value, value: Value) -> Result<(), LowerError> {
-        let p = self.array_slot(table, index)?;
+        let (t, i) = self.array_slot(table, index)?;
         let payload = self.get_payload(value)?;
-        self.store_element_payload(p, payload)
+        self.store_element_payload(t, i, payload)
     }
 
     /// `arr.push`: appends inline when the element fits as [`Table::push_within`]
@@ -224,12 +222,13 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let (push, done) = (self.new_block("push"), self.new_block("pushed"));
         self.b.build_conditional_branch(fits, push, done)?;
         self.b.position_at_end(push);
-        if typed.is_none() {
-            let empty = self.b.build_int_compare(IntPredicate::EQ, len, self.t.i64.const_zero(), "")?;
-            self.note_element(t, tag, Some(empty))?;
+        match typed {
+            Some(_) => self.store_element_payload(t, len, payload)?,
+            None => {
+                let empty = self.b.build_int_compare(IntPredicate::EQ, len, self.t.i64.const_zero(), "")?;
+                self.store_element(t, len, tag, payload, Some(empty))?;
+            }
         }
-        let p = self.table_element(t, abi::TABLE_ARRAY_PTR_OFFSET, len, abi::VAL_SIZE)?;
-        self.store_element(p, tag, payload)?;
         self.store_word_of(len_at, next, Memory::TableParts)?;
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);

@@ -37,8 +37,11 @@ pub(crate) enum Memory {
     /// A table's array and hash parts' pointers and lengths (the runtime writes them;
     /// compiled code only reads them).
     TableParts,
-    /// The elements of a table's array part.
+    /// The payloads of a table's array part.
     Elements,
+    /// The tag bytes of a table's array part (after the payloads, see
+    /// [`crate::abi::TABLE_ARRAY_PTR_OFFSET`]).
+    ElementTags,
     /// A table's element tag (see [`crate::abi::TABLE_ELEMS_OFFSET`]), apart from its
     /// parts: an element store that updates it leaves the parts' loads free to leave a
     /// loop.
@@ -174,6 +177,7 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         let name = match memory {
             Memory::TableParts => "lazyjit table parts",
             Memory::Elements => "lazyjit array elements",
+            Memory::ElementTags => "lazyjit array element tags",
             Memory::ElementTag => "lazyjit element tag",
         };
         let root = self.ctx.metadata_node(&[self.ctx.metadata_string("lazyjit heap").into()]);
@@ -205,61 +209,113 @@ impl<'ctx> Lowerer<'_, 'ctx> {
         self.mark_memory(st, memory)
     }
 
-    /// A [`Lowerer::load_raw`] of an array element.
-    pub(crate) fn load_element(&self, ptr: PointerValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
-        Ok((self.load_element_tag(ptr)?, self.load_word_of(self.offset_ptr(ptr, abi::VAL_PAYLOAD_OFFSET)?, Memory::Elements)?))
-    }
-
-    /// The tag byte of an array element.
-    pub(crate) fn load_element_tag(&self, ptr: PointerValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
-        let tag = self.b.build_load(self.t.i8, self.offset_ptr(ptr, abi::VAL_TAG_OFFSET)?, "")?;
-        self.marked(tag.into_int_value(), Memory::Elements)
-    }
-
     /// The element tag of table `t` (an `i8`, see [`crate::abi::TABLE_ELEMS_OFFSET`]).
     pub(crate) fn load_elems(&self, t: PointerValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
         let elems = self.b.build_load(self.t.i8, self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?, "elems")?;
         self.marked(elems.into_int_value(), Memory::ElementTag)
     }
 
-    /// Keeps the element tag of table `t` true for a store of a value tagged `tag` into
-    /// its array part, as the runtime does: another tag makes it 0, unless `first` (an
-    /// `i1`: an append to an empty part) holds, which makes it `tag`. Continues in a new
-    /// block.
-    pub(crate) fn note_element(&mut self, t: PointerValue<'ctx>, tag: IntValue<'ctx>, first: Option<IntValue<'ctx>>) -> Result<(), LowerError> {
-        let elems = self.load_elems(t)?;
-        let same = self.b.build_int_compare(IntPredicate::EQ, elems, tag, "")?;
-        let (change, kept) = (self.new_block("elems.change"), self.new_block("elems.kept"));
-        self.b.build_conditional_branch(same, kept, change)?;
-        self.b.position_at_end(change);
-        let nil = self.tag_const(Tag::Nil);
-        let new = match first {
-            Some(first) => self.b.build_select(first, tag, nil, "")?.into_int_value(),
-            None => nil,
-        };
-        let st = self.b.build_store(self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?, new)?;
-        self.mark_memory(st, Memory::ElementTag)?;
-        self.b.build_unconditional_branch(kept)?;
-        self.b.position_at_end(kept);
-        Ok(())
+    /// The address of the payload of element `index` (0-based) of table `t`.
+    pub(crate) fn element_payload_ptr(&self, t: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>, LowerError> {
+        self.table_element(t, abi::TABLE_ARRAY_PTR_OFFSET, index, abi::ELEMENT_SIZE)
     }
 
-    /// Stores `payload` alone into an array element (which has the tag already).
-    pub(crate) fn store_element_payload(&self, ptr: PointerValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
-        let st = self.b.build_store(self.offset_ptr(ptr, abi::VAL_PAYLOAD_OFFSET)?, payload)?;
+    /// The address of the tag byte of element `index` (0-based) of table `t` (meaningful
+    /// while its element tag is 0): past the payloads, `8 * capacity` bytes on.
+    fn element_tag_ptr(&self, t: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>, LowerError> {
+        let base = self.load_ptr_of(self.offset_ptr(t, abi::TABLE_ARRAY_PTR_OFFSET)?, Memory::TableParts)?;
+        let cap = self.load_word_of(self.offset_ptr(t, abi::TABLE_ARRAY_CAP_OFFSET)?, Memory::TableParts)?;
+        let payloads = self.b.build_int_mul(cap, self.t.i64.const_int(abi::ELEMENT_SIZE, false), "")?;
+        let at = self.b.build_int_add(payloads, index, "")?;
+        // SAFETY: only builds IR; the caller checked `index` against the length.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.t.i8, base, &[at], "tagp")? })
+    }
+
+    /// The payload of element `index` (0-based, within the array part) of table `t`.
+    pub(crate) fn load_element_payload(&self, t: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<IntValue<'ctx>, LowerError> {
+        self.load_word_of(self.element_payload_ptr(t, index)?, Memory::Elements)
+    }
+
+    /// Element `index` (0-based, within the array part) of table `t`: `(tag: i8,
+    /// payload: i64)`. The tag is the table's element tag, or the element's own tag byte
+    /// when that is 0 (one load from whichever address a `select` picks).
+    pub(crate) fn load_element(&self, t: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+        let elems = self.load_elems(t)?;
+        let mixed = self.b.build_int_compare(IntPredicate::EQ, elems, self.tag_const(Tag::Nil), "mixed")?;
+        let own = self.element_tag_ptr(t, index)?;
+        let shared = self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?;
+        let at = self.b.build_select(mixed, own, shared, "")?.into_pointer_value();
+        let tag = self.b.build_load(self.t.i8, at, "etag")?.into_int_value();
+        Ok((tag, self.load_element_payload(t, index)?))
+    }
+
+    /// Stores `payload` alone into element `index` of table `t` (whose element tag is
+    /// the value's: a `guard.elems` checked it).
+    pub(crate) fn store_element_payload(&self, t: PointerValue<'ctx>, index: IntValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
+        let st = self.b.build_store(self.element_payload_ptr(t, index)?, payload)?;
         st.set_alignment(8).map_err(|e| LowerError::Unsupported(e.to_string()))?;
         self.mark_memory(st, Memory::Elements)
     }
 
-    /// A [`Lowerer::store_raw`] to an array element.
-    pub(crate) fn store_element(&self, ptr: PointerValue<'ctx>, tag: IntValue<'ctx>, payload: IntValue<'ctx>) -> Result<(), LowerError> {
-        let word = self.b.build_int_z_extend(tag, self.t.i64, "")?;
-        for (offset, v) in [(abi::VAL_TAG_OFFSET, word), (abi::VAL_PAYLOAD_OFFSET, payload)] {
-            let st = self.b.build_store(self.offset_ptr(ptr, offset)?, v)?;
-            st.set_alignment(8).map_err(|e| LowerError::Unsupported(e.to_string()))?;
-            self.mark_memory(st, Memory::Elements)?;
+    /// Stores a value tagged `tag` into element `index` (0-based, within the array part
+    /// or, when `first` (an `i1`) holds, the first of an empty part being appended to)
+    /// of table `t`, keeping the element tag true as the runtime does: the payload alone
+    /// when the element tag is the value's; otherwise the elements become mixed (the
+    /// element tag written into every tag byte, an inline `memset`, then 0) and the
+    /// value's tag goes into its tag byte. An append to an empty part first makes the
+    /// element tag the value's. Continues in a new block.
+    pub(crate) fn store_element(
+        &mut self,
+        t: PointerValue<'ctx>,
+        index: IntValue<'ctx>,
+        tag: IntValue<'ctx>,
+        payload: IntValue<'ctx>,
+        first: Option<IntValue<'ctx>>,
+    ) -> Result<(), LowerError> {
+        let mut elems = self.load_elems(t)?;
+        if let Some(first) = first {
+            // (A store on the first append only: a byte stored on every one would be
+            // reloaded by the next as part of a wider load, which waits for it.)
+            let (set, kept) = (self.new_block("elems.first"), self.new_block("elems.kept"));
+            let before = self.current_block()?;
+            self.b.build_conditional_branch(first, set, kept)?;
+            self.b.position_at_end(set);
+            let st = self.b.build_store(self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?, tag)?;
+            self.mark_memory(st, Memory::ElementTag)?;
+            self.b.build_unconditional_branch(kept)?;
+            self.b.position_at_end(kept);
+            let phi = self.b.build_phi(self.t.i8, "elems")?;
+            phi.add_incoming(&[(&tag, set), (&elems, before)]);
+            elems = phi.as_basic_value().into_int_value();
         }
-        Ok(())
+        let nil = self.tag_const(Tag::Nil);
+        let same = self.b.build_int_compare(IntPredicate::EQ, elems, tag, "")?;
+        let tagged = self.b.build_int_compare(IntPredicate::NE, tag, nil, "")?;
+        let shared = self.b.build_and(same, tagged, "")?;
+        let (own, mix) = (self.new_block("elem.own"), self.new_block("elem.mix"));
+        let (tag_bb, payload_bb) = (self.new_block("elem.tag"), self.new_block("elem.payload"));
+        self.b.build_conditional_branch(shared, payload_bb, own)?;
+        // Not the element tag: mixed already, or made so.
+        self.b.position_at_end(own);
+        let mixed = self.b.build_int_compare(IntPredicate::EQ, elems, nil, "")?;
+        self.b.build_conditional_branch(mixed, tag_bb, mix)?;
+        self.b.position_at_end(mix);
+        // Every element before this one, and those after it in the part: an append of
+        // several items has stored the earlier ones but not yet the length.
+        let len = self.load_word_of(self.offset_ptr(t, abi::TABLE_ARRAY_LEN_OFFSET)?, Memory::TableParts)?;
+        let past = self.b.build_int_compare(IntPredicate::UGT, index, len, "")?;
+        let count = self.b.build_select(past, index, len, "")?.into_int_value();
+        let tags = self.element_tag_ptr(t, self.t.i64.const_zero())?;
+        self.b.build_memset(tags, 1, elems, count)?;
+        let st = self.b.build_store(self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?, nil)?;
+        self.mark_memory(st, Memory::ElementTag)?;
+        self.b.build_unconditional_branch(tag_bb)?;
+        self.b.position_at_end(tag_bb);
+        let st = self.b.build_store(self.element_tag_ptr(t, index)?, tag)?;
+        self.mark_memory(st, Memory::ElementTags)?;
+        self.b.build_unconditional_branch(payload_bb)?;
+        self.b.position_at_end(payload_bb);
+        self.store_element_payload(t, index, payload)
     }
 
     /// Loads the value at `ptr` (not a cached slot): `(tag: i8, payload: i64)`.
