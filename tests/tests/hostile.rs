@@ -117,8 +117,8 @@ fn a_time_limit_ends_programs_that_never_end_in_every_tier() {
     let programs = [
         // A loop with nothing in it (optimized code has no call to poll in).
         ("spin.lua", "print('before')\nlocal n = 0\nwhile true do n = n + 1 end\n"),
-        // Nested loops that only read an array: their back edges test the interrupt flag
-        // alone.
+        // Nested loops that only read an array: the inner one's trips are bounded by the
+        // array (no test at all), the outer one's back edge tests the interrupt flag alone.
         ("sum.lua", "print('before')\nlocal t = {1, 2, 3}\nlocal s = 0\nwhile true do for i = 1, #t do s = s + t[i] end end\n"),
         // Tail calls without end: no loop at all.
         ("tail.lua", "print('before')\nlocal function f(n) return f(n + 1) end\nf(1)\n"),

@@ -36,10 +36,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
                 .first()
                 .ok_or_else(|| LowerError::Malformed(format!("{} is empty", bc.block)))?;
             let pc = self.inst_pc(first)?;
-            if self.quiet_back_edges.contains(&(self.cur_block, bi as u32)) {
-                self.poll_interrupt(pc)?;
-            } else {
-                self.count_backedge(pc)?;
+            match self.quiet_back_edges.get(&(self.cur_block, bi as u32)) {
+                Some(true) => {}
+                Some(false) => self.poll_interrupt(pc)?,
+                None => self.count_backedge(pc)?,
             }
         }
         self.add_incoming(bi, &vals)?;

@@ -443,9 +443,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Per value a `guard.fn` checks, the module function it checked for (calls of it
     /// push the frame themselves, see `Lowerer::lower_call`).
     pub(crate) known_callees: std::collections::HashMap<u32, usize>,
-    /// Optimized code: the back edges (latch, header) that test only for an interrupt
-    /// (see [`framed::quiet_back_edges`]).
-    pub(crate) quiet_back_edges: std::collections::HashSet<(u32, u32)>,
+    /// Optimized code: the back edges (latch, header) that test only for an interrupt,
+    /// or (`true`) not even for one (see [`framed::quiet_back_edges`]).
+    pub(crate) quiet_back_edges: std::collections::HashMap<(u32, u32), bool>,
     /// The MIR block being lowered.
     pub(crate) cur_block: u32,
     /// Per value a `guard.fn` earlier in the block being lowered has checked, the module
