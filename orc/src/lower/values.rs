@@ -238,15 +238,23 @@ impl<'ctx> Lowerer<'_, 'ctx> {
 
     /// Element `index` (0-based, within the array part) of table `t`: `(tag: i8,
     /// payload: i64)`. The tag is the table's element tag, or the element's own tag byte
-    /// when that is 0 (one load from whichever address a `select` picks).
-    pub(crate) fn load_element(&self, t: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
+    /// when that is 0 (a branch, which the elements of one table take the same way: a
+    /// select of the address to load from would compute the tag byte's address and load
+    /// the capacity for every element of an array of one tag too).
+    pub(crate) fn load_element(&mut self, t: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LowerError> {
         let elems = self.load_elems(t)?;
         let mixed = self.b.build_int_compare(IntPredicate::EQ, elems, self.tag_const(Tag::Nil), "mixed")?;
-        let own = self.element_tag_ptr(t, index)?;
-        let shared = self.offset_ptr(t, abi::TABLE_ELEMS_OFFSET)?;
-        let at = self.b.build_select(mixed, own, shared, "")?.into_pointer_value();
-        let tag = self.b.build_load(self.t.i8, at, "etag")?.into_int_value();
-        Ok((tag, self.load_element_payload(t, index)?))
+        let (own, join) = (self.new_block("elem.own_tag"), self.new_block("elem.tagged"));
+        let shared = self.current_block()?;
+        self.b.build_conditional_branch(mixed, own, join)?;
+        self.b.position_at_end(own);
+        let byte = self.b.build_load(self.t.i8, self.element_tag_ptr(t, index)?, "etag")?.into_int_value();
+        let byte = self.marked(byte, Memory::ElementTags)?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(join);
+        let tag = self.b.build_phi(self.t.i8, "etag")?;
+        tag.add_incoming(&[(&elems, shared), (&byte, own)]);
+        Ok((tag.as_basic_value().into_int_value(), self.load_element_payload(t, index)?))
     }
 
     /// Stores `payload` alone into element `index` of table `t` (whose element tag is
