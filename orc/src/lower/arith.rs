@@ -114,14 +114,25 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             inkwell::values::FloatValue<'ctx>,
             inkwell::builder::BuilderError,
         >,
-                      host: fn(f64, f64) -> f64|
+                      host: fn(f64, f64) -> f64,
+                      negating: [Option<f64>; 2]|
          -> Result<(Tag, IntValue<'ctx>), LowerError> {
             let b = rhs()?;
             if let (Some(x), Some(y)) = (a.get_zero_extended_constant(), b.get_zero_extended_constant()) {
                 let (x, y) = std::hint::black_box((f64::from_bits(x), f64::from_bits(y)));
                 return Ok((Tag::Float, self.t.i64.const_int(host(x, y).to_bits(), false)));
             }
-            let (x, y) = (self.as_float(a)?, self.as_float(b)?);
+            // A constant operand with which LLVM would make the operation a negation
+            // (`x * -1.0`, `x / -1.0`, `-0.0 - x`) is fenced: the machine's operation keeps
+            // a NaN operand's sign, a negation flips it, and Lua prints it.
+            let operand = |v: IntValue<'ctx>, negating: Option<f64>| -> Result<inkwell::values::FloatValue<'ctx>, LowerError> {
+                let x = self.as_float(v)?;
+                match (v.get_zero_extended_constant(), negating) {
+                    (Some(bits), Some(k)) if bits == k.to_bits() => self.arith_fence(x),
+                    _ => Ok(x),
+                }
+            };
+            let (x, y) = (operand(a, negating[0])?, operand(b, negating[1])?);
             Ok((Tag::Float, self.float_bits(f(x, y)?)?))
         };
         match op {
@@ -151,10 +162,10 @@ impl<'ctx> Lowerer<'_, 'ctx> {
             Opcode::IcmpNe => icmp(IntPredicate::NE),
             Opcode::IcmpLt => icmp(IntPredicate::SLT),
             Opcode::IcmpLe => icmp(IntPredicate::SLE),
-            Opcode::Fadd => farith(&|x, y| bld.build_float_add(x, y, ""), |x, y| x + y),
-            Opcode::Fsub => farith(&|x, y| bld.build_float_sub(x, y, ""), |x, y| x - y),
-            Opcode::Fmul => farith(&|x, y| bld.build_float_mul(x, y, ""), |x, y| x * y),
-            Opcode::Fdiv => farith(&|x, y| bld.build_float_div(x, y, ""), |x, y| x / y),
+            Opcode::Fadd => farith(&|x, y| bld.build_float_add(x, y, ""), |x, y| x + y, [None, None]),
+            Opcode::Fsub => farith(&|x, y| bld.build_float_sub(x, y, ""), |x, y| x - y, [Some(-0.0), None]),
+            Opcode::Fmul => farith(&|x, y| bld.build_float_mul(x, y, ""), |x, y| x * y, [Some(-1.0), Some(-1.0)]),
+            Opcode::Fdiv => farith(&|x, y| bld.build_float_div(x, y, ""), |x, y| x / y, [None, Some(-1.0)]),
             Opcode::Fneg => {
                 // Fenced on both sides: LLVM would otherwise move the negation into a
                 // multiplication (`-(a*b)` as `(-a)*b`) or turn `c + -x` into `c - x`,
