@@ -56,6 +56,11 @@
 //! append at a counter that steps on some trips only (`n = n + 1; r[n] = v` under an
 //! `if`) is left alone: the count could be far above what it appends.
 //!
+//! **Loops bounded by an array.** The same induction variables answer a question of the
+//! code generator's ([`bounded_by_an_array`]): a loop whose every trip accesses another
+//! element of one array part makes at most as many trips as it has elements, so it
+//! needs no interrupt test on its back edge.
+//!
 //! Values known non-negative (the *value ranges* the pass needs): `iconst` of a
 //! non-negative number, `arr.len` and `pack.len`. What the pass does not do (yet): loops
 //! counting down, bounds from `i <= n` loop conditions (`while` loops), checks on
@@ -403,4 +408,88 @@ fn reserve_appends(f: &mut Function, pre: Block, x0: Value, e: Value, entry_args
     pre_insts.extend(new_insts);
     pre_insts.push(jump);
     appends.len() as u64
+}
+
+/// The largest step of an induction variable [`bounded_by_an_array`] accepts.
+const BOUNDED_STEP: u64 = 1 << 32;
+
+/// Whether every trip of loop `l` reads or writes an element of the array part of one
+/// table defined before the loop, at a header parameter (or it plus a constant) that
+/// every back edge moves by the same nonzero constant of at most 2^32 (`BOUNDED_STEP`).
+/// `arr.get` and `arr.set` are within the array part and each trip accesses another
+/// element of it, so the loop makes at most as many trips as the part has elements
+/// before it leaves (or a guard fails). In a loop that reaches no safepoint nothing
+/// but `arr.reserve` grows the part (such a loop is not bounded). The index could come
+/// back to one it had only by wrapping around through 2^64 / step values, all past any
+/// array part memory can hold. (The code generator's back edges need no interrupt test
+/// in such a loop.)
+pub fn bounded_by_an_array(f: &Function, dom: &DominatorTree, l: &Loop) -> bool {
+    let at = inst_blocks(f);
+    let outside = |v: Value| def_block(f, &at, v).is_some_and(|b| !l.contains(b));
+    let params = &f.blocks[l.header.index()].params;
+    let moving_param = |v: Value| {
+        params.iter().position(|&p| p == v).is_some_and(|j| {
+            matches!(step_of(f, l.header, &l.latches, j, |_| false), Some(Step::Const(c)) if c != 0 && c.unsigned_abs() <= BOUNDED_STEP)
+        })
+    };
+    let moving = |v: Value| {
+        moving_param(v)
+            || match def_inst(f, v) {
+                Some(InstData::Binary { op: Opcode::Iadd, args: [a, b] }) => {
+                    (moving_param(*a) && iconst(f, *b).is_some()) || (moving_param(*b) && iconst(f, *a).is_some())
+                }
+                Some(InstData::Binary { op: Opcode::Isub, args: [a, b] }) => moving_param(*a) && iconst(f, *b).is_some(),
+                _ => false,
+            }
+    };
+    let grows = l.blocks.iter().any(|b| f.blocks[b.index()].insts.iter().any(|&i| f.insts[i.index()].data.opcode() == Opcode::ArrReserve));
+    let every_trip = |b: &&Block| l.latches.iter().all(|&latch| dom.dominates(**b, latch));
+    !grows
+        && l.blocks.iter().filter(every_trip).any(|b| {
+            f.blocks[b.index()].insts.iter().any(|&i| match f.insts[i.index()].data {
+                InstData::Binary { op: Opcode::ArrGet | Opcode::ArrGetInt | Opcode::ArrGetFloat | Opcode::ArrGetBool, args: [t, k] }
+                | InstData::Ternary { op: Opcode::ArrSet | Opcode::ArrSetInt | Opcode::ArrSetFloat | Opcode::ArrSetBool, args: [t, k, _] } => {
+                    outside(t) && moving(k)
+                }
+                _ => false,
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Loops whose every trip accesses another element of one array end within a pass
+    /// over it; loops that may not are told apart.
+    #[test]
+    fn loops_bounded_by_an_array_are_told_apart() {
+        // Each function: one loop at block1 (latch block2 or block1 itself), table v0.
+        let cases = [
+            // Every trip reads t[i], i up by 1: bounded.
+            ("bounded_read", "block1(v2: i64) loop:\n    v3 = arr.get.int v0, v2\n    v4 = iadd v2, v1\n    jump block1(v4)", true),
+            // t[i + 1] with i down by 3 (`isub`), stored to: bounded.
+            ("offset_write", "block1(v2: i64) loop:\n    v3 = iadd v2, v1\n    arr.set v0, v3, v0\n    v4 = iconst 3\n    v5 = isub v2, v4\n    jump block1(v5)", true),
+            // The index does not move.
+            ("same_index", "block1(v2: i64) loop:\n    v3 = arr.get v0, v1\n    v4 = iadd v2, v1\n    jump block1(v4)", false),
+            // A step past the limit (2^62).
+            ("huge_step", "block1(v2: i64) loop:\n    v3 = arr.get v0, v2\n    v4 = iconst 4611686018427387904\n    v5 = iadd v2, v4\n    jump block1(v5)", false),
+            // Not every trip reaches the access.
+            ("sometimes", "block1(v2: i64) loop:\n    v3 = icmp.lt v2, v1\n    brif v3, block2, block3\nblock2:\n    v4 = arr.get v0, v2\n    jump block3\nblock3:\n    v5 = iadd v2, v1\n    jump block1(v5)", false),
+            // A table of the loop's own (another one each trip, maybe).
+            ("own_table", "block1(v2: i64, v3: val) loop:\n    v4 = arr.get v3, v2\n    v5 = iadd v2, v1\n    jump block1(v5, v4)", false),
+            // Room reserved as it goes: the part may grow.
+            ("reserving", "block1(v2: i64) loop:\n    v3 = arr.get v0, v2\n    arr.reserve v0, v2\n    v4 = iadd v2, v1\n    jump block1(v4)", false),
+        ];
+        for (name, body, want) in cases {
+            let args = if body.contains("v3: val") { "v1, v0" } else { "v1" };
+            let src = format!(
+                "module \"m\"\n\nfunction fn0 \"{name}\" (params 1, upvals 0, sites 0, line 0) {{\nblock0(v0: val):\n    v1 = iconst 1\n    jump block1({args})\n{body}\n}}\n"
+            );
+            let module = lazyjit_ir::text::parse_module(&src).unwrap_or_else(|e| panic!("{name}: {e}\n{src}"));
+            let f = &module.functions[0];
+            let dom = lazyjit_ir::dominators::DominatorTree::compute(f);
+            let forest = lazyjit_ir::loops::LoopForest::compute(f, &dom);
+            let [l] = forest.loops() else { panic!("{name}: one loop") };
+            assert_eq!(super::bounded_by_an_array(f, &dom, l), want, "{name}");
+        }
+    }
 }

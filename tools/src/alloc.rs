@@ -74,8 +74,8 @@ fn chosen() -> &'static dyn GlobalAlloc {
 /// otherwise. (`mimalloc::MiMalloc` asks for every block by both. When the size
 /// class's page has no free block, mimalloc's aligned entry takes a block of a larger
 /// class for any size that is not a power of two, so that class never gets a page of
-/// its own and every allocation of that size takes its slow path: 112-byte tables cost
-/// binary-trees 13%.)
+/// its own and every allocation of that size takes its slow path: with 112-byte
+/// tables, binary-trees took 0.47 s that way, 0.45 s this way.)
 struct Mimalloc;
 
 extern "C" {

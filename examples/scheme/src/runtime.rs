@@ -365,9 +365,8 @@ fn equal(vm: &Vm, x: Val, y: Val, depth: usize) -> bool {
     match (x.tag(), y.tag()) {
         (Tag::Str, Tag::Str) => access::bytes_of(x) == access::bytes_of(y),
         (Tag::Table, Tag::Table) => {
-            let p: Vec<Val> = access::table_of(x).elements().collect();
-            let q: Vec<Val> = access::table_of(y).elements().collect();
-            p.len() == q.len() && p.into_iter().zip(q).all(|(a, b)| equal(vm, a, b, depth + 1))
+            let (p, q) = (access::table_of(x).elements(), access::table_of(y).elements());
+            p.len() == q.len() && p.zip(q).all(|(a, b)| equal(vm, a, b, depth + 1))
         }
         (Tag::Object, Tag::Object) => match (vm.object::<Pair>(x), vm.object::<Pair>(y)) {
             (Some(p), Some(q)) => equal(vm, p.car, q.car, depth + 1) && equal(vm, p.cdr, q.cdr, depth + 1),
